@@ -1,0 +1,119 @@
+# SPDX-License-Identifier: GPL-2.0-only
+# alpnsteer - steer ACME TLS-ALPN-01 handshakes on port 443 in the kernel.
+#
+#   make            build $(OUTPUT)/alpnsteer (one binary, BPF skeleton inside)
+#   make test       unit tests, no root needed
+#   make selftest   root: real programs, network namespaces, nginx, openssl
+#   make fuzz       libFuzzer on the ClientHello parser, FUZZ_SECONDS long
+#   make V=1        show the commands
+#   make help       this list
+
+OUTPUT ?= $(abspath build)
+PREFIX ?= /usr/local
+DESTDIR ?=
+CC ?= cc
+CLANG ?= clang
+BPFTOOL ?= bpftool
+FUZZ_SECONDS ?= 60
+PKG_CONFIG ?= pkg-config
+
+ifeq ($(V),1)
+Q =
+msg =
+else
+Q = @
+msg = @printf '  %-8s %s\n' "$(1)" "$(patsubst $(OUTPUT)/%,%,$(2))";
+endif
+
+ARCH := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
+NL_CFLAGS := $(shell $(PKG_CONFIG) --cflags libnl-3.0 2>/dev/null || echo -I/usr/include/libnl3)
+NL_LIBS := -lnl-idiag-3 -lnl-route-3 -lnl-3
+
+WARN := -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers -Werror
+CFLAGS ?= -O2 -g
+ALL_CFLAGS := $(CFLAGS) $(WARN) -D_GNU_SOURCE -Iinclude -Iuser -I$(OUTPUT) $(NL_CFLAGS)
+LDLIBS := -lbpf -lelf -lz -lssl -lcrypto $(NL_LIBS)
+BPF_CFLAGS := -O2 -g -Wall -Werror -target bpf -D__TARGET_ARCH_$(ARCH) \
+	-Iinclude -I$(OUTPUT)
+
+BPF_SRCS := $(wildcard bpf/*.bpf.c)
+BPF_HDRS := $(wildcard bpf/*.h) $(wildcard include/*.h)
+USER_SRCS := $(filter-out user/main.c,$(wildcard user/*.c))
+USER_OBJS := $(patsubst user/%.c,$(OUTPUT)/obj/%.o,$(USER_SRCS))
+USER_HDRS := $(wildcard user/*.h) $(wildcard include/*.h)
+TEST_SRCS := $(wildcard tests/test_*.c)
+TEST_BINS := $(patsubst tests/%.c,$(OUTPUT)/tests/%,$(TEST_SRCS))
+SKEL := $(OUTPUT)/alpnsteer.skel.h
+
+.PHONY: all test selftest fuzz install clean help format
+.DELETE_ON_ERROR:
+
+all: $(OUTPUT)/alpnsteer
+
+$(OUTPUT) $(OUTPUT)/obj $(OUTPUT)/tests:
+	$(Q)mkdir -p $@
+
+# vmlinux.h is generated from the running kernel's BTF, never committed.
+$(OUTPUT)/vmlinux.h: | $(OUTPUT)
+	$(call msg,GEN,$@)
+	$(Q)$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > $@
+
+$(OUTPUT)/%.bpf.o: bpf/%.bpf.c $(BPF_HDRS) $(OUTPUT)/vmlinux.h | $(OUTPUT)
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(SKEL): $(OUTPUT)/alpnsteer.bpf.o
+	$(call msg,GEN-SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name alpnsteer_bpf > $@
+
+$(OUTPUT)/obj/%.o: user/%.c $(USER_HDRS) $(SKEL) | $(OUTPUT)/obj
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(OUTPUT)/obj/libalpnsteer.a: $(USER_OBJS)
+	$(call msg,AR,$@)
+	$(Q)$(AR) rcs $@ $^
+
+$(OUTPUT)/alpnsteer: $(OUTPUT)/obj/main.o $(OUTPUT)/obj/libalpnsteer.a
+	$(call msg,BINARY,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) $^ -o $@ $(LDLIBS)
+
+$(OUTPUT)/tests/%: tests/%.c tests/testlib.h $(OUTPUT)/obj/libalpnsteer.a | $(OUTPUT)/tests
+	$(call msg,TEST-CC,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) -Itests $< $(OUTPUT)/obj/libalpnsteer.a -o $@ $(LDLIBS)
+
+test: $(TEST_BINS) $(OUTPUT)/alpnsteer
+	$(Q)tests/run.sh $(OUTPUT)
+
+selftest: all
+	$(Q)selftests/run.sh $(OUTPUT)
+
+# The parser of include/clienthello.h, under libFuzzer and ASan.
+$(OUTPUT)/fuzz_clienthello: tests/fuzz_clienthello.c include/clienthello.h | $(OUTPUT)
+	$(call msg,FUZZ-CC,$@)
+	$(Q)$(CLANG) -O1 -g -fsanitize=fuzzer,address,undefined -Iinclude $< -o $@
+
+fuzz: $(OUTPUT)/fuzz_clienthello
+	$(Q)mkdir -p $(OUTPUT)/fuzz-corpus
+	$(Q)$(OUTPUT)/fuzz_clienthello -max_total_time=$(FUZZ_SECONDS) \
+		-print_final_stats=1 $(OUTPUT)/fuzz-corpus tests/data/hello
+
+install: all
+	install -D -m 0755 $(OUTPUT)/alpnsteer $(DESTDIR)$(PREFIX)/sbin/alpnsteer
+
+format:
+	clang-format -i bpf/*.c bpf/*.h user/*.c user/*.h include/*.h tests/*.c tests/*.h
+
+clean:
+	$(call msg,CLEAN,$(OUTPUT))
+	$(Q)rm -rf $(OUTPUT)
+
+help:
+	@echo 'Targets:'
+	@echo '  all       build $$(OUTPUT)/alpnsteer (default OUTPUT=./build)'
+	@echo '  test      unit tests (parser, certificates, CLI, JSON); no root'
+	@echo '  selftest  root: load the real programs in network namespaces'
+	@echo '  fuzz      run the ClientHello fuzzer for FUZZ_SECONDS (default 60)'
+	@echo '  install   install alpnsteer into $$(DESTDIR)$$(PREFIX)/sbin'
+	@echo '  clean     remove $$(OUTPUT)'
+	@echo 'Variables: OUTPUT=DIR V=1 CC= CLANG= BPFTOOL= FUZZ_SECONDS='

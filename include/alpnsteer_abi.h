@@ -1,0 +1,107 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * alpnsteer_abi.h - what the BPF programs and user space share.
+ *
+ * Only fixed-width __u32/__u64 (and __u8 byte arrays) so the same layout is
+ * seen by clang -target bpf and by the host compiler.  Everything here is
+ * visible in `bpftool map dump pinned /sys/fs/bpf/alpnsteer/...` through BTF,
+ * so names are chosen to read well there.
+ */
+#ifndef ALPNSTEER_ABI_H
+#define ALPNSTEER_ABI_H
+
+#include <linux/types.h>
+
+#define ALPNSTEER_PIN_DIR	 "/sys/fs/bpf/alpnsteer"
+#define ALPNSTEER_MAX_PORTS	 8
+#define ALPNSTEER_MAX_POOL	 1024
+#define ALPNSTEER_MAX_CONNS	 65536
+#define ALPNSTEER_MAX_PENDING	 1024
+#define ALPNSTEER_NAME_MAX	 256 /* 255 bytes of host_name + NUL */
+
+/* Largest TLSPlaintext record (2^14) plus the 2048 bytes TLSCiphertext may
+ * add: a first record that claims more cannot be a real ClientHello, so the
+ * stream parser passes it at once instead of waiting for it. */
+#define ALPNSTEER_MAX_RECORD	 (16384 + 2048)
+
+/* Per-connection classification, kept in socket-local storage. */
+enum alpnsteer_verdict {
+	AS_UNDECIDED = 0,
+	AS_NORMAL = 1,	    /* TLS without acme-tls/1: stays with the webserver */
+	AS_NOT_TLS = 2,	    /* first bytes are not a TLS handshake record */
+	AS_MALFORMED = 3,   /* TLS record that is not a well-formed ClientHello */
+	AS_NOT_PENDING = 4, /* acme-tls/1, but its SNI is not a pending name */
+	AS_NO_SLOT = 5,	    /* acme-tls/1, but the responder pool is exhausted */
+	AS_NO_RESPONDER = 6, /* acme-tls/1, but the slot's socket is gone */
+	AS_STEERED = 7,	    /* handed to the responder, slot in conn_state */
+};
+
+struct alpnsteer_conn_state {
+	__u32 verdict; /* enum alpnsteer_verdict */
+	__u32 slot;
+};
+
+/* One entry per responder slot, indexed by slot number. */
+struct alpnsteer_slot {
+	__u64 owner_cookie; /* socket cookie of the client connection, 0 = free */
+	__u64 steered_ns;   /* bpf_ktime_get_ns() when it was taken */
+};
+
+/* Key of the pending-identifier hash: the lowercase SNI, NUL padded. */
+struct alpnsteer_name {
+	__u8 name[ALPNSTEER_NAME_MAX];
+};
+
+/* Per-CPU counters, indexed by enum alpnsteer_counter. */
+enum alpnsteer_counter {
+	AC_SEEN,	     /* connections inserted into the conns sockhash */
+	AC_INSERT_FAILED,    /* sockhash full or insert refused: left alone */
+	AC_STEERED,	     /* acme-tls/1 hellos handed to the responder */
+	AC_NORMAL,	     /* TLS hellos without acme-tls/1 */
+	AC_NOT_TLS,	     /* first bytes not a TLS handshake record */
+	AC_MALFORMED,	     /* TLS record, but not a parseable ClientHello */
+	AC_NOT_PENDING,	     /* acme-tls/1 for a name that is not pending */
+	AC_NO_SLOT,	     /* acme-tls/1 with the pool exhausted */
+	AC_NO_RESPONDER,     /* acme-tls/1, slot socket gone (daemon dead) */
+	AC_OVERSIZED,	     /* first record longer than any ClientHello */
+	AC_RELEASED,	     /* normal sockets that left the sockhash */
+	AC_RELEASE_DEFERRED, /* release attempts postponed by a guard */
+	AC_STALE_DROPPED,    /* bytes of a client whose slot was recycled */
+	AC_REPLY_SENT,	     /* responder writes sent on the client socket */
+	AC_REPLY_DROPPED,    /* responder writes with no client to go to */
+	AC_CLIENT_CLOSED,    /* steered client connections that closed */
+	AC__MAX,
+};
+
+#define ALPNSTEER_COUNTER_NAMES                                              \
+	"seen", "insert_failed", "steered", "normal", "not_tls", "malformed", \
+		"not_pending", "no_slot", "no_responder", "oversized",        \
+		"released", "release_deferred", "stale_dropped", "reply_sent", \
+		"reply_dropped", "client_closed"
+
+enum alpnsteer_event_type {
+	AE_STEERED = 1,	      /* a connection was handed to slot */
+	AE_CLIENT_CLOSED = 2, /* the client side of slot's connection closed */
+};
+
+/* Ring-buffer record, one per steered connection and one at its close. */
+struct alpnsteer_event {
+	__u32 type;   /* enum alpnsteer_event_type */
+	__u32 slot;
+	__u64 cookie; /* socket cookie of the client connection */
+	__u32 family; /* AF_INET or AF_INET6 */
+	__u32 remote_port; /* host byte order */
+	__u32 local_port;  /* host byte order */
+	__u32 sni_len;
+	__u32 remote_ip[4]; /* network byte order; IPv4 in remote_ip[0] */
+	__u32 local_ip[4];
+	__u8 sni[ALPNSTEER_NAME_MAX];
+};
+
+/* Runtime settings the daemon changes while attached (single-entry array). */
+struct alpnsteer_settings {
+	__u32 sni_filter; /* 1: steer only SNIs present in pending_names */
+	__u32 pad;
+};
+
+#endif /* ALPNSTEER_ABI_H */

@@ -1,0 +1,260 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * clienthello.h - the one ClientHello parser of alpnsteer.
+ *
+ * The same code runs in the stream verdict (reading the skb with
+ * bpf_skb_load_bytes) and on the host (reading a buffer) for the unit tests
+ * and the fuzzer, so what the tests prove is what the kernel runs.
+ *
+ * It answers two questions about the first TLS record of a connection:
+ * does ALPN offer "acme-tls/1", and what is the SNI host_name.  Anything it
+ * does not fully understand is reported as CH_MALFORMED or CH_NOT_TLS; the
+ * caller then leaves the connection with the webserver (fail open), which
+ * will judge the bytes itself.
+ *
+ * Every loop is bounded (the verifier demands it): at most CH_MAX_EXTENSIONS
+ * extensions and CH_MAX_ALPN protocol names are examined.  A hello with more
+ * than that is simply not steered.
+ */
+#ifndef ALPNSTEER_CLIENTHELLO_H
+#define ALPNSTEER_CLIENTHELLO_H
+
+#include "alpnsteer_abi.h"
+
+#define CH_MAX_EXTENSIONS 64
+#define CH_MAX_ALPN	  64
+
+#define TLS_CT_HANDSHAKE	  22
+#define TLS_HS_CLIENT_HELLO	  1
+#define TLS_EXT_SERVER_NAME	  0
+#define TLS_EXT_ALPN		  16
+#define TLS_RECORD_HDR		  5
+#define ACME_TLS_1		  "acme-tls/1"
+#define ACME_TLS_1_LEN		  10
+
+enum ch_status {
+	CH_OK = 0,	 /* a well-formed ClientHello (up to the extensions read) */
+	CH_NOT_TLS = 1,	 /* not a TLS handshake record at all */
+	CH_MALFORMED = 2, /* a TLS record whose ClientHello does not parse */
+};
+
+struct ch_info {
+	__u32 acme;	  /* ALPN offered acme-tls/1 */
+	__u32 alpn_count; /* protocol names examined */
+	__u32 sni_len;	  /* 0: no usable host_name */
+	__u32 ext_count;  /* extensions examined */
+	__u8 sni[ALPNSTEER_NAME_MAX]; /* lowercase, NUL padded */
+};
+
+#ifdef __bpf__
+/* In the kernel the bytes come from the strparser head skb. */
+typedef struct __sk_buff ch_src_t;
+#define CH_FUNC static __noinline
+static __always_inline int ch_load(ch_src_t *src, __u32 off, void *to,
+				   __u32 len)
+{
+	return bpf_skb_load_bytes(src, off, to, len);
+}
+#else
+#include <string.h>
+typedef struct ch_buf {
+	const __u8 *data;
+	__u32 len;
+} ch_src_t;
+#define CH_FUNC static inline
+static inline int ch_load(ch_src_t *src, __u32 off, void *to, __u32 len)
+{
+	if (off > src->len || len > src->len - off)
+		return -1;
+	memcpy(to, src->data + off, len);
+	return 0;
+}
+#endif
+
+static inline __u32 ch_be16(const __u8 *p)
+{
+	return ((__u32)p[0] << 8) | p[1];
+}
+
+/*
+ * Stream-parser framing of the first record (DESIGN.md, "Stream parser
+ * framing"): return 0 to wait for more bytes, or @have to release everything
+ * buffered so far as one message.  Returning exactly the record length would
+ * let a message end inside an skb, and the strparser head-skb offsets that
+ * BPF sees would then be wrong (measured: bytes lost).  @hdr holds the first
+ * min(@have, 5) bytes.
+ */
+static inline __u32 ch_frame(const __u8 *hdr, __u32 have)
+{
+	__u32 rec;
+
+	if (have == 0)
+		return 0;
+	/* Not a handshake record: nothing to wait for. */
+	if (hdr[0] != TLS_CT_HANDSHAKE)
+		return have;
+	if (have < 2)
+		return 0;
+	if (hdr[1] != 3)
+		return have;
+	if (have < TLS_RECORD_HDR)
+		return 0;
+	rec = ch_be16(hdr + 3);
+	/* A length no ClientHello can have: do not hold the stream for it. */
+	if (rec > ALPNSTEER_MAX_RECORD)
+		return have;
+	if (have < TLS_RECORD_HDR + rec)
+		return 0;
+	return have;
+}
+
+static inline int ch_is_acme(const __u8 *s)
+{
+	return s[0] == 'a' && s[1] == 'c' && s[2] == 'm' && s[3] == 'e' &&
+	       s[4] == '-' && s[5] == 't' && s[6] == 'l' && s[7] == 's' &&
+	       s[8] == '/' && s[9] == '1';
+}
+
+/* ALPN extension body at [off, end): ProtocolNameList. */
+CH_FUNC int ch_parse_alpn(ch_src_t *src, __u32 off, __u32 end,
+			  struct ch_info *out)
+{
+	__u8 b[ACME_TLS_1_LEN];
+	__u32 i, list_end;
+
+	if (off + 2 > end || ch_load(src, off, b, 2))
+		return CH_MALFORMED;
+	list_end = off + 2 + ch_be16(b);
+	if (list_end != end || list_end == off + 2)
+		return CH_MALFORMED;
+	off += 2;
+	for (i = 0; i < CH_MAX_ALPN; i++) {
+		__u32 n;
+
+		if (off >= end)
+			break;
+		if (ch_load(src, off, b, 1))
+			return CH_MALFORMED;
+		n = b[0];
+		if (n == 0 || off + 1 + n > end)
+			return CH_MALFORMED;
+		out->alpn_count++;
+		if (n == ACME_TLS_1_LEN) {
+			if (ch_load(src, off + 1, b, ACME_TLS_1_LEN))
+				return CH_MALFORMED;
+			if (ch_is_acme(b))
+				out->acme = 1;
+		}
+		off += 1 + n;
+	}
+	return CH_OK;
+}
+
+/* server_name extension body at [off, end): the first host_name wins. */
+CH_FUNC int ch_parse_sni(ch_src_t *src, __u32 off, __u32 end,
+			 struct ch_info *out)
+{
+	__u8 b[3];
+	__u32 n, i;
+
+	if (off + 2 > end || ch_load(src, off, b, 2))
+		return CH_MALFORMED;
+	if (off + 2 + ch_be16(b) != end)
+		return CH_MALFORMED;
+	off += 2;
+	if (off + 3 > end || ch_load(src, off, b, 3))
+		return CH_MALFORMED;
+	n = ch_be16(b + 1);
+	if (off + 3 + n > end)
+		return CH_MALFORMED;
+	/* Only a host_name of DNS size is usable; anything else cannot be a
+	 * pending identifier, so it is ignored rather than refused. */
+	if (b[0] != 0 || n == 0 || n > ALPNSTEER_NAME_MAX - 1)
+		return CH_OK;
+	if (ch_load(src, off + 3, out->sni, n & (ALPNSTEER_NAME_MAX - 1)))
+		return CH_MALFORMED;
+	out->sni_len = n;
+	for (i = 0; i < ALPNSTEER_NAME_MAX - 1; i++) {
+		if (i >= n)
+			break;
+		if (out->sni[i] >= 'A' && out->sni[i] <= 'Z')
+			out->sni[i] += 'a' - 'A';
+	}
+	return CH_OK;
+}
+
+/*
+ * Parse the ClientHello in the first record of @src, of which @avail bytes
+ * are present.  @out must be zeroed by the caller.
+ */
+CH_FUNC int ch_parse(ch_src_t *src, __u32 avail, struct ch_info *out)
+{
+	__u8 b[TLS_RECORD_HDR + 4];
+	__u32 off, end, ext_end, i;
+	int err;
+
+	if (avail == 0 || ch_load(src, 0, b, 1) || b[0] != TLS_CT_HANDSHAKE)
+		return CH_NOT_TLS;
+	if (avail < 2 || ch_load(src, 1, b + 1, 1))
+		return CH_MALFORMED;
+	if (b[1] != 3)
+		return CH_NOT_TLS;
+	if (avail < sizeof(b) || ch_load(src, 0, b, sizeof(b)))
+		return CH_MALFORMED;
+	end = TLS_RECORD_HDR + ch_be16(b + 3);
+	if (end > avail || end > TLS_RECORD_HDR + ALPNSTEER_MAX_RECORD)
+		return CH_MALFORMED;
+	if (b[5] != TLS_HS_CLIENT_HELLO || b[6] != 0)
+		return CH_MALFORMED;
+	/* The hello must fit in this record; one split across records is
+	 * legal TLS but never sent by an ACME validator. */
+	if (TLS_RECORD_HDR + 4 + ch_be16(b + 7) != end)
+		return CH_MALFORMED;
+
+	/* legacy_version(2) random(32), then session_id<0..32> */
+	off = TLS_RECORD_HDR + 4 + 2 + 32;
+	if (off + 1 > end || ch_load(src, off, b, 1) || b[0] > 32)
+		return CH_MALFORMED;
+	off += 1 + b[0];
+	/* cipher_suites<2..2^16-2> */
+	if (off + 2 > end || ch_load(src, off, b, 2))
+		return CH_MALFORMED;
+	off += 2 + ch_be16(b);
+	/* legacy_compression_methods<1..2^8-1> */
+	if (off + 1 > end || ch_load(src, off, b, 1))
+		return CH_MALFORMED;
+	off += 1 + b[0];
+	if (off == end) /* no extensions: legal, and certainly no ALPN */
+		return CH_OK;
+	if (off + 2 > end || ch_load(src, off, b, 2))
+		return CH_MALFORMED;
+	ext_end = off + 2 + ch_be16(b);
+	if (ext_end != end)
+		return CH_MALFORMED;
+	off += 2;
+
+	for (i = 0; i < CH_MAX_EXTENSIONS; i++) {
+		__u32 type, len;
+
+		if (off >= ext_end)
+			break;
+		if (off + 4 > ext_end || ch_load(src, off, b, 4))
+			return CH_MALFORMED;
+		type = ch_be16(b);
+		len = ch_be16(b + 2);
+		if (off + 4 + len > ext_end)
+			return CH_MALFORMED;
+		out->ext_count++;
+		err = CH_OK;
+		if (type == TLS_EXT_ALPN && !out->alpn_count)
+			err = ch_parse_alpn(src, off + 4, off + 4 + len, out);
+		else if (type == TLS_EXT_SERVER_NAME && !out->sni_len)
+			err = ch_parse_sni(src, off + 4, off + 4 + len, out);
+		if (err)
+			return err;
+		off += 4 + len;
+	}
+	return CH_OK;
+}
+
+#endif /* ALPNSTEER_CLIENTHELLO_H */
