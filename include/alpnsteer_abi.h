@@ -10,7 +10,9 @@
 #ifndef ALPNSTEER_ABI_H
 #define ALPNSTEER_ABI_H
 
+#ifndef __VMLINUX_H__ /* BPF side: vmlinux.h already has the types */
 #include <linux/types.h>
+#endif
 
 #define ALPNSTEER_PIN_DIR	 "/sys/fs/bpf/alpnsteer"
 #define ALPNSTEER_MAX_PORTS	 8
@@ -34,6 +36,7 @@ enum alpnsteer_verdict {
 	AS_NO_SLOT = 5,	    /* acme-tls/1, but the responder pool is exhausted */
 	AS_NO_RESPONDER = 6, /* acme-tls/1, but the slot's socket is gone */
 	AS_STEERED = 7,	    /* handed to the responder, slot in conn_state */
+	AS_DRAINING = 8,    /* acme-tls/1 during detach: left to the webserver */
 };
 
 struct alpnsteer_conn_state {
@@ -70,6 +73,7 @@ enum alpnsteer_counter {
 	AC_REPLY_SENT,	     /* responder writes sent on the client socket */
 	AC_REPLY_DROPPED,    /* responder writes with no client to go to */
 	AC_CLIENT_CLOSED,    /* steered client connections that closed */
+	AC_PASSED_DRAINING,  /* acme-tls/1 left to the webserver: detaching */
 	AC__MAX,
 };
 
@@ -77,7 +81,7 @@ enum alpnsteer_counter {
 	"seen", "insert_failed", "steered", "normal", "not_tls", "malformed", \
 		"not_pending", "no_slot", "no_responder", "oversized",        \
 		"released", "release_deferred", "stale_dropped", "reply_sent", \
-		"reply_dropped", "client_closed"
+		"reply_dropped", "client_closed", "passed_draining"
 
 enum alpnsteer_event_type {
 	AE_STEERED = 1,	      /* a connection was handed to slot */
@@ -101,7 +105,7 @@ struct alpnsteer_event {
 /* Runtime settings the daemon changes while attached (single-entry array). */
 struct alpnsteer_settings {
 	__u32 sni_filter; /* 1: steer only SNIs present in pending_names */
-	__u32 pad;
+	__u32 draining;	  /* 1: detach under way, catch and steer nothing new */
 };
 
 #endif /* ALPNSTEER_ABI_H */

@@ -44,6 +44,12 @@ struct ch_info {
 	__u32 sni_len;	  /* 0: no usable host_name */
 	__u32 ext_count;  /* extensions examined */
 	__u8 sni[ALPNSTEER_NAME_MAX]; /* lowercase, NUL padded */
+	/* Where the walk found the two extensions (0: absent).  Kept in
+	 * here rather than in locals on purpose: in BPF this is map memory,
+	 * whose contents the verifier does not track, so the 64 ways out of
+	 * the extension walk collapse into one state instead of each being
+	 * verified again through the ALPN and SNI parsers. */
+	__u32 alpn_off, alpn_end, sni_off, sni_end;
 };
 
 #ifdef __bpf__
@@ -171,7 +177,9 @@ CH_FUNC int ch_parse_sni(ch_src_t *src, __u32 off, __u32 end,
 	 * pending identifier, so it is ignored rather than refused. */
 	if (b[0] != 0 || n == 0 || n > ALPNSTEER_NAME_MAX - 1)
 		return CH_OK;
-	if (ch_load(src, off + 3, out->sni, n & (ALPNSTEER_NAME_MAX - 1)))
+	/* Equal to n, written so the verifier can bound it to 1..256. */
+	if (ch_load(src, off + 3, out->sni,
+		    ((n - 1) & (ALPNSTEER_NAME_MAX - 1)) + 1))
 		return CH_MALFORMED;
 	out->sni_len = n;
 	for (i = 0; i < ALPNSTEER_NAME_MAX - 1; i++) {
@@ -233,6 +241,8 @@ CH_FUNC int ch_parse(ch_src_t *src, __u32 avail, struct ch_info *out)
 		return CH_MALFORMED;
 	off += 2;
 
+	/* Find the two extensions first and parse them after the walk: the
+	 * verifier then sees each inner loop once, not once per extension. */
 	for (i = 0; i < CH_MAX_EXTENSIONS; i++) {
 		__u32 type, len;
 
@@ -245,15 +255,22 @@ CH_FUNC int ch_parse(ch_src_t *src, __u32 avail, struct ch_info *out)
 		if (off + 4 + len > ext_end)
 			return CH_MALFORMED;
 		out->ext_count++;
-		err = CH_OK;
-		if (type == TLS_EXT_ALPN && !out->alpn_count)
-			err = ch_parse_alpn(src, off + 4, off + 4 + len, out);
-		else if (type == TLS_EXT_SERVER_NAME && !out->sni_len)
-			err = ch_parse_sni(src, off + 4, off + 4 + len, out);
-		if (err)
-			return err;
+		if (type == TLS_EXT_ALPN && !out->alpn_off) {
+			out->alpn_off = off + 4;
+			out->alpn_end = off + 4 + len;
+		} else if (type == TLS_EXT_SERVER_NAME && !out->sni_off) {
+			out->sni_off = off + 4;
+			out->sni_end = off + 4 + len;
+		}
 		off += 4 + len;
 	}
+	if (out->alpn_off) {
+		err = ch_parse_alpn(src, out->alpn_off, out->alpn_end, out);
+		if (err)
+			return err;
+	}
+	if (out->sni_off)
+		return ch_parse_sni(src, out->sni_off, out->sni_end, out);
 	return CH_OK;
 }
 

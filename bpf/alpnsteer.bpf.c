@@ -1,0 +1,406 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * alpnsteer.bpf.c - steer ACME TLS-ALPN-01 handshakes away from the webserver.
+ *
+ *  sock_ops     catches each passively established connection on a steered
+ *               port into the conns sockhash, and lets normal connections
+ *               leave it again (self-release) once it is safe;
+ *  parser       holds the stream until the first TLS record is complete;
+ *  verdict      parses the ClientHello; acme-tls/1 (for a pending name) goes
+ *               to a responder slot, everything else stays with the webserver;
+ *  reply        (sk_msg on the pool) sends what the responder writes out on
+ *               the client's connection.
+ *
+ * Any doubt ends in SK_PASS to the webserver: normal traffic must never be
+ * the victim of a steering failure.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_endian.h>
+#include <bpf/bpf_core_read.h>
+
+#include "clienthello.h"
+#include "maps.bpf.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+#define AF_INET 2
+#define AF_INET6 10
+
+/* include/net/sock.h: low bits of sk_user_data tag what it points to. */
+#define SK_USER_DATA_PSOCK 4UL
+#define SK_USER_DATA_PTRMASK (~7UL)
+
+static __always_inline int port_is_steered(__u32 port)
+{
+	__u32 i;
+
+	for (i = 0; i < ALPNSTEER_MAX_PORTS; i++) {
+		if (i >= nr_ports)
+			break;
+		if (ports[i] == port)
+			return 1;
+	}
+	return 0;
+}
+
+static __always_inline struct alpnsteer_settings *get_settings(void)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(&settings, &zero);
+}
+
+static __always_inline void catch_conn(struct bpf_sock_ops *skops)
+{
+	struct alpnsteer_conn_state undecided = {};
+	struct alpnsteer_settings *cfg;
+	__u64 cookie;
+
+	if (!port_is_steered(skops->local_port))
+		return;
+	/* Draining: the sock_ops link stays so that sockets already caught
+	 * keep getting the RTT callbacks that release them, but nothing new
+	 * enters the map. */
+	cfg = get_settings();
+	if (!cfg || cfg->draining)
+		return;
+	/* The pool lives in the daemon's namespace; a namesake port in a
+	 * container is none of our business. */
+	if (netns_cookie && bpf_get_netns_cookie(skops) != netns_cookie)
+		return;
+	cookie = bpf_get_socket_cookie(skops);
+	if (bpf_map_update_elem(&conn_state, &cookie, &undecided, BPF_ANY)) {
+		count(AC_INSERT_FAILED);
+		return;
+	}
+	if (bpf_sock_hash_update(skops, &conns, &cookie, BPF_NOEXIST)) {
+		bpf_map_delete_elem(&conn_state, &cookie);
+		count(AC_INSERT_FAILED);
+		return;
+	}
+	count(AC_SEEN);
+	bpf_sock_ops_cb_flags_set(skops, BPF_SOCK_OPS_RTT_CB_FLAG |
+						 BPF_SOCK_OPS_STATE_CB_FLAG);
+}
+
+/*
+ * Self-release (DESIGN.md, "Removal is dangerous").  A socket leaves conns
+ * only from RTT_CB, which runs in tcp_ack() with the socket locked and not
+ * under sk_callback_lock, and only when the psock holds nothing: no queued
+ * message, no skb waiting for the strparser or the verdict, and the
+ * sequence numbers of the socket and the psock agree.  Removing it with
+ * bytes still held by the psock loses them and corrupts the stream; the
+ * sequence guard alone prevented silent skips in ~0.5% of connections.
+ * When a guard fails, the next RTT_CB tries again.
+ */
+static __always_inline void try_release(struct bpf_sock_ops *skops)
+{
+	struct alpnsteer_conn_state *st;
+	struct sk_psock *psock;
+	struct tcp_sock *tp;
+	struct bpf_sock *sk;
+	__u32 tot = 1, qlen = 1, pseq = 0;
+	void *head = (void *)1;
+	unsigned long ud;
+	__u64 cookie;
+
+	sk = skops->sk;
+	if (!sk)
+		return;
+	cookie = bpf_get_socket_cookie(skops);
+	st = bpf_map_lookup_elem(&conn_state, &cookie);
+	/* Undecided sockets wait for their verdict; steered ones stay in
+	 * the map for life so their bytes keep flowing to the responder. */
+	if (!st || st->verdict == AS_UNDECIDED || st->verdict == AS_STEERED)
+		return;
+	tp = bpf_skc_to_tcp_sock(sk);
+	if (!tp)
+		return;
+	ud = (unsigned long)tp->inet_conn.icsk_inet.sk.sk_user_data;
+	if (!(ud & SK_USER_DATA_PSOCK))
+		return;
+	psock = (struct sk_psock *)(ud & SK_USER_DATA_PTRMASK);
+	bpf_probe_read_kernel(&tot, sizeof(tot), &psock->msg_tot_len);
+	bpf_probe_read_kernel(&qlen, sizeof(qlen), &psock->ingress_skb.qlen);
+	bpf_probe_read_kernel(&head, sizeof(head), &psock->strp.skb_head);
+	bpf_probe_read_kernel(&pseq, sizeof(pseq), &psock->copied_seq);
+	if (tot || qlen || head || tp->copied_seq != pseq ||
+	    tp->rcv_nxt != pseq) {
+		count(AC_RELEASE_DEFERRED);
+		return;
+	}
+	if (bpf_map_delete_elem(&conns, &cookie))
+		return;
+	bpf_map_delete_elem(&conn_state, &cookie);
+	/* An ordinary socket again: no more callbacks, no more cost. */
+	bpf_sock_ops_cb_flags_set(skops, 0);
+	count(AC_RELEASED);
+}
+
+static __always_inline void on_close(struct bpf_sock_ops *skops)
+{
+	__u64 cookie = bpf_get_socket_cookie(skops);
+	struct alpnsteer_conn_state *st;
+	struct alpnsteer_event *e;
+	__u32 slot;
+
+	st = bpf_map_lookup_elem(&conn_state, &cookie);
+	if (!st)
+		return;
+	if (st->verdict != AS_STEERED) {
+		bpf_map_delete_elem(&conn_state, &cookie);
+		return;
+	}
+	slot = st->slot;
+	bpf_map_delete_elem(&conn_state, &cookie);
+	count(AC_CLIENT_CLOSED);
+	/* Tell the daemon the slot's client is gone so it can recycle it. */
+	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e)
+		return;
+	__builtin_memset(e, 0, sizeof(*e));
+	e->type = AE_CLIENT_CLOSED;
+	e->slot = slot;
+	e->cookie = cookie;
+	bpf_ringbuf_submit(e, 0);
+}
+
+SEC("sockops")
+int alpnsteer_sockops(struct bpf_sock_ops *skops)
+{
+	switch (skops->op) {
+	case BPF_SOCK_OPS_PASSIVE_ESTABLISHED_CB:
+		catch_conn(skops);
+		break;
+	case BPF_SOCK_OPS_RTT_CB:
+		try_release(skops);
+		break;
+	case BPF_SOCK_OPS_STATE_CB:
+		if (skops->args[1] == BPF_TCP_CLOSE)
+			on_close(skops);
+		break;
+	}
+	return 1;
+}
+
+/*
+ * Stream parser.  The __sk_buff here is strparser's head skb, whose len and
+ * load offsets ignore the message offset, so every message must end on an
+ * skb boundary: wait until the first record is complete, then take all that
+ * is buffered (ch_frame()).  Once classified, everything passes at once.
+ */
+SEC("sk_skb/stream_parser")
+int alpnsteer_parser(struct __sk_buff *skb)
+{
+	__u64 cookie = bpf_get_socket_cookie(skb);
+	struct alpnsteer_conn_state *st;
+	__u8 hdr[TLS_RECORD_HDR] = {};
+	__u32 len = skb->len;
+
+	st = bpf_map_lookup_elem(&conn_state, &cookie);
+	if (st && st->verdict != AS_UNDECIDED)
+		return len;
+	if (len >= TLS_RECORD_HDR)
+		bpf_skb_load_bytes(skb, 0, hdr, TLS_RECORD_HDR);
+	else if (len >= 2)
+		bpf_skb_load_bytes(skb, 0, hdr, 2);
+	else if (len == 1)
+		bpf_skb_load_bytes(skb, 0, hdr, 1);
+	return ch_frame(hdr, len);
+}
+
+static __always_inline void fill_event(struct alpnsteer_event *e,
+				       struct __sk_buff *skb, __u64 cookie,
+				       __u32 slot, const struct ch_info *info)
+{
+	__u32 n = info->sni_len;
+
+	e->type = AE_STEERED;
+	e->slot = slot;
+	e->cookie = cookie;
+	e->family = skb->family;
+	e->remote_port = bpf_ntohl(skb->remote_port);
+	e->local_port = skb->local_port;
+	if (skb->family == AF_INET6) {
+		e->remote_ip[0] = skb->remote_ip6[0];
+		e->remote_ip[1] = skb->remote_ip6[1];
+		e->remote_ip[2] = skb->remote_ip6[2];
+		e->remote_ip[3] = skb->remote_ip6[3];
+		e->local_ip[0] = skb->local_ip6[0];
+		e->local_ip[1] = skb->local_ip6[1];
+		e->local_ip[2] = skb->local_ip6[2];
+		e->local_ip[3] = skb->local_ip6[3];
+	} else {
+		e->remote_ip[0] = skb->remote_ip4;
+		e->local_ip[0] = skb->local_ip4;
+	}
+	e->sni_len = n;
+	/* The whole NUL-padded buffer: fixed size, nothing to prove. */
+	__builtin_memcpy(e->sni, info->sni, sizeof(e->sni));
+}
+
+/* Steering policy: which acme-tls/1 hellos belong to us. */
+static __always_inline int name_is_ours(const struct alpnsteer_settings *cfg,
+					const struct ch_info *info)
+{
+	/* Without a pending list (forward mode, no --domain) every
+	 * acme-tls/1 hello is ours.  With one, a hello for another name stays
+	 * with the webserver, which may run its own ACME client. */
+	if (!cfg->sni_filter)
+		return 1;
+	return bpf_map_lookup_elem(&pending_names, info->sni) != NULL;
+}
+
+static __always_inline int steer_first(struct __sk_buff *skb,
+				       struct alpnsteer_conn_state *st,
+				       __u64 cookie, const struct ch_info *info)
+{
+	struct alpnsteer_slot *s;
+	struct alpnsteer_event *e;
+	__u32 slot;
+	long r;
+
+	if (bpf_map_pop_elem(&free_slots, &slot)) {
+		st->verdict = AS_NO_SLOT;
+		count(AC_NO_SLOT);
+		return SK_PASS;
+	}
+	s = bpf_map_lookup_elem(&slots, &slot);
+	if (!s) {
+		st->verdict = AS_NO_RESPONDER;
+		count(AC_NO_RESPONDER);
+		return SK_PASS;
+	}
+	/* Claim before redirecting: the reply path checks ownership. */
+	s->owner_cookie = cookie;
+	s->steered_ns = bpf_ktime_get_ns();
+	r = bpf_sk_redirect_map(skb, &pool, slot, BPF_F_INGRESS);
+	if (r != SK_PASS) {
+		/* The slot's socket is gone (daemon dead or exiting): the
+		 * webserver gets the hello, the slot goes back for later. */
+		s->owner_cookie = 0;
+		bpf_map_push_elem(&free_slots, &slot, 0);
+		st->verdict = AS_NO_RESPONDER;
+		count(AC_NO_RESPONDER);
+		return SK_PASS;
+	}
+	st->verdict = AS_STEERED;
+	st->slot = slot;
+	count(AC_STEERED);
+	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (e) {
+		__builtin_memset(e, 0, sizeof(*e));
+		fill_event(e, skb, cookie, slot, info);
+		bpf_ringbuf_submit(e, 0);
+	}
+	return r;
+}
+
+/* Later bytes of a steered connection follow the first to its slot, but
+ * only while the slot is still the client's: a recycled slot belongs to
+ * someone else (a late close_notify once reached the next client). */
+static __always_inline int steer_more(struct __sk_buff *skb,
+				      const struct alpnsteer_conn_state *st,
+				      __u64 cookie)
+{
+	__u32 slot = st->slot;
+	struct alpnsteer_slot *s = bpf_map_lookup_elem(&slots, &slot);
+
+	if (!s || s->owner_cookie != cookie) {
+		count(AC_STALE_DROPPED);
+		return SK_DROP;
+	}
+	if (bpf_sk_redirect_map(skb, &pool, slot, BPF_F_INGRESS) != SK_PASS) {
+		count(AC_STALE_DROPPED);
+		return SK_DROP;
+	}
+	return SK_PASS;
+}
+
+static __always_inline int record_oversized(struct __sk_buff *skb)
+{
+	__u8 h[TLS_RECORD_HDR];
+
+	if (bpf_skb_load_bytes(skb, 0, h, sizeof(h)))
+		return 0;
+	return ch_be16(h + 3) > ALPNSTEER_MAX_RECORD;
+}
+
+SEC("sk_skb/stream_verdict")
+int alpnsteer_verdict(struct __sk_buff *skb)
+{
+	struct alpnsteer_settings *cfg;
+	__u64 cookie = bpf_get_socket_cookie(skb);
+	struct alpnsteer_conn_state *st;
+	struct ch_info *info;
+	__u32 zero = 0;
+	int rc;
+
+	/* Not caught by us (inserted by hand?): the webserver's. */
+	st = bpf_map_lookup_elem(&conn_state, &cookie);
+	if (!st)
+		return SK_PASS;
+	if (st->verdict == AS_STEERED)
+		return steer_more(skb, st, cookie);
+	if (st->verdict != AS_UNDECIDED)
+		return SK_PASS;
+
+	info = bpf_map_lookup_elem(&ch_scratch, &zero);
+	if (!info)
+		return SK_PASS;
+	__builtin_memset(info, 0, sizeof(*info));
+	rc = ch_parse(skb, skb->len, info);
+	if (rc == CH_NOT_TLS) {
+		st->verdict = AS_NOT_TLS;
+		count(AC_NOT_TLS);
+		return SK_PASS;
+	}
+	if (rc != CH_OK) {
+		st->verdict = AS_MALFORMED;
+		count(record_oversized(skb) ? AC_OVERSIZED : AC_MALFORMED);
+		return SK_PASS;
+	}
+	if (!info->acme) {
+		st->verdict = AS_NORMAL;
+		count(AC_NORMAL);
+		return SK_PASS;
+	}
+	cfg = get_settings();
+	if (!cfg || cfg->draining) {
+		st->verdict = AS_DRAINING;
+		count(AC_PASSED_DRAINING);
+		return SK_PASS;
+	}
+	if (!name_is_ours(cfg, info)) {
+		st->verdict = AS_NOT_PENDING;
+		count(AC_NOT_PENDING);
+		return SK_PASS;
+	}
+	return steer_first(skb, st, cookie, info);
+}
+
+SEC("sk_msg")
+int alpnsteer_reply(struct sk_msg_md *msg)
+{
+	__u32 port = msg->local_port;
+	struct alpnsteer_slot *s;
+	__u64 owner;
+	__u32 *slot;
+
+	slot = bpf_map_lookup_elem(&pool_ports, &port);
+	if (!slot)
+		goto drop;
+	s = bpf_map_lookup_elem(&slots, slot);
+	if (!s || !s->owner_cookie)
+		goto drop;
+	owner = s->owner_cookie;
+	if (bpf_msg_redirect_hash(msg, &conns, &owner, 0) != SK_PASS)
+		goto drop;
+	count(AC_REPLY_SENT);
+	return SK_PASS;
+drop:
+	/* The writer sees EACCES: its client is gone. */
+	count(AC_REPLY_DROPPED);
+	return SK_DROP;
+}

@@ -1,0 +1,223 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * cli.c - option parsing for attach/run and friends.
+ *
+ * Kept apart from main.c so the unit tests can feed it arguments: every
+ * refusal is one "Error: ..." line with a hint, and nothing is half-parsed.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <arpa/inet.h>
+
+#include "cli.h"
+#include "log.h"
+
+int cli_parse_port(const char *s, __u32 *port)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (!*s || *end || errno || v < 1 || v > 65535)
+		return -EINVAL;
+	*port = v;
+	return 0;
+}
+
+int cli_parse_hostport(const char *s, struct sockaddr_storage *ss,
+		       socklen_t *len)
+{
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *res;
+	char host[256];
+	const char *colon, *h = s;
+	size_t hl;
+	__u32 port;
+
+	if (*s == '[') {
+		const char *rb = strchr(s, ']');
+
+		if (!rb || rb[1] != ':')
+			return -EINVAL;
+		h = s + 1;
+		hl = rb - h;
+		colon = rb + 1;
+	} else {
+		colon = strrchr(s, ':');
+		if (!colon)
+			return -EINVAL;
+		hl = colon - s;
+	}
+	if (hl == 0 || hl >= sizeof(host) || cli_parse_port(colon + 1, &port))
+		return -EINVAL;
+	memcpy(host, h, hl);
+	host[hl] = '\0';
+	hints.ai_flags = AI_NUMERICSERV;
+	if (getaddrinfo(host, colon + 1, &hints, &res))
+		return -ENOENT;
+	memcpy(ss, res->ai_addr, res->ai_addrlen);
+	*len = res->ai_addrlen;
+	freeaddrinfo(res);
+	return 0;
+}
+
+int cli_cgroup2_root(const char *mounts, char *buf, size_t len)
+{
+	char dev[256], dir[4096], type[64];
+	FILE *f = fopen(mounts ? mounts : "/proc/mounts", "r");
+	int err = -ENOENT;
+
+	if (!f)
+		return -errno;
+	while (fscanf(f, "%255s %4095s %63s %*[^\n]\n", dev, dir, type) == 3) {
+		if (strcmp(type, "cgroup2"))
+			continue;
+		snprintf(buf, len, "%s", dir);
+		err = 0;
+		break;
+	}
+	fclose(f);
+	return err;
+}
+
+int cli_parse_wait(const char *arg, int *seconds)
+{
+	char *end;
+	long v;
+
+	if (!arg) {
+		*seconds = 0; /* --wait alone: no limit */
+		return 0;
+	}
+	v = strtol(arg, &end, 10);
+	if (!*arg || *end || v < 0 || v > 86400)
+		return -EINVAL;
+	*seconds = v;
+	return 0;
+}
+
+static int add_domain(struct daemon_opts *o, char *name)
+{
+	char *p;
+
+	if (o->nr_domains >= ALPNSTEER_MAX_DOMAINS) {
+		p_err("too many --domain options (at most %d)",
+		      ALPNSTEER_MAX_DOMAINS);
+		return -E2BIG;
+	}
+	if (!*name || strlen(name) >= ALPNSTEER_NAME_MAX) {
+		p_err("--domain '%s' is not a DNS name", name);
+		return -EINVAL;
+	}
+	/* SNIs are compared lowercase in the kernel. */
+	for (p = name; *p; p++)
+		if (*p >= 'A' && *p <= 'Z')
+			*p += 'a' - 'A';
+	o->domains[o->nr_domains++] = name;
+	return 0;
+}
+
+int cli_parse_attach(int argc, char **argv, struct daemon_opts *o)
+{
+	static const struct option opts[] = {
+		{ "port", required_argument, NULL, 'p' },
+		{ "cgroup", required_argument, NULL, 'c' },
+		{ "pool", required_argument, NULL, 'n' },
+		{ "forward", required_argument, NULL, 'f' },
+		{ "domain", required_argument, NULL, 'D' },
+		{ "handshake-timeout", required_argument, NULL, 't' },
+		{},
+	};
+	__u32 v;
+	int c, err;
+
+	memset(o, 0, sizeof(*o));
+	o->cfg.pool_size = ALPNSTEER_DEFAULT_POOL;
+	o->handshake_timeout = ALPNSTEER_DEFAULT_HS_TIMEOUT;
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 'p':
+			if (cli_parse_port(optarg, &v)) {
+				p_err("--port '%s' is not a port number",
+				      optarg);
+				return -EINVAL;
+			}
+			if (o->cfg.nr_ports >= ALPNSTEER_MAX_PORTS) {
+				p_err("too many --port options (at most %d)",
+				      ALPNSTEER_MAX_PORTS);
+				return -E2BIG;
+			}
+			o->cfg.ports[o->cfg.nr_ports++] = v;
+			break;
+		case 'c':
+			snprintf(o->cfg.cgroup, sizeof(o->cfg.cgroup), "%s",
+				 optarg);
+			break;
+		case 'n':
+			if (cli_parse_port(optarg, &v) ||
+			    v > ALPNSTEER_MAX_POOL) {
+				p_err("--pool '%s' must be 1..%d", optarg,
+				      ALPNSTEER_MAX_POOL);
+				return -EINVAL;
+			}
+			o->cfg.pool_size = v;
+			break;
+		case 'f':
+			snprintf(o->forward, sizeof(o->forward), "%s", optarg);
+			err = cli_parse_hostport(optarg, &o->fwd_addr,
+						 &o->fwd_len);
+			if (err) {
+				p_err("--forward '%s' is not HOST:PORT",
+				      optarg);
+				p_hint("for example --forward 127.0.0.1:8443 or --forward [::1]:8443");
+				return err;
+			}
+			break;
+		case 'D':
+			err = add_domain(o, optarg);
+			if (err)
+				return err;
+			break;
+		case 't':
+			if (cli_parse_port(optarg, &v)) {
+				p_err("--handshake-timeout '%s' must be 1..65535 seconds",
+				      optarg);
+				return -EINVAL;
+			}
+			o->handshake_timeout = v;
+			break;
+		default:
+			p_err("unknown option '%s' for %s", argv[optind - 1],
+			      argv[0]);
+			p_hint("see 'alpnsteer help'");
+			return -EINVAL;
+		}
+	}
+	if (optind < argc) {
+		p_err("unexpected argument '%s'", argv[optind]);
+		return -EINVAL;
+	}
+	if (!o->cfg.nr_ports)
+		o->cfg.ports[o->cfg.nr_ports++] = 443;
+	if (!o->forward[0]) {
+		p_err("no responder: --forward HOST:PORT is required");
+		p_hint("start an external TLS-ALPN-01 responder (lego --tls.port, acme.sh --tlsport) and name it with --forward");
+		return -EINVAL;
+	}
+	if (!o->cfg.cgroup[0]) {
+		err = cli_cgroup2_root(NULL, o->cfg.cgroup,
+				       sizeof(o->cfg.cgroup));
+		if (err) {
+			p_err("no cgroup2 mount found in /proc/mounts");
+			p_hint("mount cgroup2 or name a cgroup v2 directory with --cgroup");
+			return err;
+		}
+	}
+	return 0;
+}

@@ -1,0 +1,26 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* cli.h - option parsing shared by the commands (unit tested). */
+#ifndef ALPNSTEER_CLI_H
+#define ALPNSTEER_CLI_H
+
+#include <stddef.h>
+#include <linux/types.h>
+
+#include "daemon.h"
+
+#define ALPNSTEER_DEFAULT_POOL 16
+#define ALPNSTEER_DEFAULT_HS_TIMEOUT 30
+
+/* Parse "443" into 1..65535. */
+int cli_parse_port(const char *s, __u32 *port);
+/* Parse "HOST:PORT" or "[V6]:PORT" into an address. */
+int cli_parse_hostport(const char *s, struct sockaddr_storage *ss,
+		       socklen_t *len);
+/* Parse attach/run options into @o; argv[0] is the command name. */
+int cli_parse_attach(int argc, char **argv, struct daemon_opts *o);
+/* Parse "--wait", "--wait=SECONDS": -1 none, 0.. seconds, or -EINVAL. */
+int cli_parse_wait(const char *arg, int *seconds);
+/* The root of the cgroup2 mount, from /proc/mounts (or @mounts). */
+int cli_cgroup2_root(const char *mounts, char *buf, size_t len);
+
+#endif

@@ -1,0 +1,477 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * daemon.c - the alpnsteer daemon: owns the responder pool while attached.
+ *
+ * One thread, one epoll: the ring buffer (steered / client closed), the slot
+ * sockets, the upstream sockets of --forward relays, signals and a timer.
+ * SIGTERM or SIGINT (or the draining flag set by `alpnsteer detach`) starts
+ * the drain: nothing new is caught or steered, connections in flight finish,
+ * and once the conns sockhash is empty everything is removed.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/timerfd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "alpnsteer.skel.h"
+#include "daemon.h"
+#include "log.h"
+#include "pool.h"
+#include "runstate.h"
+
+#define TICK_MS 100
+#define SWEEP_TICKS 10
+
+enum ev_kind {
+	EV_RING = 1,
+	EV_SIGNAL,
+	EV_TIMER,
+	EV_SLOT,
+	EV_UPSTREAM,
+};
+
+struct daemon {
+	const struct daemon_opts *o;
+	struct steer steer;
+	struct pool pool;
+	struct ring_buffer *rb;
+	int epfd, sigfd, timerfd;
+	int conns_fd, settings_fd;
+	bool draining;
+	unsigned long ticks;
+};
+
+static __u64 ev_key(enum ev_kind kind, __u32 idx)
+{
+	return (__u64)kind << 32 | idx;
+}
+
+static int ep_set(struct daemon *d, int op, int fd, unsigned int events,
+		  __u64 key)
+{
+	struct epoll_event ev = { .events = events, .data.u64 = key };
+
+	return epoll_ctl(d->epfd, op, fd, &ev) ? -errno : 0;
+}
+
+static void fmt_addr(const struct alpnsteer_event *e, char *buf, size_t len)
+{
+	char ip[INET6_ADDRSTRLEN] = "?";
+
+	inet_ntop(e->family == AF_INET6 ? AF_INET6 : AF_INET, e->remote_ip, ip,
+		  sizeof(ip));
+	snprintf(buf, len, e->family == AF_INET6 ? "[%s]:%u" : "%s:%u", ip,
+		 e->remote_port);
+}
+
+static void slot_update_interest(struct daemon *d, __u32 idx)
+{
+	struct slot *s = &d->pool.slot[idx];
+	unsigned int p_ev, up_ev;
+
+	relay_interest(&s->relay, &p_ev, &up_ev);
+	ep_set(d, EPOLL_CTL_MOD, s->p_fd, p_ev, ev_key(EV_SLOT, idx));
+	if (s->relay.up_fd >= 0)
+		ep_set(d, EPOLL_CTL_MOD, s->relay.up_fd, up_ev,
+		       ev_key(EV_UPSTREAM, idx));
+}
+
+static void slot_recycle(struct daemon *d, __u32 idx)
+{
+	int err = pool_recycle(&d->pool, idx);
+
+	if (err) {
+		/* The slot stays out of free_slots: one fewer to steer to. */
+		p_warn("cannot renew responder slot %u: %s", idx,
+		       strerror(-err));
+		return;
+	}
+	ep_set(d, EPOLL_CTL_ADD, d->pool.slot[idx].p_fd, EPOLLIN,
+	       ev_key(EV_SLOT, idx));
+}
+
+/* The slot's handshake is over (or abandoned); the client may still be
+ * connected, so the slot waits in DONE for its close. */
+static void slot_done(struct daemon *d, __u32 idx)
+{
+	struct slot *s = &d->pool.slot[idx];
+
+	relay_close(&s->relay);
+	s->state = SLOT_DONE;
+	slot_update_interest(d, idx);
+}
+
+static void slot_begin(struct daemon *d, __u32 idx, __u64 owner)
+{
+	struct slot *s = &d->pool.slot[idx];
+	int err;
+
+	s->state = SLOT_BUSY;
+	s->owner = owner;
+	clock_gettime(CLOCK_MONOTONIC, &s->since);
+	err = relay_start(&s->relay, (struct sockaddr *)&d->o->fwd_addr,
+			  d->o->fwd_len);
+	if (err) {
+		p_warn("slot %u: cannot reach %s: %s", idx, d->o->forward,
+		       strerror(-err));
+		slot_done(d, idx);
+		return;
+	}
+	ep_set(d, EPOLL_CTL_ADD, s->relay.up_fd, EPOLLOUT | EPOLLIN,
+	       ev_key(EV_UPSTREAM, idx));
+}
+
+/* Bytes for a slot that has no handshake running are read and dropped. */
+static void slot_discard(struct slot *s)
+{
+	char buf[4096];
+
+	while (read(s->p_fd, buf, sizeof(buf)) > 0)
+		;
+}
+
+static void on_slot_io(struct daemon *d, __u32 idx)
+{
+	struct slot *s = &d->pool.slot[idx];
+	struct alpnsteer_slot ks;
+
+	if (s->state == SLOT_FREE) {
+		/* Data may outrun the ring-buffer event: the kernel's slot
+		 * entry already names the owner. */
+		if (bpf_map_lookup_elem(d->pool.map_slots, &idx, &ks) ||
+		    !ks.owner_cookie) {
+			slot_discard(s);
+			return;
+		}
+		slot_begin(d, idx, ks.owner_cookie);
+	}
+	if (s->state != SLOT_BUSY) {
+		slot_discard(s);
+		return;
+	}
+	switch (relay_pump(&s->relay, s->p_fd)) {
+	case RELAY_CONTINUE:
+		slot_update_interest(d, idx);
+		break;
+	case RELAY_CLIENT_GONE:
+		p_info("slot %u: client gone", idx);
+		slot_done(d, idx);
+		break;
+	case RELAY_DONE:
+		slot_done(d, idx);
+		break;
+	}
+}
+
+static int on_event(void *ctx, void *data, size_t size)
+{
+	const struct alpnsteer_event *e = data;
+	struct daemon *d = ctx;
+	struct slot *s;
+	char addr[INET6_ADDRSTRLEN + 8];
+
+	if (size < sizeof(*e) || e->slot >= d->pool.size)
+		return 0;
+	s = &d->pool.slot[e->slot];
+	switch (e->type) {
+	case AE_STEERED:
+		fmt_addr(e, addr, sizeof(addr));
+		p_info("steered %s sni=%.*s to slot %u", addr,
+		       (int)(e->sni_len < ALPNSTEER_NAME_MAX ? e->sni_len : 0),
+		       (const char *)e->sni, e->slot);
+		if (s->state == SLOT_FREE)
+			slot_begin(d, e->slot, e->cookie);
+		if (s->owner == e->cookie)
+			s->ev = *e;
+		break;
+	case AE_CLIENT_CLOSED:
+		if (s->owner != e->cookie)
+			break;
+		p_info("slot %u: client closed", e->slot);
+		slot_recycle(d, e->slot);
+		break;
+	}
+	return 0;
+}
+
+/* Catch what events cannot: a lost ring-buffer record, a silent client. */
+static void sweep(struct daemon *d)
+{
+	struct timespec now;
+	__u64 val;
+	__u32 i;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	for (i = 0; i < d->pool.size; i++) {
+		struct slot *s = &d->pool.slot[i];
+
+		if (s->state == SLOT_FREE)
+			continue;
+		if (bpf_map_lookup_elem(d->conns_fd, &s->owner, &val) &&
+		    errno == ENOENT) {
+			slot_recycle(d, i);
+			continue;
+		}
+		if (s->state == SLOT_BUSY &&
+		    now.tv_sec - s->since.tv_sec > d->o->handshake_timeout) {
+			p_info("slot %u: handshake timed out", i);
+			slot_done(d, i);
+		}
+	}
+}
+
+static void start_drain(struct daemon *d, const char *why)
+{
+	__u32 zero = 0;
+	struct alpnsteer_settings cfg;
+
+	if (d->draining)
+		return;
+	d->draining = true;
+	if (!bpf_map_lookup_elem(d->settings_fd, &zero, &cfg)) {
+		cfg.draining = 1;
+		bpf_map_update_elem(d->settings_fd, &zero, &cfg, BPF_EXIST);
+	}
+	p_info("draining (%s): %d connections held", why,
+	       steer_conns_count(d->conns_fd));
+}
+
+/* true when the daemon should exit. */
+static bool on_tick(struct daemon *d)
+{
+	struct alpnsteer_settings cfg;
+	__u32 zero = 0;
+	__u64 exp;
+
+	if (read(d->timerfd, &exp, sizeof(exp)) < 0)
+		return false;
+	if (!d->draining && !bpf_map_lookup_elem(d->settings_fd, &zero, &cfg) &&
+	    cfg.draining)
+		start_drain(d, "detach");
+	if (++d->ticks % SWEEP_TICKS == 0)
+		sweep(d);
+	return d->draining && steer_conns_count(d->conns_fd) == 0;
+}
+
+static bool on_signal(struct daemon *d)
+{
+	struct signalfd_siginfo si;
+
+	if (read(d->sigfd, &si, sizeof(si)) != sizeof(si))
+		return false;
+	if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT)
+		start_drain(d, si.ssi_signo == SIGTERM ? "SIGTERM" : "SIGINT");
+	return false;
+}
+
+static int setup_loop(struct daemon *d)
+{
+	struct itimerspec its = {
+		.it_interval = { 0, TICK_MS * 1000000L },
+		.it_value = { 0, TICK_MS * 1000000L },
+	};
+	sigset_t mask;
+	__u32 i;
+	int err;
+
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	d->sigfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+	d->timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	d->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (d->sigfd < 0 || d->timerfd < 0 || d->epfd < 0)
+		return -errno;
+	timerfd_settime(d->timerfd, 0, &its, NULL);
+	d->rb = ring_buffer__new(bpf_map__fd(d->steer.skel->maps.events),
+				 on_event, d, NULL);
+	if (!d->rb)
+		return -errno;
+	err = ep_set(d, EPOLL_CTL_ADD, ring_buffer__epoll_fd(d->rb), EPOLLIN,
+		     ev_key(EV_RING, 0));
+	err = err ?: ep_set(d, EPOLL_CTL_ADD, d->sigfd, EPOLLIN,
+			    ev_key(EV_SIGNAL, 0));
+	err = err ?: ep_set(d, EPOLL_CTL_ADD, d->timerfd, EPOLLIN,
+			    ev_key(EV_TIMER, 0));
+	for (i = 0; !err && i < d->pool.size; i++)
+		err = ep_set(d, EPOLL_CTL_ADD, d->pool.slot[i].p_fd, EPOLLIN,
+			     ev_key(EV_SLOT, i));
+	return err;
+}
+
+static void loop(struct daemon *d)
+{
+	struct epoll_event evs[64];
+	int n, i;
+
+	for (;;) {
+		n = epoll_wait(d->epfd, evs, 64, -1);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return;
+		for (i = 0; i < n; i++) {
+			__u64 key = evs[i].data.u64;
+			__u32 idx = (__u32)key;
+
+			switch ((enum ev_kind)(key >> 32)) {
+			case EV_RING:
+				ring_buffer__consume(d->rb);
+				break;
+			case EV_SIGNAL:
+				on_signal(d);
+				break;
+			case EV_TIMER:
+				if (on_tick(d))
+					return;
+				break;
+			case EV_SLOT:
+			case EV_UPSTREAM:
+				if (idx < d->pool.size)
+					on_slot_io(d, idx);
+				break;
+			}
+		}
+	}
+}
+
+static int set_pending(struct daemon *d)
+{
+	struct alpnsteer_settings cfg = {};
+	struct alpnsteer_name name;
+	__u32 zero = 0, one = 1;
+	int i, fd = bpf_map__fd(d->steer.skel->maps.pending_names);
+
+	for (i = 0; i < d->o->nr_domains; i++) {
+		memset(&name, 0, sizeof(name));
+		snprintf((char *)name.name, sizeof(name.name), "%s",
+			 d->o->domains[i]);
+		if (bpf_map_update_elem(fd, &name, &one, BPF_ANY))
+			return -errno;
+	}
+	cfg.sni_filter = d->o->nr_domains > 0;
+	if (bpf_map_update_elem(d->settings_fd, &zero, &cfg, BPF_ANY))
+		return -errno;
+	return 0;
+}
+
+static void ready(int fd, char status)
+{
+	if (fd < 0)
+		return;
+	if (write(fd, &status, 1) < 0)
+		p_debug("readiness pipe: %s", strerror(errno));
+	close(fd);
+}
+
+/* Once attach has returned, the daemon's messages go to its log file. */
+static void to_log_file(void)
+{
+	int fd = open(ALPNSTEER_LOG_FILE, O_WRONLY | O_CREAT | O_APPEND |
+						  O_CLOEXEC, 0600);
+	int null = open("/dev/null", O_RDWR);
+
+	if (null >= 0) {
+		dup2(null, STDIN_FILENO);
+		dup2(null, STDOUT_FILENO);
+		close(null);
+	}
+	if (fd >= 0) {
+		dup2(fd, STDERR_FILENO);
+		close(fd);
+	}
+}
+
+int daemon_run(const struct daemon_opts *o, int ready_fd)
+{
+	struct daemon d = { .o = o, .sigfd = -1, .timerfd = -1, .epfd = -1 };
+	struct runstate rs = { .pid = getpid() };
+	struct alpnsteer_bpf *k;
+	int err;
+
+	err = steer_load(&d.steer, &o->cfg);
+	if (err)
+		goto out;
+	k = d.steer.skel;
+	d.conns_fd = bpf_map__fd(k->maps.conns);
+	d.settings_fd = bpf_map__fd(k->maps.settings);
+	err = set_pending(&d);
+	err = err ?: steer_attach_map_progs(&d.steer);
+	err = err ?: pool_init(&d.pool, bpf_map__fd(k->maps.pool),
+			       bpf_map__fd(k->maps.pool_ports),
+			       bpf_map__fd(k->maps.slots),
+			       bpf_map__fd(k->maps.free_slots),
+			       o->cfg.pool_size);
+	err = err ?: setup_loop(&d);
+	/* Last: from this instant new connections are caught. */
+	err = err ?: steer_attach_sockops(&d.steer);
+	if (err)
+		goto out;
+
+	rs.since = time(NULL);
+	memcpy(rs.ports, o->cfg.ports, sizeof(rs.ports));
+	rs.nr_ports = o->cfg.nr_ports;
+	rs.pool_size = o->cfg.pool_size;
+	snprintf(rs.cgroup, sizeof(rs.cgroup), "%s", o->cfg.cgroup);
+	snprintf(rs.forward, sizeof(rs.forward), "%s", o->forward);
+	err = runstate_write(&rs);
+	if (err) {
+		p_err("cannot write %s: %s", ALPNSTEER_STATE_FILE,
+		      strerror(-err));
+		goto out;
+	}
+	if (ready_fd >= 0) {
+		ready(ready_fd, 0);
+		ready_fd = -1;
+		to_log_file();
+	}
+	p_info("attached: pid %d, pool %u, forward %s", (int)rs.pid,
+	       o->cfg.pool_size, o->forward);
+	loop(&d);
+	p_info("drained; removing links and maps");
+out:
+	ready(ready_fd, 1);
+	steer_destroy(&d.steer);
+	pool_free(&d.pool);
+	ring_buffer__free(d.rb);
+	if (d.epfd >= 0)
+		close(d.epfd);
+	if (d.sigfd >= 0)
+		close(d.sigfd);
+	if (d.timerfd >= 0)
+		close(d.timerfd);
+	if (!err)
+		runstate_remove();
+	return err;
+}
+
+int daemon_drain_orphan(int timeout_ms)
+{
+	int fd, n, waited = 0;
+
+	fd = steer_pinned_map("conns");
+	if (fd < 0)
+		return steer_remove_pins();
+	while ((n = steer_conns_count(fd)) > 0) {
+		if (timeout_ms >= 0 && waited >= timeout_ms) {
+			close(fd);
+			return -ETIMEDOUT;
+		}
+		usleep(TICK_MS * 1000);
+		waited += TICK_MS;
+	}
+	close(fd);
+	runstate_remove();
+	return steer_remove_pins();
+}

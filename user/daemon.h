@@ -1,0 +1,29 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* daemon.h - the process that owns the pool while alpnsteer is attached. */
+#ifndef ALPNSTEER_DAEMON_H
+#define ALPNSTEER_DAEMON_H
+
+#include <sys/socket.h>
+
+#include "loader.h"
+
+#define ALPNSTEER_MAX_DOMAINS 64
+
+struct daemon_opts {
+	struct steer_config cfg;
+	char forward[128];		/* HOST:PORT as given */
+	struct sockaddr_storage fwd_addr;
+	socklen_t fwd_len;
+	const char *domains[ALPNSTEER_MAX_DOMAINS]; /* pending names (SNI form) */
+	int nr_domains;
+	int handshake_timeout;		/* seconds a slot may stay busy */
+};
+
+/* Attach and serve until detached.  @ready_fd (or -1) gets one byte once
+ * steering is live: 0 for success, 1 for failure. */
+int daemon_run(const struct daemon_opts *o, int ready_fd);
+
+/* Drain and remove an attachment whose daemon is gone. */
+int daemon_drain_orphan(int timeout_ms);
+
+#endif

@@ -1,0 +1,44 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* json.h - a small streaming JSON writer (after bpftool's json_writer). */
+#ifndef ALPNSTEER_JSON_H
+#define ALPNSTEER_JSON_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+struct json_writer;
+
+struct json_writer *jw_new(FILE *f);
+void jw_destroy(struct json_writer *jw); /* also ends the line */
+void jw_start_object(struct json_writer *jw);
+void jw_end_object(struct json_writer *jw);
+void jw_start_array(struct json_writer *jw);
+void jw_end_array(struct json_writer *jw);
+void jw_name(struct json_writer *jw, const char *name);
+void jw_string(struct json_writer *jw, const char *s);
+void jw_uint(struct json_writer *jw, unsigned long long v);
+void jw_int(struct json_writer *jw, long long v);
+void jw_bool(struct json_writer *jw, bool v);
+void jw_null(struct json_writer *jw);
+
+static inline void jw_string_field(struct json_writer *jw, const char *n,
+				   const char *s)
+{
+	jw_name(jw, n);
+	jw_string(jw, s);
+}
+
+static inline void jw_uint_field(struct json_writer *jw, const char *n,
+				 unsigned long long v)
+{
+	jw_name(jw, n);
+	jw_uint(jw, v);
+}
+
+static inline void jw_bool_field(struct json_writer *jw, const char *n, bool v)
+{
+	jw_name(jw, n);
+	jw_bool(jw, v);
+}
+
+#endif

@@ -1,0 +1,315 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * loader.c - load, attach, pin and remove the BPF side of alpnsteer.
+ *
+ * Order matters (DESIGN.md, "Removal is dangerous" and "Links and pins"):
+ *  - the map programs (reply, parser, verdict) are linked before sock_ops,
+ *    because a psock copies its map's programs when a socket is inserted;
+ *  - sock_ops is linked last: from that instant connections are caught;
+ *  - removal never deletes a socket from conns by hand: detach sets the
+ *    draining flag (nothing new is caught or steered), sockets leave conns
+ *    by self-release or by closing, and only an empty conns lets the links
+ *    and maps go.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <linux/magic.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "alpnsteer.skel.h"
+#include "loader.h"
+#include "log.h"
+
+#ifndef BPF_LINK_TYPE_SOCKMAP
+#define BPF_LINK_TYPE_SOCKMAP 14 /* 6.10+, absent from Debian 12's uapi */
+#endif
+
+const char *const steer_link_names[LINK__MAX] = {
+	[LINK_REPLY] = "link_reply",
+	[LINK_PARSER] = "link_parser",
+	[LINK_VERDICT] = "link_verdict",
+	[LINK_SOCKOPS] = "link_sockops",
+};
+
+/* Every map that is pinned; ch_scratch is private to the verdict. */
+const char *const steer_map_names[] = {
+	"conns",  "pool",     "free_slots", "slots",  "pool_ports",
+	"pending_names", "settings", "counters", "events", NULL,
+};
+
+static void pin_path(char *buf, size_t len, const char *name)
+{
+	snprintf(buf, len, "%s/%s", ALPNSTEER_PIN_DIR, name);
+}
+
+int steer_ensure_bpffs(void)
+{
+	struct statfs st;
+
+	if (statfs("/sys/fs/bpf", &st) == 0 && st.f_type == BPF_FS_MAGIC)
+		return 0;
+	if (mkdir("/sys/fs/bpf", 0755) && errno != EEXIST)
+		return -errno;
+	if (mount("bpf", "/sys/fs/bpf", "bpf", 0, "mode=0700"))
+		return -errno;
+	return 0;
+}
+
+int steer_load(struct steer *s, const struct steer_config *cfg)
+{
+	struct alpnsteer_bpf *skel;
+	__u32 i;
+	int err;
+
+	memset(s, 0, sizeof(*s));
+	s->cgroup_fd = -1;
+	for (i = 0; i < LINK__MAX; i++)
+		s->link_fd[i] = -1;
+
+	skel = alpnsteer_bpf__open();
+	if (!skel)
+		return -errno;
+	s->skel = skel;
+	for (i = 0; i < cfg->nr_ports; i++)
+		skel->rodata->ports[i] = cfg->ports[i];
+	skel->rodata->nr_ports = cfg->nr_ports;
+	skel->rodata->netns_cookie = cfg->netns_cookie;
+	skel->rodata->pool_size = cfg->pool_size;
+
+	err = alpnsteer_bpf__load(skel);
+	if (err) {
+		p_err("cannot load the BPF programs: %s", strerror(-err));
+		p_hint("run with -d to see the verifier log; a kernel >= 6.10 with BTF is needed");
+		return err;
+	}
+	s->cgroup_fd = open(cfg->cgroup, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (s->cgroup_fd < 0) {
+		err = -errno;
+		p_err("cannot open cgroup %s: %s", cfg->cgroup, strerror(errno));
+		p_hint("--cgroup takes a cgroup v2 directory, such as the root of the cgroup2 mount");
+		return err;
+	}
+
+	if (mkdir(ALPNSTEER_PIN_DIR, 0700) && errno != EEXIST)
+		return -errno;
+	for (i = 0; steer_map_names[i]; i++) {
+		struct bpf_map *m;
+		char p[PATH_MAX];
+
+		m = bpf_object__find_map_by_name(skel->obj, steer_map_names[i]);
+		if (!m)
+			return -ENOENT;
+		pin_path(p, sizeof(p), steer_map_names[i]);
+		err = bpf_map__pin(m, p);
+		if (err) {
+			p_err("cannot pin map %s: %s", p, strerror(-err));
+			return err;
+		}
+	}
+	return 0;
+}
+
+static int link_and_pin(struct steer *s, enum steer_link which,
+			struct bpf_program *prog, int target,
+			enum bpf_attach_type type)
+{
+	char p[PATH_MAX];
+	int fd, err;
+
+	fd = bpf_link_create(bpf_program__fd(prog), target, type, NULL);
+	if (fd < 0) {
+		err = -errno;
+		p_err("cannot link %s: %s", steer_link_names[which],
+		      strerror(errno));
+		return err;
+	}
+	s->link_fd[which] = fd;
+	pin_path(p, sizeof(p), steer_link_names[which]);
+	if (bpf_obj_pin(fd, p)) {
+		err = -errno;
+		p_err("cannot pin %s: %s", p, strerror(errno));
+		return err;
+	}
+	return 0;
+}
+
+int steer_attach_map_progs(struct steer *s)
+{
+	struct alpnsteer_bpf *k = s->skel;
+	int conns = bpf_map__fd(k->maps.conns);
+	int err;
+
+	err = link_and_pin(s, LINK_REPLY, k->progs.alpnsteer_reply,
+			   bpf_map__fd(k->maps.pool), BPF_SK_MSG_VERDICT);
+	if (!err)
+		err = link_and_pin(s, LINK_PARSER, k->progs.alpnsteer_parser,
+				   conns, BPF_SK_SKB_STREAM_PARSER);
+	if (!err)
+		err = link_and_pin(s, LINK_VERDICT, k->progs.alpnsteer_verdict,
+				   conns, BPF_SK_SKB_STREAM_VERDICT);
+	return err;
+}
+
+int steer_attach_sockops(struct steer *s)
+{
+	return link_and_pin(s, LINK_SOCKOPS, s->skel->progs.alpnsteer_sockops,
+			    s->cgroup_fd, BPF_CGROUP_SOCK_OPS);
+}
+
+void steer_destroy(struct steer *s)
+{
+	int i;
+
+	/* sock_ops first: nothing new may be caught while the rest goes. */
+	for (i = LINK__MAX - 1; i >= 0; i--) {
+		if (s->link_fd[i] >= 0) {
+			bpf_link_detach(s->link_fd[i]);
+			close(s->link_fd[i]);
+			s->link_fd[i] = -1;
+		}
+	}
+	steer_remove_pins();
+	if (s->cgroup_fd >= 0)
+		close(s->cgroup_fd);
+	s->cgroup_fd = -1;
+	alpnsteer_bpf__destroy(s->skel);
+	s->skel = NULL;
+}
+
+int steer_remove_pins(void)
+{
+	char p[PATH_MAX];
+	int i;
+
+	for (i = LINK__MAX - 1; i >= 0; i--) {
+		int fd;
+
+		pin_path(p, sizeof(p), steer_link_names[i]);
+		fd = bpf_obj_get(p);
+		if (fd >= 0) {
+			bpf_link_detach(fd);
+			close(fd);
+		}
+		unlink(p);
+	}
+	for (i = 0; steer_map_names[i]; i++) {
+		pin_path(p, sizeof(p), steer_map_names[i]);
+		unlink(p);
+	}
+	if (rmdir(ALPNSTEER_PIN_DIR) && errno != ENOENT)
+		return -errno;
+	return 0;
+}
+
+int steer_pinned_map(const char *name)
+{
+	char p[PATH_MAX];
+	int fd;
+
+	pin_path(p, sizeof(p), name);
+	fd = bpf_obj_get(p);
+	return fd < 0 ? -errno : fd;
+}
+
+static int read_settings(struct alpnsteer_settings *cfg)
+{
+	__u32 zero = 0;
+	int fd, err = 0;
+
+	fd = steer_pinned_map("settings");
+	if (fd < 0)
+		return fd;
+	if (bpf_map_lookup_elem(fd, &zero, cfg))
+		err = -errno;
+	close(fd);
+	return err;
+}
+
+enum steer_state steer_pinned_state(void)
+{
+	struct alpnsteer_settings cfg;
+	char p[PATH_MAX];
+
+	if (read_settings(&cfg))
+		return STEER_DETACHED;
+	pin_path(p, sizeof(p), steer_link_names[LINK_SOCKOPS]);
+	if (access(p, F_OK) || cfg.draining)
+		return STEER_DRAINING;
+	return STEER_ATTACHED;
+}
+
+/* One map write: from here on nothing new is caught or steered. */
+int steer_set_draining(void)
+{
+	struct alpnsteer_settings cfg;
+	__u32 zero = 0;
+	int fd, err;
+
+	err = read_settings(&cfg);
+	if (err)
+		return err;
+	cfg.draining = 1;
+	fd = steer_pinned_map("settings");
+	if (fd < 0)
+		return fd;
+	err = bpf_map_update_elem(fd, &zero, &cfg, BPF_EXIST) ? -errno : 0;
+	close(fd);
+	return err;
+}
+
+int steer_conns_count(int conns_fd)
+{
+	__u64 key, next;
+	int n = 0, err;
+	void *prev = NULL;
+
+	/* A walk of the keys only: sockets are never removed from here. */
+	while (!(err = bpf_map_get_next_key(conns_fd, prev, &next))) {
+		key = next;
+		prev = &key;
+		if (++n >= ALPNSTEER_MAX_CONNS)
+			break;
+	}
+	if (err && errno != ENOENT)
+		return -errno;
+	return n;
+}
+
+int steer_read_counters(__u64 *out, int nr)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	__u64 *vals;
+	__u32 i;
+	int fd, c, err = 0;
+
+	if (ncpu < 0)
+		return ncpu;
+	fd = steer_pinned_map("counters");
+	if (fd < 0)
+		return fd;
+	vals = calloc(ncpu, sizeof(*vals));
+	if (!vals) {
+		close(fd);
+		return -ENOMEM;
+	}
+	for (i = 0; i < (__u32)nr; i++) {
+		out[i] = 0;
+		if (bpf_map_lookup_elem(fd, &i, vals)) {
+			err = -errno;
+			break;
+		}
+		for (c = 0; c < ncpu; c++)
+			out[i] += vals[c];
+	}
+	free(vals);
+	close(fd);
+	return err;
+}

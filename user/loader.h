@@ -1,0 +1,65 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* loader.h - load, attach, pin and remove the BPF side of alpnsteer. */
+#ifndef ALPNSTEER_LOADER_H
+#define ALPNSTEER_LOADER_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <linux/types.h>
+
+#include "alpnsteer_abi.h"
+
+struct alpnsteer_bpf;
+
+struct steer_config {
+	__u32 ports[ALPNSTEER_MAX_PORTS];
+	__u32 nr_ports;
+	__u32 pool_size;
+	__u64 netns_cookie;
+	char cgroup[PATH_MAX];
+};
+
+/* What a live attachment holds; the pins under ALPNSTEER_PIN_DIR mirror it
+ * so that a later `alpnsteer detach` or `status` can find everything. */
+struct steer {
+	struct alpnsteer_bpf *skel;
+	int cgroup_fd;
+	int link_fd[4];
+};
+
+enum steer_link {
+	LINK_REPLY,
+	LINK_PARSER,
+	LINK_VERDICT,
+	LINK_SOCKOPS,
+	LINK__MAX,
+};
+
+enum steer_state {
+	STEER_DETACHED,
+	STEER_ATTACHED,
+	STEER_DRAINING,
+};
+
+extern const char *const steer_link_names[LINK__MAX];
+extern const char *const steer_map_names[];
+
+int steer_ensure_bpffs(void);
+int steer_load(struct steer *s, const struct steer_config *cfg);
+int steer_attach_map_progs(struct steer *s);
+int steer_attach_sockops(struct steer *s);
+/* Undo whatever steer_load/attach did; for failures midway and for the
+ * final removal once drained.  Safe to call more than once. */
+void steer_destroy(struct steer *s);
+
+/* Pins, for processes other than the daemon. */
+enum steer_state steer_pinned_state(void);
+int steer_pinned_map(const char *name);
+int steer_set_draining(void);
+int steer_remove_pins(void);
+
+/* Sockets still held in the conns sockhash (map fd), or -errno. */
+int steer_conns_count(int conns_fd);
+int steer_read_counters(__u64 *out, int nr);
+
+#endif

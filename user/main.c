@@ -1,0 +1,372 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * alpnsteer - steer ACME TLS-ALPN-01 handshakes on port 443 to a responder,
+ * in the kernel, while the webserver keeps its port and its connections.
+ *
+ *   alpnsteer [-j] [-v|-d] COMMAND [ARGS]
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/file.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <bpf/libbpf.h>
+
+#include "cli.h"
+#include "daemon.h"
+#include "loader.h"
+#include "log.h"
+#include "runstate.h"
+#include "status.h"
+
+#ifndef SO_NETNS_COOKIE
+#define SO_NETNS_COOKIE 71
+#endif
+
+#define LOCK_FILE ALPNSTEER_RUN_DIR "/lock"
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: alpnsteer [-j] [-v|-d] COMMAND [ARGS]\n"
+		"\n"
+		"Commands:\n"
+		"  attach [OPTIONS]        steer acme-tls/1 connections; returns when live\n"
+		"  run [OPTIONS]           the same in the foreground (for a service manager)\n"
+		"  detach [--wait[=SECS]]  stop steering; in-flight validations finish\n"
+		"  status                  attached or not, counters, pool, ids for bpftool\n"
+		"  help                    this text\n"
+		"\n"
+		"Attach options:\n"
+		"  --port N                steer this local port (repeatable; default 443)\n"
+		"  --forward HOST:PORT     relay steered connections to this TLS-ALPN-01\n"
+		"                          responder (lego --tls.port, acme.sh --tlsport)\n"
+		"  --domain NAME           steer only hellos whose SNI is NAME (repeatable);\n"
+		"                          without it every acme-tls/1 hello is steered\n"
+		"  --pool N                concurrent validations (default %d, max %d)\n"
+		"  --cgroup DIR            cgroup v2 holding the webserver (default: the\n"
+		"                          root of the cgroup2 mount)\n"
+		"  --handshake-timeout S   abandon a silent validation after S seconds (30)\n"
+		"\n"
+		"Global options:\n"
+		"  -j, --json              JSON output\n"
+		"  -v, --verbose           say more;  -d, --debug: libbpf and verifier logs\n",
+		ALPNSTEER_DEFAULT_POOL, ALPNSTEER_MAX_POOL);
+}
+
+/* One attachment per host: the daemon holds this lock for its lifetime. */
+static int take_lock(void)
+{
+	int fd;
+
+	if (mkdir(ALPNSTEER_RUN_DIR, 0755) && errno != EEXIST)
+		return -errno;
+	fd = open(LOCK_FILE, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -errno;
+	if (flock(fd, LOCK_EX | LOCK_NB)) {
+		close(fd);
+		return -EBUSY;
+	}
+	return fd;
+}
+
+static __u64 current_netns_cookie(void)
+{
+	__u64 cookie = 0;
+	socklen_t len = sizeof(cookie);
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	if (fd >= 0) {
+		if (getsockopt(fd, SOL_SOCKET, SO_NETNS_COOKIE, &cookie, &len))
+			cookie = 0;
+		close(fd);
+	}
+	return cookie;
+}
+
+static void say_attached(const struct runstate *rs, bool already)
+{
+	if (log_json) {
+		printf("{\"attached\":true,\"already\":%s,\"pid\":%d}\n",
+		       already ? "true" : "false", (int)rs->pid);
+		return;
+	}
+	printf("alpnsteer %s attached (pid %d)\n", already ? "is already" : "is",
+	       (int)rs->pid);
+}
+
+/* Refuse or accept an attach given what is there; 1: already attached. */
+static int check_existing(void)
+{
+	struct runstate rs;
+	int fd, n;
+
+	switch (steer_pinned_state()) {
+	case STEER_DETACHED:
+		return 0;
+	case STEER_ATTACHED:
+		runstate_read(&rs);
+		say_attached(&rs, true);
+		if (!runstate_daemon_alive(&rs))
+			p_warn("its daemon is not running: acme-tls/1 connections go to the webserver; run 'alpnsteer detach' then attach again");
+		return 1;
+	case STEER_DRAINING:
+		break;
+	}
+	fd = steer_pinned_map("conns");
+	n = fd >= 0 ? steer_conns_count(fd) : 0;
+	if (fd >= 0)
+		close(fd);
+	if (runstate_read(&rs) == 0 && runstate_daemon_alive(&rs)) {
+		p_err("the previous attachment is still draining %d connections",
+		      n);
+		p_hint("wait for it with 'alpnsteer detach --wait'");
+		return -EBUSY;
+	}
+	if (n > 0) {
+		p_err("a previous attachment left %d connections to drain", n);
+		p_hint("run 'alpnsteer detach --wait' to drain and remove it");
+		return -EBUSY;
+	}
+	/* Left behind by a killed daemon with nothing in flight: safe. */
+	return steer_remove_pins();
+}
+
+static int prepare(int argc, char **argv, struct daemon_opts *o, int *lock)
+{
+	int err;
+
+	err = cli_parse_attach(argc, argv, o);
+	if (err)
+		return err;
+	o->cfg.netns_cookie = current_netns_cookie();
+	if (geteuid() != 0) {
+		p_err("attach needs root (CAP_BPF, CAP_NET_ADMIN, CAP_SYS_ADMIN for bpffs)");
+		p_hint("run it as root, or from a systemd unit");
+		return -EPERM;
+	}
+	err = steer_ensure_bpffs();
+	if (err) {
+		p_err("cannot mount bpffs on /sys/fs/bpf: %s", strerror(-err));
+		return err;
+	}
+	*lock = take_lock();
+	if (*lock == -EBUSY) {
+		struct runstate rs;
+
+		/* The lock holder may be draining or just attaching. */
+		if (steer_pinned_state() == STEER_ATTACHED &&
+		    !runstate_read(&rs)) {
+			say_attached(&rs, true);
+			return 1;
+		}
+		p_err("another alpnsteer is attaching or draining");
+		p_hint("see 'alpnsteer status'; 'alpnsteer detach --wait' waits for a drain");
+		return -EBUSY;
+	}
+	if (*lock < 0) {
+		p_err("cannot lock %s: %s", LOCK_FILE, strerror(-*lock));
+		return *lock;
+	}
+	return check_existing();
+}
+
+static int cmd_attach(int argc, char **argv)
+{
+	struct daemon_opts o;
+	struct runstate rs;
+	int lock = -1, pfd[2], err;
+	char status = 1;
+	pid_t pid;
+
+	err = prepare(argc, argv, &o, &lock);
+	if (err)
+		return err > 0 ? 0 : 1;
+	if (pipe2(pfd, O_CLOEXEC))
+		return 1;
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0) {
+		p_err("fork: %s", strerror(errno));
+		return 1;
+	}
+	if (pid == 0) {
+		close(pfd[0]);
+		setsid();
+		log_daemon = true;
+		err = daemon_run(&o, pfd[1]);
+		_exit(err ? 1 : 0);
+	}
+	close(pfd[1]);
+	close(lock);
+	if (read(pfd[0], &status, 1) != 1 || status != 0)
+		return 1; /* the daemon said why */
+	runstate_read(&rs);
+	say_attached(&rs, false);
+	return 0;
+}
+
+static int cmd_run(int argc, char **argv)
+{
+	struct daemon_opts o;
+	int lock = -1, err;
+
+	err = prepare(argc, argv, &o, &lock);
+	if (err)
+		return err > 0 ? 0 : 1;
+	log_daemon = true;
+	err = daemon_run(&o, -1);
+	close(lock);
+	return err ? 1 : 0;
+}
+
+static int wait_gone(int seconds)
+{
+	int waited_ms = 0;
+
+	while (steer_pinned_state() != STEER_DETACHED) {
+		if (seconds > 0 && waited_ms >= seconds * 1000)
+			return -ETIMEDOUT;
+		usleep(50 * 1000);
+		waited_ms += 50;
+	}
+	return 0;
+}
+
+static int cmd_detach(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "wait", optional_argument, NULL, 'w' },
+		{},
+	};
+	int c, wait = -1, err, fd, n;
+	struct runstate rs;
+	bool alive;
+
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (c != 'w' || cli_parse_wait(optarg, &wait)) {
+			p_err("usage: alpnsteer detach [--wait[=SECONDS]]");
+			return 1;
+		}
+	}
+	if (steer_pinned_state() == STEER_DETACHED) {
+		if (log_json)
+			printf("{\"attached\":false,\"detached\":false}\n");
+		else
+			printf("alpnsteer is not attached\n");
+		return 0;
+	}
+	err = steer_set_draining();
+	if (err && err != -ENOENT) {
+		p_err("cannot stop steering: %s", strerror(-err));
+		p_hint("detach needs root");
+		return 1;
+	}
+	alive = runstate_read(&rs) == 0 && runstate_daemon_alive(&rs);
+	if (alive) {
+		kill(rs.pid, SIGTERM);
+	} else if (wait < 0) {
+		/* No daemon to finish the job: leave a drainer behind. */
+		if (fork() == 0) {
+			setsid();
+			_exit(daemon_drain_orphan(-1) ? 1 : 0);
+		}
+	}
+	if (wait < 0) {
+		fd = steer_pinned_map("conns");
+		n = fd >= 0 ? steer_conns_count(fd) : 0;
+		if (fd >= 0)
+			close(fd);
+		if (log_json)
+			printf("{\"attached\":false,\"draining\":%d}\n", n);
+		else
+			printf("steering stopped; %d connections draining\n", n);
+		return 0;
+	}
+	err = alive ? wait_gone(wait) :
+		      daemon_drain_orphan(wait ? wait * 1000 : -1);
+	if (err == -ETIMEDOUT) {
+		fd = steer_pinned_map("conns");
+		n = fd >= 0 ? steer_conns_count(fd) : 0;
+		if (fd >= 0)
+			close(fd);
+		p_err("still draining %d connections after %d s", n, wait);
+		p_hint("steered connections end when their clients close; see 'alpnsteer status'");
+		return 1;
+	}
+	if (err) {
+		p_err("cannot remove the attachment: %s", strerror(-err));
+		return 1;
+	}
+	if (log_json)
+		printf("{\"attached\":false,\"detached\":true}\n");
+	else
+		printf("alpnsteer detached\n");
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "debug", no_argument, NULL, 'd' },
+		{ "help", no_argument, NULL, 'h' },
+		{},
+	};
+	const char *cmd;
+	int c;
+
+	/* Global options come before the command. */
+	while ((c = getopt_long(argc, argv, "+jvdh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'j':
+			log_json = true;
+			break;
+		case 'v':
+			log_verbose = log_verbose > 1 ? 2 : 1;
+			break;
+		case 'd':
+			log_verbose = 2;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	log_setup_libbpf();
+	if (optind >= argc) {
+		usage(stderr);
+		return 2;
+	}
+	cmd = argv[optind];
+	argc -= optind;
+	argv += optind;
+	if (!strcmp(cmd, "attach"))
+		return cmd_attach(argc, argv);
+	if (!strcmp(cmd, "run"))
+		return cmd_run(argc, argv);
+	if (!strcmp(cmd, "detach"))
+		return cmd_detach(argc, argv);
+	if (!strcmp(cmd, "status"))
+		return cmd_status(argc, argv);
+	if (!strcmp(cmd, "help")) {
+		usage(stdout);
+		return 0;
+	}
+	p_err("unknown command '%s'", cmd);
+	p_hint("see 'alpnsteer help'");
+	return 2;
+}

@@ -1,0 +1,190 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * pool.c - the responder-side sockets of alpnsteer.
+ *
+ * Each slot is one connected loopback TCP pair.  Its connecting end is in
+ * the pool sockmap: the verdict redirects a steered client's bytes into its
+ * receive queue, and the reply program sends whatever is written on it out
+ * on the client's connection.  The other end only keeps the pair alive.
+ *
+ * A slot is reused only after its client has closed (DESIGN.md, "Steered
+ * connections"): a client that is still alive may still send, and its late
+ * bytes must not reach the next client's responder.  Ownership is checked
+ * in the kernel too, as a second line.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/socket.h>
+#include <bpf/bpf.h>
+
+#include "log.h"
+#include "pool.h"
+
+static int loopback_listener(void)
+{
+	struct sockaddr_in a = {
+		.sin_family = AF_INET,
+		.sin_addr.s_addr = htonl(INADDR_LOOPBACK),
+	};
+	int fd;
+
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	if (bind(fd, (struct sockaddr *)&a, sizeof(a)) ||
+	    listen(fd, ALPNSTEER_MAX_POOL)) {
+		int err = -errno;
+
+		close(fd);
+		return err;
+	}
+	return fd;
+}
+
+static int make_pair(int lfd, int *p_fd, int *q_fd, __u32 *port)
+{
+	struct sockaddr_in a;
+	socklen_t al = sizeof(a);
+	int p, q, one = 1, err;
+
+	if (getsockname(lfd, (struct sockaddr *)&a, &al))
+		return -errno;
+	p = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (p < 0)
+		return -errno;
+	if (connect(p, (struct sockaddr *)&a, sizeof(a))) {
+		err = -errno;
+		close(p);
+		return err;
+	}
+	q = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+	if (q < 0) {
+		err = -errno;
+		close(p);
+		return err;
+	}
+	al = sizeof(a);
+	getsockname(p, (struct sockaddr *)&a, &al);
+	/* Handshake messages are small and latency matters to the CA. */
+	setsockopt(p, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	fcntl(p, F_SETFL, fcntl(p, F_GETFL) | O_NONBLOCK);
+	*p_fd = p;
+	*q_fd = q;
+	*port = ntohs(a.sin_port);
+	return 0;
+}
+
+static void close_pair(struct slot *s)
+{
+	if (s->p_fd >= 0)
+		close(s->p_fd);
+	if (s->q_fd >= 0)
+		close(s->q_fd);
+	s->p_fd = s->q_fd = -1;
+}
+
+int pool_recycle(struct pool *p, __u32 idx)
+{
+	struct alpnsteer_slot free_slot = {};
+	struct slot *s = &p->slot[idx];
+	__u64 fd;
+	int err;
+
+	relay_close(&s->relay);
+	/* Disown first: from here the kernel drops this slot's late bytes. */
+	bpf_map_update_elem(p->map_slots, &idx, &free_slot, BPF_ANY);
+	if (s->p_fd >= 0) {
+		bpf_map_delete_elem(p->map_pool, &idx);
+		bpf_map_delete_elem(p->map_ports, &s->port);
+	}
+	close_pair(s);
+	memset(&s->ev, 0, sizeof(s->ev));
+	s->owner = 0;
+	s->state = SLOT_FREE;
+
+	err = make_pair(p->lfd, &s->p_fd, &s->q_fd, &s->port);
+	if (err)
+		return err;
+	fd = s->p_fd;
+	if (bpf_map_update_elem(p->map_pool, &idx, &fd, BPF_ANY) ||
+	    bpf_map_update_elem(p->map_ports, &s->port, &idx, BPF_ANY))
+		goto fail;
+	if (bpf_map_update_elem(p->map_free, NULL, &idx, BPF_ANY))
+		goto fail;
+	return 0;
+fail:
+	err = -errno;
+	bpf_map_delete_elem(p->map_pool, &idx);
+	bpf_map_delete_elem(p->map_ports, &s->port);
+	close_pair(s);
+	return err;
+}
+
+int pool_init(struct pool *p, int map_pool, int map_ports, int map_slots,
+	      int map_free, __u32 size)
+{
+	__u32 i;
+	int err;
+
+	memset(p, 0, sizeof(*p));
+	p->map_pool = map_pool;
+	p->map_ports = map_ports;
+	p->map_slots = map_slots;
+	p->map_free = map_free;
+	p->size = size;
+	p->slot = calloc(size, sizeof(*p->slot));
+	if (!p->slot)
+		return -ENOMEM;
+	for (i = 0; i < size; i++) {
+		p->slot[i].p_fd = p->slot[i].q_fd = -1;
+		relay_init(&p->slot[i].relay);
+	}
+	p->lfd = loopback_listener();
+	if (p->lfd < 0) {
+		p_err("cannot listen on 127.0.0.1 for the responder pool: %s",
+		      strerror(-p->lfd));
+		p_hint("the loopback interface of this network namespace must be up");
+		return p->lfd;
+	}
+	for (i = 0; i < size; i++) {
+		err = pool_recycle(p, i);
+		if (err) {
+			p_err("cannot create responder slot %u: %s", i,
+			      strerror(-err));
+			return err;
+		}
+	}
+	return 0;
+}
+
+void pool_free(struct pool *p)
+{
+	__u32 i;
+
+	if (!p->slot)
+		return;
+	for (i = 0; i < p->size; i++) {
+		relay_close(&p->slot[i].relay);
+		close_pair(&p->slot[i]);
+	}
+	free(p->slot);
+	p->slot = NULL;
+	if (p->lfd >= 0)
+		close(p->lfd);
+	p->lfd = -1;
+}
+
+__u32 pool_in_use(const struct pool *p)
+{
+	__u32 i, n = 0;
+
+	for (i = 0; i < p->size; i++)
+		n += p->slot[i].state != SLOT_FREE;
+	return n;
+}

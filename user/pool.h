@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* pool.h - the responder-side sockets that steered connections are fed to. */
+#ifndef ALPNSTEER_POOL_H
+#define ALPNSTEER_POOL_H
+
+#include <stdbool.h>
+#include <time.h>
+#include <linux/types.h>
+
+#include "alpnsteer_abi.h"
+#include "relay.h"
+
+enum slot_state {
+	SLOT_FREE,	/* in free_slots, waiting for a ClientHello */
+	SLOT_BUSY,	/* a client's handshake is being answered */
+	SLOT_DONE,	/* answered; waiting for the client to close */
+};
+
+struct slot {
+	int p_fd;		/* in the pool sockmap: client bytes arrive here,
+				 * writes go out on the client's connection */
+	int q_fd;		/* its loopback peer, never used for data */
+	__u32 port;		/* local port of p_fd (pool_ports key) */
+	enum slot_state state;
+	__u64 owner;		/* socket cookie of the client connection */
+	struct timespec since;	/* when it became busy */
+	struct alpnsteer_event ev; /* who the client is, for logs and status */
+	struct relay relay;	/* --forward: the upstream side */
+};
+
+struct pool {
+	int lfd;		/* loopback listener the pairs are made from */
+	int map_pool, map_ports, map_slots, map_free;
+	__u32 size;
+	struct slot *slot;
+};
+
+int pool_init(struct pool *p, int map_pool, int map_ports, int map_slots,
+	      int map_free, __u32 size);
+/* Give @idx a fresh socket pair and put it back in free_slots. */
+int pool_recycle(struct pool *p, __u32 idx);
+void pool_free(struct pool *p);
+__u32 pool_in_use(const struct pool *p);
+
+#endif

@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* relay.h - --forward: a steered connection relayed to an external responder. */
+#ifndef ALPNSTEER_RELAY_H
+#define ALPNSTEER_RELAY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/socket.h>
+
+#define RELAY_BUF 16384
+
+struct rbuf {
+	char *data;
+	size_t off, len;
+};
+
+struct relay {
+	int up_fd; /* -1: no upstream */
+	bool connected;
+	struct rbuf to_up, to_client;
+};
+
+enum relay_result {
+	RELAY_CONTINUE,
+	RELAY_DONE,	   /* upstream finished or failed */
+	RELAY_CLIENT_GONE, /* writes to the client fail: it closed */
+};
+
+void relay_init(struct relay *r);
+int relay_start(struct relay *r, const struct sockaddr *to, socklen_t len);
+void relay_close(struct relay *r);
+/* Move whatever can move between the slot socket and the upstream. */
+enum relay_result relay_pump(struct relay *r, int p_fd);
+/* epoll events wanted on each side after a pump. */
+void relay_interest(const struct relay *r, unsigned int *p_ev,
+		    unsigned int *up_ev);
+
+#endif
