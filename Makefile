@@ -15,6 +15,7 @@ CC ?= cc
 CLANG ?= clang
 BPFTOOL ?= bpftool
 FUZZ_SECONDS ?= 60
+CHECK_FUZZ_SECONDS ?= 30
 PKG_CONFIG ?= pkg-config
 
 ifeq ($(V),1)
@@ -45,7 +46,7 @@ TEST_SRCS := $(wildcard tests/test_*.c)
 TEST_BINS := $(patsubst tests/%.c,$(OUTPUT)/tests/%,$(TEST_SRCS))
 SKEL := $(OUTPUT)/alpnsteer.skel.h
 
-.PHONY: all test selftest fuzz install clean help format
+.PHONY: all test selftest fuzz check install clean help format
 .DELETE_ON_ERROR:
 
 all: $(OUTPUT)/alpnsteer
@@ -98,6 +99,12 @@ fuzz: $(OUTPUT)/fuzz_clienthello
 	$(Q)$(OUTPUT)/fuzz_clienthello -max_total_time=$(FUZZ_SECONDS) \
 		-print_final_stats=1 $(OUTPUT)/fuzz-corpus tests/data/hello
 
+# The README's test command: everything, as CI runs it (root).
+check:
+	$(Q)$(MAKE) --no-print-directory test
+	$(Q)$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=$(CHECK_FUZZ_SECONDS)
+	$(Q)$(MAKE) --no-print-directory selftest
+
 install: all
 	install -D -m 0755 $(OUTPUT)/alpnsteer $(DESTDIR)$(PREFIX)/sbin/alpnsteer
 
@@ -114,6 +121,7 @@ help:
 	@echo '  test      unit tests (parser, certificates, CLI, JSON); no root'
 	@echo '  selftest  root: load the real programs in network namespaces'
 	@echo '  fuzz      run the ClientHello fuzzer for FUZZ_SECONDS (default 60)'
+	@echo '  check     test + fuzz (30 s) + selftest: what CI runs (root)'
 	@echo '  install   install alpnsteer into $$(DESTDIR)$$(PREFIX)/sbin'
 	@echo '  clean     remove $$(OUTPUT)'
 	@echo 'Variables: OUTPUT=DIR V=1 CC= CLANG= BPFTOOL= FUZZ_SECONDS='

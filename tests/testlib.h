@@ -19,7 +19,7 @@ static const char *tl_case;
 #define CHECK(cond)                                                         \
 	do {                                                                \
 		if (!(cond)) {                                              \
-			fprintf(stderr, "FAIL %s: %s:%d: %s\n", tl_case,    \
+			fprintf(stdout, "FAIL %s: %s:%d: %s\n", tl_case,    \
 				__FILE__, __LINE__, #cond);                 \
 			tl_case_failed = 1;                                 \
 		}                                                           \
@@ -29,7 +29,7 @@ static const char *tl_case;
 	do {                                                                \
 		long long _a = (long long)(a), _b = (long long)(b);         \
 		if (_a != _b) {                                             \
-			fprintf(stderr,                                     \
+			fprintf(stdout,                                     \
 				"FAIL %s: %s:%d: %s == %s (%lld != %lld)\n", \
 				tl_case, __FILE__, __LINE__, #a, #b, _a, _b); \
 			tl_case_failed = 1;                                 \
@@ -40,7 +40,7 @@ static const char *tl_case;
 	do {                                                                \
 		const char *_a = (a), *_b = (b);                            \
 		if (!_a || !_b || strcmp(_a, _b)) {                         \
-			fprintf(stderr, "FAIL %s: %s:%d: \"%s\" == \"%s\"\n", \
+			fprintf(stdout, "FAIL %s: %s:%d: \"%s\" == \"%s\"\n", \
 				tl_case, __FILE__, __LINE__,                \
 				_a ? _a : "(null)", _b ? _b : "(null)");    \
 			tl_case_failed = 1;                                 \

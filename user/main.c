@@ -20,6 +20,7 @@
 
 #include "cli.h"
 #include "daemon.h"
+#include "diag.h"
 #include "loader.h"
 #include "log.h"
 #include "runstate.h"
@@ -157,6 +158,10 @@ static int prepare(int argc, char **argv, struct daemon_opts *o, int *lock)
 		p_err("cannot mount bpffs on /sys/fs/bpf: %s", strerror(-err));
 		return err;
 	}
+	/* Only a warning: the webserver may simply not be started yet. */
+	if (diag_check_listeners(o->cfg.cgroup, o->cfg.ports,
+				 o->cfg.nr_ports) < 0)
+		p_info("cannot list listeners through sock_diag");
 	*lock = take_lock();
 	if (*lock == -EBUSY) {
 		struct runstate rs;

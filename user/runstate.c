@@ -6,7 +6,6 @@
  * adds what the kernel cannot say (pid, since, options).
  */
 #include <errno.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -102,18 +101,24 @@ void runstate_remove(void)
 
 bool runstate_daemon_alive(const struct runstate *rs)
 {
-	char path[64], comm[32] = "";
+	char path[64], buf[256], *p;
 	FILE *f;
+	bool ok = false;
 
-	if (rs->pid <= 0 || kill(rs->pid, 0))
+	if (rs->pid <= 0)
 		return false;
-	/* A recycled pid is not our daemon. */
-	snprintf(path, sizeof(path), "/proc/%d/comm", (int)rs->pid);
+	/* /proc/PID/stat: "pid (comm) state ...".  A zombie (its parent
+	 * never reaped it) is as dead as a daemon gets, and a recycled pid
+	 * is not our daemon. */
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)rs->pid);
 	f = fopen(path, "r");
 	if (!f)
 		return false;
-	if (!fgets(comm, sizeof(comm), f))
-		comm[0] = '\0';
+	if (fgets(buf, sizeof(buf), f)) {
+		p = strrchr(buf, ')');
+		ok = !strncmp(buf + strcspn(buf, "("), "(alpnsteer)", 11) &&
+		     p && p[1] == ' ' && p[2] != 'Z' && p[2] != 'X';
+	}
 	fclose(f);
-	return strncmp(comm, "alpnsteer", 9) == 0;
+	return ok;
 }

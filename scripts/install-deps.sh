@@ -1,0 +1,15 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
+# Install everything alpnsteer builds, tests and demos with, from Debian.
+set -euo pipefail
+[ "$(id -u)" = 0 ] || { echo "Error: run as root (apt-get)" >&2; exit 1; }
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q
+apt-get install -y -q --no-install-recommends \
+	make gcc clang llvm libc6-dev pkg-config \
+	libbpf-dev bpftool libelf-dev zlib1g-dev \
+	libssl-dev openssl libnl-3-dev libnl-route-3-dev libnl-idiag-3-dev \
+	libclang-rt-14-dev \
+	nginx-light curl python3 iproute2 ethtool kmod procps util-linux \
+	ca-certificates
+# bpffs and the cgroup2 mount are set up by alpnsteer itself when missing.

@@ -1,0 +1,213 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * test_cli.c - option parsing, the cgroup2 lookup and the JSON writer.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include "testlib.h"
+#include "cli.h"
+#include "json.h"
+#include "log.h"
+
+static int parse(struct daemon_opts *o, const char *line)
+{
+	static char buf[1024];
+	char *argv[32];
+	int argc = 0;
+	char *tok, *save = NULL;
+
+	snprintf(buf, sizeof(buf), "%s", line);
+	for (tok = strtok_r(buf, " ", &save); tok && argc < 31;
+	     tok = strtok_r(NULL, " ", &save))
+		argv[argc++] = tok;
+	argv[argc] = NULL;
+	return cli_parse_attach(argc, argv, o);
+}
+
+TEST(port_numbers)
+{
+	__u32 p = 0;
+
+	CHECK_EQ(cli_parse_port("443", &p), 0);
+	CHECK_EQ(p, 443);
+	CHECK_EQ(cli_parse_port("65535", &p), 0);
+	CHECK(cli_parse_port("0", &p) < 0);
+	CHECK(cli_parse_port("65536", &p) < 0);
+	CHECK(cli_parse_port("", &p) < 0);
+	CHECK(cli_parse_port("44x", &p) < 0);
+	CHECK(cli_parse_port("-1", &p) < 0);
+}
+
+TEST(hostport)
+{
+	struct sockaddr_storage ss;
+	struct sockaddr_in *in = (void *)&ss;
+	struct sockaddr_in6 *in6 = (void *)&ss;
+	socklen_t len;
+	char buf[INET6_ADDRSTRLEN];
+
+	CHECK_EQ(cli_parse_hostport("127.0.0.1:8443", &ss, &len), 0);
+	CHECK_EQ(ss.ss_family, AF_INET);
+	CHECK_EQ(ntohs(in->sin_port), 8443);
+	CHECK_EQ(in->sin_addr.s_addr, htonl(INADDR_LOOPBACK));
+	CHECK_EQ(cli_parse_hostport("[::1]:9", &ss, &len), 0);
+	CHECK_EQ(ss.ss_family, AF_INET6);
+	CHECK_EQ(ntohs(in6->sin6_port), 9);
+	inet_ntop(AF_INET6, &in6->sin6_addr, buf, sizeof(buf));
+	CHECK_STREQ(buf, "::1");
+	CHECK(cli_parse_hostport("127.0.0.1", &ss, &len) < 0);
+	CHECK(cli_parse_hostport(":443", &ss, &len) < 0);
+	CHECK(cli_parse_hostport("[::1]8443", &ss, &len) < 0);
+	CHECK(cli_parse_hostport("127.0.0.1:0", &ss, &len) < 0);
+	CHECK(cli_parse_hostport("127.0.0.1:99999", &ss, &len) < 0);
+}
+
+TEST(wait_option)
+{
+	int s = -1;
+
+	CHECK_EQ(cli_parse_wait(NULL, &s), 0);
+	CHECK_EQ(s, 0);
+	CHECK_EQ(cli_parse_wait("30", &s), 0);
+	CHECK_EQ(s, 30);
+	CHECK(cli_parse_wait("x", &s) < 0);
+	CHECK(cli_parse_wait("-3", &s) < 0);
+	CHECK(cli_parse_wait("", &s) < 0);
+}
+
+TEST(cgroup2_root_from_mounts)
+{
+	char path[] = "/tmp/alpnsteer-mounts-XXXXXX", root[256];
+	FILE *f;
+	int fd = mkstemp(path);
+
+	CHECK(fd >= 0);
+	f = fdopen(fd, "w");
+	fputs("proc /proc proc rw 0 0\n"
+	      "cgroup /sys/fs/cgroup/cpu cgroup rw,cpu 0 0\n"
+	      "cgroup2 /sys/fs/cgroup/unified cgroup2 rw,relatime 0 0\n",
+	      f);
+	fclose(f);
+	CHECK_EQ(cli_cgroup2_root(path, root, sizeof(root)), 0);
+	CHECK_STREQ(root, "/sys/fs/cgroup/unified");
+	f = fopen(path, "w");
+	fputs("proc /proc proc rw 0 0\n", f);
+	fclose(f);
+	CHECK(cli_cgroup2_root(path, root, sizeof(root)) < 0);
+	unlink(path);
+}
+
+TEST(attach_defaults)
+{
+	struct daemon_opts o;
+
+	CHECK_EQ(parse(&o, "attach --forward 127.0.0.1:8443 --cgroup /x"), 0);
+	CHECK_EQ(o.cfg.nr_ports, 1);
+	CHECK_EQ(o.cfg.ports[0], 443);
+	CHECK_EQ(o.cfg.pool_size, ALPNSTEER_DEFAULT_POOL);
+	CHECK_STREQ(o.cfg.cgroup, "/x");
+	CHECK_STREQ(o.forward, "127.0.0.1:8443");
+	CHECK_EQ(o.nr_domains, 0);
+	CHECK_EQ(o.handshake_timeout, ALPNSTEER_DEFAULT_HS_TIMEOUT);
+}
+
+TEST(attach_options)
+{
+	struct daemon_opts o;
+
+	CHECK_EQ(parse(&o, "attach --port 443 --port 8443 --pool 3 "
+			   "--forward [::1]:9 --domain Example.COM "
+			   "--domain b.test --cgroup /c --handshake-timeout 7"),
+		 0);
+	CHECK_EQ(o.cfg.nr_ports, 2);
+	CHECK_EQ(o.cfg.ports[1], 8443);
+	CHECK_EQ(o.cfg.pool_size, 3);
+	CHECK_EQ(o.nr_domains, 2);
+	CHECK_STREQ(o.domains[0], "example.com");
+	CHECK_STREQ(o.domains[1], "b.test");
+	CHECK_EQ(o.handshake_timeout, 7);
+}
+
+TEST(attach_refusals)
+{
+	struct daemon_opts o;
+
+	CHECK(parse(&o, "attach --cgroup /c") < 0); /* no responder */
+	CHECK(parse(&o, "attach --forward nohost --cgroup /c") < 0);
+	CHECK(parse(&o, "attach --forward 1.2.3.4:1 --port 0 --cgroup /c") < 0);
+	CHECK(parse(&o, "attach --forward 1.2.3.4:1 --pool 0 --cgroup /c") < 0);
+	CHECK(parse(&o, "attach --forward 1.2.3.4:1 --pool 5000 --cgroup /c") <
+	      0);
+	CHECK(parse(&o, "attach --forward 1.2.3.4:1 --bogus --cgroup /c") < 0);
+	CHECK(parse(&o, "attach --forward 1.2.3.4:1 extra --cgroup /c") < 0);
+	CHECK(parse(&o, "attach --forward 1.2.3.4:1 --port 1 --port 2 "
+			"--port 3 --port 4 --port 5 --port 6 --port 7 "
+			"--port 8 --port 9 --cgroup /c") < 0);
+}
+
+static char *json_of(void (*fn)(struct json_writer *))
+{
+	static char out[1024];
+	FILE *f = fmemopen(out, sizeof(out), "w");
+	struct json_writer *jw = jw_new(f);
+
+	fn(jw);
+	jw_destroy(jw);
+	fclose(f);
+	return out;
+}
+
+static void doc_nested(struct json_writer *jw)
+{
+	jw_start_object(jw);
+	jw_bool_field(jw, "attached", true);
+	jw_name(jw, "ports");
+	jw_start_array(jw);
+	jw_uint(jw, 443);
+	jw_uint(jw, 8443);
+	jw_end_array(jw);
+	jw_name(jw, "pool");
+	jw_start_object(jw);
+	jw_uint_field(jw, "size", 16);
+	jw_end_object(jw);
+	jw_name(jw, "pid");
+	jw_null(jw);
+	jw_end_object(jw);
+}
+
+static void doc_escapes(struct json_writer *jw)
+{
+	jw_start_object(jw);
+	jw_string_field(jw, "s", "a\"b\\c\n\x01");
+	jw_end_object(jw);
+}
+
+TEST(json_writer)
+{
+	CHECK_STREQ(json_of(doc_nested),
+		    "{\"attached\":true,\"ports\":[443,8443],"
+		    "\"pool\":{\"size\":16},\"pid\":null}\n");
+	CHECK_STREQ(json_of(doc_escapes),
+		    "{\"s\":\"a\\\"b\\\\c\\n\\u0001\"}\n");
+}
+
+int main(void)
+{
+	/* The refusals print their Error: lines; failures go to stdout. */
+	if (!getenv("TEST_VERBOSE"))
+		freopen("/dev/null", "w", stderr);
+	RUN(port_numbers);
+	RUN(hostport);
+	RUN(wait_option);
+	RUN(cgroup2_root_from_mounts);
+	RUN(attach_defaults);
+	RUN(attach_options);
+	RUN(attach_refusals);
+	RUN(json_writer);
+	return TEST_SUMMARY();
+}
