@@ -391,6 +391,7 @@ static void to_log_file(void)
 		dup2(fd, STDERR_FILENO);
 		close(fd);
 	}
+	log_daemon = true;
 }
 
 int daemon_run(const struct daemon_opts *o, int ready_fd)

@@ -16,6 +16,8 @@
 #include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
+#include <linux/magic.h>
 #include <bpf/libbpf.h>
 
 #include "cli.h"
@@ -142,6 +144,7 @@ static int check_existing(void)
 
 static int prepare(int argc, char **argv, struct daemon_opts *o, int *lock)
 {
+	struct statfs sfs;
 	int err;
 
 	err = cli_parse_attach(argc, argv, o);
@@ -152,6 +155,11 @@ static int prepare(int argc, char **argv, struct daemon_opts *o, int *lock)
 		p_err("attach needs root (CAP_BPF, CAP_NET_ADMIN, CAP_SYS_ADMIN for bpffs)");
 		p_hint("run it as root, or from a systemd unit");
 		return -EPERM;
+	}
+	if (statfs(o->cfg.cgroup, &sfs) || sfs.f_type != CGROUP2_SUPER_MAGIC) {
+		p_err("%s is not a cgroup v2 directory", o->cfg.cgroup);
+		p_hint("--cgroup takes a directory of the cgroup2 mount that holds the webserver (default: its root)");
+		return -EINVAL;
 	}
 	err = steer_ensure_bpffs();
 	if (err) {
@@ -205,7 +213,6 @@ static int cmd_attach(int argc, char **argv)
 	if (pid == 0) {
 		close(pfd[0]);
 		setsid();
-		log_daemon = true;
 		err = daemon_run(&o, pfd[1]);
 		_exit(err ? 1 : 0);
 	}
