@@ -137,7 +137,7 @@ TEST(attach_refusals)
 {
 	struct daemon_opts o;
 
-	CHECK(parse(&o, "attach --cgroup /c") < 0); /* no responder */
+	CHECK(parse(&o, "attach --domain a.test --cgroup /c") < 0);
 	CHECK(parse(&o, "attach --forward nohost --cgroup /c") < 0);
 	CHECK(parse(&o, "attach --forward 1.2.3.4:1 --port 0 --cgroup /c") < 0);
 	CHECK(parse(&o, "attach --forward 1.2.3.4:1 --pool 0 --cgroup /c") < 0);

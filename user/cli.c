@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <grp.h>
 #include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -130,12 +131,16 @@ int cli_parse_attach(int argc, char **argv, struct daemon_opts *o)
 		{ "forward", required_argument, NULL, 'f' },
 		{ "domain", required_argument, NULL, 'D' },
 		{ "handshake-timeout", required_argument, NULL, 't' },
+		{ "alpn-dir", required_argument, NULL, 'a' },
+		{ "control-group", required_argument, NULL, 'g' },
 		{},
 	};
+	struct group *gr;
 	__u32 v;
 	int c, err;
 
 	memset(o, 0, sizeof(*o));
+	o->control_gid = (gid_t)-1;
 	o->cfg.pool_size = ALPNSTEER_DEFAULT_POOL;
 	o->handshake_timeout = ALPNSTEER_DEFAULT_HS_TIMEOUT;
 	optind = 1;
@@ -192,6 +197,18 @@ int cli_parse_attach(int argc, char **argv, struct daemon_opts *o)
 			}
 			o->handshake_timeout = v;
 			break;
+		case 'a':
+			o->alpn_dir = optarg;
+			break;
+		case 'g':
+			gr = getgrnam(optarg);
+			if (!gr) {
+				p_err("--control-group '%s': no such group",
+				      optarg);
+				return -EINVAL;
+			}
+			o->control_gid = gr->gr_gid;
+			break;
 		default:
 			p_err("unknown option '%s' for %s", argv[optind - 1],
 			      argv[0]);
@@ -205,9 +222,10 @@ int cli_parse_attach(int argc, char **argv, struct daemon_opts *o)
 	}
 	if (!o->cfg.nr_ports)
 		o->cfg.ports[o->cfg.nr_ports++] = 443;
-	if (!o->forward[0]) {
-		p_err("no responder: --forward HOST:PORT is required");
-		p_hint("start an external TLS-ALPN-01 responder (lego --tls.port, acme.sh --tlsport) and name it with --forward");
+	if (o->nr_domains && !o->forward[0]) {
+		/* The built-in responder knows its names from its challenges. */
+		p_err("--domain goes with --forward");
+		p_hint("with the built-in responder, add challenges with 'alpnsteer challenge add' or --alpn-dir");
 		return -EINVAL;
 	}
 	if (!o->cfg.cgroup[0]) {

@@ -23,45 +23,14 @@
 #include <bpf/libbpf.h>
 
 #include "alpnsteer.skel.h"
-#include "daemon.h"
+#include "control.h"
+#include "daemon_int.h"
 #include "log.h"
 #include "pool.h"
 #include "runstate.h"
 
 #define TICK_MS 100
 #define SWEEP_TICKS 10
-
-enum ev_kind {
-	EV_RING = 1,
-	EV_SIGNAL,
-	EV_TIMER,
-	EV_SLOT,
-	EV_UPSTREAM,
-};
-
-struct daemon {
-	const struct daemon_opts *o;
-	struct steer steer;
-	struct pool pool;
-	struct ring_buffer *rb;
-	int epfd, sigfd, timerfd;
-	int conns_fd, settings_fd;
-	bool draining;
-	unsigned long ticks;
-};
-
-static __u64 ev_key(enum ev_kind kind, __u32 idx)
-{
-	return (__u64)kind << 32 | idx;
-}
-
-static int ep_set(struct daemon *d, int op, int fd, unsigned int events,
-		  __u64 key)
-{
-	struct epoll_event ev = { .events = events, .data.u64 = key };
-
-	return epoll_ctl(d->epfd, op, fd, &ev) ? -errno : 0;
-}
 
 static void fmt_addr(const struct alpnsteer_event *e, char *buf, size_t len)
 {
@@ -76,9 +45,13 @@ static void fmt_addr(const struct alpnsteer_event *e, char *buf, size_t len)
 static void slot_update_interest(struct daemon *d, __u32 idx)
 {
 	struct slot *s = &d->pool.slot[idx];
-	unsigned int p_ev, up_ev;
+	unsigned int p_ev, up_ev = 0;
 
-	relay_interest(&s->relay, &p_ev, &up_ev);
+	if (forwarding(d))
+		relay_interest(&s->relay, &p_ev, &up_ev);
+	else
+		p_ev = s->state == SLOT_BUSY ? tls_conn_events(&s->tls) :
+					       EPOLLIN;
 	ep_set(d, EPOLL_CTL_MOD, s->p_fd, p_ev, ev_key(EV_SLOT, idx));
 	if (s->relay.up_fd >= 0)
 		ep_set(d, EPOLL_CTL_MOD, s->relay.up_fd, up_ev,
@@ -106,6 +79,7 @@ static void slot_done(struct daemon *d, __u32 idx)
 	struct slot *s = &d->pool.slot[idx];
 
 	relay_close(&s->relay);
+	tls_conn_close(&s->tls);
 	s->state = SLOT_DONE;
 	slot_update_interest(d, idx);
 }
@@ -118,6 +92,15 @@ static void slot_begin(struct daemon *d, __u32 idx, __u64 owner)
 	s->state = SLOT_BUSY;
 	s->owner = owner;
 	clock_gettime(CLOCK_MONOTONIC, &s->since);
+	if (!forwarding(d)) {
+		err = tls_conn_start(&d->resp, &s->tls, s->p_fd);
+		if (err) {
+			p_warn("slot %u: cannot start TLS: %s", idx,
+			       strerror(-err));
+			slot_done(d, idx);
+		}
+		return;
+	}
 	err = relay_start(&s->relay, (struct sockaddr *)&d->o->fwd_addr,
 			  d->o->fwd_len);
 	if (err) {
@@ -139,6 +122,21 @@ static void slot_discard(struct slot *s)
 		;
 }
 
+static void note_answer(struct daemon *d, struct slot *s)
+{
+	struct challenge *c;
+	char addr[INET6_ADDRSTRLEN + 8];
+
+	if (!s->tls.answered)
+		return;
+	c = challenges_find_sni(&d->store, s->tls.sni);
+	if (!c)
+		return;
+	fmt_addr(&s->ev, addr, sizeof(addr));
+	challenges_note_answer(c, s->ev.family, addr);
+	p_info("answered %s for %s", addr, c->ident);
+}
+
 static void on_slot_io(struct daemon *d, __u32 idx)
 {
 	struct slot *s = &d->pool.slot[idx];
@@ -158,7 +156,8 @@ static void on_slot_io(struct daemon *d, __u32 idx)
 		slot_discard(s);
 		return;
 	}
-	switch (relay_pump(&s->relay, s->p_fd)) {
+	switch (forwarding(d) ? relay_pump(&s->relay, s->p_fd) :
+				tls_conn_pump(&s->tls)) {
 	case RELAY_CONTINUE:
 		slot_update_interest(d, idx);
 		break;
@@ -167,6 +166,8 @@ static void on_slot_io(struct daemon *d, __u32 idx)
 		slot_done(d, idx);
 		break;
 	case RELAY_DONE:
+		if (!forwarding(d))
+			note_answer(d, s);
 		slot_done(d, idx);
 		break;
 	}
@@ -336,6 +337,12 @@ static void loop(struct daemon *d)
 				if (on_tick(d))
 					return;
 				break;
+			case EV_CONTROL:
+				on_control(d);
+				break;
+			case EV_ALPNDIR:
+				on_alpndir(d);
+				break;
 			case EV_SLOT:
 			case EV_UPSTREAM:
 				if (idx < d->pool.size)
@@ -344,26 +351,6 @@ static void loop(struct daemon *d)
 			}
 		}
 	}
-}
-
-static int set_pending(struct daemon *d)
-{
-	struct alpnsteer_settings cfg = {};
-	struct alpnsteer_name name;
-	__u32 zero = 0, one = 1;
-	int i, fd = bpf_map__fd(d->steer.skel->maps.pending_names);
-
-	for (i = 0; i < d->o->nr_domains; i++) {
-		memset(&name, 0, sizeof(name));
-		snprintf((char *)name.name, sizeof(name.name), "%s",
-			 d->o->domains[i]);
-		if (bpf_map_update_elem(fd, &name, &one, BPF_ANY))
-			return -errno;
-	}
-	cfg.sni_filter = d->o->nr_domains > 0;
-	if (bpf_map_update_elem(d->settings_fd, &zero, &cfg, BPF_ANY))
-		return -errno;
-	return 0;
 }
 
 static void ready(int fd, char status)
@@ -396,7 +383,8 @@ static void to_log_file(void)
 
 int daemon_run(const struct daemon_opts *o, int ready_fd)
 {
-	struct daemon d = { .o = o, .sigfd = -1, .timerfd = -1, .epfd = -1 };
+	struct daemon d = { .o = o, .sigfd = -1, .timerfd = -1, .epfd = -1,
+			    .ctl_fd = -1, .dir_fd = -1 };
 	struct runstate rs = { .pid = getpid() };
 	struct alpnsteer_bpf *k;
 	int err;
@@ -407,7 +395,9 @@ int daemon_run(const struct daemon_opts *o, int ready_fd)
 	k = d.steer.skel;
 	d.conns_fd = bpf_map__fd(k->maps.conns);
 	d.settings_fd = bpf_map__fd(k->maps.settings);
-	err = set_pending(&d);
+	d.pending_fd = bpf_map__fd(k->maps.pending_names);
+	err = responder_init(&d.resp, &d.store);
+	err = err ?: add_domains(&d);
 	err = err ?: steer_attach_map_progs(&d.steer);
 	err = err ?: pool_init(&d.pool, bpf_map__fd(k->maps.pool),
 			       bpf_map__fd(k->maps.pool_ports),
@@ -415,6 +405,8 @@ int daemon_run(const struct daemon_opts *o, int ready_fd)
 			       bpf_map__fd(k->maps.free_slots),
 			       o->cfg.pool_size);
 	err = err ?: setup_loop(&d);
+	err = err ?: setup_sources(&d);
+	err = err ?: sync_policy(&d);
 	/* Last: from this instant new connections are caught. */
 	err = err ?: steer_attach_sockops(&d.steer);
 	if (err)
@@ -437,8 +429,8 @@ int daemon_run(const struct daemon_opts *o, int ready_fd)
 		ready_fd = -1;
 		to_log_file();
 	}
-	p_info("attached: pid %d, pool %u, forward %s", (int)rs.pid,
-	       o->cfg.pool_size, o->forward);
+	p_info("attached: pid %d, pool %u, responder %s", (int)rs.pid,
+	       o->cfg.pool_size, forwarding(&d) ? o->forward : "built-in");
 	loop(&d);
 	p_info("drained; removing links and maps");
 out:
@@ -452,6 +444,14 @@ out:
 		close(d.sigfd);
 	if (d.timerfd >= 0)
 		close(d.timerfd);
+	if (d.ctl_fd >= 0) {
+		close(d.ctl_fd);
+		unlink(ALPNSTEER_CONTROL_SOCK);
+	}
+	if (d.dir_fd >= 0)
+		close(d.dir_fd);
+	responder_free(&d.resp);
+	challenges_free(&d.store);
 	if (!err)
 		runstate_remove();
 	return err;

@@ -4,6 +4,7 @@
 #define ALPNSTEER_DAEMON_H
 
 #include <sys/socket.h>
+#include <sys/types.h>
 
 #include "loader.h"
 
@@ -17,6 +18,8 @@ struct daemon_opts {
 	const char *domains[ALPNSTEER_MAX_DOMAINS]; /* pending names (SNI form) */
 	int nr_domains;
 	int handshake_timeout;		/* seconds a slot may stay busy */
+	const char *alpn_dir;		/* dehydrated --alpn directory */
+	gid_t control_gid;		/* -1: control socket for root only */
 };
 
 /* Attach and serve until detached.  @ready_fd (or -1) gets one byte once

@@ -155,3 +155,9 @@ void jw_null(struct json_writer *jw)
 	jw_sep(jw);
 	fputs("null", jw->f);
 }
+
+void jw_raw(struct json_writer *jw, const char *json)
+{
+	jw_sep(jw);
+	fputs(json, jw->f);
+}

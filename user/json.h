@@ -20,6 +20,8 @@ void jw_uint(struct json_writer *jw, unsigned long long v);
 void jw_int(struct json_writer *jw, long long v);
 void jw_bool(struct json_writer *jw, bool v);
 void jw_null(struct json_writer *jw);
+/* A value that is already JSON (from the daemon), written as it is. */
+void jw_raw(struct json_writer *jw, const char *json);
 
 static inline void jw_string_field(struct json_writer *jw, const char *n,
 				   const char *s)

@@ -21,6 +21,7 @@
 #include <bpf/libbpf.h>
 
 #include "cli.h"
+#include "control.h"
 #include "daemon.h"
 #include "diag.h"
 #include "loader.h"
@@ -44,18 +45,25 @@ static void usage(FILE *f)
 		"  run [OPTIONS]           the same in the foreground (for a service manager)\n"
 		"  detach [--wait[=SECS]]  stop steering; in-flight validations finish\n"
 		"  status                  attached or not, counters, pool, ids for bpftool\n"
+		"  challenge add IDENT KEYAUTH | remove IDENT | list\n"
+		"                          pending TLS-ALPN-01 challenges of the built-in\n"
+		"                          responder (IDENT: a DNS name or an IP address)\n"
 		"  help                    this text\n"
 		"\n"
 		"Attach options:\n"
 		"  --port N                steer this local port (repeatable; default 443)\n"
-		"  --forward HOST:PORT     relay steered connections to this TLS-ALPN-01\n"
+		"  --forward HOST:PORT     relay steered connections to this external\n"
 		"                          responder (lego --tls.port, acme.sh --tlsport)\n"
+		"                          instead of answering them with the built-in one\n"
 		"  --domain NAME           steer only hellos whose SNI is NAME (repeatable);\n"
 		"                          without it every acme-tls/1 hello is steered\n"
 		"  --pool N                concurrent validations (default %d, max %d)\n"
 		"  --cgroup DIR            cgroup v2 holding the webserver (default: the\n"
 		"                          root of the cgroup2 mount)\n"
 		"  --handshake-timeout S   abandon a silent validation after S seconds (30)\n"
+		"  --alpn-dir DIR          answer with the NAME.crt.pem/NAME.key.pem files\n"
+		"                          dehydrated writes there (-t tls-alpn-01 --alpn)\n"
+		"  --control-group GROUP   let GROUP use the control socket too\n"
 		"\n"
 		"Global options:\n"
 		"  -j, --json              JSON output\n"
@@ -326,6 +334,51 @@ static int cmd_detach(int argc, char **argv)
 	return 0;
 }
 
+static int cmd_challenge(int argc, char **argv)
+{
+	char req[2048], reply[CONTROL_MAX_MSG];
+	const char *verb = argc > 1 ? argv[1] : "";
+	int err;
+
+	if (!strcmp(verb, "add") && argc == 4)
+		snprintf(req, sizeof(req), "add %s %s", argv[2], argv[3]);
+	else if (!strcmp(verb, "remove") && argc == 3)
+		snprintf(req, sizeof(req), "remove %s", argv[2]);
+	else if (!strcmp(verb, "list") && (argc == 2 ||
+					   (argc == 3 && !strcmp(argv[2], "-j"))))
+		snprintf(req, sizeof(req), "%s",
+			 argc == 3 || log_json ? "list" : "table");
+	else {
+		p_err("usage: alpnsteer challenge add IDENT KEYAUTH | remove IDENT | list [-j]");
+		return 2;
+	}
+	if (argc == 3 && !strcmp(argv[2], "-j"))
+		log_json = true;
+	err = control_request(req, reply, sizeof(reply));
+	if (err == -ENOENT) {
+		p_err("alpnsteer is not attached (no %s)", ALPNSTEER_CONTROL_SOCK);
+		p_hint("run 'alpnsteer attach' first");
+		return 1;
+	}
+	if (err == -EACCES || err == -EPERM) {
+		p_err("permission denied on %s", ALPNSTEER_CONTROL_SOCK);
+		p_hint("challenges are root's (or --control-group's) business");
+		return 1;
+	}
+	if (err) {
+		p_err("control socket: %s", strerror(-err));
+		return 1;
+	}
+	if (!strncmp(reply, "error: ", 7)) {
+		p_err("%s", reply + 7);
+		return 1;
+	}
+	if (strcmp(reply, "ok") || log_json)
+		printf("%s\n", log_json && !strcmp(reply, "ok") ?
+				       "{\"ok\":true}" : reply);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -374,6 +427,8 @@ int main(int argc, char **argv)
 		return cmd_detach(argc, argv);
 	if (!strcmp(cmd, "status"))
 		return cmd_status(argc, argv);
+	if (!strcmp(cmd, "challenge"))
+		return cmd_challenge(argc, argv);
 	if (!strcmp(cmd, "help")) {
 		usage(stdout);
 		return 0;

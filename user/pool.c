@@ -97,6 +97,7 @@ int pool_recycle(struct pool *p, __u32 idx)
 	int err;
 
 	relay_close(&s->relay);
+	tls_conn_close(&s->tls);
 	/* Disown first: from here the kernel drops this slot's late bytes. */
 	bpf_map_update_elem(p->map_slots, &idx, &free_slot, BPF_ANY);
 	if (s->p_fd >= 0) {
@@ -171,6 +172,7 @@ void pool_free(struct pool *p)
 		return;
 	for (i = 0; i < p->size; i++) {
 		relay_close(&p->slot[i].relay);
+		tls_conn_close(&p->slot[i].tls);
 		close_pair(&p->slot[i]);
 	}
 	free(p->slot);

@@ -9,6 +9,7 @@
 
 #include "alpnsteer_abi.h"
 #include "relay.h"
+#include "responder.h"
 
 enum slot_state {
 	SLOT_FREE,	/* in free_slots, waiting for a ClientHello */
@@ -26,6 +27,7 @@ struct slot {
 	struct timespec since;	/* when it became busy */
 	struct alpnsteer_event ev; /* who the client is, for logs and status */
 	struct relay relay;	/* --forward: the upstream side */
+	struct tls_conn tls;	/* built-in responder: the handshake */
 };
 
 struct pool {

@@ -14,6 +14,7 @@
 #include <unistd.h>
 #include <bpf/bpf.h>
 
+#include "control.h"
 #include "json.h"
 #include "loader.h"
 #include "log.h"
@@ -36,6 +37,7 @@ struct status {
 	__u32 in_use;
 	__u64 counters[AC__MAX];
 	struct obj_ids ids;
+	char challenges[CONTROL_MAX_MSG]; /* from the daemon, "" if none */
 };
 
 static const char *state_name(enum steer_state s)
@@ -116,6 +118,10 @@ static void gather(struct status *st)
 	st->in_use = slots_in_use(st->rs.pool_size);
 	steer_read_counters(st->counters, AC__MAX);
 	read_ids(&st->ids);
+	if (st->alive && control_request(log_json ? "list" : "table",
+					 st->challenges,
+					 sizeof(st->challenges)))
+		st->challenges[0] = '\0';
 }
 
 static void print_json(const struct status *st)
@@ -162,6 +168,15 @@ static void print_json(const struct status *st)
 	for (i = 0; i < AC__MAX; i++)
 		jw_uint_field(jw, counter_names[i], st->counters[i]);
 	jw_end_object(jw);
+	/* Per pending identifier: handshakes answered by family, and the
+	 * last client addresses. */
+	jw_name(jw, "challenges");
+	if (st->challenges[0] == '[')
+		jw_raw(jw, st->challenges);
+	else {
+		jw_start_array(jw);
+		jw_end_array(jw);
+	}
 	jw_name(jw, "links");
 	jw_start_object(jw);
 	for (i = 0; i < LINK__MAX; i++)
@@ -204,6 +219,8 @@ static void print_text(const struct status *st)
 	printf("pool:       %u of %u in use\n", st->in_use, st->rs.pool_size);
 	printf("held:       %d connections in %s/conns\n", st->conns,
 	       ALPNSTEER_PIN_DIR);
+	if (st->challenges[0])
+		printf("challenges:\n%s\n", st->challenges);
 	printf("counters:\n");
 	for (i = 0; i < AC__MAX; i++)
 		printf("  %-18s %llu\n", counter_names[i],
@@ -218,7 +235,7 @@ static void print_text(const struct status *st)
 
 int cmd_status(int argc, char **argv)
 {
-	struct status st;
+	static struct status st;
 
 	if (argc > 1 && !strcmp(argv[1], "-j"))
 		log_json = true;

@@ -1,0 +1,123 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * ctlproto.c - apply control requests to the challenge store.
+ *
+ * Kept free of sockets and BPF so the unit tests drive it directly.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "ctlproto.h"
+#include "json.h"
+
+void ctl_list_json(struct challenges *cs, char *buf, size_t len)
+{
+	FILE *f = fmemopen(buf, len, "w");
+	struct json_writer *jw;
+	struct challenge *c;
+	unsigned int i;
+
+	if (!f) {
+		snprintf(buf, len, "[]");
+		return;
+	}
+	jw = jw_new(f);
+	jw_start_array(jw);
+	for (c = cs->head; c; c = c->next) {
+		jw_start_object(jw);
+		jw_string_field(jw, "identifier", c->ident);
+		jw_string_field(jw, "sni", c->sni);
+		jw_string_field(jw, "source",
+				c->source == SRC_DIR ? "alpn-dir" : "control");
+		jw_uint_field(jw, "answered_ipv4", c->answered_v4);
+		jw_uint_field(jw, "answered_ipv6", c->answered_v6);
+		jw_name(jw, "last_clients");
+		jw_start_array(jw);
+		/* Oldest first, from the ring. */
+		for (i = 0; i < CHALLENGE_LAST_ADDRS; i++) {
+			const char *a = c->last_addr[(c->last_next + i) %
+						     CHALLENGE_LAST_ADDRS];
+
+			if (*a)
+				jw_string(jw, a);
+		}
+		jw_end_array(jw);
+		jw_end_object(jw);
+	}
+	jw_end_array(jw);
+	jw_destroy(jw);
+	fclose(f);
+	buf[len - 1] = '\0';
+}
+
+void ctl_list_table(struct challenges *cs, char *buf, size_t len)
+{
+	struct challenge *c;
+	size_t off;
+	unsigned int i;
+
+	off = snprintf(buf, len, "%-40s %-8s %6s %6s  %s", "IDENTIFIER",
+		       "SOURCE", "IPV4", "IPV6", "LAST CLIENTS");
+	for (c = cs->head; c && off < len; c = c->next) {
+		off += snprintf(buf + off, len - off, "\n%-40s %-8s %6llu %6llu ",
+				c->ident,
+				c->source == SRC_DIR ? "alpn-dir" : "control",
+				(unsigned long long)c->answered_v4,
+				(unsigned long long)c->answered_v6);
+		for (i = 0; i < CHALLENGE_LAST_ADDRS && off < len; i++) {
+			const char *a = c->last_addr[(c->last_next + i) %
+						     CHALLENGE_LAST_ADDRS];
+
+			if (*a)
+				off += snprintf(buf + off, len - off, " %s", a);
+		}
+	}
+}
+
+int ctl_apply(struct challenges *cs, char *req, char *reply, size_t len)
+{
+	char *save = NULL, *verb, *a1, *a2, *extra, err[200];
+	int rc;
+
+	req[strcspn(req, "\r\n")] = '\0';
+	verb = strtok_r(req, " ", &save);
+	a1 = strtok_r(NULL, " ", &save);
+	a2 = strtok_r(NULL, " ", &save);
+	extra = strtok_r(NULL, " ", &save);
+	if (!verb) {
+		snprintf(reply, len, "error: empty request");
+		return -EINVAL;
+	}
+	if (!strcmp(verb, "list") && !a1) {
+		ctl_list_json(cs, reply, len);
+		return 0;
+	}
+	if (!strcmp(verb, "table") && !a1) {
+		ctl_list_table(cs, reply, len);
+		return 0;
+	}
+	if (!strcmp(verb, "add") && a1 && a2 && !extra) {
+		err[0] = '\0';
+		rc = challenges_add(cs, a1, a2, err, sizeof(err));
+		if (rc) {
+			snprintf(reply, len, "error: %s",
+				 err[0] ? err : strerror(-rc));
+			return rc;
+		}
+		snprintf(reply, len, "ok");
+		return 1;
+	}
+	if (!strcmp(verb, "remove") && a1 && !a2) {
+		rc = challenges_remove(cs, a1);
+		if (rc) {
+			snprintf(reply, len, "error: no pending challenge for %s",
+				 a1);
+			return rc;
+		}
+		snprintf(reply, len, "ok");
+		return 1;
+	}
+	snprintf(reply, len, "error: unknown request (add IDENT KEYAUTH | remove IDENT | list | table)");
+	return -EINVAL;
+}

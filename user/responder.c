@@ -1,0 +1,190 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * responder.c - answer TLS-ALPN-01 validations on the slot sockets.
+ *
+ * What a CA checks (DESIGN.md §4, Boulder va/tlsalpn.go) decides every
+ * policy here:
+ *  - TLS 1.2 and 1.3 only; no session tickets, no renegotiation, no early
+ *    data: a validation is one full handshake and nothing else;
+ *  - acme-tls/1 is agreed only when offered, and a hello that does not
+ *    offer it is refused with no_application_protocol before any
+ *    certificate is chosen;
+ *  - the validation certificate is only ever shown to a handshake whose SNI
+ *    is a pending identifier; any other SNI is refused (unrecognized_name)
+ *    and sees no certificate at all.
+ * The slot socket is non-blocking; reads are the client's bytes, writes go
+ * out on the client's connection through the reply program.
+ */
+#include <errno.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <openssl/err.h>
+#include <openssl/tls1.h>
+
+#include "log.h"
+#include "responder.h"
+
+#define ACME_ALPN "acme-tls/1"
+
+/* ClientHello callback: pick the certificate, or refuse. */
+static int on_client_hello(SSL *ssl, int *alert, void *arg)
+{
+	struct responder *r = arg;
+	const unsigned char *ext, *sni_p;
+	char sni[ALPNSTEER_NAME_MAX];
+	struct challenge *c;
+	struct tls_conn *tc;
+	size_t len, n, i;
+	bool acme = false;
+
+	/* ALPN first: without acme-tls/1 offered there is nothing to say. */
+	if (!SSL_client_hello_get0_ext(
+		    ssl, TLSEXT_TYPE_application_layer_protocol_negotiation,
+		    &ext, &len) ||
+	    len < 2)
+		goto no_alpn;
+	n = (size_t)ext[0] << 8 | ext[1];
+	if (n != len - 2)
+		goto no_alpn;
+	for (i = 2; i < len; i += 1 + ext[i])
+		if (ext[i] == 10 && i + 11 <= len &&
+		    !memcmp(ext + i + 1, ACME_ALPN, 10))
+			acme = true;
+	if (!acme)
+		goto no_alpn;
+
+	/* server_name: list length(2) type(1) length(2) name */
+	if (!SSL_client_hello_get0_ext(ssl, TLSEXT_TYPE_server_name, &sni_p,
+				       &len) ||
+	    len < 5 || sni_p[2] != TLSEXT_NAMETYPE_host_name)
+		goto unknown_name;
+	n = (size_t)sni_p[3] << 8 | sni_p[4];
+	if (n == 0 || n >= sizeof(sni) || n + 5 > len)
+		goto unknown_name;
+	for (i = 0; i < n; i++) {
+		char ch = sni_p[5 + i];
+
+		sni[i] = ch >= 'A' && ch <= 'Z' ? ch + 'a' - 'A' : ch;
+	}
+	sni[n] = '\0';
+	c = challenges_find_sni(r->store, sni);
+	if (!c)
+		goto unknown_name;
+	if (SSL_use_certificate(ssl, c->cert) != 1 ||
+	    SSL_use_PrivateKey(ssl, c->key) != 1) {
+		*alert = SSL_AD_INTERNAL_ERROR;
+		return SSL_CLIENT_HELLO_ERROR;
+	}
+	tc = SSL_get_app_data(ssl);
+	memcpy(tc->sni, sni, n + 1);
+	return SSL_CLIENT_HELLO_SUCCESS;
+
+no_alpn:
+	*alert = SSL_AD_NO_APPLICATION_PROTOCOL;
+	return SSL_CLIENT_HELLO_ERROR;
+unknown_name:
+	*alert = SSL_AD_UNRECOGNIZED_NAME;
+	return SSL_CLIENT_HELLO_ERROR;
+}
+
+static int on_alpn(SSL *ssl, const unsigned char **out, unsigned char *outlen,
+		   const unsigned char *in, unsigned int inlen, void *arg)
+{
+	unsigned int i;
+
+	for (i = 0; i < inlen; i += 1 + in[i]) {
+		if (in[i] == 10 && i + 11 <= inlen &&
+		    !memcmp(in + i + 1, ACME_ALPN, 10)) {
+			*out = in + i + 1;
+			*outlen = 10;
+			return SSL_TLSEXT_ERR_OK;
+		}
+	}
+	return SSL_TLSEXT_ERR_ALERT_FATAL;
+}
+
+int responder_init(struct responder *r, struct challenges *store)
+{
+	SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+
+	if (!ctx)
+		return -ENOMEM;
+	r->ctx = ctx;
+	r->store = store;
+	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+	SSL_CTX_set_max_proto_version(ctx, TLS1_3_VERSION);
+	SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET | SSL_OP_NO_RENEGOTIATION |
+					 SSL_OP_NO_COMPRESSION |
+					 SSL_OP_CIPHER_SERVER_PREFERENCE);
+	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+	SSL_CTX_set_num_tickets(ctx, 0);
+	SSL_CTX_set_max_early_data(ctx, 0);
+	SSL_CTX_set_client_hello_cb(ctx, on_client_hello, r);
+	SSL_CTX_set_alpn_select_cb(ctx, on_alpn, r);
+	return 0;
+}
+
+void responder_free(struct responder *r)
+{
+	SSL_CTX_free(r->ctx);
+	r->ctx = NULL;
+}
+
+int tls_conn_start(struct responder *r, struct tls_conn *c, int fd)
+{
+	memset(c, 0, sizeof(*c));
+	c->ssl = SSL_new(r->ctx);
+	if (!c->ssl)
+		return -ENOMEM;
+	if (SSL_set_fd(c->ssl, fd) != 1) {
+		SSL_free(c->ssl);
+		c->ssl = NULL;
+		return -EINVAL;
+	}
+	SSL_set_app_data(c->ssl, c);
+	SSL_set_accept_state(c->ssl);
+	return 0;
+}
+
+enum relay_result tls_conn_pump(struct tls_conn *c)
+{
+	int rc, e;
+
+	if (!c->ssl)
+		return RELAY_DONE;
+	errno = 0;
+	rc = SSL_do_handshake(c->ssl);
+	if (rc == 1) {
+		const unsigned char *alpn = NULL;
+		unsigned int alen = 0;
+
+		SSL_get0_alpn_selected(c->ssl, &alpn, &alen);
+		/* The certificate went out only with acme-tls/1 agreed;
+		 * check it again rather than trust the callbacks. */
+		c->answered = alen == 10 && !memcmp(alpn, ACME_ALPN, 10);
+		/* The validation is over: close_notify, best effort. */
+		SSL_shutdown(c->ssl);
+		return RELAY_DONE;
+	}
+	e = SSL_get_error(c->ssl, rc);
+	if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE)
+		return RELAY_CONTINUE;
+	ERR_clear_error();
+	/* A client that vanished shows up as EACCES/EPIPE on write. */
+	if (e == SSL_ERROR_SYSCALL && (errno == EACCES || errno == EPIPE))
+		return RELAY_CLIENT_GONE;
+	return RELAY_DONE;
+}
+
+unsigned int tls_conn_events(const struct tls_conn *c)
+{
+	if (c->ssl && SSL_want_write(c->ssl))
+		return EPOLLIN | EPOLLOUT;
+	return EPOLLIN;
+}
+
+void tls_conn_close(struct tls_conn *c)
+{
+	SSL_free(c->ssl);
+	memset(c, 0, sizeof(*c));
+}
