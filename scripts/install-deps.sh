@@ -10,6 +10,6 @@ apt-get install -y -q --no-install-recommends \
 	libbpf-dev bpftool libelf-dev zlib1g-dev \
 	libssl-dev openssl libnl-3-dev libnl-route-3-dev libnl-idiag-3-dev \
 	libclang-rt-14-dev \
-	nginx-light curl python3 iproute2 ethtool kmod procps util-linux \
+	nginx-light curl python3 python3-cryptography xxd iproute2 ethtool kmod procps util-linux \
 	ca-certificates
 # bpffs and the cgroup2 mount are set up by alpnsteer itself when missing.
