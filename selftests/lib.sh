@@ -71,7 +71,7 @@ field() { python3 -c "import json,sys; print(json.loads(sys.argv[1]).get('$2'))"
 
 # nginx knows no acme-tls/1: it answers such a hello with alert 120.
 nginx_refuses_acme() {
-	field "$(tls $1 --alpn acme-tls/1 --sni $2)" error | grep -q NO_APPLICATION_PROTOCOL
+	field "$(tls $1 --alpn acme-tls/1 --sni $2)" error | grep -qi "no.application.protocol"
 }
 
 st_dmesg_mark() {
