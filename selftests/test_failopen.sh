@@ -1,0 +1,62 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
+# Fail open: with the pool exhausted or the daemon killed, acme-tls/1
+# connections go to nginx, normal traffic is untouched, and detach and
+# attach still work afterwards.
+. "$(dirname "$0")/lib.sh"
+st_setup
+st_dmesg_mark
+
+wait_for() { # wait_for EXPR VALUE: poll a status field
+	local i
+	for i in $(seq 1 100); do
+		[ "$(status_field "$1")" = "$2" ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+curl_ok() { [ "$(in_cli curl -sk --max-time 5 https://$SRV4/)" = hello-from-nginx ]; }
+
+check "attach --forward --pool 1" as attach --forward 127.0.0.1:8443 --pool 1
+# A validation that never finishes its handshake holds the only slot.
+ip netns exec $ST_CLI python3 "$HERE/clients.py" hold $SRV4 --alpn acme-tls/1 --sni hold.test --seconds 60 >/dev/null &
+HOLD=$!
+ST_PIDS+=($HOLD)
+check "the silent client holds the slot" wait_for 'd["pool"]["in_use"]' 1
+check "pool exhausted: acme-tls/1 falls back to nginx" nginx_refuses_acme $SRV4 next.test
+expect_eq "counter no_slot" "$(counter no_slot)" 1
+check "normal traffic untouched" curl_ok
+kill $HOLD
+check "the slot comes back when its client closes" wait_for 'd["pool"]["in_use"]' 0
+expect_eq "and serves again" "$(field "$(tls $SRV6 --alpn acme-tls/1 --sni again.test)" cn)" acme-responder
+check "detach --wait" as detach --wait=10
+
+check "attach --forward" as attach --forward 127.0.0.1:8443
+pid=$(status_field 'd["pid"]')
+kill -9 "$pid"
+check "status sees the daemon gone" wait_for 'd["daemon_running"]' False
+for h in $SRV4 $SRV6; do
+	check "[$h] daemon killed: acme-tls/1 falls back to nginx" nginx_refuses_acme $h dead.test
+	check "[$h] daemon killed: normal traffic untouched" \
+		test "$(in_cli curl -sk --max-time 5 "https://$(echo $h | sed 's/.*:.*/[&]/')/")" = hello-from-nginx
+done
+expect_eq "counter no_responder" "$(counter no_responder)" 2
+out=$(as attach --forward 127.0.0.1:8443 2>&1)
+check "attach over a dead daemon says already attached" grep -q "already attached" <<<"$out"
+check "detach --wait=10 cleans up after a dead daemon" as detach --wait=10
+check "pins are gone" test ! -e /sys/fs/bpf/alpnsteer
+check "attach again" as attach --forward 127.0.0.1:8443
+expect_eq "steering works again" "$(field "$(tls $SRV4 --alpn acme-tls/1 --sni back.test)" cn)" acme-responder
+check "detach --wait" as detach --wait=10
+
+# Non-TLS and malformed first bytes go to nginx, which answers them.
+check "attach" as attach --forward 127.0.0.1:8443
+r=$(in_cli python3 "$HERE/clients.py" raw $SRV4 160301000401000000)
+expect_eq "truncated ClientHello: counted malformed" "$(counter malformed)" 1
+r=$(in_cli python3 "$HERE/clients.py" raw $SRV4 160303480101)
+check "record claiming more than 18 KiB: passed at once as oversized" test "$(counter oversized)" -eq 1
+check "normal traffic untouched" curl_ok
+check "detach --wait" as detach --wait=10
+check "no kernel WARN" st_dmesg_clean
+st_summary
