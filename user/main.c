@@ -20,6 +20,7 @@
 #include <linux/magic.h>
 #include <bpf/libbpf.h>
 
+#include "acme_cert.h"
 #include "cli.h"
 #include "control.h"
 #include "daemon.h"
@@ -336,10 +337,24 @@ static int cmd_detach(int argc, char **argv)
 
 static int cmd_challenge(int argc, char **argv)
 {
-	char req[2048], reply[CONTROL_MAX_MSG];
+	char req[2048], reply[CONTROL_MAX_MSG], why[200];
 	const char *verb = argc > 1 ? argv[1] : "";
+	struct acme_ident id;
 	int err;
 
+	/* Refuse a bad identifier here, with the daemon's words, before
+	 * anything is sent. */
+	if ((!strcmp(verb, "add") || !strcmp(verb, "remove")) && argc > 2 &&
+	    acme_ident_parse(argv[2], &id, why, sizeof(why))) {
+		p_err("%s", why);
+		p_hint("IDENT is a DNS name (no wildcard) or an IPv4/IPv6 address");
+		return 1;
+	}
+	if (!strcmp(verb, "add") && argc == 4 &&
+	    (!*argv[3] || strpbrk(argv[3], " \t\r\n"))) {
+		p_err("the key authorization is empty or contains white space");
+		return 1;
+	}
 	if (!strcmp(verb, "add") && argc == 4)
 		snprintf(req, sizeof(req), "add %s %s", argv[2], argv[3]);
 	else if (!strcmp(verb, "remove") && argc == 3)

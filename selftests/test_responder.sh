@@ -1,0 +1,78 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
+# The built-in responder through the real kernel path, nginx on 443:
+# pending names get a valid validation certificate (checked by an
+# independent script), everything else reaches nginx; concurrency; the
+# dehydrated --alpn-dir; the control socket's permissions.
+. "$(dirname "$0")/lib.sh"
+st_setup
+st_dmesg_mark
+CHECK=(ip netns exec $ST_CLI /usr/bin/python3 "$HERE/check_cert.py")
+ALPNDIR=$ST_WORK/alpn
+mkdir -p "$ALPNDIR"
+
+check "attach (built-in responder, --alpn-dir)" as attach --pool 32 --alpn-dir "$ALPNDIR"
+check "challenge add a DNS name" "$ALPNSTEER" challenge add Example.TEST key.auth-1
+check "challenge add an IPv4 address" "$ALPNSTEER" challenge add $SRV4 key.auth-ip4
+check "challenge add an IPv6 address" "$ALPNSTEER" challenge add $SRV6 key.auth-ip6
+out=$("$ALPNSTEER" challenge add 'not_a.name' x 2>&1)
+check "a bad identifier gets a clear error" grep -q "^Error: .*not a DNS name" <<<"$out"
+out=$("$ALPNSTEER" challenge add '*.example.test' x 2>&1)
+check "a wildcard is refused" grep -q "^Error: .*wildcard" <<<"$out"
+out=$("$ALPNSTEER" challenge add ok.test 'two words' 2>&1)
+check "white space in the key authorization is refused" grep -q "^Error: .*white space" <<<"$out"
+
+for tls in 1.2 1.3; do
+	for h in $SRV4 $SRV6; do
+		check "[$h TLS $tls] example.test passes every CA rule" "${CHECK[@]}" $h example.test key.auth-1 --tls $tls
+	done
+	check "[TLS $tls] IPv4 identifier (reverse-name SNI) passes" "${CHECK[@]}" $SRV4 $SRV4 key.auth-ip4 --tls $tls
+	check "[TLS $tls] IPv6 identifier (reverse-name SNI) passes" "${CHECK[@]}" $SRV6 $SRV6 key.auth-ip6 --tls $tls
+done
+out=$("${CHECK[@]}" $SRV4 example.test wrong-keyauth 2>&1)
+check "the independent checker can fail (wrong key authorization)" grep -q "FAIL acme_identifier_matches_keyauth" <<<"$out"
+
+check "unknown SNI with acme-tls/1 reaches nginx" nginx_refuses_acme $SRV4 unknown.test
+expect_eq "no ALPN reaches nginx" "$(field "$(tls $SRV4 --sni example.test)" cn)" nginx-real
+expect_eq "http/1.1 for a pending name reaches nginx" "$(field "$(tls $SRV6 --alpn http/1.1 --sni example.test)" cn)" nginx-real
+
+# 50 concurrent validations for 5 identifiers, IPv4 and IPv6.
+for i in 1 2 3 4 5; do "$ALPNSTEER" challenge add n$i.test ka-$i; done
+before=$(counter steered)
+seq 0 49 | xargs -P 50 -I{} bash -c '
+	i=$(( {} % 5 + 1 )); h='$SRV4'; [ $(( {} % 2 )) = 1 ] && h='$SRV6'
+	ip netns exec '$ST_CLI' /usr/bin/python3 '"$HERE"'/check_cert.py $h n$i.test ka-$i >/dev/null && echo OK' > "$ST_WORK/conc.out"
+expect_eq "50 concurrent validations for 5 names all pass" "$(grep -c OK "$ST_WORK/conc.out")" 50
+expect_eq "all 50 were steered" $(( $(counter steered) - before )) 50
+st_json=$("$ALPNSTEER" -j status)
+expect_eq "status counts answers per identifier and family" \
+	"$(python3 -c 'import json,sys; c={x["identifier"]:x for x in json.loads(sys.argv[1])["challenges"]}; print(c["n1.test"]["answered_ipv4"]+c["n1.test"]["answered_ipv6"], len(c["n1.test"]["last_clients"]) > 0)' "$st_json")" "10 True"
+
+# dehydrated's --alpn directory: files appear, then disappear.
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+	-days 2 -subj /CN=dir.test -addext subjectAltName=DNS:dir.test \
+	-addext "1.3.6.1.5.5.7.1.31=critical,DER:0420$(printf '%s' dir-ka | sha256sum | cut -c1-64)" \
+	-keyout "$ALPNDIR/dir.test.key.pem" -out "$ST_WORK/dir.crt" 2>/dev/null
+cp "$ST_WORK/dir.crt" "$ALPNDIR/dir.test.crt.pem"
+sleep 0.3
+check "a dehydrated-style certificate is served" "${CHECK[@]}" $SRV4 dir.test dir-ka
+rm -f "$ALPNDIR"/dir.test.*
+sleep 0.3
+check "when its files go, the name stays with nginx" nginx_refuses_acme $SRV4 dir.test
+
+check "challenge remove" "$ALPNSTEER" challenge remove example.test
+check "a removed name stays with nginx" nginx_refuses_acme $SRV4 example.test
+out=$("$ALPNSTEER" challenge remove example.test 2>&1)
+check "removing it twice says so" grep -q "no pending challenge" <<<"$out"
+
+# Only root may talk to the control socket.
+cp "$ALPNSTEER" "$ST_WORK/alpnsteer-copy"
+chmod 755 "$ST_WORK/alpnsteer-copy"
+out=$(setpriv --reuid=65534 --regid=65534 --clear-groups "$ST_WORK/alpnsteer-copy" challenge add evil.test x 2>&1)
+check "the control socket refuses an unprivileged user" grep -q "permission denied" <<<"$out"
+check "the socket is not writable by others" test "$(stat -c %a /run/alpnsteer/control.sock)" = 600
+check "evil.test was not added" nginx_refuses_acme $SRV4 evil.test
+
+check "detach --wait" as detach --wait=10
+check "no kernel WARN" st_dmesg_clean
+st_summary
