@@ -224,8 +224,9 @@ CH_FUNC int ch_parse(ch_src_t *src, __u32 avail, struct ch_info *out)
 	if (off + 1 > end || ch_load(src, off, b, 1) || b[0] > 32)
 		return CH_MALFORMED;
 	off += 1 + b[0];
-	/* cipher_suites<2..2^16-2> */
-	if (off + 2 > end || ch_load(src, off, b, 2))
+	/* cipher_suites<2..2^16-2>, two bytes each */
+	if (off + 2 > end || ch_load(src, off, b, 2) || ch_be16(b) < 2 ||
+	    (ch_be16(b) & 1))
 		return CH_MALFORMED;
 	off += 2 + ch_be16(b);
 	/* legacy_compression_methods<1..2^8-1> */
@@ -264,14 +265,15 @@ CH_FUNC int ch_parse(ch_src_t *src, __u32 avail, struct ch_info *out)
 		}
 		off += 4 + len;
 	}
-	if (out->alpn_off) {
+	err = CH_OK;
+	if (out->alpn_off)
 		err = ch_parse_alpn(src, out->alpn_off, out->alpn_end, out);
-		if (err)
-			return err;
-	}
-	if (out->sni_off)
-		return ch_parse_sni(src, out->sni_off, out->sni_end, out);
-	return CH_OK;
+	if (!err && out->sni_off)
+		err = ch_parse_sni(src, out->sni_off, out->sni_end, out);
+	/* Only a hello that parses whole may ever be steered. */
+	if (err)
+		out->acme = 0;
+	return err;
 }
 
 #endif /* ALPNSTEER_CLIENTHELLO_H */

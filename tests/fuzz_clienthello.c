@@ -1,0 +1,46 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * fuzz_clienthello.c - libFuzzer target for include/clienthello.h.
+ *
+ *   make fuzz FUZZ_SECONDS=60
+ *
+ * Besides memory safety (ASan, UBSan), it checks what the verdict relies
+ * on: only a hello that parsed whole is ever acme; the SNI is bounded,
+ * NUL padded and lowercase; the framing answer is 0 or everything.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "clienthello.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct ch_buf b = { .data = data, .len = size };
+	struct ch_info info;
+	__u32 i, f;
+	int st;
+
+	if (size > 65536)
+		return 0;
+	memset(&info, 0, sizeof(info));
+	st = ch_parse(&b, size, &info);
+	if (st != CH_OK && st != CH_NOT_TLS && st != CH_MALFORMED)
+		abort();
+	if (info.acme && st != CH_OK)
+		abort();
+	if (info.sni_len > ALPNSTEER_NAME_MAX - 1)
+		abort();
+	for (i = 0; i < ALPNSTEER_NAME_MAX; i++) {
+		if (i >= info.sni_len && info.sni[i])
+			abort(); /* padding must stay NUL: it is a map key */
+		if (info.sni[i] >= 'A' && info.sni[i] <= 'Z')
+			abort();
+	}
+	if (info.alpn_count > CH_MAX_ALPN || info.ext_count > CH_MAX_EXTENSIONS)
+		abort();
+	f = ch_frame(data, size);
+	if (f != 0 && f != size)
+		abort();
+	return 0;
+}
