@@ -137,20 +137,25 @@ int acme_sni_to_ident(const char *sni, struct acme_ident *out)
 		return -EINVAL;
 	for (i = 0; i <= n; i++)
 		lower[i] = tolower((unsigned char)sni[i]);
-	if (n > sizeof(v4) && !strcmp(lower + n - (sizeof(v4) - 1), v4) &&
-	    sscanf(lower, "%u.%u.%u.%u.in-addr.arp%c", &d, &c, &b, &a,
-		   &tail) == 5 &&
-	    a < 256 && b < 256 && c < 256 && d < 256) {
+	/* A reverse name must be a whole address: anything else under
+	 * in-addr.arpa or ip6.arpa is refused rather than taken as a name. */
+	if (n >= sizeof(v4) - 1 && !strcmp(lower + n - (sizeof(v4) - 1), v4)) {
+		if (sscanf(lower, "%u.%u.%u.%u.in-addr.arp%c", &d, &c, &b, &a,
+			   &tail) != 5 ||
+		    a > 255 || b > 255 || c > 255 || d > 255)
+			return -EINVAL;
 		snprintf(text, sizeof(text), "%u.%u.%u.%u", a, b, c, d);
 		if (acme_ident_parse(text, out, err, sizeof(err)) ||
 		    strcmp(out->sni, lower))
 			return -EINVAL;
 		return 0;
 	}
-	if (n == 64 + sizeof(v6) - 1 &&
-	    !strcmp(lower + n - (sizeof(v6) - 1), v6)) {
+	if (n >= sizeof(v6) - 1 && !strcmp(lower + n - (sizeof(v6) - 1), v6)) {
 		unsigned char ip[16];
 
+		/* 32 nibbles, each followed by a dot, then "ip6.arpa". */
+		if (n != 64 + sizeof(v6) - 2)
+			return -EINVAL;
 		for (i = 0; i < 32; i++) {
 			int v = nibble(lower[2 * i]);
 

@@ -143,7 +143,7 @@ int cli_parse_attach(int argc, char **argv, struct daemon_opts *o)
 	o->control_gid = (gid_t)-1;
 	o->cfg.pool_size = ALPNSTEER_DEFAULT_POOL;
 	o->handshake_timeout = ALPNSTEER_DEFAULT_HS_TIMEOUT;
-	optind = 1;
+	optind = 0; /* 0, not 1: glibc then forgets the previous scan */
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {

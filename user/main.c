@@ -21,6 +21,7 @@
 #include <bpf/libbpf.h>
 
 #include "acme_cert.h"
+#include "check.h"
 #include "cli.h"
 #include "control.h"
 #include "daemon.h"
@@ -49,6 +50,9 @@ static void usage(FILE *f)
 		"  challenge add IDENT KEYAUTH | remove IDENT | list\n"
 		"                          pending TLS-ALPN-01 challenges of the built-in\n"
 		"                          responder (IDENT: a DNS name or an IP address)\n"
+		"  check IDENT [--address ADDR] [--keyauth KA]\n"
+		"                          validate IDENT as a CA does (TLS 1.2 and 1.3,\n"
+		"                          ALPN acme-tls/1), one line per rule\n"
 		"  help                    this text\n"
 		"\n"
 		"Attach options:\n"
@@ -271,7 +275,7 @@ static int cmd_detach(int argc, char **argv)
 	struct runstate rs;
 	bool alive;
 
-	optind = 1;
+	optind = 0; /* 0, not 1: glibc then forgets the previous scan */
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		if (c != 'w' || cli_parse_wait(optarg, &wait)) {
@@ -444,6 +448,8 @@ int main(int argc, char **argv)
 		return cmd_status(argc, argv);
 	if (!strcmp(cmd, "challenge"))
 		return cmd_challenge(argc, argv);
+	if (!strcmp(cmd, "check"))
+		return cmd_check(argc, argv);
 	if (!strcmp(cmd, "help")) {
 		usage(stdout);
 		return 0;

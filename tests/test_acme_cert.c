@@ -1,0 +1,313 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * test_acme_cert.c - identifiers, validation certificates and the CA rules
+ * of cert_check(): each rule must pass on what alpnsteer builds, fail on a
+ * certificate broken in exactly that way, and agree with a certificate made
+ * independently by the openssl command line.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <openssl/pem.h>
+#include <openssl/sha.h>
+#include <openssl/x509v3.h>
+
+#include "testlib.h"
+#include "acme_cert.h"
+#include "cert_check.h"
+
+static struct cert_rule rules[CERT_RULES_MAX];
+static int nrules;
+
+static int rule_ok(const char *name)
+{
+	int i;
+
+	for (i = 0; i < nrules; i++)
+		if (!strcmp(rules[i].rule, name))
+			return rules[i].ok;
+	return -1; /* not reported */
+}
+
+static int failing(void)
+{
+	int i, n = 0;
+
+	for (i = 0; i < nrules; i++)
+		n += !rules[i].ok;
+	return n;
+}
+
+static void judge(X509 *x, const char *ident, const char *keyauth)
+{
+	struct acme_ident id;
+	char err[200];
+
+	if (acme_ident_parse(ident, &id, err, sizeof(err)))
+		printf("FAIL judge: %s\n", err);
+	nrules = cert_check(x, &id, keyauth, rules, CERT_RULES_MAX);
+}
+
+TEST(identifiers)
+{
+	struct acme_ident id;
+	char err[200], l64[80];
+
+	CHECK_EQ(acme_ident_parse("Example.COM", &id, err, sizeof(err)), 0);
+	CHECK_EQ(id.type, ACME_IDENT_DNS);
+	CHECK_STREQ(id.name, "example.com");
+	CHECK_STREQ(id.sni, "example.com");
+	CHECK_EQ(acme_ident_parse("example.com.", &id, err, sizeof(err)), 0);
+	CHECK_STREQ(id.name, "example.com");
+	CHECK_EQ(acme_ident_parse("1.2.3.4", &id, err, sizeof(err)), 0);
+	CHECK_EQ(id.type, ACME_IDENT_IP);
+	CHECK_EQ(id.ip_len, 4);
+	CHECK_STREQ(id.sni, "4.3.2.1.in-addr.arpa");
+	CHECK_EQ(acme_ident_parse("2001:DB8::1", &id, err, sizeof(err)), 0);
+	CHECK_STREQ(id.name, "2001:db8::1");
+	CHECK_STREQ(id.sni, "1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0."
+			    "8.b.d.0.1.0.0.2.ip6.arpa");
+	CHECK(acme_ident_parse("*.example.com", &id, err, sizeof(err)) < 0);
+	CHECK(strstr(err, "wildcard") != NULL);
+	CHECK(acme_ident_parse("", &id, err, sizeof(err)) < 0);
+	CHECK(acme_ident_parse("a..b", &id, err, sizeof(err)) < 0);
+	CHECK(acme_ident_parse("-a.b", &id, err, sizeof(err)) < 0);
+	CHECK(acme_ident_parse("a-.b", &id, err, sizeof(err)) < 0);
+	CHECK(acme_ident_parse("under_score.b", &id, err, sizeof(err)) < 0);
+	CHECK(acme_ident_parse("1.2.3.4.5", &id, err, sizeof(err)) == 0); /* a name */
+	CHECK_EQ(id.type, ACME_IDENT_DNS);
+	memset(l64, 'a', 64);
+	strcpy(l64 + 64, ".com");
+	CHECK(acme_ident_parse(l64, &id, err, sizeof(err)) < 0);
+	l64[1] = '.';
+	CHECK_EQ(acme_ident_parse(l64, &id, err, sizeof(err)), 0);
+}
+
+TEST(reverse_names_both_ways)
+{
+	struct acme_ident id, back;
+	char err[200];
+	const char *ips[] = { "198.18.0.1", "fd00:a5::1", "2001:db8::1", "::1" };
+	size_t i;
+
+	for (i = 0; i < sizeof(ips) / sizeof(ips[0]); i++) {
+		CHECK_EQ(acme_ident_parse(ips[i], &id, err, sizeof(err)), 0);
+		CHECK_EQ(acme_sni_to_ident(id.sni, &back), 0);
+		CHECK_EQ(back.type, ACME_IDENT_IP);
+		CHECK_STREQ(back.name, ips[i]);
+	}
+	CHECK_EQ(acme_sni_to_ident("WWW.Example.org", &back), 0);
+	CHECK_STREQ(back.name, "www.example.org");
+	CHECK(acme_sni_to_ident("256.1.1.1.in-addr.arpa", &back) < 0);
+	CHECK(acme_sni_to_ident("x.ip6.arpa", &back) < 0);
+	CHECK(acme_sni_to_ident("1.2.3.in-addr.arpa", &back) < 0);
+}
+
+TEST(built_certificate_passes_every_rule)
+{
+	const char *idents[] = { "example.com", "198.18.0.1", "fd00:a5::1" };
+	struct acme_ident id;
+	EVP_PKEY *k;
+	X509 *x;
+	char err[200];
+	size_t i;
+
+	for (i = 0; i < sizeof(idents) / sizeof(idents[0]); i++) {
+		CHECK_EQ(acme_ident_parse(idents[i], &id, err, sizeof(err)), 0);
+		CHECK_EQ(acme_cert_build(&id, "tok.thumb", &x, &k), 0);
+		judge(x, idents[i], "tok.thumb");
+		CHECK_EQ(nrules, 9);
+		CHECK_EQ(failing(), 0);
+		CHECK_EQ(EVP_PKEY_base_id(k), EVP_PKEY_EC);
+		CHECK_EQ(X509_check_private_key(x, k), 1);
+		/* and a different key authorization is caught */
+		judge(x, idents[i], "tok.other");
+		CHECK_EQ(rule_ok("acme_ext_digest"), 0);
+		CHECK_EQ(failing(), 1);
+		/* the wrong identifier too */
+		judge(x, "other.example", "tok.thumb");
+		CHECK_EQ(rule_ok("san_matches"), 0);
+		X509_free(x);
+		EVP_PKEY_free(k);
+	}
+}
+
+/* A certificate like the builder's, with exactly one thing broken. */
+enum breakage {
+	OK,
+	NOT_CRITICAL,
+	SHORT_DIGEST,
+	TWO_SANS,
+	DUP_EXT,
+	NOT_SELF_SIGNED,
+	EXPIRED,
+	SAN_UPPERCASE,
+};
+
+static X509 *make(enum breakage b, const char *keyauth)
+{
+	unsigned char der[34];
+	X509 *x = X509_new();
+	EVP_PKEY *k = EVP_EC_gen("P-256"), *other = EVP_EC_gen("P-256");
+	X509_NAME *nm = X509_NAME_new(), *iss = X509_NAME_new();
+	X509V3_CTX ctx;
+	X509_EXTENSION *e;
+	ASN1_OCTET_STRING *v = ASN1_OCTET_STRING_new();
+	ASN1_OBJECT *oid = OBJ_txt2obj(ACME_OID_IDENTIFIER, 1);
+	const char *san = b == TWO_SANS ? "DNS:example.com,DNS:www.example.com" :
+			  b == SAN_UPPERCASE ? "DNS:Example.com" :
+					       "DNS:example.com";
+
+	X509_set_version(x, 2);
+	ASN1_INTEGER_set(X509_get_serialNumber(x), 7);
+	X509_NAME_add_entry_by_txt(nm, "CN", MBSTRING_ASC,
+				   (const unsigned char *)"example.com", -1, -1, 0);
+	X509_NAME_add_entry_by_txt(iss, "CN", MBSTRING_ASC,
+				   (const unsigned char *)"someone else", -1, -1, 0);
+	X509_set_subject_name(x, nm);
+	X509_set_issuer_name(x, b == NOT_SELF_SIGNED ? iss : nm);
+	X509_gmtime_adj(X509_getm_notBefore(x), b == EXPIRED ? -7200 : -60);
+	X509_gmtime_adj(X509_getm_notAfter(x), b == EXPIRED ? -3600 : 3600);
+	X509_set_pubkey(x, k);
+	X509V3_set_ctx(&ctx, x, x, NULL, NULL, 0);
+	e = X509V3_EXT_conf_nid(NULL, &ctx, NID_subject_alt_name, san);
+	X509_add_ext(x, e, -1);
+	X509_EXTENSION_free(e);
+	der[0] = 0x04;
+	der[1] = 32;
+	SHA256((const unsigned char *)keyauth, strlen(keyauth), der + 2);
+	if (b == SHORT_DIGEST)
+		der[1] = 31;
+	ASN1_OCTET_STRING_set(v, der, b == SHORT_DIGEST ? 33 : 34);
+	e = X509_EXTENSION_create_by_OBJ(NULL, oid, b != NOT_CRITICAL, v);
+	X509_add_ext(x, e, -1);
+	if (b == DUP_EXT)
+		X509_add_ext(x, e, -1);
+	X509_EXTENSION_free(e);
+	X509_sign(x, b == NOT_SELF_SIGNED ? other : k, EVP_sha256());
+	ASN1_OBJECT_free(oid);
+	ASN1_OCTET_STRING_free(v);
+	X509_NAME_free(nm);
+	X509_NAME_free(iss);
+	EVP_PKEY_free(k);
+	EVP_PKEY_free(other);
+	return x;
+}
+
+TEST(each_rule_catches_its_breakage)
+{
+	static const struct {
+		enum breakage b;
+		const char *rule;
+	} cases[] = {
+		{ NOT_CRITICAL, "acme_ext_critical" },
+		{ SHORT_DIGEST, "acme_ext_32_bytes" },
+		{ TWO_SANS, "one_san" },
+		{ DUP_EXT, "no_duplicate_extensions" },
+		{ NOT_SELF_SIGNED, "self_signed" },
+		{ EXPIRED, "validity" },
+		{ SAN_UPPERCASE, "san_matches" },
+	};
+	X509 *x;
+	size_t i;
+
+	x = make(OK, "ka");
+	judge(x, "example.com", "ka");
+	CHECK_EQ(failing(), 0);
+	X509_free(x);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		x = make(cases[i].b, "ka");
+		judge(x, "example.com", "ka");
+		CHECK_EQ(rule_ok(cases[i].rule), 0);
+		/* Exactly that rule (a short digest also fails the digest;
+		 * two SANs cannot match one identifier). */
+		if (cases[i].b == SHORT_DIGEST || cases[i].b == TWO_SANS)
+			CHECK_EQ(failing(), 2);
+		else
+			CHECK_EQ(failing(), 1);
+		if (tl_case_failed)
+			printf("  (breakage %d)\n", cases[i].b);
+		X509_free(x);
+	}
+}
+
+static X509 *openssl_cli_cert(const char *keyauth, char *dir)
+{
+	char cmd[1024], hex[65], path[256];
+	unsigned char d[32];
+	X509 *x = NULL;
+	FILE *f;
+	int i;
+
+	SHA256((const unsigned char *)keyauth, strlen(keyauth), d);
+	for (i = 0; i < 32; i++)
+		sprintf(hex + 2 * i, "%02x", d[i]);
+	snprintf(cmd, sizeof(cmd),
+		 "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 "
+		 "-nodes -days 2 -subj /CN=example.com "
+		 "-addext subjectAltName=DNS:example.com "
+		 "-addext 1.3.6.1.5.5.7.1.31=critical,DER:0420%s "
+		 "-keyout %s/k.pem -out %s/c.pem 2>/dev/null",
+		 hex, dir, dir);
+	if (system(cmd))
+		return NULL;
+	snprintf(path, sizeof(path), "%s/c.pem", dir);
+	f = fopen(path, "r");
+	if (f) {
+		x = PEM_read_X509(f, NULL, NULL, NULL);
+		fclose(f);
+	}
+	return x;
+}
+
+static const ASN1_OCTET_STRING *ext_value(X509 *x, int nid_or_neg,
+					  const char *oid_txt)
+{
+	ASN1_OBJECT *o = oid_txt ? OBJ_txt2obj(oid_txt, 1) : OBJ_nid2obj(nid_or_neg);
+	int i = X509_get_ext_by_OBJ(x, o, -1);
+
+	if (oid_txt)
+		ASN1_OBJECT_free(o);
+	return i < 0 ? NULL : X509_EXTENSION_get_data(X509_get_ext(x, i));
+}
+
+TEST(equivalent_to_openssl_command_line)
+{
+	char dir[] = "/tmp/alpnsteer-cert-XXXXXX";
+	const ASN1_OCTET_STRING *a, *b;
+	struct acme_ident id;
+	char err[200], cmd[300];
+	EVP_PKEY *k;
+	X509 *cli, *ours;
+
+	CHECK(mkdtemp(dir) != NULL);
+	cli = openssl_cli_cert("tok.thumb", dir);
+	CHECK(cli != NULL);
+	if (!cli)
+		return;
+	judge(cli, "example.com", "tok.thumb");
+	CHECK_EQ(failing(), 0);
+	CHECK_EQ(acme_ident_parse("example.com", &id, err, sizeof(err)), 0);
+	CHECK_EQ(acme_cert_build(&id, "tok.thumb", &ours, &k), 0);
+	a = ext_value(cli, 0, ACME_OID_IDENTIFIER);
+	b = ext_value(ours, 0, ACME_OID_IDENTIFIER);
+	CHECK(a && b && ASN1_OCTET_STRING_cmp(a, b) == 0);
+	a = ext_value(cli, NID_subject_alt_name, NULL);
+	b = ext_value(ours, NID_subject_alt_name, NULL);
+	CHECK(a && b && ASN1_OCTET_STRING_cmp(a, b) == 0);
+	X509_free(cli);
+	X509_free(ours);
+	EVP_PKEY_free(k);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	CHECK_EQ(system(cmd), 0);
+}
+
+int main(void)
+{
+	RUN(identifiers);
+	RUN(reverse_names_both_ways);
+	RUN(built_certificate_passes_every_rule);
+	RUN(each_rule_catches_its_breakage);
+	RUN(equivalent_to_openssl_command_line);
+	return TEST_SUMMARY();
+}

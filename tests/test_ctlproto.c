@@ -1,0 +1,101 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * test_ctlproto.c - the control socket's requests against the challenge
+ * store: what is accepted, what is refused, and what `list` reports.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <arpa/inet.h>
+
+#include "testlib.h"
+#include "challenges.h"
+#include "ctlproto.h"
+
+static char reply[8192];
+
+static int req(struct challenges *cs, const char *line)
+{
+	char buf[512];
+
+	snprintf(buf, sizeof(buf), "%s", line);
+	return ctl_apply(cs, buf, reply, sizeof(reply));
+}
+
+TEST(add_list_remove)
+{
+	struct challenges cs = {};
+
+	CHECK_EQ(req(&cs, "add Example.com tok.thumb\n"), 1);
+	CHECK_STREQ(reply, "ok");
+	CHECK_EQ(req(&cs, "add 198.18.0.1 tok2.thumb"), 1);
+	CHECK_EQ(cs.nr, 2);
+	CHECK(challenges_find_sni(&cs, "example.com") != NULL);
+	CHECK(challenges_find_sni(&cs, "1.0.18.198.in-addr.arpa") != NULL);
+	CHECK(challenges_find_sni(&cs, "198.18.0.1") == NULL);
+	CHECK_EQ(req(&cs, "list"), 0);
+	CHECK(strstr(reply, "\"identifier\":\"example.com\"") != NULL);
+	CHECK(strstr(reply, "\"sni\":\"1.0.18.198.in-addr.arpa\"") != NULL);
+	CHECK_EQ(reply[0], '[');
+	/* replacing keeps one entry per name */
+	CHECK_EQ(req(&cs, "add example.com other.thumb"), 1);
+	CHECK_EQ(cs.nr, 2);
+	CHECK_EQ(req(&cs, "remove EXAMPLE.com"), 1);
+	CHECK_EQ(cs.nr, 1);
+	CHECK(req(&cs, "remove example.com") < 0);
+	CHECK(strstr(reply, "no pending challenge") != NULL);
+	CHECK_EQ(req(&cs, "remove 198.18.0.1"), 1);
+	CHECK_EQ(cs.nr, 0);
+	CHECK_EQ(req(&cs, "list"), 0);
+	CHECK_STREQ(reply, "[]\n");
+	challenges_free(&cs);
+}
+
+TEST(refusals)
+{
+	struct challenges cs = {};
+
+	CHECK(req(&cs, "") < 0);
+	CHECK(req(&cs, "add onlyone") < 0);
+	CHECK(req(&cs, "add a.test b c") < 0);
+	CHECK(req(&cs, "add *.a.test ka") < 0);
+	CHECK(strstr(reply, "wildcard") != NULL);
+	CHECK(req(&cs, "add bad_name ka") < 0);
+	CHECK(strncmp(reply, "error: ", 7) == 0);
+	CHECK(req(&cs, "frobnicate") < 0);
+	CHECK(req(&cs, "list extra") < 0);
+	CHECK_EQ(cs.nr, 0);
+	challenges_free(&cs);
+}
+
+TEST(answers_are_counted)
+{
+	struct challenges cs = {};
+	struct challenge *c;
+	int i;
+
+	CHECK_EQ(req(&cs, "add a.test ka"), 1);
+	c = challenges_find_sni(&cs, "a.test");
+	CHECK(c != NULL);
+	if (!c)
+		return;
+	for (i = 0; i < 6; i++)
+		challenges_note_answer(c, i < 2 ? AF_INET6 : AF_INET,
+				       i == 5 ? "198.18.0.9:1" : "x");
+	CHECK_EQ(c->answered_v6, 2);
+	CHECK_EQ(c->answered_v4, 4);
+	CHECK_EQ(req(&cs, "list"), 0);
+	CHECK(strstr(reply, "\"answered_ipv4\":4,\"answered_ipv6\":2") != NULL);
+	/* the last four, the newest last */
+	CHECK(strstr(reply, "\"x\",\"x\",\"x\",\"198.18.0.9:1\"]") != NULL);
+	CHECK_EQ(req(&cs, "table"), 0);
+	CHECK(strstr(reply, "a.test") != NULL);
+	challenges_free(&cs);
+}
+
+int main(void)
+{
+	RUN(add_list_remove);
+	RUN(refusals);
+	RUN(answers_are_counted);
+	return TEST_SUMMARY();
+}
