@@ -107,6 +107,9 @@ check:
 
 install: all
 	install -D -m 0755 $(OUTPUT)/alpnsteer $(DESTDIR)$(PREFIX)/sbin/alpnsteer
+	@# the unprivileged user the daemon becomes once attached
+	id -u alpnsteer >/dev/null 2>&1 || useradd --system --no-create-home \
+		--home-dir /nonexistent --shell /usr/sbin/nologin alpnsteer
 
 format:
 	clang-format -i bpf/*.c bpf/*.h user/*.c user/*.h include/*.h tests/*.c tests/*.h

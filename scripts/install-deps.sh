@@ -13,3 +13,7 @@ apt-get install -y -q --no-install-recommends \
 	nginx-light curl python3 python3-cryptography xxd iproute2 ethtool kmod procps util-linux \
 	ca-certificates
 # bpffs and the cgroup2 mount are set up by alpnsteer itself when missing.
+# The daemon gives up root once steering is live and runs as this user.
+id -u alpnsteer >/dev/null 2>&1 ||
+	useradd --system --no-create-home --home-dir /nonexistent \
+		--shell /usr/sbin/nologin alpnsteer

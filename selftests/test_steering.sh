@@ -67,5 +67,25 @@ check "other SNI stays with nginx" nginx_refuses_acme $SRV4 c.test
 expect_eq "counter not_pending" "$(counter not_pending)" 1
 check "detach" as detach --wait=10
 
+# run: the foreground form for service managers; SIGTERM detaches.
+nsenter --net=/var/run/netns/$ST_SRV "$ALPNSTEER" run --forward 127.0.0.1:8443 2>"$ST_WORK/run.log" &
+RUN=$!
+for i in $(seq 1 50); do [ "$(status_field 'd["state"]')" = attached ] && break; sleep 0.1; done
+expect_eq "run: attached in the foreground" "$(status_field 'd["state"]')" attached
+expect_eq "run: steering" "$(field "$(tls $SRV4 --alpn acme-tls/1 --sni run.test)" cn)" acme-responder
+kill -TERM $RUN
+wait $RUN
+expect_eq "run: SIGTERM detaches and exits 0" $? 0
+check "run: nothing left behind" test ! -e /sys/fs/bpf/alpnsteer
+
+# A webserver outside the attached cgroup is named, and not steered.
+CG=$(awk '$3 == "cgroup2" {print $2; exit}' /proc/mounts)/alpnsteer-selftest
+mkdir -p "$CG"
+out=$(as attach --forward 127.0.0.1:8443 --cgroup "$CG" 2>&1)
+check "attach warns about the listener outside --cgroup" grep -q "outside the attached cgroup" <<<"$out"
+check "... whose connections are indeed not steered" nginx_refuses_acme $SRV4 cg.test
+as detach --wait=10 >/dev/null
+rmdir "$CG"
+
 check "no kernel WARN" st_dmesg_clean
 st_summary

@@ -133,6 +133,7 @@ int cli_parse_attach(int argc, char **argv, struct daemon_opts *o)
 		{ "handshake-timeout", required_argument, NULL, 't' },
 		{ "alpn-dir", required_argument, NULL, 'a' },
 		{ "control-group", required_argument, NULL, 'g' },
+		{ "user", required_argument, NULL, 'u' },
 		{},
 	};
 	struct group *gr;
@@ -141,6 +142,7 @@ int cli_parse_attach(int argc, char **argv, struct daemon_opts *o)
 
 	memset(o, 0, sizeof(*o));
 	o->control_gid = (gid_t)-1;
+	o->user = ALPNSTEER_DEFAULT_USER;
 	o->cfg.pool_size = ALPNSTEER_DEFAULT_POOL;
 	o->handshake_timeout = ALPNSTEER_DEFAULT_HS_TIMEOUT;
 	optind = 0; /* 0, not 1: glibc then forgets the previous scan */
@@ -199,6 +201,9 @@ int cli_parse_attach(int argc, char **argv, struct daemon_opts *o)
 			break;
 		case 'a':
 			o->alpn_dir = optarg;
+			break;
+		case 'u':
+			o->user = optarg;
 			break;
 		case 'g':
 			gr = getgrnam(optarg);

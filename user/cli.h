@@ -10,6 +10,7 @@
 
 #define ALPNSTEER_DEFAULT_POOL 16
 #define ALPNSTEER_DEFAULT_HS_TIMEOUT 30
+#define ALPNSTEER_DEFAULT_USER "alpnsteer"
 
 /* Parse "443" into 1..65535. */
 int cli_parse_port(const char *s, __u32 *port);

@@ -10,6 +10,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +27,7 @@
 #include "control.h"
 #include "daemon_int.h"
 #include "log.h"
+#include "privdrop.h"
 #include "pool.h"
 #include "runstate.h"
 
@@ -362,11 +364,10 @@ static void ready(int fd, char status)
 	close(fd);
 }
 
-/* Once attach has returned, the daemon's messages go to its log file. */
-static void to_log_file(void)
+/* Once attach has returned, the daemon's messages go to its log file
+ * (@fd, opened while still root). */
+static void to_log_file(int fd)
 {
-	int fd = open(ALPNSTEER_LOG_FILE, O_WRONLY | O_CREAT | O_APPEND |
-						  O_CLOEXEC, 0600);
 	int null = open("/dev/null", O_RDWR);
 
 	if (null >= 0) {
@@ -381,13 +382,32 @@ static void to_log_file(void)
 	log_daemon = true;
 }
 
+static int drop_root(const struct daemon_opts *o)
+{
+	/* What the daemon removes at detach must be its own by then. */
+	static const char *const own[] = { ALPNSTEER_PIN_DIR, ALPNSTEER_RUN_DIR,
+					   NULL };
+	int err;
+
+	if (!getpwnam(o->user)) {
+		p_warn("no user '%s': the daemon stays root; create it (scripts/install-deps.sh does) or name one with --user",
+		       o->user);
+		return 0;
+	}
+	err = privdrop(o->user, o->alpn_dir != NULL, own);
+	if (err)
+		p_err("cannot drop privileges to %s: %s", o->user,
+		      strerror(-err));
+	return err;
+}
+
 int daemon_run(const struct daemon_opts *o, int ready_fd)
 {
 	struct daemon d = { .o = o, .sigfd = -1, .timerfd = -1, .epfd = -1,
 			    .ctl_fd = -1, .dir_fd = -1 };
 	struct runstate rs = { .pid = getpid() };
 	struct alpnsteer_bpf *k;
-	int err;
+	int err, logfd = -1;
 
 	err = steer_load(&d.steer, &o->cfg);
 	if (err)
@@ -424,10 +444,17 @@ int daemon_run(const struct daemon_opts *o, int ready_fd)
 		      strerror(-err));
 		goto out;
 	}
+	if (ready_fd >= 0)
+		logfd = open(ALPNSTEER_LOG_FILE,
+			     O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+	err = drop_root(o);
+	if (err)
+		goto out;
 	if (ready_fd >= 0) {
 		ready(ready_fd, 0);
 		ready_fd = -1;
-		to_log_file();
+		to_log_file(logfd);
+		logfd = -1;
 	}
 	p_info("attached: pid %d, pool %u, responder %s", (int)rs.pid,
 	       o->cfg.pool_size, forwarding(&d) ? o->forward : "built-in");
@@ -452,6 +479,8 @@ out:
 		close(d.dir_fd);
 	responder_free(&d.resp);
 	challenges_free(&d.store);
+	if (logfd >= 0)
+		close(logfd);
 	if (!err)
 		runstate_remove();
 	return err;

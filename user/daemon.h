@@ -20,6 +20,7 @@ struct daemon_opts {
 	int handshake_timeout;		/* seconds a slot may stay busy */
 	const char *alpn_dir;		/* dehydrated --alpn directory */
 	gid_t control_gid;		/* -1: control socket for root only */
+	const char *user;		/* who the daemon becomes once live */
 };
 
 /* Attach and serve until detached.  @ready_fd (or -1) gets one byte once

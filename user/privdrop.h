@@ -1,0 +1,13 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* privdrop.h - the daemon gives up root once steering is live. */
+#ifndef ALPNSTEER_PRIVDROP_H
+#define ALPNSTEER_PRIVDROP_H
+
+#include <stdbool.h>
+
+/* Become @user, keeping only CAP_BPF and CAP_NET_ADMIN (and, when
+ * @read_any, CAP_DAC_READ_SEARCH); @own are paths handed to @user first
+ * so it can remove them at detach.  NULL-terminated. */
+int privdrop(const char *user, bool read_any, const char *const *own);
+
+#endif
