@@ -5,10 +5,14 @@
 # Topology: netns st-srv (nginx on 443, the external responder, the hashing
 # upstream, alpnsteer) and st-cli (the clients), joined by a veth pair:
 #   st-srv 198.18.4.1/24 fd00:a5:4::1/64  <->  st-cli 198.18.4.2/24 fd00:a5:4::2/64
-# Everything started is remembered by PID and ended by PID.
+# Everything started is remembered by PID and ended by PID.  ST_NS (default
+# "st") prefixes the namespace and veth names; selftests/isolate.sh sets it.
 
-ST_SRV=st-srv
-ST_CLI=st-cli
+ST_NS=${ST_NS:-st}
+ST_SRV=$ST_NS-srv
+ST_CLI=$ST_NS-cli
+ST_V0=$ST_NS-v0
+ST_V1=$ST_NS-v1
 SRV4=198.18.4.1
 SRV6=fd00:a5:4::1
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -132,24 +136,24 @@ st_setup() {
 	chmod 755 "$ST_WORK"
 	ip netns add $ST_SRV
 	ip netns add $ST_CLI
-	ip link add st-v0 type veth peer name st-v1
-	ip link set st-v0 netns $ST_SRV
-	ip link set st-v1 netns $ST_CLI
-	ip -n $ST_SRV addr add $SRV4/24 dev st-v0
-	ip -n $ST_CLI addr add 198.18.4.2/24 dev st-v1
-	ip -n $ST_SRV addr add $SRV6/64 dev st-v0 nodad
-	ip -n $ST_CLI addr add fd00:a5:4::2/64 dev st-v1 nodad
+	ip link add $ST_V0 type veth peer name $ST_V1
+	ip link set $ST_V0 netns $ST_SRV
+	ip link set $ST_V1 netns $ST_CLI
+	ip -n $ST_SRV addr add $SRV4/24 dev $ST_V0
+	ip -n $ST_CLI addr add 198.18.4.2/24 dev $ST_V1
+	ip -n $ST_SRV addr add $SRV6/64 dev $ST_V0 nodad
+	ip -n $ST_CLI addr add fd00:a5:4::2/64 dev $ST_V1 nodad
 	ip -n $ST_SRV link set lo up
 	ip -n $ST_CLI link set lo up
 	if [ -n "$mtu" ]; then
 		# Small segments, no offloads: hellos cross in several skbs.
-		ip -n $ST_SRV link set st-v0 mtu "$mtu"
-		ip -n $ST_CLI link set st-v1 mtu "$mtu"
-		ip netns exec $ST_SRV ethtool -K st-v0 tso off gso off gro off >/dev/null 2>&1 || true
-		ip netns exec $ST_CLI ethtool -K st-v1 tso off gso off gro off >/dev/null 2>&1 || true
+		ip -n $ST_SRV link set $ST_V0 mtu "$mtu"
+		ip -n $ST_CLI link set $ST_V1 mtu "$mtu"
+		ip netns exec $ST_SRV ethtool -K $ST_V0 tso off gso off gro off >/dev/null 2>&1 || true
+		ip netns exec $ST_CLI ethtool -K $ST_V1 tso off gso off gro off >/dev/null 2>&1 || true
 	fi
-	ip -n $ST_SRV link set st-v0 up
-	ip -n $ST_CLI link set st-v1 up
+	ip -n $ST_SRV link set $ST_V0 up
+	ip -n $ST_CLI link set $ST_V1 up
 
 	openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=nginx-real \
 		-keyout "$ST_WORK/nginx.key" -out "$ST_WORK/nginx.crt" 2>/dev/null

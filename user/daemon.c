@@ -86,6 +86,16 @@ static void slot_done(struct daemon *d, __u32 idx)
 	slot_update_interest(d, idx);
 }
 
+/* The handshake or relay on @idx has ended: recycle the slot if its
+ * client is already gone, or wait for its close. */
+static void slot_end(struct daemon *d, __u32 idx)
+{
+	if (d->pool.slot[idx].client_closed)
+		slot_recycle(d, idx);
+	else
+		slot_done(d, idx);
+}
+
 static void slot_begin(struct daemon *d, __u32 idx, __u64 owner)
 {
 	struct slot *s = &d->pool.slot[idx];
@@ -165,12 +175,12 @@ static void on_slot_io(struct daemon *d, __u32 idx)
 		break;
 	case RELAY_CLIENT_GONE:
 		p_info("slot %u: client gone", idx);
-		slot_done(d, idx);
+		slot_end(d, idx);
 		break;
 	case RELAY_DONE:
 		if (!forwarding(d))
 			note_answer(d, s);
-		slot_done(d, idx);
+		slot_end(d, idx);
 		break;
 	}
 }
@@ -200,6 +210,14 @@ static int on_event(void *ctx, void *data, size_t size)
 		if (s->owner != e->cookie)
 			break;
 		p_info("slot %u: client closed", e->slot);
+		/* The client's last bytes (its Finished, a close_notify) can
+		 * trail this event: the kernel hands redirected bytes to the
+		 * slot socket from a work queue.  A busy slot finishes with
+		 * them first; the sweep recycles it if they never come. */
+		if (s->state == SLOT_BUSY) {
+			s->client_closed = true;
+			break;
+		}
 		slot_recycle(d, e->slot);
 		break;
 	}

@@ -71,6 +71,7 @@ int steer_load(struct steer *s, const struct steer_config *cfg)
 
 	memset(s, 0, sizeof(*s));
 	s->cgroup_fd = -1;
+	s->pin_dirfd = -1;
 	for (i = 0; i < LINK__MAX; i++)
 		s->link_fd[i] = -1;
 
@@ -99,6 +100,12 @@ int steer_load(struct steer *s, const struct steer_config *cfg)
 	}
 
 	if (mkdir(ALPNSTEER_PIN_DIR, 0700) && errno != EEXIST)
+		return -errno;
+	/* Held for the final removal: once the daemon is no longer root it
+	 * cannot even walk /sys/fs/bpf (mode 0700), but it owns this
+	 * directory and may unlink what is in it through this fd. */
+	s->pin_dirfd = open(ALPNSTEER_PIN_DIR, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (s->pin_dirfd < 0)
 		return -errno;
 	for (i = 0; steer_map_names[i]; i++) {
 		struct bpf_map *m;
@@ -164,27 +171,10 @@ int steer_attach_sockops(struct steer *s)
 			    s->cgroup_fd, BPF_CGROUP_SOCK_OPS);
 }
 
-void steer_destroy(struct steer *s)
-{
-	int i;
-
-	/* sock_ops first: nothing new may be caught while the rest goes. */
-	for (i = LINK__MAX - 1; i >= 0; i--) {
-		if (s->link_fd[i] >= 0) {
-			bpf_link_detach(s->link_fd[i]);
-			close(s->link_fd[i]);
-			s->link_fd[i] = -1;
-		}
-	}
-	steer_remove_pins();
-	if (s->cgroup_fd >= 0)
-		close(s->cgroup_fd);
-	s->cgroup_fd = -1;
-	alpnsteer_bpf__destroy(s->skel);
-	s->skel = NULL;
-}
-
-int steer_remove_pins(void)
+/* Links are detached through their pins too, so that an attachment whose
+ * daemon died is really gone, not merely unpinned (root only: the daemon
+ * has detached its own link fds before). */
+static void unlink_pins(int dirfd)
 {
 	char p[PATH_MAX];
 	int i;
@@ -198,12 +188,49 @@ int steer_remove_pins(void)
 			bpf_link_detach(fd);
 			close(fd);
 		}
-		unlink(p);
+		unlinkat(dirfd, steer_link_names[i], 0);
 	}
-	for (i = 0; steer_map_names[i]; i++) {
-		pin_path(p, sizeof(p), steer_map_names[i]);
-		unlink(p);
+	for (i = 0; steer_map_names[i]; i++)
+		unlinkat(dirfd, steer_map_names[i], 0);
+}
+
+void steer_destroy(struct steer *s)
+{
+	int i;
+
+	/* sock_ops first: nothing new may be caught while the rest goes. */
+	for (i = LINK__MAX - 1; i >= 0; i--) {
+		if (s->link_fd[i] >= 0) {
+			bpf_link_detach(s->link_fd[i]);
+			close(s->link_fd[i]);
+			s->link_fd[i] = -1;
+		}
 	}
+	if (s->pin_dirfd >= 0) {
+		unlink_pins(s->pin_dirfd);
+		close(s->pin_dirfd);
+		s->pin_dirfd = -1;
+		/* Fails once root is given up: /sys/fs/bpf is root's.  An
+		 * empty directory is harmless; the next attach or detach,
+		 * which run as root, remove it. */
+		rmdir(ALPNSTEER_PIN_DIR);
+	}
+	if (s->cgroup_fd >= 0)
+		close(s->cgroup_fd);
+	s->cgroup_fd = -1;
+	alpnsteer_bpf__destroy(s->skel);
+	s->skel = NULL;
+}
+
+int steer_remove_pins(void)
+{
+	int dirfd;
+
+	dirfd = open(ALPNSTEER_PIN_DIR, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (dirfd < 0)
+		return errno == ENOENT ? 0 : -errno;
+	unlink_pins(dirfd);
+	close(dirfd);
 	if (rmdir(ALPNSTEER_PIN_DIR) && errno != ENOENT)
 		return -errno;
 	return 0;

@@ -24,6 +24,7 @@ struct steer_config {
 struct steer {
 	struct alpnsteer_bpf *skel;
 	int cgroup_fd;
+	int pin_dirfd; /* ALPNSTEER_PIN_DIR, for removal after privdrop */
 	int link_fd[4];
 };
 

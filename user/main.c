@@ -332,6 +332,9 @@ static int cmd_detach(int argc, char **argv)
 		p_err("cannot remove the attachment: %s", strerror(-err));
 		return 1;
 	}
+	/* The unprivileged daemon removed the pins but cannot remove their
+	 * directory (its parent is root's): that is ours. */
+	rmdir(ALPNSTEER_PIN_DIR);
 	if (log_json)
 		printf("{\"attached\":false,\"detached\":true}\n");
 	else

@@ -107,6 +107,7 @@ int pool_recycle(struct pool *p, __u32 idx)
 	close_pair(s);
 	memset(&s->ev, 0, sizeof(s->ev));
 	s->owner = 0;
+	s->client_closed = false;
 	s->state = SLOT_FREE;
 
 	err = make_pair(p->lfd, &s->p_fd, &s->q_fd, &s->port);

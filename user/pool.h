@@ -25,6 +25,7 @@ struct slot {
 	enum slot_state state;
 	__u64 owner;		/* socket cookie of the client connection */
 	struct timespec since;	/* when it became busy */
+	bool client_closed;	/* the client has gone; recycle when idle */
 	struct alpnsteer_event ev; /* who the client is, for logs and status */
 	struct relay relay;	/* --forward: the upstream side */
 	struct tls_conn tls;	/* built-in responder: the handshake */
