@@ -58,5 +58,19 @@ r=$(in_cli python3 "$HERE/clients.py" raw $SRV4 160303480101)
 check "record claiming more than 18 KiB: passed at once as oversized" test "$(counter oversized)" -eq 1
 check "normal traffic untouched" curl_ok
 check "detach --wait" as detach --wait=10
+# A failure midway leaves nothing behind: in a namespace whose loopback is
+# down the pool cannot be built, after the maps were pinned and the map
+# programs linked.
+ip netns add $ST_NS-lo
+out=$(nsenter --net=/var/run/netns/$ST_NS-lo "$ALPNSTEER" attach 2>&1) && r=0 || r=$?
+ip netns del $ST_NS-lo
+echo "$out" | sed 's/^/# /'
+check "attach with no loopback fails" test "$r" -ne 0
+check "... with one clear error and a hint" test "$(grep -c '^Error: ' <<<"$out")" = 1 -a "$(grep -c '^Hint: ' <<<"$out")" -ge 1
+check "... and leaves no pin behind" test -z "$(ls -A /sys/fs/bpf/alpnsteer 2>/dev/null)"
+expect_eq "... status says detached" "$(status_field 'd["state"]')" detached
+check "attach works right after" as attach --forward 127.0.0.1:8443
+check "detach --wait" as detach --wait=10
+
 check "no kernel WARN" st_dmesg_clean
 st_summary

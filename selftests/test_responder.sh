@@ -33,6 +33,18 @@ for tls in 1.2 1.3; do
 	check "[TLS $tls] IPv4 identifier (reverse-name SNI) passes" "${CHECK[@]}" $SRV4 $SRV4 key.auth-ip4 --tls $tls
 	check "[TLS $tls] IPv6 identifier (reverse-name SNI) passes" "${CHECK[@]}" $SRV6 $SRV6 key.auth-ip6 --tls $tls
 done
+# alpnsteer's own CA-style check agrees with the independent one, and fails
+# where a CA would.
+for h in $SRV4 $SRV6; do
+	check "[$h] alpnsteer check passes a pending name" in_cli "$ALPNSTEER" check example.test --address $h --keyauth key.auth-1
+done
+check "alpnsteer check passes an IPv6 identifier" in_cli "$ALPNSTEER" check $SRV6 --keyauth key.auth-ip6
+out=$(in_cli "$ALPNSTEER" check example.test --address $SRV4 --keyauth wrong 2>&1) && r=0 || r=$?
+echo "$out" | sed 's/^/# /'
+check "alpnsteer check fails a wrong key authorization, rule by rule" \
+	test "$r" -ne 0 -a "$(grep -c '^FAIL tls1\.[23] acme_ext_digest' <<<"$out")" = 2
+out=$(in_cli "$ALPNSTEER" check nobody.test --address $SRV4 2>&1) && r=0 || r=$?
+check "alpnsteer check fails a name that is not pending (nginx answers it)" test "$r" -ne 0
 out=$("${CHECK[@]}" $SRV4 example.test wrong-keyauth 2>&1)
 check "the independent checker can fail (wrong key authorization)" grep -q "FAIL acme_identifier_matches_keyauth" <<<"$out"
 

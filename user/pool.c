@@ -159,6 +159,9 @@ int pool_init(struct pool *p, int map_pool, int map_ports, int map_slots,
 		if (err) {
 			p_err("cannot create responder slot %u: %s", i,
 			      strerror(-err));
+			p_hint(err == -ENETUNREACH || err == -EADDRNOTAVAIL ?
+				       "the loopback interface of this network namespace must be up" :
+				       "each slot is a loopback TCP pair: see the file and socket limits");
 			return err;
 		}
 	}
