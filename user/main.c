@@ -69,6 +69,8 @@ static void usage(FILE *f)
 		"  --alpn-dir DIR          answer with the NAME.crt.pem/NAME.key.pem files\n"
 		"                          dehydrated writes there (-t tls-alpn-01 --alpn)\n"
 		"  --control-group GROUP   let GROUP use the control socket too\n"
+		"  --user USER             the daemon's user once live (default\n"
+		"                          alpnsteer; root keeps it root)\n"
 		"\n"
 		"Global options:\n"
 		"  -j, --json              JSON output\n"
