@@ -75,7 +75,12 @@ int steer_load(struct steer *s, const struct steer_config *cfg)
 	for (i = 0; i < LINK__MAX; i++)
 		s->link_fd[i] = -1;
 
-	skel = alpnsteer_bpf__open();
+	/* -d: the verifier's statistics for each program, through libbpf's
+	 * debug log (a failed load prints the whole verifier log anyway). */
+	LIBBPF_OPTS(bpf_object_open_opts, oo,
+		    .kernel_log_level = log_verbose >= 2 ? 4 : 0);
+
+	skel = alpnsteer_bpf__open_opts(&oo);
 	if (!skel)
 		return -errno;
 	s->skel = skel;
