@@ -19,6 +19,14 @@ expect_eq "... with only the capabilities it needs" "$(awk '/^CapEff:/ {print $2
 check "challenge add a DNS name" "$ALPNSTEER" challenge add Example.TEST key.auth-1
 check "challenge add an IPv4 address" "$ALPNSTEER" challenge add $SRV4 key.auth-ip4
 check "challenge add an IPv6 address" "$ALPNSTEER" challenge add $SRV6 key.auth-ip6
+# What dehydrated and uacme hand their hooks: SHA-256 of the key
+# authorization, as colon-separated hex or as base64url.
+check "challenge add --digest (dehydrated's colon hex)" "$ALPNSTEER" challenge add dg1.test \
+	--digest "$(printf %s dg-ka-1 | sha256sum | cut -c1-64 | sed 's/../&:/g; s/:$//')"
+check "challenge add --digest (uacme's base64url)" "$ALPNSTEER" challenge add dg2.test \
+	--digest "$(printf %s dg-ka-2 | openssl dgst -sha256 -binary | basenc --base64url | tr -d =)"
+out=$("$ALPNSTEER" challenge add dg3.test --digest 12ab 2>&1)
+check "a bad digest gets a clear error" grep -q "^Error: .*not a SHA-256 digest" <<<"$out"
 out=$("$ALPNSTEER" challenge add 'not_a.name' x 2>&1)
 check "a bad identifier gets a clear error" grep -q "^Error: .*not a DNS name" <<<"$out"
 out=$("$ALPNSTEER" challenge add '*.example.test' x 2>&1)
@@ -45,6 +53,8 @@ check "alpnsteer check fails a wrong key authorization, rule by rule" \
 	test "$r" -ne 0 -a "$(grep -c '^FAIL tls1\.[23] acme_ext_digest' <<<"$out")" = 2
 out=$(in_cli "$ALPNSTEER" check nobody.test --address $SRV4 2>&1) && r=0 || r=$?
 check "alpnsteer check fails a name that is not pending (nginx answers it)" test "$r" -ne 0
+check "a name added by digest passes every CA rule (IPv4)" "${CHECK[@]}" $SRV4 dg1.test dg-ka-1
+check "a name added by digest passes every CA rule (IPv6)" "${CHECK[@]}" $SRV6 dg2.test dg-ka-2
 out=$("${CHECK[@]}" $SRV4 example.test wrong-keyauth 2>&1)
 check "the independent checker can fail (wrong key authorization)" grep -q "FAIL acme_identifier_matches_keyauth" <<<"$out"
 

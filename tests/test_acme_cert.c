@@ -132,6 +132,98 @@ TEST(built_certificate_passes_every_rule)
 	}
 }
 
+/* SHA-256 in the three spellings the CLI and the control socket accept:
+ * hex, dehydrated's colon-separated hex, uacme's base64url (each made here
+ * independently of the parser). */
+static void hex_colons(const unsigned char *d, char *out)
+{
+	int i;
+
+	for (i = 0; i < ACME_DIGEST_LEN; i++)
+		out += sprintf(out, i ? ":%02X" : "%02X", d[i]);
+}
+
+static void b64url(const unsigned char *d, char *out)
+{
+	static const char al[] =
+		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+	unsigned int acc = 0, bits = 0;
+	int i;
+
+	for (i = 0; i < ACME_DIGEST_LEN; i++) {
+		acc = acc << 8 | d[i];
+		bits += 8;
+		while (bits >= 6) {
+			bits -= 6;
+			*out++ = al[(acc >> bits) & 63];
+		}
+	}
+	*out++ = al[(acc << (6 - bits)) & 63];
+	*out = '\0';
+}
+
+TEST(digest_spellings)
+{
+	unsigned char want[ACME_DIGEST_LEN], got[ACME_DIGEST_LEN];
+	char hex[2 * ACME_DIGEST_LEN + 1], col[3 * ACME_DIGEST_LEN], b64[48];
+	char bad[sizeof(col)];
+	int i;
+
+	SHA256((const unsigned char *)"tok.thumb", 9, want);
+	for (i = 0; i < ACME_DIGEST_LEN; i++)
+		sprintf(hex + 2 * i, "%02x", want[i]);
+	hex_colons(want, col);
+	b64url(want, b64);
+	CHECK_EQ(strlen(b64), 43);
+
+	memset(got, 0, sizeof(got));
+	CHECK_EQ(acme_digest_parse(hex, got), 0);
+	CHECK(!memcmp(got, want, sizeof(want)));
+	memset(got, 0, sizeof(got));
+	CHECK_EQ(acme_digest_parse(col, got), 0);
+	CHECK(!memcmp(got, want, sizeof(want)));
+	memset(got, 0, sizeof(got));
+	CHECK_EQ(acme_digest_parse(b64, got), 0);
+	CHECK(!memcmp(got, want, sizeof(want)));
+
+	/* Refused: wrong lengths, a stray character, a misplaced colon, a
+	 * base64url with its spare bits set, padding, the standard alphabet. */
+	CHECK(acme_digest_parse("", got) < 0);
+	CHECK(acme_digest_parse("abcd", got) < 0);
+	hex[5] = 'g';
+	CHECK(acme_digest_parse(hex, got) < 0);
+	snprintf(bad, sizeof(bad), "%s", col);
+	bad[2] = '-';
+	CHECK(acme_digest_parse(bad, got) < 0);
+	snprintf(bad, sizeof(bad), "%s", b64);
+	bad[42] = bad[42] == 'B' ? 'C' : 'B'; /* B = 1, C = 2: spare bits */
+	CHECK(acme_digest_parse(bad, got) < 0);
+	snprintf(bad, sizeof(bad), "%s=", b64);
+	CHECK(acme_digest_parse(bad, got) < 0);
+	snprintf(bad, sizeof(bad), "%s", b64);
+	bad[0] = '+';
+	CHECK(acme_digest_parse(bad, got) < 0);
+}
+
+TEST(certificate_from_digest_is_the_same)
+{
+	unsigned char d[ACME_DIGEST_LEN];
+	struct acme_ident id;
+	char err[200];
+	EVP_PKEY *k;
+	X509 *x;
+
+	SHA256((const unsigned char *)"tok.thumb", 9, d);
+	CHECK_EQ(acme_ident_parse("example.com", &id, err, sizeof(err)), 0);
+	CHECK_EQ(acme_cert_build_digest(&id, d, &x, &k), 0);
+	judge(x, "example.com", "tok.thumb");
+	CHECK_EQ(failing(), 0);
+	judge(x, "example.com", "tok.other");
+	CHECK_EQ(rule_ok("acme_ext_digest"), 0);
+	X509_free(x);
+	EVP_PKEY_free(k);
+}
+
 /* A certificate like the builder's, with exactly one thing broken. */
 enum breakage {
 	OK,
@@ -309,5 +401,7 @@ int main(void)
 	RUN(built_certificate_passes_every_rule);
 	RUN(each_rule_catches_its_breakage);
 	RUN(equivalent_to_openssl_command_line);
+	RUN(digest_spellings);
+	RUN(certificate_from_digest_is_the_same);
 	return TEST_SUMMARY();
 }

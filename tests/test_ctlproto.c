@@ -8,6 +8,7 @@
 #include <arpa/inet.h>
 
 #include "testlib.h"
+#include "cert_check.h"
 #include "challenges.h"
 #include "ctlproto.h"
 
@@ -67,6 +68,49 @@ TEST(refusals)
 	challenges_free(&cs);
 }
 
+/* The certificate of @sni carries SHA-256(@keyauth): every rule passes. */
+static int passes(struct challenges *cs, const char *ident, const char *sni,
+		  const char *keyauth)
+{
+	struct challenge *c = challenges_find_sni(cs, sni);
+	struct cert_rule res[CERT_RULES_MAX];
+	struct acme_ident id;
+	char err[200];
+	int i, n;
+
+	if (!c || acme_ident_parse(ident, &id, err, sizeof(err)))
+		return 0;
+	n = cert_check(c->cert, &id, keyauth, res, CERT_RULES_MAX);
+	for (i = 0; i < n; i++)
+		if (!res[i].ok)
+			return 0;
+	return n > 0;
+}
+
+TEST(add_by_digest)
+{
+	struct challenges cs = {};
+
+	/* SHA-256("ka") as dehydrated passes it, then as uacme does */
+	CHECK_EQ(req(&cs, "add-digest d.test "
+			  "3E:BB:1C:99:B1:2B:77:46:3E:97:C3:A0:F2:06:E4:FD:"
+			  "46:17:6C:D1:B8:E1:83:81:6A:67:33:8C:04:B2:5E:5B"),
+		 1);
+	CHECK_EQ(req(&cs, "add-digest 198.18.0.7 "
+			  "PrscmbErd0Y-l8Og8gbk_UYXbNG44YOBamczjASyXls"),
+		 1);
+	CHECK_EQ(cs.nr, 2);
+	CHECK(passes(&cs, "d.test", "d.test", "ka"));
+	CHECK(passes(&cs, "198.18.0.7", "7.0.18.198.in-addr.arpa", "ka"));
+	CHECK(!passes(&cs, "d.test", "d.test", "kb"));
+	CHECK(req(&cs, "add-digest e.test 1234") < 0);
+	CHECK(strstr(reply, "not a SHA-256 digest") != NULL);
+	CHECK(req(&cs, "add-digest *.e.test "
+		       "PrscmbErd0Y-l8Og8gbk_UYXbNG44YOBamczjASyXls") < 0);
+	CHECK_EQ(cs.nr, 2);
+	challenges_free(&cs);
+}
+
 TEST(answers_are_counted)
 {
 	struct challenges cs = {};
@@ -96,6 +140,7 @@ int main(void)
 {
 	RUN(add_list_remove);
 	RUN(refusals);
+	RUN(add_by_digest);
 	RUN(answers_are_counted);
 	return TEST_SUMMARY();
 }

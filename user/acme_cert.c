@@ -11,6 +11,7 @@
  */
 #include <ctype.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <arpa/inet.h>
@@ -220,9 +221,9 @@ out:
 	return ok;
 }
 
-static int add_acme_ext(X509 *x, const char *keyauth)
+static int add_acme_ext(X509 *x, const unsigned char *digest)
 {
-	unsigned char der[2 + SHA256_DIGEST_LENGTH];
+	unsigned char der[2 + ACME_DIGEST_LEN];
 	ASN1_OCTET_STRING *val = ASN1_OCTET_STRING_new();
 	ASN1_OBJECT *oid = OBJ_txt2obj(ACME_OID_IDENTIFIER, 1);
 	X509_EXTENSION *ext = NULL;
@@ -230,8 +231,8 @@ static int add_acme_ext(X509 *x, const char *keyauth)
 
 	/* extnValue is the DER encoding of OCTET STRING (SIZE (32)). */
 	der[0] = V_ASN1_OCTET_STRING;
-	der[1] = SHA256_DIGEST_LENGTH;
-	SHA256((const unsigned char *)keyauth, strlen(keyauth), der + 2);
+	der[1] = ACME_DIGEST_LEN;
+	memcpy(der + 2, digest, ACME_DIGEST_LEN);
 	if (!val || !oid || !ASN1_OCTET_STRING_set(val, der, sizeof(der)))
 		goto out;
 	ext = X509_EXTENSION_create_by_OBJ(NULL, oid, 1 /* critical */, val);
@@ -245,6 +246,80 @@ out:
 
 int acme_cert_build(const struct acme_ident *id, const char *keyauth,
 		    X509 **cert, EVP_PKEY **key)
+{
+	unsigned char digest[ACME_DIGEST_LEN];
+
+	SHA256((const unsigned char *)keyauth, strlen(keyauth), digest);
+	return acme_cert_build_digest(id, digest, cert, key);
+}
+
+static int b64url_val(char c)
+{
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A';
+	if (c >= 'a' && c <= 'z')
+		return c - 'a' + 26;
+	if (c >= '0' && c <= '9')
+		return c - '0' + 52;
+	return c == '-' ? 62 : c == '_' ? 63 : -1;
+}
+
+static int hex_val(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* The two spellings ACME clients hand their hooks: dehydrated passes hex
+ * with colons between bytes, uacme unpadded base64url (RFC 8555 §8.1). */
+int acme_digest_parse(const char *s, unsigned char *out)
+{
+	size_t n = strlen(s), i, o = 0;
+	unsigned int acc = 0, bits = 0;
+	int v, w;
+
+	if (n == 2 * ACME_DIGEST_LEN || n == 3 * ACME_DIGEST_LEN - 1) {
+		bool colons = n != 2 * ACME_DIGEST_LEN;
+
+		for (i = 0; o < ACME_DIGEST_LEN; o++) {
+			v = hex_val(s[i]);
+			w = hex_val(s[i + 1]);
+			if (v < 0 || w < 0)
+				return -EINVAL;
+			out[o] = v << 4 | w;
+			i += 2;
+			if (colons && o + 1 < ACME_DIGEST_LEN && s[i++] != ':')
+				return -EINVAL;
+		}
+		return 0;
+	}
+	/* 32 bytes are 43 base64url characters; the last holds 2 spare
+	 * bits, which must be zero for a canonical encoding. */
+	if (n != 43)
+		return -EINVAL;
+	for (i = 0; i < n; i++) {
+		v = b64url_val(s[i]);
+		if (v < 0)
+			return -EINVAL;
+		acc = acc << 6 | v;
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			out[o++] = acc >> bits;
+			acc &= (1u << bits) - 1;
+		}
+	}
+	return acc ? -EINVAL : 0;
+}
+
+int acme_cert_build_digest(const struct acme_ident *id,
+			   const unsigned char *digest, X509 **cert,
+			   EVP_PKEY **key)
 {
 	unsigned char serial[16];
 	X509 *x = X509_new();
@@ -266,7 +341,7 @@ int acme_cert_build(const struct acme_ident *id, const char *keyauth,
 	    !X509_gmtime_adj(X509_getm_notBefore(x), -24 * 3600) ||
 	    !X509_gmtime_adj(X509_getm_notAfter(x), 7 * 24 * 3600) ||
 	    !X509_set_pubkey(x, k) || !add_san(x, id) ||
-	    !add_acme_ext(x, keyauth) || !X509_sign(x, k, EVP_sha256()))
+	    !add_acme_ext(x, digest) || !X509_sign(x, k, EVP_sha256()))
 		goto out;
 	ok = 1;
 out:

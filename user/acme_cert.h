@@ -10,6 +10,7 @@
 #include "alpnsteer_abi.h"
 
 #define ACME_OID_IDENTIFIER "1.3.6.1.5.5.7.1.31" /* id-pe-acmeIdentifier */
+#define ACME_DIGEST_LEN 32 /* SHA-256 of the key authorization */
 
 enum acme_ident_type {
 	ACME_IDENT_DNS,
@@ -34,5 +35,13 @@ int acme_sni_to_ident(const char *sni, struct acme_ident *out);
 /* A self-signed P-256 validation certificate for @id and SHA-256(@keyauth). */
 int acme_cert_build(const struct acme_ident *id, const char *keyauth,
 		    X509 **cert, EVP_PKEY **key);
+/* The same from the digest itself, which is all that dehydrated and uacme
+ * hand their hooks. */
+int acme_cert_build_digest(const struct acme_ident *id,
+			   const unsigned char *digest, X509 **cert,
+			   EVP_PKEY **key);
+/* SHA-256 as 64 hex digits (colons between bytes allowed) or as 43
+ * unpadded base64url characters, into ACME_DIGEST_LEN bytes; -EINVAL. */
+int acme_digest_parse(const char *s, unsigned char *out);
 
 #endif

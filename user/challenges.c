@@ -16,6 +16,8 @@
 #include <arpa/inet.h>
 #include <bpf/bpf.h>
 
+#include <openssl/sha.h>
+
 #include "acme_cert.h"
 #include "challenges.h"
 
@@ -46,8 +48,8 @@ static void insert(struct challenges *cs, struct challenge *c)
 	cs->nr++;
 }
 
-int challenges_add(struct challenges *cs, const char *ident,
-		   const char *keyauth, char *err, size_t errlen)
+int challenges_add_digest(struct challenges *cs, const char *ident,
+			  const unsigned char *digest, char *err, size_t errlen)
 {
 	struct acme_ident id;
 	struct challenge *c;
@@ -56,14 +58,10 @@ int challenges_add(struct challenges *cs, const char *ident,
 	rc = acme_ident_parse(ident, &id, err, errlen);
 	if (rc)
 		return rc;
-	if (!keyauth || !*keyauth || strlen(keyauth) > 1024) {
-		snprintf(err, errlen, "the key authorization is empty or too long");
-		return -EINVAL;
-	}
 	c = calloc(1, sizeof(*c));
 	if (!c)
 		return -ENOMEM;
-	rc = acme_cert_build(&id, keyauth, &c->cert, &c->key);
+	rc = acme_cert_build_digest(&id, digest, &c->cert, &c->key);
 	if (rc) {
 		snprintf(err, errlen, "cannot build the validation certificate: %s",
 			 strerror(-rc));
@@ -75,6 +73,19 @@ int challenges_add(struct challenges *cs, const char *ident,
 	c->source = SRC_CONTROL;
 	insert(cs, c);
 	return 0;
+}
+
+int challenges_add(struct challenges *cs, const char *ident,
+		   const char *keyauth, char *err, size_t errlen)
+{
+	unsigned char digest[ACME_DIGEST_LEN];
+
+	if (!keyauth || !*keyauth || strlen(keyauth) > 1024) {
+		snprintf(err, errlen, "the key authorization is empty or too long");
+		return -EINVAL;
+	}
+	SHA256((const unsigned char *)keyauth, strlen(keyauth), digest);
+	return challenges_add_digest(cs, ident, digest, err, errlen);
 }
 
 int challenges_add_cert(struct challenges *cs, const char *sni, X509 *cert,

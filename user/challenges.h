@@ -39,6 +39,10 @@ struct challenges {
  * bad key authorization is refused here, not at validation time. */
 int challenges_add(struct challenges *cs, const char *ident,
 		   const char *keyauth, char *err, size_t errlen);
+/* The same from SHA-256(keyauth) (ACME_DIGEST_LEN bytes). */
+int challenges_add_digest(struct challenges *cs, const char *ident,
+			  const unsigned char *digest, char *err,
+			  size_t errlen);
 /* Add or replace a challenge whose certificate comes ready-made (files). */
 int challenges_add_cert(struct challenges *cs, const char *sni, X509 *cert,
 			EVP_PKEY *key, enum challenge_source src, char *err,

@@ -5,9 +5,11 @@
  * Kept free of sockets and BPF so the unit tests drive it directly.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "acme_cert.h"
 #include "ctlproto.h"
 #include "json.h"
 
@@ -75,6 +77,22 @@ void ctl_list_table(struct challenges *cs, char *buf, size_t len)
 	}
 }
 
+/* add IDENT KEYAUTH, or add-digest IDENT SHA256(KEYAUTH) */
+static int ctl_add(struct challenges *cs, bool is_digest, const char *ident,
+		   const char *arg, char *err, size_t errlen)
+{
+	unsigned char digest[ACME_DIGEST_LEN];
+
+	if (!is_digest)
+		return challenges_add(cs, ident, arg, err, errlen);
+	if (acme_digest_parse(arg, digest)) {
+		snprintf(err, errlen, "'%s' is not a SHA-256 digest (64 hex digits, or 43 base64url characters)",
+			 arg);
+		return -EINVAL;
+	}
+	return challenges_add_digest(cs, ident, digest, err, errlen);
+}
+
 int ctl_apply(struct challenges *cs, char *req, char *reply, size_t len)
 {
 	char *save = NULL, *verb, *a1, *a2, *extra, err[200];
@@ -97,9 +115,11 @@ int ctl_apply(struct challenges *cs, char *req, char *reply, size_t len)
 		ctl_list_table(cs, reply, len);
 		return 0;
 	}
-	if (!strcmp(verb, "add") && a1 && a2 && !extra) {
+	if ((!strcmp(verb, "add") || !strcmp(verb, "add-digest")) && a1 &&
+	    a2 && !extra) {
 		err[0] = '\0';
-		rc = challenges_add(cs, a1, a2, err, sizeof(err));
+		rc = ctl_add(cs, !strcmp(verb, "add-digest"), a1, a2, err,
+			     sizeof(err));
 		if (rc) {
 			snprintf(reply, len, "error: %s",
 				 err[0] ? err : strerror(-rc));
@@ -118,6 +138,6 @@ int ctl_apply(struct challenges *cs, char *req, char *reply, size_t len)
 		snprintf(reply, len, "ok");
 		return 1;
 	}
-	snprintf(reply, len, "error: unknown request (add IDENT KEYAUTH | remove IDENT | list | table)");
+	snprintf(reply, len, "error: unknown request (add IDENT KEYAUTH | add-digest IDENT DIGEST | remove IDENT | list | table)");
 	return -EINVAL;
 }

@@ -47,7 +47,8 @@ static void usage(FILE *f)
 		"  run [OPTIONS]           the same in the foreground (for a service manager)\n"
 		"  detach [--wait[=SECS]]  stop steering; in-flight validations finish\n"
 		"  status                  attached or not, counters, pool, ids for bpftool\n"
-		"  challenge add IDENT KEYAUTH | remove IDENT | list\n"
+		"  challenge add IDENT KEYAUTH | add IDENT --digest SHA256\n"
+		"  challenge remove IDENT | list\n"
 		"                          pending TLS-ALPN-01 challenges of the built-in\n"
 		"                          responder (IDENT: a DNS name or an IP address)\n"
 		"  check IDENT [--address ADDR] [--keyauth KA]\n"
@@ -348,6 +349,7 @@ static int cmd_challenge(int argc, char **argv)
 {
 	char req[2048], reply[CONTROL_MAX_MSG], why[200];
 	const char *verb = argc > 1 ? argv[1] : "";
+	unsigned char digest[ACME_DIGEST_LEN];
 	struct acme_ident id;
 	int err;
 
@@ -364,8 +366,18 @@ static int cmd_challenge(int argc, char **argv)
 		p_err("the key authorization is empty or contains white space");
 		return 1;
 	}
+	if (!strcmp(verb, "add") && argc == 5 && !strcmp(argv[3], "--digest") &&
+	    acme_digest_parse(argv[4], digest)) {
+		p_err("'%s' is not a SHA-256 digest", argv[4]);
+		p_hint("64 hex digits (colons between bytes allowed, as dehydrated passes it) or 43 base64url characters (as uacme passes it)");
+		return 1;
+	}
 	if (!strcmp(verb, "add") && argc == 4)
 		snprintf(req, sizeof(req), "add %s %s", argv[2], argv[3]);
+	else if (!strcmp(verb, "add") && argc == 5 &&
+		 !strcmp(argv[3], "--digest"))
+		snprintf(req, sizeof(req), "add-digest %s %s", argv[2],
+			 argv[4]);
 	else if (!strcmp(verb, "remove") && argc == 3)
 		snprintf(req, sizeof(req), "remove %s", argv[2]);
 	else if (!strcmp(verb, "list") && (argc == 2 ||
@@ -373,7 +385,7 @@ static int cmd_challenge(int argc, char **argv)
 		snprintf(req, sizeof(req), "%s",
 			 argc == 3 || log_json ? "list" : "table");
 	else {
-		p_err("usage: alpnsteer challenge add IDENT KEYAUTH | remove IDENT | list [-j]");
+		p_err("usage: alpnsteer challenge add IDENT KEYAUTH | add IDENT --digest SHA256 | remove IDENT | list [-j]");
 		return 2;
 	}
 	if (argc == 3 && !strcmp(argv[2], "-j"))
