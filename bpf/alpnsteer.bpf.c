@@ -104,6 +104,7 @@ static __always_inline void try_release(struct bpf_sock_ops *skops)
 	void *head = (void *)1;
 	unsigned long ud;
 	__u64 cookie;
+	__u32 tries;
 
 	sk = skops->sk;
 	if (!sk)
@@ -114,6 +115,10 @@ static __always_inline void try_release(struct bpf_sock_ops *skops)
 	 * the map for life so their bytes keep flowing to the responder. */
 	if (!st || st->verdict == AS_UNDECIDED || st->verdict == AS_STEERED)
 		return;
+	/* Counted so that the cost of the guards is visible: how many
+	 * sockets leave at their first chance (released_first) and how many
+	 * need later RTT callbacks. */
+	tries = st->release_tries++;
 	tp = bpf_skc_to_tcp_sock(sk);
 	if (!tp)
 		return;
@@ -136,6 +141,8 @@ static __always_inline void try_release(struct bpf_sock_ops *skops)
 	/* An ordinary socket again: no more callbacks, no more cost. */
 	bpf_sock_ops_cb_flags_set(skops, 0);
 	count(AC_RELEASED);
+	if (!tries)
+		count(AC_RELEASED_FIRST);
 }
 
 static __always_inline void on_close(struct bpf_sock_ops *skops)
