@@ -450,6 +450,7 @@ int daemon_run(const struct daemon_opts *o, int ready_fd)
 	err = err ?: sync_policy(&d);
 	/* Last: from this instant new connections are caught. */
 	err = err ?: steer_attach_sockops(&d.steer);
+	err = err ?: steer_attach_preclass(&d.steer, &o->cfg);
 	if (err)
 		goto out;
 
