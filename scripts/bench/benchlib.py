@@ -15,7 +15,10 @@ UNITS_B = {'B': 1, 'KB': 1 << 10, 'MB': 1 << 20, 'GB': 1 << 30, 'TB': 1 << 40}
 
 def wrk(path):
     t = open(path).read()
-    r = {'rps': None, 'p99_ms': None, 'bytes_per_s': None, 'errors': 0}
+    r = {'rps': None, 'p99_ms': None, 'bytes_per_s': None, 'errors': 0, 'requests': None}
+    m = re.search(r'(\d+) requests in', t)
+    if m:
+        r['requests'] = int(m.group(1))
     m = re.search(r'Requests/sec:\s+([\d.]+)', t)
     if m:
         r['rps'] = float(m.group(1))
@@ -84,12 +87,15 @@ def kernel(d, att, det):
            'attach_bpf_ms': strace_bpf(os.path.join(d, 'raw/attach.strace')),
            'detach_bpf_ms': strace_bpf(os.path.join(d, 'raw/detach.strace')),
            'phases': {}}
-    for phase in ('nc', 'ka', 'dl'):
-        p = os.path.join(d, 'raw/kstat-%s.json' % phase)
+    for mode, phase in [(m, p) for m in ('plain', 'preclass') for p in ('nc', 'ka', 'dl')]:
+        p = os.path.join(d, 'raw/kstat-%s-%s.json' % (mode, phase))
         if not os.path.exists(p):
             continue
         k = json.load(open(p))
-        ids = k['status1'].get('progs', {})
+        ids = dict(k['status1'].get('progs', {}))
+        # The tc program has no link in status -j: found through its pin.
+        if k.get('tc_prog'):
+            ids['preclass'] = k['tc_prog']
         p0, p1 = progs_by_id(k['progs0']), progs_by_id(k['progs1'])
         per, tot_ns = {}, 0
         for name, pid in ids.items():
@@ -103,13 +109,16 @@ def kernel(d, att, det):
             tot_ns += ns
         c0, c1 = k['status0']['counters'], k['status1']['counters']
         dc = {n: c1[n] - c0.get(n, 0) for n in c1}
-        w = wrk(os.path.join(d, 'raw/kstat-%s.txt' % phase))
-        seen = dc.get('seen', 0)
+        w = wrk(os.path.join(d, 'raw/kstat-%s-%s.txt' % (mode, phase)))
+        # New connections: wrk's requests (one connection each with
+        # Connection: close), or the connections wrk opened otherwise.
+        conns = w['requests'] if phase == 'nc' else None
         rel = dc.get('released', 0)
-        res['phases'][phase] = {
+        res['phases'][mode + '-' + phase] = {
             'progs': per, 'bpf_ns_total': tot_ns, 'counters': dc,
-            'wrk_rps': w['rps'],
-            'bpf_ns_per_new_conn': round(tot_ns / seen, 1) if seen else None,
+            'wrk_rps': w['rps'], 'requests': w['requests'],
+            'bpf_ns_per_new_conn': round(tot_ns / conns, 1) if conns else None,
+            'bpf_ns_per_request': round(tot_ns / w['requests'], 1) if w['requests'] else None,
             'released_first_pct': round(100.0 * dc.get('released_first', 0) / rel, 2) if rel else None,
         }
     return res
@@ -186,16 +195,17 @@ def report(d, png):
     if kern:
         L.append('Kernel side (alpnsteer attached, `kernel.bpf_stats_enabled=1`, separate run):')
         L.append('')
-        L.append('| load | program | runs | ns/run | BPF ns per new connection | released at 1st RTT callback |')
+        L.append('| mode, load | program | runs | ns/run | BPF ns per request (new conn. for new connections) | released at 1st RTT callback |')
         L.append('|---|---|---|---|---|---|')
         names = {'nc': 'new connections', 'ka': 'keep-alive', 'dl': 'download'}
+        names = {m + '-' + k: m + ', ' + v for m in ('plain', 'preclass') for k, v in names.items()}
         for ph, p in kern.get('phases', {}).items():
             first = True
             for name, v in p['progs'].items():
                 L.append('| %s | %s | %d | %s | %s | %s |' % (
                     names.get(ph, ph) if first else '', name, v['run_cnt'],
                     v['ns_per_run'] if v['ns_per_run'] is not None else '—',
-                    (p['bpf_ns_per_new_conn'] if p['bpf_ns_per_new_conn'] is not None else '—') if first else '',
+                    (p['bpf_ns_per_request'] if p['bpf_ns_per_request'] is not None else '—') if first else '',
                     ('%s %% of %d' % (p['released_first_pct'], p['counters'].get('released', 0))
                      if p['released_first_pct'] is not None else '—') if first else ''))
                 first = False
