@@ -238,7 +238,7 @@ def plot(d, configs, agg, png):
                 t = agg[c][k + '_ratio'] or (0, 0, 0)
                 vals += ['%.4f %.4f %.4f' % (t[0] * 100, t[1] * 100, t[2] * 100)]
             f.write('"%s" %s\n' % (c, ' '.join(vals)))
-    gp = '''set terminal pngcairo size 760,380 font ",9"
+    gp = '''set terminal pngcairo size 820,400 font ",9"
 set output "%s"
 set title "Throughput relative to the same nginx with nothing in front (median, min-max bars)"
 set ylabel "%% of direct"
@@ -248,6 +248,8 @@ set style histogram errorbars gap 1 lw 1
 set style fill solid 0.8 border -1
 set key outside right top vertical
 set grid ytics
+set xtics rotate by -25
+set bmargin 5
 set arrow from graph 0, first 100 to graph 1, first 100 nohead dt 2 lc rgb "black"
 plot "%s" using 2:3:4:xtic(1) title "keep-alive req/s", \\
      "" using 5:6:7 title "new conn/s", \\
