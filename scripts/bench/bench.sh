@@ -114,7 +114,9 @@ bench_setup() {
 	# same host, and its run time is nginx's alone.
 	BENCH_CG=$(awk '$3 == "cgroup2" { print $2; exit }' /proc/mounts)/$ST_NS-web
 	mkdir -p "$BENCH_CG"
-	trap 'st_cleanup; rmdir "$BENCH_CG" 2>/dev/null' EXIT
+	# (bpf_stats_enabled is host-wide: put back as found even when killed)
+	trap 'st_cleanup; rmdir "$BENCH_CG" 2>/dev/null
+		[ -n "${STATS_WAS:-}" ] && sysctl -q -w kernel.bpf_stats_enabled=$STATS_WAS' EXIT
 	st_spawn bash -c 'echo $$ > "$1/cgroup.procs" &&
 		exec nsenter --net=/var/run/netns/"$2" nginx -c "$3"' bench \
 		"$BENCH_CG" "$ST_SRV" "$w/nginx-web.conf"
@@ -269,7 +271,7 @@ one() {
 # The kernel side: attach/detach wall time with nothing in flight, what
 # dominates it, BPF run time per program under load, self-release.
 kernel_side() {
-	local i t0 t1 att="" det="" stats_was j0 j1 c0 c1 a=198.18.4.1
+	local i t0 t1 att="" det="" j0 j1 c0 c1 a=198.18.4.1
 	log "attach/detach latency, $CYCLES cycles, nothing in flight"
 	for i in $(seq 1 "$CYCLES"); do
 		t0=$(ms_now); attach_fwd; t1=$(ms_now)
@@ -295,7 +297,7 @@ kernel_side() {
 	detach_wait
 
 	log "BPF run time under load (kernel.bpf_stats_enabled=1)"
-	stats_was=$(sysctl -n kernel.bpf_stats_enabled)
+	STATS_WAS=$(sysctl -n kernel.bpf_stats_enabled)
 	local modes=plain mode
 	[ $HAS_PRECLASS = 1 ] && modes="plain preclass"
 	for mode in $modes; do
@@ -323,7 +325,7 @@ kernel_side() {
 			echo "{\"phase\": \"$phase\", \"status0\": $j0, \"status1\": $j1, \"progs0\": $c0, \"progs1\": $c1, \"tc_prog\": ${tcprog:-0}}" \
 				> "$RES/raw/kstat-$mode-$phase.json"
 		done
-		sysctl -q -w kernel.bpf_stats_enabled="$stats_was"
+		sysctl -q -w kernel.bpf_stats_enabled="$STATS_WAS"
 		detach_wait
 	done
 	$PY "$BENCH/benchlib.py" kernel "$RES" "$att" "$det" > "$RES/kernel.json"
