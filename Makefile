@@ -5,6 +5,7 @@
 #   make test       unit tests, no root needed
 #   make selftest   root: real programs, network namespaces, nginx, openssl
 #   make fuzz       libFuzzer on the ClientHello parser, FUZZ_SECONDS long
+#   make bench      root: alpnsteer vs. direct vs. splitters, ~15 min
 #   make V=1        show the commands
 #   make help       this list
 
@@ -46,7 +47,7 @@ TEST_SRCS := $(wildcard tests/test_*.c)
 TEST_BINS := $(patsubst tests/%.c,$(OUTPUT)/tests/%,$(TEST_SRCS))
 SKEL := $(OUTPUT)/alpnsteer.skel.h
 
-.PHONY: all test selftest fuzz check install clean help format
+.PHONY: all test selftest fuzz check install clean help format bench
 .DELETE_ON_ERROR:
 
 all: $(OUTPUT)/alpnsteer
@@ -89,6 +90,11 @@ test: $(TEST_BINS) $(OUTPUT)/alpnsteer
 selftest: all
 	$(Q)selftests/run.sh $(OUTPUT)
 
+# Isolated (own bpffs, /run/alpnsteer, netns names): safe on a host that
+# has a real attachment.  Results in $(OUTPUT)/bench/; REPS= DUR= BIG_MIB=.
+bench: all
+	$(Q)selftests/isolate.sh bench scripts/bench/bench.sh $(OUTPUT)
+
 # The parser of include/clienthello.h, under libFuzzer and ASan.
 $(OUTPUT)/fuzz_clienthello: tests/fuzz_clienthello.c include/clienthello.h | $(OUTPUT)
 	$(call msg,FUZZ-CC,$@)
@@ -125,6 +131,7 @@ help:
 	@echo '  selftest  root: load the real programs in network namespaces'
 	@echo '  fuzz      run the ClientHello fuzzer for FUZZ_SECONDS (default 60)'
 	@echo '  check     test + fuzz (30 s) + selftest: what CI runs (root)'
+	@echo '  bench     root: throughput/latency vs. direct and splitters (~15 min)'
 	@echo '  install   install alpnsteer into $$(DESTDIR)$$(PREFIX)/sbin'
 	@echo '  clean     remove $$(OUTPUT)'
 	@echo 'Variables: OUTPUT=DIR V=1 CC= CLANG= BPFTOOL= FUZZ_SECONDS='

@@ -15,6 +15,9 @@ const volatile __u32 ports[ALPNSTEER_MAX_PORTS] = { 443 };
 const volatile __u32 nr_ports = 1;
 const volatile __u64 netns_cookie; /* 0: any network namespace */
 const volatile __u32 pool_size = 1;
+/* --preclassify: the tc program decides which connections enter conns;
+ * sock_ops then only names the socket (cookie) and watches it. */
+const volatile __u32 preclassify;
 
 /* Webserver child sockets on a steered port, keyed by socket cookie.  The
  * stream parser and verdict are attached here. */

@@ -20,6 +20,7 @@
 #define ALPNSTEER_MAX_CONNS	 65536
 #define ALPNSTEER_MAX_PENDING	 1024
 #define ALPNSTEER_NAME_MAX	 256 /* 255 bytes of host_name + NUL */
+#define ALPNSTEER_MAX_IFACES	 8   /* --preclassify interfaces */
 
 /* Largest TLSPlaintext record (2^14) plus the 2048 bytes TLSCiphertext may
  * add: a first record that claims more cannot be a real ClientHello, so the
@@ -42,6 +43,7 @@ enum alpnsteer_verdict {
 struct alpnsteer_conn_state {
 	__u32 verdict; /* enum alpnsteer_verdict */
 	__u32 slot;
+	__u32 release_tries; /* RTT callbacks that tried to release it */
 };
 
 /* One entry per responder slot, indexed by slot number. */
@@ -74,6 +76,10 @@ enum alpnsteer_counter {
 	AC_REPLY_DROPPED,    /* responder writes with no client to go to */
 	AC_CLIENT_CLOSED,    /* steered client connections that closed */
 	AC_PASSED_DRAINING,  /* acme-tls/1 left to the webserver: detaching */
+	AC_RELEASED_FIRST,   /* released at the first RTT callback after the
+				verdict (released - released_first: later) */
+	AC_PRECLASS_NORMAL,  /* --preclassify: hellos without acme-tls/1 decided
+				in tc, never inserted into the sockhash */
 	AC__MAX,
 };
 
@@ -81,7 +87,8 @@ enum alpnsteer_counter {
 	"seen", "insert_failed", "steered", "normal", "not_tls", "malformed", \
 		"not_pending", "no_slot", "no_responder", "oversized",        \
 		"released", "release_deferred", "stale_dropped", "reply_sent", \
-		"reply_dropped", "client_closed", "passed_draining"
+		"reply_dropped", "client_closed", "passed_draining",   \
+		"released_first", "preclass_normal"
 
 enum alpnsteer_event_type {
 	AE_STEERED = 1,	      /* a connection was handed to slot */

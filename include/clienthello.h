@@ -53,13 +53,18 @@ struct ch_info {
 };
 
 #ifdef __bpf__
-/* In the kernel the bytes come from the strparser head skb. */
-typedef struct __sk_buff ch_src_t;
+/* In the kernel the bytes come from an skb: the strparser head skb (the
+ * record at offset 0) or, for the tc pre-classifier, a packet whose TCP
+ * payload starts at @base. */
+typedef struct ch_skb {
+	struct __sk_buff *skb;
+	__u32 base;
+} ch_src_t;
 #define CH_FUNC static __noinline
 static __always_inline int ch_load(ch_src_t *src, __u32 off, void *to,
 				   __u32 len)
 {
-	return bpf_skb_load_bytes(src, off, to, len);
+	return bpf_skb_load_bytes(src->skb, src->base + off, to, len);
 }
 #else
 #include <string.h>

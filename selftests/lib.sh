@@ -57,7 +57,15 @@ st_summary() {
 
 in_srv() { nsenter --net=/var/run/netns/$ST_SRV "$@"; }
 in_cli() { ip netns exec $ST_CLI "$@"; }
-as() { in_srv "$ALPNSTEER" "$@"; }
+# ST_PRECLASSIFY=1: every attach also gets --preclassify (the tc spike)
+as() {
+	if [ "$1" = attach ] && [ -n "${ST_PRECLASSIFY:-}" ]; then
+		shift
+		in_srv "$ALPNSTEER" attach --preclassify "$ST_V0,lo" "$@"
+	else
+		in_srv "$ALPNSTEER" "$@"
+	fi
+}
 status_json() { "$ALPNSTEER" -j status; }
 
 # counter NAME: one of status -j's counters (0 when detached)

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <grp.h>
+#include <net/if.h>
 #include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -122,6 +123,31 @@ static int add_domain(struct daemon_opts *o, char *name)
 	return 0;
 }
 
+/* --preclassify IFACE[,IFACE]: interfaces of this network namespace. */
+static int add_ifaces(struct daemon_opts *o, const char *arg)
+{
+	char buf[256], *save = NULL, *name;
+	unsigned int idx;
+
+	snprintf(buf, sizeof(buf), "%s", arg);
+	for (name = strtok_r(buf, ",", &save); name;
+	     name = strtok_r(NULL, ",", &save)) {
+		if (o->cfg.nr_preclass >= ALPNSTEER_MAX_IFACES) {
+			p_err("too many --preclassify interfaces (at most %d)",
+			      ALPNSTEER_MAX_IFACES);
+			return -E2BIG;
+		}
+		idx = if_nametoindex(name);
+		if (!idx) {
+			p_err("--preclassify: no interface '%s' here", name);
+			p_hint("name every interface that steered connections arrive on, lo included");
+			return -ENODEV;
+		}
+		o->cfg.preclass_ifindex[o->cfg.nr_preclass++] = idx;
+	}
+	return 0;
+}
+
 int cli_parse_attach(int argc, char **argv, struct daemon_opts *o)
 {
 	static const struct option opts[] = {
@@ -134,6 +160,7 @@ int cli_parse_attach(int argc, char **argv, struct daemon_opts *o)
 		{ "alpn-dir", required_argument, NULL, 'a' },
 		{ "control-group", required_argument, NULL, 'g' },
 		{ "user", required_argument, NULL, 'u' },
+		{ "preclassify", required_argument, NULL, 'P' },
 		{},
 	};
 	struct group *gr;
@@ -204,6 +231,11 @@ int cli_parse_attach(int argc, char **argv, struct daemon_opts *o)
 			break;
 		case 'u':
 			o->user = optarg;
+			break;
+		case 'P':
+			err = add_ifaces(o, optarg);
+			if (err)
+				return err;
 			break;
 		case 'g':
 			gr = getgrnam(optarg);

@@ -291,7 +291,9 @@ static bool on_signal(struct daemon *d)
 		return false;
 	if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT)
 		start_drain(d, si.ssi_signo == SIGTERM ? "SIGTERM" : "SIGINT");
-	return false;
+	/* Nothing held: go now rather than at the next tick, which was up
+	 * to TICK_MS of every detach with nothing in flight. */
+	return d->draining && steer_conns_count(d->conns_fd) == 0;
 }
 
 static int setup_loop(struct daemon *d)
@@ -351,7 +353,8 @@ static void loop(struct daemon *d)
 				ring_buffer__consume(d->rb);
 				break;
 			case EV_SIGNAL:
-				on_signal(d);
+				if (on_signal(d))
+					return;
 				break;
 			case EV_TIMER:
 				if (on_tick(d))
@@ -447,6 +450,7 @@ int daemon_run(const struct daemon_opts *o, int ready_fd)
 	err = err ?: sync_policy(&d);
 	/* Last: from this instant new connections are caught. */
 	err = err ?: steer_attach_sockops(&d.steer);
+	err = err ?: steer_attach_preclass(&d.steer, &o->cfg);
 	if (err)
 		goto out;
 

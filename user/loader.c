@@ -31,6 +31,7 @@
 #ifndef BPF_LINK_TYPE_SOCKMAP
 #define BPF_LINK_TYPE_SOCKMAP 14 /* 6.10+, absent from Debian 12's uapi */
 #endif
+#define ALPNSTEER_BPF_TCX_INGRESS 46 /* 6.6+, absent from Debian 12's uapi */
 
 const char *const steer_link_names[LINK__MAX] = {
 	[LINK_REPLY] = "link_reply",
@@ -74,6 +75,8 @@ int steer_load(struct steer *s, const struct steer_config *cfg)
 	s->pin_dirfd = -1;
 	for (i = 0; i < LINK__MAX; i++)
 		s->link_fd[i] = -1;
+	for (i = 0; i < ALPNSTEER_MAX_IFACES; i++)
+		s->tc_link_fd[i] = -1;
 
 	/* -d: the verifier's statistics for each program, through libbpf's
 	 * debug log (a failed load prints the whole verifier log anyway). */
@@ -89,6 +92,10 @@ int steer_load(struct steer *s, const struct steer_config *cfg)
 	skel->rodata->nr_ports = cfg->nr_ports;
 	skel->rodata->netns_cookie = cfg->netns_cookie;
 	skel->rodata->pool_size = cfg->pool_size;
+	skel->rodata->preclassify = cfg->nr_preclass > 0;
+	/* Not even verified unless asked for. */
+	bpf_program__set_autoload(skel->progs.alpnsteer_preclass,
+				  cfg->nr_preclass > 0);
 
 	err = alpnsteer_bpf__load(skel);
 	if (err) {
@@ -176,13 +183,60 @@ int steer_attach_sockops(struct steer *s)
 			    s->cgroup_fd, BPF_CGROUP_SOCK_OPS);
 }
 
+static void tc_pin_name(char *buf, size_t len, int i)
+{
+	snprintf(buf, len, "link_tc%d", i);
+}
+
+int steer_attach_preclass(struct steer *s, const struct steer_config *cfg)
+{
+	int prog = bpf_program__fd(s->skel->progs.alpnsteer_preclass);
+	char name[32], p[PATH_MAX];
+	__u32 i;
+	int fd;
+
+	for (i = 0; i < cfg->nr_preclass; i++) {
+		/* tcx: one more program on the hook, nothing replaced, gone
+		 * with its link. */
+		fd = bpf_link_create(prog, cfg->preclass_ifindex[i],
+				     ALPNSTEER_BPF_TCX_INGRESS, NULL);
+		if (fd < 0) {
+			p_err("cannot link the pre-classifier to ifindex %d: %s",
+			      cfg->preclass_ifindex[i], strerror(errno));
+			return -errno;
+		}
+		s->tc_link_fd[i] = fd;
+		tc_pin_name(name, sizeof(name), i);
+		pin_path(p, sizeof(p), name);
+		if (bpf_obj_pin(fd, p)) {
+			p_err("cannot pin %s: %s", p, strerror(errno));
+			return -errno;
+		}
+	}
+	return 0;
+}
+
 /* Links are detached through their pins too, so that an attachment whose
  * daemon died is really gone, not merely unpinned (root only: the daemon
  * has detached its own link fds before). */
 static void unlink_pins(int dirfd)
 {
-	char p[PATH_MAX];
+	char p[PATH_MAX], name[32];
 	int i;
+
+	/* The pre-classifier first: it inserts into conns. */
+	for (i = 0; i < ALPNSTEER_MAX_IFACES; i++) {
+		int fd;
+
+		tc_pin_name(name, sizeof(name), i);
+		pin_path(p, sizeof(p), name);
+		fd = bpf_obj_get(p);
+		if (fd >= 0) {
+			bpf_link_detach(fd);
+			close(fd);
+		}
+		unlinkat(dirfd, name, 0);
+	}
 
 	for (i = LINK__MAX - 1; i >= 0; i--) {
 		int fd;
@@ -203,7 +257,15 @@ void steer_destroy(struct steer *s)
 {
 	int i;
 
-	/* sock_ops first: nothing new may be caught while the rest goes. */
+	/* tc and sock_ops first: nothing new may be caught while the rest
+	 * goes. */
+	for (i = 0; i < ALPNSTEER_MAX_IFACES; i++) {
+		if (s->tc_link_fd[i] >= 0) {
+			bpf_link_detach(s->tc_link_fd[i]);
+			close(s->tc_link_fd[i]);
+			s->tc_link_fd[i] = -1;
+		}
+	}
 	for (i = LINK__MAX - 1; i >= 0; i--) {
 		if (s->link_fd[i] >= 0) {
 			bpf_link_detach(s->link_fd[i]);

@@ -17,6 +17,9 @@ struct steer_config {
 	__u32 pool_size;
 	__u64 netns_cookie;
 	char cgroup[PATH_MAX];
+	/* --preclassify: tc ingress on these interfaces (0: off) */
+	int preclass_ifindex[ALPNSTEER_MAX_IFACES];
+	__u32 nr_preclass;
 };
 
 /* What a live attachment holds; the pins under ALPNSTEER_PIN_DIR mirror it
@@ -26,6 +29,7 @@ struct steer {
 	int cgroup_fd;
 	int pin_dirfd; /* ALPNSTEER_PIN_DIR, for removal after privdrop */
 	int link_fd[4];
+	int tc_link_fd[ALPNSTEER_MAX_IFACES];
 };
 
 enum steer_link {
@@ -49,6 +53,9 @@ int steer_ensure_bpffs(void);
 int steer_load(struct steer *s, const struct steer_config *cfg);
 int steer_attach_map_progs(struct steer *s);
 int steer_attach_sockops(struct steer *s);
+/* --preclassify: tcx ingress links, after sock_ops (tc reads the cookie
+ * sock_ops gave the socket). */
+int steer_attach_preclass(struct steer *s, const struct steer_config *cfg);
 /* Undo whatever steer_load/attach did; for failures midway and for the
  * final removal once drained.  Safe to call more than once. */
 void steer_destroy(struct steer *s);
