@@ -11,7 +11,11 @@ apt-get install -y -q --no-install-recommends \
 	libssl-dev openssl libnl-3-dev libnl-route-3-dev libnl-idiag-3-dev \
 	libclang-rt-14-dev \
 	nginx-light curl python3 python3-cryptography xxd iproute2 ethtool kmod procps util-linux \
-	ca-certificates
+	ca-certificates \
+	pebble lego dehydrated uacme systemd
+# pebble (with pebble-challtestsrv), lego, dehydrated and uacme: the local
+# ACME CA and the clients of the demo and the selftests/test_acme_*.sh;
+# systemd for systemd-analyze verify of scripts/systemd/.
 # bpffs and the cgroup2 mount are set up by alpnsteer itself when missing.
 # The daemon gives up root once steering is live and runs as this user.
 id -u alpnsteer >/dev/null 2>&1 ||
