@@ -1,0 +1,35 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
+# lego --tls --tls.port against pebble (tlsPort 443), alpnsteer attached
+# with --forward to lego's own listener, nginx on 443 busy throughout: the
+# certificate comes from pebble for both names (one validated over IPv4
+# only, one over IPv6 only), and no request of the load fails.
+. "$(dirname "$0")/lib.sh"
+. "$HERE/acme_lib.sh"
+acme_setup
+st_dmesg_mark
+acme_dns a v4.lego.test $SRVCA4
+acme_dns aaaa v6.lego.test $SRVCA6
+acme_load_start 45
+sleep 1
+
+check "attach --forward 127.0.0.1:5443" as attach --forward 127.0.0.1:5443
+before=$(counter steered)
+lego=(in_srv env LEGO_CA_CERTIFICATES="$CA_BUNDLE" lego --path "$ST_WORK/lego"
+      --server "$ACME_DIR" --accept-tos --email st@lego.test
+      --tls --tls.port 127.0.0.1:5443)
+check "lego run (v4.lego.test, v6.lego.test)" \
+	logged "$ST_WORK/lego.log" "${lego[@]}" -d v4.lego.test -d v6.lego.test run
+check "the certificate is pebble's, for both names, and its chain verifies" \
+	acme_cert_ok "$ST_WORK/lego/certificates/v4.lego.test.crt" v4.lego.test v6.lego.test
+steered=$(( $(counter steered) - before ))
+check "pebble's validations were steered to lego ($steered)" test $steered -ge 2
+# The same with an existing account: a renewal-style second order.
+check "lego renew --days 9999 (forced renewal, same names)" \
+	logged "$ST_WORK/lego2.log" "${lego[@]}" -d v4.lego.test -d v6.lego.test renew --days 9999
+check "the renewed certificate is pebble's too" \
+	acme_cert_ok "$ST_WORK/lego/certificates/v4.lego.test.crt" v4.lego.test v6.lego.test
+check "detach --wait" as detach --wait=30
+acme_load_check
+check "no kernel WARN" st_dmesg_clean
+st_summary
