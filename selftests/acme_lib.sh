@@ -25,6 +25,14 @@ HOOKS=$(cd "$HERE/../scripts/hooks" && pwd)
 in_ca() { ip netns exec $ST_CA "$@"; }
 
 acme_cleanup() {
+	# The load loop's current loadgen run ends by PID before its namespace
+	# goes; the loop itself is in ST_PIDS.
+	if [ -n "${ST_WORK:-}" ] && [ -d "$ST_WORK" ]; then
+		touch "$ST_WORK/loadloop.stop"
+		if [ -s "$ST_WORK/loadloop.pid" ]; then
+			kill "$(cat "$ST_WORK/loadloop.pid")" 2>/dev/null || true
+		fi
+	fi
 	st_cleanup
 	ip netns del $ST_CA 2>/dev/null || true
 	return 0
@@ -157,4 +165,45 @@ acme_load_check() {
 	expect_eq "failed requests" "$(field "$load" failures)" 0
 	expect_eq "corrupted bodies" "$(field "$load" corrupted)" 0
 	check "requests were served during the run" test "$(field "$load" gets)" -gt 0
+}
+
+# acme_loop_start: loadgen.py runs of 10 s back to back over IPv4 and IPv6
+# from st-cli until acme_loop_stop, so the load lasts as long as whatever
+# runs meanwhile; one JSON line per run in $ST_WORK/loadloop.jsonl.
+acme_loop_start() {
+	: > "$ST_WORK/loadloop.jsonl"
+	rm -f "$ST_WORK/loadloop.stop"
+	(
+		while [ ! -e "$ST_WORK/loadloop.stop" ]; do
+			# ip netns exec execs python: $! is the PID to end.
+			ip netns exec $ST_CLI python3 "$HERE/loadgen.py" --host $SRV4 --host $SRV6 \
+				--duration 10 --big-sha256 "$BIG_SHA" --gets 2 --downloads 1 \
+				--uploads 1 --storms 1 >> "$ST_WORK/loadloop.jsonl" &
+			echo $! > "$ST_WORK/loadloop.pid"
+			wait $! ||
+				echo '{"failures": 1, "corrupted": 0, "loadgen_exit": 1}' >> "$ST_WORK/loadloop.jsonl"
+		done
+	) &
+	ACME_LOOP=$!
+	ST_PIDS+=($ACME_LOOP)
+}
+
+# acme_loop_stop: end the loop after its current run; ACME_LOOP_SUM is the
+# sum of the runs' counts, as one JSON object.
+acme_loop_stop() {
+	touch "$ST_WORK/loadloop.stop"
+	wait $ACME_LOOP || true
+	ACME_LOOP_SUM=$(python3 -c '
+import json, sys
+t = {"runs": 0}
+for line in open(sys.argv[1]):
+    t["runs"] += 1
+    for k, v in json.loads(line).items():
+        if isinstance(v, int):
+            t[k] = t.get(k, 0) + v
+        elif isinstance(v, dict):
+            e = t.setdefault(k, {})
+            for w, n in v.items():
+                e[w] = e.get(w, 0) + n
+print(json.dumps(t))' "$ST_WORK/loadloop.jsonl")
 }
