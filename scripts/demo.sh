@@ -116,6 +116,13 @@ fi
 CERT2=$U/$SRVCA4/cert.pem
 acme_cert_ok "$CERT2" $SRVCA4 || fail "the uacme certificate"
 
+step "how pebble's validation hellos reached alpnsteer (daemon log: source addresses)"
+VIA4=$(acme_via www.demo.test) VIA6=$(acme_via v6.demo.test) VIAIP=$(acme_via 1.5.18.198.in-addr.arpa)
+echo "   www.demo.test: $VIA4; v6.demo.test: $VIA6; $SRVCA4 (SNI 1.5.18.198.in-addr.arpa): $VIAIP"
+grep -E ' (steered|answered) ' /run/alpnsteer/daemon.log | sed 's/^/   /'
+[ "$VIA4" = ipv4 ] || fail "www.demo.test was not validated over IPv4 only"
+[ "$VIA6" = ipv6 ] || fail "v6.demo.test was not validated over IPv6 only"
+[ "$VIAIP" = ipv4 ] || fail "$SRVCA4 was not validated over IPv4"
 STEERED=$(counter steered)
 NOT_PENDING=$(counter not_pending)
 step "alpnsteer status while attached"
@@ -153,7 +160,7 @@ st_dmesg_clean >/dev/null 2>&1 || true
 ISSUER=$(openssl x509 -in "$CERT1" -noout -issuer | sed 's/^issuer=//')
 step "summary"
 cat <<SUM
-   names issued:         www.demo.test (IPv4), v6.demo.test (IPv6) [dehydrated]; $SRVCA4 [uacme]
+   names issued:         www.demo.test (validated over $VIA4), v6.demo.test (over $VIA6) [dehydrated]; $SRVCA4 (over $VIAIP) [uacme]
    issuer:               $ISSUER (root: $(openssl x509 -in "$ST_WORK/ca/root.pem" -noout -subject | sed 's/^subject=//'))
    validation handshakes steered by alpnsteer: $STEERED (not pending, left to nginx: $NOT_PENDING)
    requests served by nginx during the run: $(( $(field "$LOAD" gets) + $(field "$LOAD" downloads) + $(field "$LOAD" uploads) )) (gets $(field "$LOAD" gets), downloads $(field "$LOAD" downloads), uploads $(field "$LOAD" uploads); $(field "$LOAD" bytes_hashed) bytes sha256-checked; $(field "$LOAD" conns) TLS connections)

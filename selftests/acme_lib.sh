@@ -136,6 +136,17 @@ except ValueError: print(sys.argv[1])" "$n"; done | sort | tr '\n' ' ')
 	rm -f "$leaf"
 }
 
+# acme_via SNI: how the CA's validation hellos for SNI reached alpnsteer,
+# from the daemon's log: "ipv4", "ipv6", "ipv4 ipv6" or "none".  Shows
+# that an AAAA-only name really was validated over IPv6.
+acme_via() {
+	local lines v=""
+	lines=$(grep -F " sni=$1 to slot" /run/alpnsteer/daemon.log 2>/dev/null || true)
+	grep -q "steered $CA4:" <<<"$lines" && v="ipv4"
+	grep -q "steered \[$CA6\]:" <<<"$lines" && v="${v:+$v }ipv6"
+	echo "${v:-none}"
+}
+
 # logged LOG CMD...: run CMD with its output in LOG, shown only on failure
 logged() {
 	local log=$1

@@ -43,6 +43,8 @@ check "[--alpn-dir] the certificate is pebble's, for both names, and its chain v
 	acme_cert_ok "$D/certs/v4.dehydrated.test/fullchain.pem" v4.dehydrated.test v6.dehydrated.test
 steered=$(( $(counter steered) - before ))
 check "[--alpn-dir] pebble's validations were steered ($steered)" test $steered -ge 2
+expect_eq "[--alpn-dir] v4.dehydrated.test (A only) was validated over IPv4" "$(acme_via v4.dehydrated.test)" ipv4
+expect_eq "[--alpn-dir] v6.dehydrated.test (AAAA only) was validated over IPv6" "$(acme_via v6.dehydrated.test)" ipv6
 check "[--alpn-dir] dehydrated removed its validation certificates" \
 	test -z "$(ls -A "$ST_WORK/alpn")"
 check "detach --wait" as detach --wait=30
@@ -57,6 +59,8 @@ check "[hook] the certificate is pebble's, for both names, and its chain verifie
 	acme_cert_ok "$D/certs/hook4.dehydrated.test/fullchain.pem" hook4.dehydrated.test hook6.dehydrated.test
 steered=$(( $(counter steered) - before ))
 check "[hook] pebble's validations were steered ($steered)" test $steered -ge 2
+expect_eq "[hook] hook4.dehydrated.test was validated over IPv4" "$(acme_via hook4.dehydrated.test)" ipv4
+expect_eq "[hook] hook6.dehydrated.test was validated over IPv6" "$(acme_via hook6.dehydrated.test)" ipv6
 check "[hook] clean_challenge removed the challenges" \
 	test "$("$ALPNSTEER" -j challenge list | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')" = 0
 check "detach --wait" as detach --wait=30

@@ -24,6 +24,8 @@ check "the certificate is pebble's, for both names, and its chain verifies" \
 	acme_cert_ok "$ST_WORK/lego/certificates/v4.lego.test.crt" v4.lego.test v6.lego.test
 steered=$(( $(counter steered) - before ))
 check "pebble's validations were steered to lego ($steered)" test $steered -ge 2
+expect_eq "v4.lego.test (A only) was validated over IPv4" "$(acme_via v4.lego.test)" ipv4
+expect_eq "v6.lego.test (AAAA only) was validated over IPv6" "$(acme_via v6.lego.test)" ipv6
 # The same with an existing account: a renewal-style second order.
 check "lego renew --days 9999 (forced renewal, same names)" \
 	logged "$ST_WORK/lego2.log" "${lego[@]}" -d v4.lego.test -d v6.lego.test renew --days 9999

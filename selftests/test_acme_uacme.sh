@@ -37,6 +37,11 @@ check "the certificate is pebble's, for the names and both addresses, and its ch
 	acme_cert_ok "$U/v4.uacme.test/cert.pem" v4.uacme.test v6.uacme.test $SRVCA4 $SRVCA6
 steered=$(( $(counter steered) - before ))
 check "pebble's validations were steered ($steered)" test $steered -ge 4
+expect_eq "v4.uacme.test was validated over IPv4" "$(acme_via v4.uacme.test)" ipv4
+expect_eq "v6.uacme.test was validated over IPv6" "$(acme_via v6.uacme.test)" ipv6
+expect_eq "$SRVCA4 was validated over IPv4, SNI 1.5.18.198.in-addr.arpa" "$(acme_via 1.5.18.198.in-addr.arpa)" ipv4
+rev6=$(python3 -c 'import ipaddress,sys; print(ipaddress.ip_address(sys.argv[1]).reverse_pointer)' $SRVCA6)
+expect_eq "$SRVCA6 was validated over IPv6, SNI its ip6.arpa name" "$(acme_via $rev6)" ipv6
 check "the hook removed the challenges (done)" \
 	test "$("$ALPNSTEER" -j challenge list | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')" = 0
 
