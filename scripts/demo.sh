@@ -58,6 +58,7 @@ step() { echo; echo "== [$((SECONDS - START)) s] $*"; }
 
 step "namespaces $ST_SRV, $ST_CLI, $ST_CA; nginx on 443 (self-signed); pebble with tlsPort 443"
 acme_setup
+st_dmesg_mark
 echo "   nginx answers with: $(field "$(tls $SRV4 --sni www.demo.test)" cn) (self-signed)"
 acme_dns a www.demo.test $SRVCA4
 acme_dns aaaa v6.demo.test $SRVCA6
@@ -155,7 +156,8 @@ echo "   state: $(status_field 'd["state"]')"
 acme_loop_stop
 LOAD=$ACME_LOOP_SUM
 FAILS=$((FAILS + $(field "$LOAD" failures)))
-st_dmesg_clean >/dev/null 2>&1 || true
+WARNS=ok
+st_dmesg_clean || { WARNS="WARN/BUG in the kernel log (above)"; fail "kernel WARN"; }
 
 ISSUER=$(openssl x509 -in "$CERT1" -noout -issuer | sed 's/^issuer=//')
 step "summary"
@@ -166,6 +168,7 @@ cat <<SUM
    requests served by nginx during the run: $(( $(field "$LOAD" gets) + $(field "$LOAD" downloads) + $(field "$LOAD" uploads) )) (gets $(field "$LOAD" gets), downloads $(field "$LOAD" downloads), uploads $(field "$LOAD" uploads); $(field "$LOAD" bytes_hashed) bytes sha256-checked; $(field "$LOAD" conns) TLS connections)
    corrupted bodies:     $(field "$LOAD" corrupted)
    load errors:          $(field "$LOAD" errors)
+   kernel log:           $WARNS
    failures:             $FAILS
    time (after install): $((SECONDS - START)) s
 SUM
