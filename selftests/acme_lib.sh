@@ -180,9 +180,10 @@ acme_load_check() {
 
 # acme_loop_start: loadgen.py runs of 10 s back to back over IPv4 and IPv6
 # from st-cli until acme_loop_stop, so the load lasts as long as whatever
-# runs meanwhile; one JSON line per run in $ST_WORK/loadloop.jsonl.
+# runs meanwhile; one JSON line per run in $ST_WORK/loadloop.jsonl.  A
+# stop and a new start carry on adding to the same file.
 acme_loop_start() {
-	: > "$ST_WORK/loadloop.jsonl"
+	touch "$ST_WORK/loadloop.jsonl"
 	rm -f "$ST_WORK/loadloop.stop"
 	(
 		while [ ! -e "$ST_WORK/loadloop.stop" ]; do
@@ -191,8 +192,10 @@ acme_loop_start() {
 				--duration 10 --big-sha256 "$BIG_SHA" --gets 2 --downloads 1 \
 				--uploads 1 --storms 1 >> "$ST_WORK/loadloop.jsonl" &
 			echo $! > "$ST_WORK/loadloop.pid"
-			wait $! ||
-				echo '{"failures": 1, "corrupted": 0, "loadgen_exit": 1}' >> "$ST_WORK/loadloop.jsonl"
+			n=$(wc -l < "$ST_WORK/loadloop.jsonl")
+			# A run that died without its JSON line counts as a failure.
+			wait $! || [ "$(wc -l < "$ST_WORK/loadloop.jsonl")" -gt "$n" ] ||
+				echo '{"failures": 1, "corrupted": 0, "loadgen_died": 1}' >> "$ST_WORK/loadloop.jsonl"
 		done
 	) &
 	ACME_LOOP=$!
@@ -200,7 +203,7 @@ acme_loop_start() {
 }
 
 # acme_loop_stop: end the loop after its current run; ACME_LOOP_SUM is the
-# sum of the runs' counts, as one JSON object.
+# sum of the counts of every run since the first start, as one JSON object.
 acme_loop_stop() {
 	touch "$ST_WORK/loadloop.stop"
 	wait $ACME_LOOP || true
