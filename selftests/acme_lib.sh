@@ -76,12 +76,15 @@ acme_setup() {
 	JSON
 	# No default answers: a name resolves only to the records a test adds,
 	# so an AAAA-only name can be validated over IPv6 only.
-	st_spawn in_ca pebble-challtestsrv -defaultIPv4 "" -defaultIPv6 "" \
+	# ip netns exec (and env) exec the program: the PID st_spawn records is
+	# the server's own, so cleanup ends it (a shell function here would
+	# record a subshell and leave the server behind).
+	st_spawn ip netns exec $ST_CA pebble-challtestsrv -defaultIPv4 "" -defaultIPv6 "" \
 		-dns01 $CA4:8053 -management $CA4:8055 -http01 "" -https01 "" \
 		-tlsalpn01 "" > "$ST_WORK/ca/challtestsrv.log" 2>&1
 	# No random validation sleeps, no nonce rejections, and never reuse a
 	# valid authorization: every order is validated through alpnsteer.
-	st_spawn in_ca env PEBBLE_VA_NOSLEEP=1 PEBBLE_WFE_NONCEREJECT=0 \
+	st_spawn ip netns exec $ST_CA env PEBBLE_VA_NOSLEEP=1 PEBBLE_WFE_NONCEREJECT=0 \
 		PEBBLE_AUTHZREUSE=0 pebble -config "$ST_WORK/ca/pebble.json" \
 		-dnsserver $CA4:8053 > "$ST_WORK/ca/pebble.log" 2>&1
 	local i
@@ -159,7 +162,8 @@ logged() {
 # acme_load_start SECONDS: the load generator against nginx over IPv4 and
 # IPv6 from st-cli, in the background (ACME_LOAD is its PID).
 acme_load_start() {
-	in_cli python3 "$HERE/loadgen.py" --host $SRV4 --host $SRV6 \
+	# ip netns exec execs python: $! is the PID that cleanup ends.
+	ip netns exec $ST_CLI python3 "$HERE/loadgen.py" --host $SRV4 --host $SRV6 \
 		--duration "$1" --big-sha256 "$BIG_SHA" \
 		--gets 2 --downloads 1 --uploads 1 --storms 1 > "$ST_WORK/load.json" &
 	ACME_LOAD=$!
@@ -196,6 +200,8 @@ acme_loop_start() {
 			# A run that died without its JSON line counts as a failure.
 			wait $! || [ "$(wc -l < "$ST_WORK/loadloop.jsonl")" -gt "$n" ] ||
 				echo '{"failures": 1, "corrupted": 0, "loadgen_died": 1}' >> "$ST_WORK/loadloop.jsonl"
+			# Never leave a PID behind that could be reused by another process.
+			rm -f "$ST_WORK/loadloop.pid"
 		done
 	) &
 	ACME_LOOP=$!

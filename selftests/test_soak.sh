@@ -12,24 +12,17 @@
 # Every 10th cycle also checks that a new acme-tls/1 hello during the drain
 # goes to nginx.  0 failures, nothing corrupted, no kernel WARN.
 . "$(dirname "$0")/lib.sh"
+. "$HERE/acme_lib.sh"
 CYCLES=${CYCLES:-100}
 st_setup
+# acme_cleanup also ends the load loop's current loadgen run by PID.
+trap 'acme_cleanup' EXIT
 st_dmesg_mark
 CHECK=(ip netns exec $ST_CLI python3 "$HERE/check_cert.py")
 
-# The load: loadgen.py runs of 20 s back to back until told to stop, so the
-# load lasts exactly as long as the cycles do; one JSON line per run.
-STOP=$ST_WORK/load.stop
-(
-	while [ ! -e "$STOP" ]; do
-		ip netns exec $ST_CLI python3 "$HERE/loadgen.py" --host $SRV4 --host $SRV6 \
-			--duration 20 --big-sha256 "$BIG_SHA" \
-			--gets 3 --downloads 1 --uploads 1 --storms 1 >> "$ST_WORK/load.jsonl" ||
-			echo '{"failures": 1, "corrupted": 0, "errors": {"loadgen exit": 1}}' >> "$ST_WORK/load.jsonl"
-	done
-) &
-ST_PIDS+=($!)
-LOADLOOP=$!
+# The load: loadgen.py runs back to back (acme_lib.sh's loop) until the
+# cycles are done, so it lasts exactly as long as they do.
+acme_loop_start
 sleep 2
 
 state() { status_field 'd["state"]'; }
@@ -86,8 +79,8 @@ for c in $(seq 1 $CYCLES); do
 	[ "$(state)" = detached ] || detach_fail=$((detach_fail + 1))
 	[ -n "${SOAK_TRACE:-}" ] && echo "# cycle $c done at $SECONDS s"
 done
-touch "$STOP"
-wait $LOADLOOP
+acme_loop_stop
+sum=$ACME_LOOP_SUM
 
 expect_eq "attach succeeded in every cycle" $attach_fail 0
 expect_eq "a full validation passed in every cycle" $full_fail 0
@@ -95,16 +88,8 @@ expect_eq "a validation was in flight while draining in every cycle" $drain_fail
 expect_eq "the validation in flight finished and passed in every cycle" $mid_fail 0
 expect_eq "detach --wait drained and detached in every cycle" $detach_fail 0
 expect_eq "acme-tls/1 during a drain went to nginx (every 10th cycle)" $nginx_fail 0
-sum=$(python3 -c '
-import json, sys
-t = {}
-for line in open(sys.argv[1]):
-    for k, v in json.loads(line).items():
-        if isinstance(v, int):
-            t[k] = t.get(k, 0) + v
-print(json.dumps(t))' "$ST_WORK/load.jsonl")
 echo "# cycles: $CYCLES; each: alpnsteer check (TLS 1.2 and 1.3 handshakes) and one validation held through the detach"
-echo "# load over $(wc -l < "$ST_WORK/load.jsonl") loadgen runs: $sum"
+echo "# load: $sum"
 expect_eq "failed requests" "$(field "$sum" failures)" 0
 expect_eq "corrupted bodies" "$(field "$sum" corrupted)" 0
 check "downloads and uploads happened" test "$(field "$sum" downloads)" -gt 0 -a "$(field "$sum" uploads)" -gt 0
