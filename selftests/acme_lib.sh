@@ -159,27 +159,14 @@ logged() {
 	return 1
 }
 
-# acme_load_start SECONDS: the load generator against nginx over IPv4 and
-# IPv6 from st-cli, in the background (ACME_LOAD is its PID).
-acme_load_start() {
-	# ip netns exec execs python: $! is the PID that cleanup ends.
-	ip netns exec $ST_CLI python3 "$HERE/loadgen.py" --host $SRV4 --host $SRV6 \
-		--duration "$1" --big-sha256 "$BIG_SHA" \
-		--gets 2 --downloads 1 --uploads 1 --storms 1 > "$ST_WORK/load.json" &
-	ACME_LOAD=$!
-	ST_PIDS+=($ACME_LOAD)
-}
-
-# acme_load_check: wait for it and assert nothing failed or was corrupted.
+# acme_load_check: stop the load loop and assert that nothing failed or was
+# corrupted and that requests were served.
 acme_load_check() {
-	local rc=0 load
-	wait $ACME_LOAD || rc=$?
-	load=$(cat "$ST_WORK/load.json")
-	echo "# load: $load"
-	expect_eq "load generator saw no failure" $rc 0
-	expect_eq "failed requests" "$(field "$load" failures)" 0
-	expect_eq "corrupted bodies" "$(field "$load" corrupted)" 0
-	check "requests were served during the run" test "$(field "$load" gets)" -gt 0
+	acme_loop_stop
+	echo "# load: $ACME_LOOP_SUM"
+	expect_eq "failed requests (loadgen runs: $(field "$ACME_LOOP_SUM" runs))" "$(field "$ACME_LOOP_SUM" failures)" 0
+	expect_eq "corrupted bodies" "$(field "$ACME_LOOP_SUM" corrupted)" 0
+	check "requests were served during the run" test "$(field "$ACME_LOOP_SUM" gets)" -gt 0
 }
 
 # acme_loop_start: loadgen.py runs of 10 s back to back over IPv4 and IPv6

@@ -16,7 +16,7 @@ acme_dns a v4.dehydrated.test $SRVCA4
 acme_dns aaaa v6.dehydrated.test $SRVCA6
 acme_dns a hook4.dehydrated.test $SRVCA4
 acme_dns aaaa hook6.dehydrated.test $SRVCA6
-acme_load_start 60
+acme_loop_start
 sleep 1
 
 D=$ST_WORK/dehydrated

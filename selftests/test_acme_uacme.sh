@@ -12,7 +12,7 @@ acme_setup
 st_dmesg_mark
 acme_dns a v4.uacme.test $SRVCA4
 acme_dns aaaa v6.uacme.test $SRVCA6
-acme_load_start 50
+acme_loop_start
 sleep 1
 
 # uacme has no CA-file option: in a mount namespace of its own, pebble's
