@@ -1,0 +1,32 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
+# Pre/post hook for clients that run their own TLS-ALPN-01 listener on a
+# side port and only need port 443's acme-tls/1 hellos sent there while
+# they run (acme.sh --alpn --tlsport PORT, lego --tls --tls.port):
+#
+#   prepost-hook.sh pre 127.0.0.1:10443   # alpnsteer attach --forward ...
+#   prepost-hook.sh post                  # alpnsteer detach --wait=60
+#
+#   acme.sh --issue --alpn --tlsport 10443 -d example.org \
+#     --pre-hook  '/usr/local/lib/alpnsteer/hooks/prepost-hook.sh pre 127.0.0.1:10443' \
+#     --post-hook '/usr/local/lib/alpnsteer/hooks/prepost-hook.sh post'
+#
+# Extra arguments after HOST:PORT go to attach (--domain NAME, --port N).
+# attach says so and exits 0 when already attached; detach waits for the
+# validations in flight and exits 1 if they outlast 60 s.
+set -euo pipefail
+ALPNSTEER=${ALPNSTEER:-alpnsteer}
+case ${1:-} in
+pre)
+	fwd=${2:?usage: prepost-hook.sh pre HOST:PORT [attach options] | post}
+	shift 2
+	exec "$ALPNSTEER" attach --forward "$fwd" "$@"
+	;;
+post)
+	exec "$ALPNSTEER" detach --wait="${ALPNSTEER_DETACH_WAIT:-60}"
+	;;
+*)
+	echo "usage: prepost-hook.sh pre HOST:PORT [attach options] | post" >&2
+	exit 2
+	;;
+esac
