@@ -255,11 +255,26 @@ static int cmd_run(int argc, char **argv)
 	return err ? 1 : 0;
 }
 
+/* Gone means the pins are gone and the daemon has exited: it holds the
+ * attach lock until then, and an attach right after must find it free. */
+static bool daemon_gone(void)
+{
+	int lock;
+
+	if (steer_pinned_state() != STEER_DETACHED)
+		return false;
+	lock = take_lock();
+	if (lock < 0)
+		return lock != -EBUSY;
+	close(lock);
+	return true;
+}
+
 static int wait_gone(int seconds)
 {
 	int waited_ms = 0;
 
-	while (steer_pinned_state() != STEER_DETACHED) {
+	while (!daemon_gone()) {
 		if (seconds > 0 && waited_ms >= seconds * 1000)
 			return -ETIMEDOUT;
 		/* A daemon with nothing in flight is gone in ~10 ms. */

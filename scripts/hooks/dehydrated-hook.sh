@@ -8,32 +8,20 @@
 # with `alpnsteer attach` (no --forward) in force.  dehydrated calls
 #   deploy_challenge DOMAIN TOKEN DIGEST [DOMAIN TOKEN DIGEST ...]
 #   clean_challenge  DOMAIN TOKEN DIGEST [...]
-# where, for tls-alpn-01, DIGEST is SHA-256(keyauth) as colon separated
-# hex, not the key authorization.  acme-keyauth rebuilds the key
-# authorization from the account key (ALPNSTEER_ACCOUNT_KEY, or every
-# $BASEDIR/accounts/*/account_key.pem) and checks it against DIGEST.
-# Every other hook call is ignored, so this can be chained from a larger
-# hook script: "$0" "$@" from its deploy_challenge/clean_challenge.
+# where, for tls-alpn-01, DIGEST is SHA-256(keyauth) as colon-separated
+# hex, not the key authorization: `alpnsteer challenge add --digest` takes
+# it as it is, so the hook never needs the account key.  Every other hook
+# call is ignored, so this can be chained from a larger hook script:
+# "$0" "$@" from its deploy_challenge/clean_challenge.
 set -euo pipefail
 ALPNSTEER=${ALPNSTEER:-alpnsteer}
-here=$(dirname "$(readlink -f "$0")")
 op=${1:-}
 shift || true
-
-keys() {
-	if [ -n "${ALPNSTEER_ACCOUNT_KEY:-}" ]; then
-		echo "$ALPNSTEER_ACCOUNT_KEY"
-	else
-		ls "${BASEDIR:?dehydrated exports BASEDIR}"/accounts/*/account_key.pem
-	fi
-}
 
 case $op in
 deploy_challenge)
 	while [ $# -ge 3 ]; do
-		mapfile -t k < <(keys)
-		ka=$("$here/acme-keyauth" "$2" "$3" "${k[@]}")
-		"$ALPNSTEER" challenge add "$1" "$ka"
+		"$ALPNSTEER" challenge add "$1" --digest "$3"
 		shift 3
 	done
 	;;
