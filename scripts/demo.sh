@@ -76,16 +76,7 @@ as attach --alpn-dir "$ALPN"
 
 step "dehydrated -t tls-alpn-01 --alpn $ALPN: www.demo.test, v6.demo.test"
 D=$ST_WORK/dehydrated
-mkdir -p "$D"
-cat > "$D/config" <<CFG
-CA=$ACME_DIR
-CURL_OPTS="--cacert $CA_BUNDLE"
-BASEDIR=$D
-CHALLENGETYPE=tls-alpn-01
-KEYSIZE=2048
-CONTACT_EMAIL=demo@demo.test
-CFG
-dehydrated=(in_srv dehydrated -f "$D/config")
+dehydrated=(in_srv dehydrated -f "$(acme_dehydrated_config "$D" demo@demo.test)")
 logged "$ST_WORK/dehydrated-reg.log" "${dehydrated[@]}" --register --accept-terms ||
 	fail "dehydrated --register"
 if logged "$ST_WORK/dehydrated.log" "${dehydrated[@]}" -c --alpn "$ALPN" \

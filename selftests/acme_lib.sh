@@ -150,6 +150,21 @@ acme_via() {
 	echo "${v:-none}"
 }
 
+# acme_dehydrated_config DIR EMAIL: a dehydrated base directory DIR set up
+# for tls-alpn-01 against pebble; prints the config file's path.
+acme_dehydrated_config() {
+	mkdir -p "$1"
+	cat > "$1/config" <<CFG
+CA=$ACME_DIR
+CURL_OPTS="--cacert $CA_BUNDLE"
+BASEDIR=$1
+CHALLENGETYPE=tls-alpn-01
+KEYSIZE=2048
+CONTACT_EMAIL=$2
+CFG
+	echo "$1/config"
+}
+
 # logged LOG CMD...: run CMD with its output in LOG, shown only on failure
 logged() {
 	local log=$1

@@ -73,6 +73,17 @@ counter() {
 	status_json | python3 -c "import json,sys; print(json.load(sys.stdin)['counters']['$1'])"
 }
 
+# wait_for EXPR WANT [TENTHS]: poll status -j until the Python expression
+# EXPR over it (d) prints WANT; TENTHS of a second at most (default 200).
+wait_for() {
+	local i
+	for i in $(seq 1 "${3:-200}"); do
+		[ "$(status_field "$1")" = "$2" ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
 status_field() {
 	status_json | python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"
 }

@@ -20,16 +20,8 @@ acme_loop_start
 sleep 1
 
 D=$ST_WORK/dehydrated
-mkdir -p "$D" "$ST_WORK/alpn"
-cat > "$D/config" <<CFG
-CA=$ACME_DIR
-CURL_OPTS="--cacert $CA_BUNDLE"
-BASEDIR=$D
-CHALLENGETYPE=tls-alpn-01
-KEYSIZE=2048
-CONTACT_EMAIL=st@dehydrated.test
-CFG
-dehydrated=(in_srv dehydrated -f "$D/config")
+mkdir -p "$ST_WORK/alpn"
+dehydrated=(in_srv dehydrated -f "$(acme_dehydrated_config "$D" st@dehydrated.test)")
 check "dehydrated --register --accept-terms" \
 	logged "$ST_WORK/reg.log" "${dehydrated[@]}" --register --accept-terms
 

@@ -7,15 +7,6 @@
 st_setup
 st_dmesg_mark
 
-wait_for() { # wait_for EXPR VALUE: poll a status field
-	local i
-	for i in $(seq 1 100); do
-		[ "$(status_field "$1")" = "$2" ] && return 0
-		sleep 0.1
-	done
-	return 1
-}
-
 curl_ok() { [ "$(in_cli curl -sk --max-time 5 https://$SRV4/)" = hello-from-nginx ]; }
 
 check "attach --forward --pool 1" as attach --forward 127.0.0.1:8443 --pool 1

@@ -26,15 +26,6 @@ acme_loop_start
 sleep 2
 
 state() { status_field 'd["state"]'; }
-# wait_for EXPR WANT: poll status -j until EXPR prints WANT (20 s at most)
-wait_for() {
-	local i
-	for i in $(seq 1 200); do
-		[ "$(status_field "$1")" = "$2" ] && return 0
-		sleep 0.1
-	done
-	return 1
-}
 
 attach_fail=0 full_fail=0 mid_fail=0 drain_fail=0 detach_fail=0 nginx_fail=0
 for c in $(seq 1 $CYCLES); do
