@@ -47,7 +47,7 @@ TEST_SRCS := $(wildcard tests/test_*.c)
 TEST_BINS := $(patsubst tests/%.c,$(OUTPUT)/tests/%,$(TEST_SRCS))
 SKEL := $(OUTPUT)/alpnsteer.skel.h
 
-.PHONY: all test selftest fuzz check install clean help format bench
+.PHONY: all test selftest fuzz check install clean help format bench demo
 .DELETE_ON_ERROR:
 
 all: $(OUTPUT)/alpnsteer
@@ -92,6 +92,11 @@ selftest: all
 
 # Isolated (own bpffs, /run/alpnsteer, netns names): safe on a host that
 # has a real attachment.  Results in $(OUTPUT)/bench/; REPS= DUR= BIG_MIB=.
+# The README's main job: certificates from pebble through alpnsteer while
+# nginx serves (root; installs what it needs, builds, cleans up).
+demo:
+	$(Q)scripts/demo.sh
+
 bench: all
 	$(Q)selftests/isolate.sh bench scripts/bench/bench.sh $(OUTPUT)
 
@@ -132,6 +137,7 @@ help:
 	@echo '  fuzz      run the ClientHello fuzzer for FUZZ_SECONDS (default 60)'
 	@echo '  check     test + fuzz (30 s) + selftest: what CI runs (root)'
 	@echo '  bench     root: throughput/latency vs. direct and splitters (~15 min)'
+	@echo '  demo      root: certificates from a local ACME CA through alpnsteer'
 	@echo '  install   install alpnsteer into $$(DESTDIR)$$(PREFIX)/sbin'
 	@echo '  clean     remove $$(OUTPUT)'
 	@echo 'Variables: OUTPUT=DIR V=1 CC= CLANG= BPFTOOL= FUZZ_SECONDS='
