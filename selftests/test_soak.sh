@@ -54,8 +54,15 @@ for c in $(seq 1 $CYCLES); do
 	if [ $((c % 10)) = 5 ]; then
 		"${CHECK[@]}" $h soak$c.test "tok$c.thumb" > /dev/null || full_fail=$((full_fail + 1))
 	fi
+	# Steered means counted as steered: a slot in use may still be the
+	# check's, whose client has closed but whose close is not yet seen.
+	steered=$(counter steered)
 	echo connect >&8
-	wait_for 'd["pool"]["in_use"]' 1 || drain_fail=$((drain_fail + 1))
+	if ! wait_for 'd["counters"]["steered"]' $((steered + 1)); then
+		drain_fail=$((drain_fail + 1))
+		echo "# cycle $c: the held validation was not steered; counters:"
+		status_field '{k: v for k, v in d["counters"].items() if v}' | sed 's/^/#   /'
+	fi
 
 	as detach --wait=60 > /dev/null 2>&1 &
 	det=$!
