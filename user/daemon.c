@@ -266,6 +266,12 @@ static void start_drain(struct daemon *d, const char *why)
 	       steer_conns_count(d->conns_fd));
 }
 
+/* Detach under way and nothing left in conns: time to exit. */
+static bool drained(struct daemon *d)
+{
+	return d->draining && steer_conns_count(d->conns_fd) == 0;
+}
+
 /* true when the daemon should exit. */
 static bool on_tick(struct daemon *d)
 {
@@ -280,7 +286,7 @@ static bool on_tick(struct daemon *d)
 		start_drain(d, "detach");
 	if (++d->ticks % SWEEP_TICKS == 0)
 		sweep(d);
-	return d->draining && steer_conns_count(d->conns_fd) == 0;
+	return drained(d);
 }
 
 static bool on_signal(struct daemon *d)
@@ -293,7 +299,7 @@ static bool on_signal(struct daemon *d)
 		start_drain(d, si.ssi_signo == SIGTERM ? "SIGTERM" : "SIGINT");
 	/* Nothing held: go now rather than at the next tick, which was up
 	 * to TICK_MS of every detach with nothing in flight. */
-	return d->draining && steer_conns_count(d->conns_fd) == 0;
+	return drained(d);
 }
 
 static int setup_loop(struct daemon *d)
