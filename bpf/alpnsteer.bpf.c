@@ -21,15 +21,12 @@
 
 #include "clienthello.h"
 #include "maps.bpf.h"
+#include "psock.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
 #define AF_INET 2
 #define AF_INET6 10
-
-/* include/net/sock.h: low bits of sk_user_data tag what it points to. */
-#define SK_USER_DATA_PSOCK 4UL
-#define SK_USER_DATA_PTRMASK (~7UL)
 
 static __always_inline int port_is_steered(__u32 port)
 {
@@ -108,9 +105,6 @@ static __always_inline void try_release(struct bpf_sock_ops *skops)
 	struct sk_psock *psock;
 	struct tcp_sock *tp;
 	struct bpf_sock *sk;
-	__u32 tot = 1, qlen = 1, pseq = 0;
-	void *head = (void *)1;
-	unsigned long ud;
 	__u64 cookie;
 	__u32 tries;
 
@@ -136,16 +130,10 @@ static __always_inline void try_release(struct bpf_sock_ops *skops)
 	tp = bpf_skc_to_tcp_sock(sk);
 	if (!tp)
 		return;
-	ud = (unsigned long)tp->inet_conn.icsk_inet.sk.sk_user_data;
-	if (!(ud & SK_USER_DATA_PSOCK))
+	psock = psock_of(tp);
+	if (!psock)
 		return;
-	psock = (struct sk_psock *)(ud & SK_USER_DATA_PTRMASK);
-	bpf_probe_read_kernel(&tot, sizeof(tot), &psock->msg_tot_len);
-	bpf_probe_read_kernel(&qlen, sizeof(qlen), &psock->ingress_skb.qlen);
-	bpf_probe_read_kernel(&head, sizeof(head), &psock->strp.skb_head);
-	bpf_probe_read_kernel(&pseq, sizeof(pseq), &psock->copied_seq);
-	if (tot || qlen || head || tp->copied_seq != pseq ||
-	    tp->rcv_nxt != pseq) {
+	if (!psock_holds_nothing(tp, psock)) {
 		count(AC_RELEASE_DEFERRED);
 		return;
 	}
