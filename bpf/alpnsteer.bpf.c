@@ -3,13 +3,18 @@
  * alpnsteer.bpf.c - steer ACME TLS-ALPN-01 handshakes away from the webserver.
  *
  *  sock_ops     catches each passively established connection on a steered
- *               port into the conns sockhash, and lets normal connections
- *               leave it again (self-release) once it is safe;
+ *               port into the conns sockhash (or conns_early, when its first
+ *               bytes came with the handshake), and lets normal connections
+ *               leave it again (release) once it is safe;
  *  parser       holds the stream until the first TLS record is complete;
  *  verdict      parses the ClientHello; acme-tls/1 (for a pending name) goes
- *               to a responder slot, everything else stays with the webserver;
+ *               to a responder slot, everything else stays with the webserver
+ *               (verdict_early: the same for conns_early, one skb at a time);
  *  reply        (sk_msg on the pool) sends what the responder writes out on
- *               the client's connection.
+ *               the client's connection;
+ *  reap         (tcp iterator, run by the drain) releases the caught sockets
+ *               that hold nothing, such as silent ones, so that they cannot
+ *               hold a detach.
  *
  * Any doubt ends in SK_PASS to the webserver: normal traffic must never be
  * the victim of a steering failure.
@@ -48,11 +53,28 @@ static __always_inline struct alpnsteer_settings *get_settings(void)
 	return bpf_map_lookup_elem(&settings, &zero);
 }
 
+/* Bytes of payload in the segment that established the connection: the
+ * client's first data when the listener defers accept (TCP_DEFER_ACCEPT),
+ * or a TCP Fast Open SYN.  0 when it cannot be told. */
+static __always_inline __u32 handshake_payload(struct bpf_sock_ops *skops)
+{
+	void *data = (void *)(long)skops->skb_data;
+	void *end = (void *)(long)skops->skb_data_end;
+	struct tcphdr *th = data;
+	__u32 hdr;
+
+	if (data + sizeof(*th) > end)
+		return 0;
+	hdr = th->doff * 4;
+	return skops->skb_len > hdr ? skops->skb_len - hdr : 0;
+}
+
 static __always_inline void catch_conn(struct bpf_sock_ops *skops)
 {
 	struct alpnsteer_conn_state undecided = {};
 	struct alpnsteer_settings *cfg;
 	__u64 cookie;
+	long err;
 
 	if (!port_is_steered(skops->local_port))
 		return;
@@ -75,25 +97,47 @@ static __always_inline void catch_conn(struct bpf_sock_ops *skops)
 							 BPF_SOCK_OPS_STATE_CB_FLAG);
 		return;
 	}
+	/* Bytes that come with the handshake are queued before accept():
+	 * such a socket goes to the verdict-only sockhash (docs/design.md,
+	 * "Two sockhashes"). */
+	if (handshake_payload(skops))
+		undecided.map = AM_EARLY;
 	if (bpf_map_update_elem(&conn_state, &cookie, &undecided, BPF_ANY)) {
 		count(AC_INSERT_FAILED);
 		return;
 	}
-	if (bpf_sock_hash_update(skops, &conns, &cookie, BPF_NOEXIST)) {
+	if (undecided.map == AM_EARLY)
+		err = bpf_sock_hash_update(skops, &conns_early, &cookie,
+					   BPF_NOEXIST);
+	else
+		err = bpf_sock_hash_update(skops, &conns, &cookie, BPF_NOEXIST);
+	if (err) {
 		bpf_map_delete_elem(&conn_state, &cookie);
 		count(AC_INSERT_FAILED);
 		return;
 	}
 	count(AC_SEEN);
+	if (undecided.map == AM_EARLY)
+		count(AC_EARLY);
 	bpf_sock_ops_cb_flags_set(skops, BPF_SOCK_OPS_RTT_CB_FLAG |
 						 BPF_SOCK_OPS_STATE_CB_FLAG);
 }
 
+/* Remove a caught socket from its sockhash; only ever called with the
+ * socket locked and after psock_holds_nothing() said yes. */
+static __always_inline long leave_map(const struct alpnsteer_conn_state *st,
+				      __u64 *cookie)
+{
+	if (st->map == AM_EARLY)
+		return bpf_map_delete_elem(&conns_early, cookie);
+	return bpf_map_delete_elem(&conns, cookie);
+}
+
 /*
- * Self-release (DESIGN.md, "Removal is dangerous").  A socket leaves conns
- * only from RTT_CB, which runs in tcp_ack() with the socket locked and not
- * under sk_callback_lock, and only when the psock holds nothing: no queued
- * message, no skb waiting for the strparser or the verdict, and the
+ * Self-release (docs/design.md, "Release").  A normal socket leaves its
+ * sockhash from RTT_CB, which runs in tcp_ack() with the socket locked and
+ * not under sk_callback_lock, and only when the psock holds nothing: no
+ * queued message, no skb waiting for the strparser or the verdict, and the
  * sequence numbers of the socket and the psock agree.  Removing it with
  * bytes still held by the psock loses them and corrupts the stream; the
  * sequence guard alone prevented silent skips in ~0.5% of connections.
@@ -133,11 +177,11 @@ static __always_inline void try_release(struct bpf_sock_ops *skops)
 	psock = psock_of(tp);
 	if (!psock)
 		return;
-	if (!psock_holds_nothing(tp, psock)) {
+	if (!psock_holds_nothing(tp, psock, st->map == AM_STREAM, 0)) {
 		count(AC_RELEASE_DEFERRED);
 		return;
 	}
-	if (bpf_map_delete_elem(&conns, &cookie))
+	if (leave_map(st, &cookie))
 		return;
 	bpf_map_delete_elem(&conn_state, &cookie);
 	/* An ordinary socket again: no more callbacks, no more cost. */
@@ -175,6 +219,43 @@ static __always_inline void on_close(struct bpf_sock_ops *skops)
 	bpf_ringbuf_submit(e, 0);
 }
 
+/*
+ * The client's FIN has just been queued (ESTABLISHED -> CLOSE_WAIT, from
+ * tcp_fin(), socket locked) and the webserver has not been told yet.  A
+ * socket that is still caught then would hand the FIN to the psock, and a
+ * FIN queued before accept() is consumed by the kernel's deferred stream
+ * parser without waking the reader, which then waits for its own timeout
+ * (a health check's connect-and-close).  So every caught socket that is
+ * not steered and holds nothing but this FIN leaves its sockhash here:
+ * the FIN is then read the ordinary way, at once.
+ */
+static __always_inline void release_closing(struct bpf_sock_ops *skops)
+{
+	struct alpnsteer_conn_state *st;
+	struct bpf_sock *sk = skops->sk;
+	struct sk_psock *psock;
+	struct tcp_sock *tp;
+	__u64 cookie;
+
+	if (!sk)
+		return;
+	cookie = bpf_get_socket_cookie(skops);
+	st = bpf_map_lookup_elem(&conn_state, &cookie);
+	if (!st || st->verdict == AS_STEERED)
+		return;
+	tp = bpf_skc_to_tcp_sock(sk);
+	if (!tp)
+		return;
+	psock = psock_of(tp);
+	if (!psock || !psock_holds_nothing(tp, psock, st->map == AM_STREAM, 1))
+		return;
+	if (leave_map(st, &cookie))
+		return;
+	bpf_map_delete_elem(&conn_state, &cookie);
+	bpf_sock_ops_cb_flags_set(skops, 0);
+	count(AC_RELEASED_CLOSING);
+}
+
 SEC("sockops")
 int alpnsteer_sockops(struct bpf_sock_ops *skops)
 {
@@ -186,7 +267,9 @@ int alpnsteer_sockops(struct bpf_sock_ops *skops)
 		try_release(skops);
 		break;
 	case BPF_SOCK_OPS_STATE_CB:
-		if (skops->args[1] == BPF_TCP_CLOSE)
+		if (skops->args[1] == BPF_TCP_CLOSE_WAIT)
+			release_closing(skops);
+		else if (skops->args[1] == BPF_TCP_CLOSE)
 			on_close(skops);
 		break;
 	}
@@ -283,6 +366,7 @@ static __always_inline int steer_first(struct __sk_buff *skb,
 	}
 	/* Claim before redirecting: the reply path checks ownership. */
 	s->owner_cookie = cookie;
+	s->owner_map = st->map;
 	s->steered_ns = bpf_ktime_get_ns();
 	r = bpf_sk_redirect_map(skb, &pool, slot, BPF_F_INGRESS);
 	if (r != SK_PASS) {
@@ -336,8 +420,23 @@ static __always_inline int record_oversized(struct __sk_buff *skb)
 	return ch_be16(h + 3) > ALPNSTEER_MAX_RECORD;
 }
 
-SEC("sk_skb/stream_verdict")
-int alpnsteer_verdict(struct __sk_buff *skb)
+/* The first record is not whole in this skb: only the stream parser can
+ * wait for the rest, and conns_early has none. */
+static __always_inline int record_split(struct __sk_buff *skb)
+{
+	__u8 h[TLS_RECORD_HDR] = {};
+	__u32 len = skb->len;
+
+	if (len >= TLS_RECORD_HDR)
+		bpf_skb_load_bytes(skb, 0, h, TLS_RECORD_HDR);
+	else if (len >= 2)
+		bpf_skb_load_bytes(skb, 0, h, 2);
+	else if (len == 1)
+		bpf_skb_load_bytes(skb, 0, h, 1);
+	return ch_frame(h, len) == 0;
+}
+
+static __always_inline int classify(struct __sk_buff *skb, bool stream)
 {
 	struct alpnsteer_settings *cfg;
 	__u64 cookie = bpf_get_socket_cookie(skb);
@@ -355,6 +454,13 @@ int alpnsteer_verdict(struct __sk_buff *skb)
 		return steer_more(skb, st, cookie);
 	if (st->verdict != AS_UNDECIDED)
 		return SK_PASS;
+	/* A first record that goes on in later skbs cannot be held without
+	 * a stream parser: the webserver gets it (fail open). */
+	if (!stream && record_split(skb)) {
+		st->verdict = AS_SPLIT;
+		count(AC_SPLIT);
+		return SK_PASS;
+	}
 
 	info = bpf_map_lookup_elem(&ch_scratch, &zero);
 	if (!info)
@@ -391,6 +497,19 @@ int alpnsteer_verdict(struct __sk_buff *skb)
 	return steer_first(skb, st, cookie, info);
 }
 
+SEC("sk_skb/stream_verdict")
+int alpnsteer_verdict(struct __sk_buff *skb)
+{
+	return classify(skb, true);
+}
+
+/* conns_early: each skb as it is read from the receive queue. */
+SEC("sk_skb") /* BPF_SK_SKB_VERDICT: libbpf 1.1 knows no sk_skb/verdict */
+int alpnsteer_verdict_early(struct __sk_buff *skb)
+{
+	return classify(skb, false);
+}
+
 SEC("sk_msg")
 int alpnsteer_reply(struct sk_msg_md *msg)
 {
@@ -398,6 +517,7 @@ int alpnsteer_reply(struct sk_msg_md *msg)
 	struct alpnsteer_slot *s;
 	__u64 owner;
 	__u32 *slot;
+	long r;
 
 	slot = bpf_map_lookup_elem(&pool_ports, &port);
 	if (!slot)
@@ -406,7 +526,11 @@ int alpnsteer_reply(struct sk_msg_md *msg)
 	if (!s || !s->owner_cookie)
 		goto drop;
 	owner = s->owner_cookie;
-	if (bpf_msg_redirect_hash(msg, &conns, &owner, 0) != SK_PASS)
+	if (s->owner_map == AM_EARLY)
+		r = bpf_msg_redirect_hash(msg, &conns_early, &owner, 0);
+	else
+		r = bpf_msg_redirect_hash(msg, &conns, &owner, 0);
+	if (r != SK_PASS)
 		goto drop;
 	count(AC_REPLY_SENT);
 	return SK_PASS;
@@ -414,6 +538,52 @@ drop:
 	/* The writer sees EACCES: its client is gone. */
 	count(AC_REPLY_DROPPED);
 	return SK_DROP;
+}
+
+/*
+ * The drain's release point (docs/design.md, "Release").  A caught socket
+ * that never sent a byte (a scanner, an idle client, a health check that
+ * has not closed yet) gets no RTT callback and would hold a detach until
+ * the webserver gave up on it.  The tcp iterator runs its program with the
+ * socket locked (lock_sock()), so a socket whose psock holds nothing can
+ * leave its sockhash here as safely as from RTT_CB: whatever it receives
+ * afterwards is queued the ordinary way.  Steered sockets stay: their
+ * validation is still in flight.  Run only while draining: an undecided
+ * socket released then is one the drain would not have steered anyway.
+ */
+SEC("iter/tcp")
+int alpnsteer_reap(struct bpf_iter__tcp *ctx)
+{
+	struct sock_common *skc = ctx->sk_common;
+	struct alpnsteer_conn_state *st;
+	struct alpnsteer_settings *cfg;
+	struct sk_psock *psock;
+	struct tcp_sock *tp;
+	__u64 cookie;
+
+	if (!skc)
+		return 0;
+	tp = bpf_skc_to_tcp_sock(skc);
+	if (!tp)
+		return 0;
+	cfg = get_settings();
+	if (!cfg || !cfg->draining)
+		return 0;
+	/* sock_ops gave every caught socket its cookie. */
+	cookie = tp->inet_conn.icsk_inet.sk.__sk_common.skc_cookie.counter;
+	if (!cookie)
+		return 0;
+	st = bpf_map_lookup_elem(&conn_state, &cookie);
+	if (!st || st->verdict == AS_STEERED)
+		return 0;
+	psock = psock_of(tp);
+	if (!psock || !psock_holds_nothing(tp, psock, st->map == AM_STREAM, 0))
+		return 0;
+	if (leave_map(st, &cookie))
+		return 0;
+	bpf_map_delete_elem(&conn_state, &cookie);
+	count(AC_REAPED);
+	return 0;
 }
 
 /*

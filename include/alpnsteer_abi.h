@@ -38,18 +38,31 @@ enum alpnsteer_verdict {
 	AS_NO_RESPONDER = 6, /* acme-tls/1, but the slot's socket is gone */
 	AS_STEERED = 7,	    /* handed to the responder, slot in conn_state */
 	AS_DRAINING = 8,    /* acme-tls/1 during detach: left to the webserver */
+	AS_SPLIT = 9,	    /* first record not whole in the first skb of a
+			     * conns_early socket: left to the webserver */
+};
+
+/* Which sockhash holds a caught socket (docs/design.md, "Two sockhashes"). */
+enum alpnsteer_conn_map {
+	AM_STREAM = 0, /* conns: stream parser + verdict */
+	AM_EARLY = 1,  /* conns_early: verdict only, for sockets whose first
+			* bytes came with the handshake (TCP_DEFER_ACCEPT,
+			* TCP Fast Open) and so before accept() */
 };
 
 struct alpnsteer_conn_state {
 	__u32 verdict; /* enum alpnsteer_verdict */
 	__u32 slot;
 	__u32 release_tries; /* RTT callbacks that tried to release it */
+	__u32 map;	     /* enum alpnsteer_conn_map */
 };
 
 /* One entry per responder slot, indexed by slot number. */
 struct alpnsteer_slot {
 	__u64 owner_cookie; /* socket cookie of the client connection, 0 = free */
 	__u64 steered_ns;   /* bpf_ktime_get_ns() when it was taken */
+	__u32 owner_map;    /* enum alpnsteer_conn_map of the owner */
+	__u32 pad;
 };
 
 /* Key of the pending-identifier hash: the lowercase SNI, NUL padded. */
@@ -80,6 +93,12 @@ enum alpnsteer_counter {
 				verdict (released - released_first: later) */
 	AC_PRECLASS_NORMAL,  /* --preclassify: hellos without acme-tls/1 decided
 				in tc, never inserted into the sockhash */
+	AC_EARLY,	     /* caught with bytes in the handshake segment
+				(deferred accept, TFO): conns_early */
+	AC_SPLIT,	     /* conns_early hellos not whole in one skb */
+	AC_RELEASED_CLOSING, /* released at the client's FIN, before the
+				webserver read it */
+	AC_REAPED,	     /* released by the drain's socket iterator */
 	AC__MAX,
 };
 
@@ -88,7 +107,8 @@ enum alpnsteer_counter {
 		"not_pending", "no_slot", "no_responder", "oversized",        \
 		"released", "release_deferred", "stale_dropped", "reply_sent", \
 		"reply_dropped", "client_closed", "passed_draining",   \
-		"released_first", "preclass_normal"
+		"released_first", "preclass_normal", "early", "split",       \
+		"released_closing", "reaped"
 
 enum alpnsteer_event_type {
 	AE_STEERED = 1,	      /* a connection was handed to slot */

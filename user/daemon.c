@@ -224,11 +224,30 @@ static int on_event(void *ctx, void *data, size_t size)
 	return 0;
 }
 
+/* The slot's client is still in one of the sockhashes. */
+static bool owner_held(struct daemon *d, __u64 owner)
+{
+	__u64 val;
+
+	return !bpf_map_lookup_elem(d->conns_fd, &owner, &val) ||
+	       errno != ENOENT ||
+	       !bpf_map_lookup_elem(d->early_fd, &owner, &val) ||
+	       errno != ENOENT;
+}
+
+/* Caught sockets, steered or not, in both sockhashes. */
+static int held(struct daemon *d)
+{
+	int a = steer_conns_count(d->conns_fd);
+	int b = steer_conns_count(d->early_fd);
+
+	return a < 0 ? a : b < 0 ? b : a + b;
+}
+
 /* Catch what events cannot: a lost ring-buffer record, a silent client. */
 static void sweep(struct daemon *d)
 {
 	struct timespec now;
-	__u64 val;
 	__u32 i;
 
 	clock_gettime(CLOCK_MONOTONIC, &now);
@@ -237,8 +256,7 @@ static void sweep(struct daemon *d)
 
 		if (s->state == SLOT_FREE)
 			continue;
-		if (bpf_map_lookup_elem(d->conns_fd, &s->owner, &val) &&
-		    errno == ENOENT) {
+		if (!owner_held(d, s->owner)) {
 			slot_recycle(d, i);
 			continue;
 		}
@@ -262,14 +280,22 @@ static void start_drain(struct daemon *d, const char *why)
 		cfg.draining = 1;
 		bpf_map_update_elem(d->settings_fd, &zero, &cfg, BPF_EXIST);
 	}
-	p_info("draining (%s): %d connections held", why,
-	       steer_conns_count(d->conns_fd));
+	p_info("draining (%s): %d connections held", why, held(d));
 }
 
-/* Detach under way and nothing left in conns: time to exit. */
+/* Detach under way and nothing left in the sockhashes: time to exit.  The
+ * sockets that hold nothing (silent ones above all) are released first, so
+ * that only validations in flight and bytes not yet read keep it waiting. */
 static bool drained(struct daemon *d)
 {
-	return d->draining && steer_conns_count(d->conns_fd) == 0;
+	int err;
+
+	if (!d->draining)
+		return false;
+	err = steer_reap(d->steer.link_fd[LINK_REAP]);
+	if (err)
+		p_debug("reap: %s", strerror(-err));
+	return held(d) == 0;
 }
 
 /* true when the daemon should exit. */
@@ -441,6 +467,7 @@ int daemon_run(const struct daemon_opts *o, int ready_fd)
 		goto out;
 	k = d.steer.skel;
 	d.conns_fd = bpf_map__fd(k->maps.conns);
+	d.early_fd = bpf_map__fd(k->maps.conns_early);
 	d.settings_fd = bpf_map__fd(k->maps.settings);
 	d.pending_fd = bpf_map__fd(k->maps.pending_names);
 	err = responder_init(&d.resp, &d.store);
@@ -516,20 +543,24 @@ out:
 
 int daemon_drain_orphan(int timeout_ms)
 {
-	int fd, n, waited = 0;
+	int reap, waited = 0;
 
-	fd = steer_pinned_map("conns");
-	if (fd < 0)
-		return steer_remove_pins();
-	while ((n = steer_conns_count(fd)) > 0) {
+	reap = steer_pinned_map(steer_link_names[LINK_REAP]);
+	for (;;) {
+		if (reap >= 0)
+			steer_reap(reap);
+		if (steer_pinned_held() <= 0)
+			break;
 		if (timeout_ms >= 0 && waited >= timeout_ms) {
-			close(fd);
+			if (reap >= 0)
+				close(reap);
 			return -ETIMEDOUT;
 		}
 		usleep(TICK_MS * 1000);
 		waited += TICK_MS;
 	}
-	close(fd);
+	if (reap >= 0)
+		close(reap);
 	runstate_remove();
 	return steer_remove_pins();
 }

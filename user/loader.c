@@ -37,12 +37,14 @@ const char *const steer_link_names[LINK__MAX] = {
 	[LINK_REPLY] = "link_reply",
 	[LINK_PARSER] = "link_parser",
 	[LINK_VERDICT] = "link_verdict",
+	[LINK_VERDICT_EARLY] = "link_verdict_early",
+	[LINK_REAP] = "link_reap",
 	[LINK_SOCKOPS] = "link_sockops",
 };
 
 /* Every map that is pinned; ch_scratch is private to the verdict. */
 const char *const steer_map_names[] = {
-	"conns",  "pool",     "free_slots", "slots",  "pool_ports",
+	"conns",  "conns_early", "pool",     "free_slots", "slots",  "pool_ports",
 	"pending_names", "settings", "counters", "events", NULL,
 };
 
@@ -174,6 +176,15 @@ int steer_attach_map_progs(struct steer *s)
 	if (!err)
 		err = link_and_pin(s, LINK_VERDICT, k->progs.alpnsteer_verdict,
 				   conns, BPF_SK_SKB_STREAM_VERDICT);
+	if (!err)
+		err = link_and_pin(s, LINK_VERDICT_EARLY,
+				   k->progs.alpnsteer_verdict_early,
+				   bpf_map__fd(k->maps.conns_early),
+				   BPF_SK_SKB_VERDICT);
+	/* Pinned too, so that a drain without its daemon can run it. */
+	if (!err)
+		err = link_and_pin(s, LINK_REAP, k->progs.alpnsteer_reap, 0,
+				   BPF_TRACE_ITER);
 	return err;
 }
 
@@ -375,6 +386,41 @@ int steer_conns_count(int conns_fd)
 	if (err && errno != ENOENT)
 		return -errno;
 	return n;
+}
+
+int steer_pinned_held(void)
+{
+	static const char *const maps[] = { "conns", "conns_early" };
+	int i, fd, n, held = 0;
+
+	for (i = 0; i < 2; i++) {
+		fd = steer_pinned_map(maps[i]);
+		if (fd < 0)
+			continue; /* an attachment from before conns_early */
+		n = steer_conns_count(fd);
+		close(fd);
+		if (n < 0)
+			return n;
+		held += n;
+	}
+	return held;
+}
+
+int steer_reap(int link_fd)
+{
+	char buf[64];
+	int fd;
+	ssize_t n;
+
+	/* The program does its work as the iterator walks the sockets; it
+	 * prints nothing, so one read reaches the end. */
+	fd = bpf_iter_create(link_fd);
+	if (fd < 0)
+		return -errno;
+	while ((n = read(fd, buf, sizeof(buf))) > 0)
+		;
+	close(fd);
+	return n < 0 ? -errno : 0;
 }
 
 int steer_read_counters(__u64 *out, int nr)

@@ -22,22 +22,24 @@ struct steer_config {
 	__u32 nr_preclass;
 };
 
+enum steer_link {
+	LINK_REPLY,
+	LINK_PARSER,
+	LINK_VERDICT,
+	LINK_VERDICT_EARLY,
+	LINK_REAP,
+	LINK_SOCKOPS,
+	LINK__MAX,
+};
+
 /* What a live attachment holds; the pins under ALPNSTEER_PIN_DIR mirror it
  * so that a later `alpnsteer detach` or `status` can find everything. */
 struct steer {
 	struct alpnsteer_bpf *skel;
 	int cgroup_fd;
 	int pin_dirfd; /* ALPNSTEER_PIN_DIR, for removal after privdrop */
-	int link_fd[4];
+	int link_fd[LINK__MAX];
 	int tc_link_fd[ALPNSTEER_MAX_IFACES];
-};
-
-enum steer_link {
-	LINK_REPLY,
-	LINK_PARSER,
-	LINK_VERDICT,
-	LINK_SOCKOPS,
-	LINK__MAX,
 };
 
 enum steer_state {
@@ -68,6 +70,11 @@ int steer_remove_pins(void);
 
 /* Sockets still held in the conns sockhash (map fd), or -errno. */
 int steer_conns_count(int conns_fd);
+/* Release the caught sockets that hold nothing (draining only): runs the
+ * reap iterator of @link_fd (LINK_REAP) once over this netns. */
+int steer_reap(int link_fd);
+/* Sockets held in conns and conns_early, through their pins, or -errno. */
+int steer_pinned_held(void);
 int steer_read_counters(__u64 *out, int nr);
 
 #endif

@@ -125,7 +125,7 @@ static void say_attached(const struct runstate *rs, bool already)
 static int check_existing(void)
 {
 	struct runstate rs;
-	int fd, n;
+	int n;
 
 	switch (steer_pinned_state()) {
 	case STEER_DETACHED:
@@ -139,10 +139,7 @@ static int check_existing(void)
 	case STEER_DRAINING:
 		break;
 	}
-	fd = steer_pinned_map("conns");
-	n = fd >= 0 ? steer_conns_count(fd) : 0;
-	if (fd >= 0)
-		close(fd);
+	n = steer_pinned_held();
 	if (runstate_read(&rs) == 0 && runstate_daemon_alive(&rs)) {
 		p_err("the previous attachment is still draining %d connections",
 		      n);
@@ -290,7 +287,7 @@ static int cmd_detach(int argc, char **argv)
 		{ "wait", optional_argument, NULL, 'w' },
 		{},
 	};
-	int c, wait = -1, err, fd, n;
+	int c, wait = -1, err, n;
 	struct runstate rs;
 	bool alive;
 
@@ -326,10 +323,7 @@ static int cmd_detach(int argc, char **argv)
 		}
 	}
 	if (wait < 0) {
-		fd = steer_pinned_map("conns");
-		n = fd >= 0 ? steer_conns_count(fd) : 0;
-		if (fd >= 0)
-			close(fd);
+		n = steer_pinned_held();
 		if (log_json)
 			printf("{\"attached\":false,\"draining\":%d}\n", n);
 		else
@@ -339,10 +333,7 @@ static int cmd_detach(int argc, char **argv)
 	err = alive ? wait_gone(wait) :
 		      daemon_drain_orphan(wait ? wait * 1000 : -1);
 	if (err == -ETIMEDOUT) {
-		fd = steer_pinned_map("conns");
-		n = fd >= 0 ? steer_conns_count(fd) : 0;
-		if (fd >= 0)
-			close(fd);
+		n = steer_pinned_held();
 		p_err("still draining %d connections after %d s", n, wait);
 		p_hint("steered connections end when their clients close; see 'alpnsteer status'");
 		return 1;

@@ -102,19 +102,13 @@ static __u32 slots_in_use(__u32 size)
 
 static void gather(struct status *st)
 {
-	int fd;
-
 	memset(st, 0, sizeof(*st));
 	st->state = steer_pinned_state();
 	st->have_rs = runstate_read(&st->rs) == 0;
 	st->alive = st->have_rs && runstate_daemon_alive(&st->rs);
 	if (st->state == STEER_DETACHED)
 		return;
-	fd = steer_pinned_map("conns");
-	if (fd >= 0) {
-		st->conns = steer_conns_count(fd);
-		close(fd);
-	}
+	st->conns = steer_pinned_held();
 	st->in_use = slots_in_use(st->rs.pool_size);
 	steer_read_counters(st->counters, AC__MAX);
 	read_ids(&st->ids);
@@ -128,8 +122,14 @@ static void print_json(const struct status *st)
 {
 	struct json_writer *jw = jw_new(stdout);
 	bool on = st->state != STEER_DETACHED;
-	const char *short_names[LINK__MAX] = { "reply", "parser", "verdict",
-					       "sockops" };
+	const char *short_names[LINK__MAX] = {
+		[LINK_REPLY] = "reply",
+		[LINK_PARSER] = "parser",
+		[LINK_VERDICT] = "verdict",
+		[LINK_VERDICT_EARLY] = "verdict_early",
+		[LINK_REAP] = "reap",
+		[LINK_SOCKOPS] = "sockops",
+	};
 	__u32 i;
 
 	jw_start_object(jw);
@@ -217,7 +217,7 @@ static void print_text(const struct status *st)
 	printf("responder:  %s%s\n", st->rs.forward[0] ? "forward to " : "built-in",
 	       st->rs.forward);
 	printf("pool:       %u of %u in use\n", st->in_use, st->rs.pool_size);
-	printf("held:       %d connections in %s/conns\n", st->conns,
+	printf("held:       %d connections in %s/conns{,_early}\n", st->conns,
 	       ALPNSTEER_PIN_DIR);
 	if (st->challenges[0])
 		printf("challenges:\n%s\n", st->challenges);
