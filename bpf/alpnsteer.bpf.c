@@ -89,19 +89,21 @@ static __always_inline void catch_conn(struct bpf_sock_ops *skops)
 	if (netns_cookie && bpf_get_netns_cookie(skops) != netns_cookie)
 		return;
 	cookie = bpf_get_socket_cookie(skops);
-	if (preclassify) {
-		/* The cookie now exists for tc to read; RTT_CB turns the
-		 * callbacks off again once tc let the first bytes pass, and
-		 * STATE_CB frees the slot of a steered one. */
-		bpf_sock_ops_cb_flags_set(skops, BPF_SOCK_OPS_RTT_CB_FLAG |
-							 BPF_SOCK_OPS_STATE_CB_FLAG);
-		return;
-	}
 	/* Bytes that come with the handshake are queued before accept():
 	 * such a socket goes to the verdict-only sockhash (docs/design.md,
 	 * "Two sockhashes"). */
 	if (handshake_payload(skops))
 		undecided.map = AM_EARLY;
+	if (preclassify && undecided.map == AM_STREAM) {
+		/* The cookie now exists for tc to read; RTT_CB turns the
+		 * callbacks off again once tc let the first bytes pass, and
+		 * STATE_CB frees the slot of a steered one.  (tc saw the
+		 * bytes of an early socket before the socket existed, so
+		 * those are caught here as without --preclassify.) */
+		bpf_sock_ops_cb_flags_set(skops, BPF_SOCK_OPS_RTT_CB_FLAG |
+							 BPF_SOCK_OPS_STATE_CB_FLAG);
+		return;
+	}
 	if (bpf_map_update_elem(&conn_state, &cookie, &undecided, BPF_ANY)) {
 		count(AC_INSERT_FAILED);
 		return;
@@ -587,8 +589,8 @@ int alpnsteer_reap(struct bpf_iter__tcp *ctx)
 }
 
 /*
- * tc ingress pre-classifier (--preclassify, DESIGN.md section 3 "worth a
- * spike"): look at the first in-order data segment of a connection to a
+ * tc ingress pre-classifier (--preclassify, a spike kept off by default:
+ * docs/benchmarks in the README measure it): look at the first in-order data segment of a connection to a
  * steered port and insert the socket into conns only if that segment does
  * not prove the hello free of acme-tls/1 (it offers acme-tls/1, or the
  * record goes on in later segments, or it does not parse).  A normal
