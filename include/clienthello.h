@@ -38,6 +38,9 @@ enum ch_status {
 	CH_OK = 0,	 /* a well-formed ClientHello (up to the extensions read) */
 	CH_NOT_TLS = 1,	 /* not a TLS handshake record at all */
 	CH_MALFORMED = 2, /* a TLS record whose ClientHello does not parse */
+	CH_PARTIAL = 3,	 /* well-formed as far as it goes, but the record goes
+			  * on past the bytes given: ch_info says what was
+			  * seen (alpn_off != 0: the whole ALPN extension) */
 };
 
 struct ch_info {
@@ -103,49 +106,18 @@ static inline long ch_loop(__u32 n, long (*step)(__u64, void *), void *ctx)
 #define CH_LOOP(n, step, ctx) ch_loop(n, step, ctx)
 #endif
 
-/* State of one bounded walk over [off, end), shared with its step. */
+/* State of one bounded walk over [off, end), shared with its step; only
+ * [off, lim) is there to be read (lim < end: a prefix of the record). */
 struct ch_walk {
 	ch_src_t *src;
 	struct ch_info *out;
-	__u32 off, end;
+	__u32 off, end, lim;
 	int err;
 };
 
 static inline __u32 ch_be16(const __u8 *p)
 {
 	return ((__u32)p[0] << 8) | p[1];
-}
-
-/*
- * Stream-parser framing of the first record (DESIGN.md, "Stream parser
- * framing"): return 0 to wait for more bytes, or @have to release everything
- * buffered so far as one message.  Returning exactly the record length would
- * let a message end inside an skb, and the strparser head-skb offsets that
- * BPF sees would then be wrong (measured: bytes lost).  @hdr holds the first
- * min(@have, 5) bytes.
- */
-static inline __u32 ch_frame(const __u8 *hdr, __u32 have)
-{
-	__u32 rec;
-
-	if (have == 0)
-		return 0;
-	/* Not a handshake record: nothing to wait for. */
-	if (hdr[0] != TLS_CT_HANDSHAKE)
-		return have;
-	if (have < 2)
-		return 0;
-	if (hdr[1] != 3)
-		return have;
-	if (have < TLS_RECORD_HDR)
-		return 0;
-	rec = ch_be16(hdr + 3);
-	/* A length no ClientHello can have: do not hold the stream for it. */
-	if (rec > ALPNSTEER_MAX_RECORD)
-		return have;
-	if (have < TLS_RECORD_HDR + rec)
-		return 0;
-	return have;
 }
 
 static inline int ch_is_acme(const __u8 *s)
@@ -300,7 +272,10 @@ static inline int ch_ext_dup(struct ch_info *out, __u32 type)
 	return 0;
 }
 
-/* One extension header: note where ALPN and server_name are. */
+/* One extension header: note where ALPN and server_name are.  Where the
+ * bytes given end inside an extension, the walk stops there (CH_PARTIAL):
+ * what comes later is not known, and an extension cut short is not
+ * recorded. */
 static long ch_ext_step(__u64 i, void *ctx)
 {
 	struct ch_walk *w = ctx;
@@ -309,7 +284,15 @@ static long ch_ext_step(__u64 i, void *ctx)
 
 	if (w->off >= w->end)
 		return 1;
-	if (w->off + 4 > w->end || ch_load(w->src, w->off, b, 4)) {
+	if (w->off + 4 > w->end) {
+		w->err = CH_MALFORMED;
+		return 1;
+	}
+	if (w->off + 4 > w->lim) {
+		w->err = CH_PARTIAL;
+		return 1;
+	}
+	if (ch_load(w->src, w->off, b, 4)) {
 		w->err = CH_MALFORMED;
 		return 1;
 	}
@@ -321,6 +304,10 @@ static long ch_ext_step(__u64 i, void *ctx)
 	}
 	if (ch_ext_dup(w->out, type)) {
 		w->err = CH_MALFORMED;
+		return 1;
+	}
+	if (w->off + 4 + len > w->lim) {
+		w->err = CH_PARTIAL;
 		return 1;
 	}
 	w->out->ext_count++;
@@ -337,25 +324,39 @@ static long ch_ext_step(__u64 i, void *ctx)
 
 /*
  * Parse the ClientHello in the first record of @src, of which @avail bytes
- * are present.  @out must be zeroed by the caller.
+ * are present.  @out must be zeroed by the caller.  A record that goes on
+ * past @avail is parsed as far as it goes: CH_PARTIAL, unless what is
+ * there is already malformed.
  */
 CH_FUNC int ch_parse(ch_src_t *src, __u32 avail, struct ch_info *out)
 {
 	__u8 b[TLS_RECORD_HDR + 4];
-	__u32 off, end, ext_end;
+	__u32 off, end, lim, ext_end;
 	struct ch_walk w = {};
-	int err;
+	int cut, err;
 
 	if (avail == 0 || ch_load(src, 0, b, 1) || b[0] != TLS_CT_HANDSHAKE)
 		return CH_NOT_TLS;
-	if (avail < 2 || ch_load(src, 1, b + 1, 1))
+	if (avail < 2)
+		return CH_PARTIAL;
+	if (ch_load(src, 1, b + 1, 1))
 		return CH_MALFORMED;
 	if (b[1] != 3)
 		return CH_NOT_TLS;
-	if (avail < sizeof(b) || ch_load(src, 0, b, sizeof(b)))
+	if (avail < TLS_RECORD_HDR)
+		return CH_PARTIAL;
+	if (ch_load(src, 0, b, TLS_RECORD_HDR))
 		return CH_MALFORMED;
 	end = TLS_RECORD_HDR + ch_be16(b + 3);
-	if (end > avail || end > TLS_RECORD_HDR + ALPNSTEER_MAX_RECORD)
+	if (end > TLS_RECORD_HDR + ALPNSTEER_MAX_RECORD)
+		return CH_MALFORMED;
+	lim = end > avail ? avail : end;
+	/* What a field that runs past lim means: the record goes on
+	 * (partial), or the hello does not fit its record (malformed). */
+	cut = end > avail ? CH_PARTIAL : CH_MALFORMED;
+	if (lim < sizeof(b))
+		return end < sizeof(b) ? CH_MALFORMED : CH_PARTIAL;
+	if (ch_load(src, 0, b, sizeof(b)))
 		return CH_MALFORMED;
 	if (b[5] != TLS_HS_CLIENT_HELLO || b[6] != 0)
 		return CH_MALFORMED;
@@ -366,21 +367,28 @@ CH_FUNC int ch_parse(ch_src_t *src, __u32 avail, struct ch_info *out)
 
 	/* legacy_version(2) random(32), then session_id<0..32> */
 	off = TLS_RECORD_HDR + 4 + 2 + 32;
-	if (off + 1 > end || ch_load(src, off, b, 1) || b[0] > 32)
+	if (off + 1 > lim)
+		return cut;
+	if (ch_load(src, off, b, 1) || b[0] > 32)
 		return CH_MALFORMED;
 	off += 1 + b[0];
 	/* cipher_suites<2..2^16-2>, two bytes each */
-	if (off + 2 > end || ch_load(src, off, b, 2) || ch_be16(b) < 2 ||
-	    (ch_be16(b) & 1))
+	if (off + 2 > lim)
+		return cut;
+	if (ch_load(src, off, b, 2) || ch_be16(b) < 2 || (ch_be16(b) & 1))
 		return CH_MALFORMED;
 	off += 2 + ch_be16(b);
 	/* legacy_compression_methods<1..2^8-1> */
-	if (off + 1 > end || ch_load(src, off, b, 1))
+	if (off + 1 > lim)
+		return off + 1 > end ? CH_MALFORMED : cut;
+	if (ch_load(src, off, b, 1))
 		return CH_MALFORMED;
 	off += 1 + b[0];
 	if (off == end) /* no extensions: legal, and certainly no ALPN */
 		return CH_OK;
-	if (off + 2 > end || ch_load(src, off, b, 2))
+	if (off + 2 > lim)
+		return off + 2 > end ? CH_MALFORMED : cut;
+	if (ch_load(src, off, b, 2))
 		return CH_MALFORMED;
 	ext_end = off + 2 + ch_be16(b);
 	if (ext_end != end)
@@ -392,18 +400,22 @@ CH_FUNC int ch_parse(ch_src_t *src, __u32 avail, struct ch_info *out)
 	w.out = out;
 	w.off = off;
 	w.end = ext_end;
+	w.lim = lim;
 	CH_LOOP(CH_MAX_EXTENSIONS, ch_ext_step, &w);
-	if (w.err)
+	if (w.err && w.err != CH_PARTIAL)
 		return w.err;
 	err = CH_OK;
 	if (out->alpn_off)
 		err = ch_parse_alpn(src, out->alpn_off, out->alpn_end, out);
 	if (!err && out->sni_off)
 		err = ch_parse_sni(src, out->sni_off, out->sni_end, out);
-	/* Only a hello that parses whole may ever be steered. */
-	if (err)
+	/* Only a hello that parses (as far as it goes) may ever be
+	 * steered. */
+	if (err) {
 		out->acme = 0;
-	return err;
+		return err;
+	}
+	return w.err;
 }
 
 #endif /* ALPNSTEER_CLIENTHELLO_H */
