@@ -3,13 +3,13 @@
  * alpnsteer.bpf.c - steer ACME TLS-ALPN-01 handshakes away from the webserver.
  *
  *  sock_ops     catches each passively established connection on a steered
- *               port into the conns sockhash (or conns_early, when its first
- *               bytes came with the handshake), and lets normal connections
+ *               port into the conns sockhash, and lets normal connections
  *               leave it again (release) once it is safe;
- *  parser       holds the stream until the first TLS record is complete;
- *  verdict      parses the ClientHello; acme-tls/1 (for a pending name) goes
- *               to a responder slot, everything else stays with the webserver
- *               (verdict_early: the same for conns_early, one skb at a time);
+ *  verdict      parses the ClientHello in each skb as the kernel reads it
+ *               from the receive queue (no stream parser: docs/design.md,
+ *               "One verdict, no stream parser"); acme-tls/1 (for a pending
+ *               name) goes to a responder slot, everything else stays with
+ *               the webserver;
  *  reply        (sk_msg on the pool) sends what the responder writes out on
  *               the client's connection;
  *  reap         (tcp iterator, run by the drain) releases the caught sockets
@@ -55,7 +55,8 @@ static __always_inline struct alpnsteer_settings *get_settings(void)
 
 /* Bytes of payload in the segment that established the connection: the
  * client's first data when the listener defers accept (TCP_DEFER_ACCEPT),
- * or a TCP Fast Open SYN.  0 when it cannot be told. */
+ * or a TCP Fast Open SYN.  0 when it cannot be told.  Counted (early), and
+ * tc cannot have seen those bytes as a connection's (--preclassify). */
 static __always_inline __u32 handshake_payload(struct bpf_sock_ops *skops)
 {
 	void *data = (void *)(long)skops->skb_data;
@@ -74,7 +75,7 @@ static __always_inline void catch_conn(struct bpf_sock_ops *skops)
 	struct alpnsteer_conn_state undecided = {};
 	struct alpnsteer_settings *cfg;
 	__u64 cookie;
-	long err;
+	__u32 early;
 
 	if (!port_is_steered(skops->local_port))
 		return;
@@ -89,12 +90,8 @@ static __always_inline void catch_conn(struct bpf_sock_ops *skops)
 	if (netns_cookie && bpf_get_netns_cookie(skops) != netns_cookie)
 		return;
 	cookie = bpf_get_socket_cookie(skops);
-	/* Bytes that come with the handshake are queued before accept():
-	 * such a socket goes to the verdict-only sockhash (docs/design.md,
-	 * "Two sockhashes"). */
-	if (handshake_payload(skops))
-		undecided.map = AM_EARLY;
-	if (preclassify && undecided.map == AM_STREAM) {
+	early = handshake_payload(skops);
+	if (preclassify && !early) {
 		/* The cookie now exists for tc to read; RTT_CB turns the
 		 * callbacks off again once tc let the first bytes pass, and
 		 * STATE_CB frees the slot of a steered one.  (tc saw the
@@ -108,42 +105,26 @@ static __always_inline void catch_conn(struct bpf_sock_ops *skops)
 		count(AC_INSERT_FAILED);
 		return;
 	}
-	if (undecided.map == AM_EARLY)
-		err = bpf_sock_hash_update(skops, &conns_early, &cookie,
-					   BPF_NOEXIST);
-	else
-		err = bpf_sock_hash_update(skops, &conns, &cookie, BPF_NOEXIST);
-	if (err) {
+	if (bpf_sock_hash_update(skops, &conns, &cookie, BPF_NOEXIST)) {
 		bpf_map_delete_elem(&conn_state, &cookie);
 		count(AC_INSERT_FAILED);
 		return;
 	}
 	count(AC_SEEN);
-	if (undecided.map == AM_EARLY)
+	if (early)
 		count(AC_EARLY);
 	bpf_sock_ops_cb_flags_set(skops, BPF_SOCK_OPS_RTT_CB_FLAG |
 						 BPF_SOCK_OPS_STATE_CB_FLAG);
 }
 
-/* Remove a caught socket from its sockhash; only ever called with the
- * socket locked and after psock_holds_nothing() said yes. */
-static __always_inline long leave_map(const struct alpnsteer_conn_state *st,
-				      __u64 *cookie)
-{
-	if (st->map == AM_EARLY)
-		return bpf_map_delete_elem(&conns_early, cookie);
-	return bpf_map_delete_elem(&conns, cookie);
-}
-
 /*
- * Self-release (docs/design.md, "Release").  A normal socket leaves its
- * sockhash from RTT_CB, which runs in tcp_ack() with the socket locked and
- * not under sk_callback_lock, and only when the psock holds nothing: no
- * queued message, no skb waiting for the strparser or the verdict, and the
- * sequence numbers of the socket and the psock agree.  Removing it with
- * bytes still held by the psock loses them and corrupts the stream; the
- * sequence guard alone prevented silent skips in ~0.5% of connections.
- * When a guard fails, the next RTT_CB tries again.
+ * Self-release (docs/design.md, "Release points").  A normal socket leaves
+ * its sockhash from RTT_CB, which runs in tcp_ack() with the socket locked
+ * and not under sk_callback_lock, and only when the psock holds nothing: no
+ * queued message, no skb waiting for the verdict, and the webserver has
+ * read everything TCP received.  Removing it with bytes still held by the
+ * psock loses them and corrupts the stream.  When the guard fails, the next
+ * RTT_CB tries again.
  */
 static __always_inline void try_release(struct bpf_sock_ops *skops)
 {
@@ -179,11 +160,11 @@ static __always_inline void try_release(struct bpf_sock_ops *skops)
 	psock = psock_of(tp);
 	if (!psock)
 		return;
-	if (!psock_holds_nothing(tp, psock, st->map == AM_STREAM, 0)) {
+	if (!psock_holds_nothing(tp, psock, 0)) {
 		count(AC_RELEASE_DEFERRED);
 		return;
 	}
-	if (leave_map(st, &cookie))
+	if (bpf_map_delete_elem(&conns, &cookie))
 		return;
 	bpf_map_delete_elem(&conn_state, &cookie);
 	/* An ordinary socket again: no more callbacks, no more cost. */
@@ -224,12 +205,11 @@ static __always_inline void on_close(struct bpf_sock_ops *skops)
 /*
  * The client's FIN has just been queued (ESTABLISHED -> CLOSE_WAIT, from
  * tcp_fin(), socket locked) and the webserver has not been told yet.  A
- * socket that is still caught then would hand the FIN to the psock, and a
- * FIN queued before accept() is consumed by the kernel's deferred stream
- * parser without waking the reader, which then waits for its own timeout
- * (a health check's connect-and-close).  So every caught socket that is
- * not steered and holds nothing but this FIN leaves its sockhash here:
- * the FIN is then read the ordinary way, at once.
+ * socket that is still caught would hand the FIN to the psock, whose
+ * handling of a FIN queued before accept() has left the webserver waiting
+ * for its own timeout (a health check's connect-and-close).  So every
+ * caught socket that is not steered and holds nothing but this FIN leaves
+ * its sockhash here: the FIN is then read the ordinary way, at once.
  */
 static __always_inline void release_closing(struct bpf_sock_ops *skops)
 {
@@ -249,9 +229,9 @@ static __always_inline void release_closing(struct bpf_sock_ops *skops)
 	if (!tp)
 		return;
 	psock = psock_of(tp);
-	if (!psock || !psock_holds_nothing(tp, psock, st->map == AM_STREAM, 1))
+	if (!psock || !psock_holds_nothing(tp, psock, 1))
 		return;
-	if (leave_map(st, &cookie))
+	if (bpf_map_delete_elem(&conns, &cookie))
 		return;
 	bpf_map_delete_elem(&conn_state, &cookie);
 	bpf_sock_ops_cb_flags_set(skops, 0);
@@ -276,32 +256,6 @@ int alpnsteer_sockops(struct bpf_sock_ops *skops)
 		break;
 	}
 	return 1;
-}
-
-/*
- * Stream parser.  The __sk_buff here is strparser's head skb, whose len and
- * load offsets ignore the message offset, so every message must end on an
- * skb boundary: wait until the first record is complete, then take all that
- * is buffered (ch_frame()).  Once classified, everything passes at once.
- */
-SEC("sk_skb/stream_parser")
-int alpnsteer_parser(struct __sk_buff *skb)
-{
-	__u64 cookie = bpf_get_socket_cookie(skb);
-	struct alpnsteer_conn_state *st;
-	__u8 hdr[TLS_RECORD_HDR] = {};
-	__u32 len = skb->len;
-
-	st = bpf_map_lookup_elem(&conn_state, &cookie);
-	if (st && st->verdict != AS_UNDECIDED)
-		return len;
-	if (len >= TLS_RECORD_HDR)
-		bpf_skb_load_bytes(skb, 0, hdr, TLS_RECORD_HDR);
-	else if (len >= 2)
-		bpf_skb_load_bytes(skb, 0, hdr, 2);
-	else if (len == 1)
-		bpf_skb_load_bytes(skb, 0, hdr, 1);
-	return ch_frame(hdr, len);
 }
 
 static __always_inline void fill_event(struct alpnsteer_event *e,
@@ -368,7 +322,6 @@ static __always_inline int steer_first(struct __sk_buff *skb,
 	}
 	/* Claim before redirecting: the reply path checks ownership. */
 	s->owner_cookie = cookie;
-	s->owner_map = st->map;
 	s->steered_ns = bpf_ktime_get_ns();
 	r = bpf_sk_redirect_map(skb, &pool, slot, BPF_F_INGRESS);
 	if (r != SK_PASS) {
@@ -422,23 +375,8 @@ static __always_inline int record_oversized(struct __sk_buff *skb)
 	return ch_be16(h + 3) > ALPNSTEER_MAX_RECORD;
 }
 
-/* The first record is not whole in this skb: only the stream parser can
- * wait for the rest, and conns_early has none. */
-static __always_inline int record_split(struct __sk_buff *skb)
-{
-	__u8 h[TLS_RECORD_HDR] = {};
-	__u32 len = skb->len;
-
-	if (len >= TLS_RECORD_HDR)
-		bpf_skb_load_bytes(skb, 0, h, TLS_RECORD_HDR);
-	else if (len >= 2)
-		bpf_skb_load_bytes(skb, 0, h, 2);
-	else if (len == 1)
-		bpf_skb_load_bytes(skb, 0, h, 1);
-	return ch_frame(h, len) == 0;
-}
-
-static __always_inline int classify(struct __sk_buff *skb, bool stream)
+SEC("sk_skb") /* BPF_SK_SKB_VERDICT: libbpf 1.1 knows no sk_skb/verdict */
+int alpnsteer_verdict(struct __sk_buff *skb)
 {
 	struct alpnsteer_settings *cfg;
 	__u64 cookie = bpf_get_socket_cookie(skb);
@@ -456,20 +394,25 @@ static __always_inline int classify(struct __sk_buff *skb, bool stream)
 		return steer_more(skb, st, cookie);
 	if (st->verdict != AS_UNDECIDED)
 		return SK_PASS;
-	/* A first record that goes on in later skbs cannot be held without
-	 * a stream parser: the webserver gets it (fail open). */
-	if (!stream && record_split(skb)) {
-		st->verdict = AS_SPLIT;
-		count(AC_SPLIT);
-		return SK_PASS;
-	}
-
 	info = bpf_map_lookup_elem(&ch_scratch, &zero);
 	if (!info)
 		return SK_PASS;
 	__builtin_memset(info, 0, sizeof(*info));
 	src.skb = skb;
 	rc = ch_parse(&src, skb->len, info);
+	/* The first record goes on in later skbs, and without a stream
+	 * parser nothing waits for them.  The prefix decides when it holds
+	 * the whole ALPN extension, and for acme-tls/1 the SNI too, which
+	 * validators send before their key shares; otherwise the webserver
+	 * gets the hello (fail open, counted split). */
+	if (rc == CH_PARTIAL) {
+		if (!info->alpn_off || (info->acme && !info->sni_off)) {
+			st->verdict = AS_SPLIT;
+			count(AC_SPLIT);
+			return SK_PASS;
+		}
+		rc = CH_OK;
+	}
 	if (rc == CH_NOT_TLS) {
 		st->verdict = AS_NOT_TLS;
 		count(AC_NOT_TLS);
@@ -499,19 +442,6 @@ static __always_inline int classify(struct __sk_buff *skb, bool stream)
 	return steer_first(skb, st, cookie, info);
 }
 
-SEC("sk_skb/stream_verdict")
-int alpnsteer_verdict(struct __sk_buff *skb)
-{
-	return classify(skb, true);
-}
-
-/* conns_early: each skb as it is read from the receive queue. */
-SEC("sk_skb") /* BPF_SK_SKB_VERDICT: libbpf 1.1 knows no sk_skb/verdict */
-int alpnsteer_verdict_early(struct __sk_buff *skb)
-{
-	return classify(skb, false);
-}
-
 SEC("sk_msg")
 int alpnsteer_reply(struct sk_msg_md *msg)
 {
@@ -519,7 +449,6 @@ int alpnsteer_reply(struct sk_msg_md *msg)
 	struct alpnsteer_slot *s;
 	__u64 owner;
 	__u32 *slot;
-	long r;
 
 	slot = bpf_map_lookup_elem(&pool_ports, &port);
 	if (!slot)
@@ -528,11 +457,7 @@ int alpnsteer_reply(struct sk_msg_md *msg)
 	if (!s || !s->owner_cookie)
 		goto drop;
 	owner = s->owner_cookie;
-	if (s->owner_map == AM_EARLY)
-		r = bpf_msg_redirect_hash(msg, &conns_early, &owner, 0);
-	else
-		r = bpf_msg_redirect_hash(msg, &conns, &owner, 0);
-	if (r != SK_PASS)
+	if (bpf_msg_redirect_hash(msg, &conns, &owner, 0) != SK_PASS)
 		goto drop;
 	count(AC_REPLY_SENT);
 	return SK_PASS;
@@ -579,9 +504,9 @@ int alpnsteer_reap(struct bpf_iter__tcp *ctx)
 	if (!st || st->verdict == AS_STEERED)
 		return 0;
 	psock = psock_of(tp);
-	if (!psock || !psock_holds_nothing(tp, psock, st->map == AM_STREAM, 0))
+	if (!psock || !psock_holds_nothing(tp, psock, 0))
 		return 0;
-	if (leave_map(st, &cookie))
+	if (bpf_map_delete_elem(&conns, &cookie))
 		return 0;
 	bpf_map_delete_elem(&conn_state, &cookie);
 	count(AC_REAPED);

@@ -20,27 +20,13 @@ const volatile __u32 pool_size = 1;
 const volatile __u32 preclassify;
 
 /* Webserver child sockets on a steered port, keyed by socket cookie.  The
- * stream parser and verdict are attached here. */
+ * verdict is attached here (BPF_SK_SKB_VERDICT, no stream parser). */
 struct {
 	__uint(type, BPF_MAP_TYPE_SOCKHASH);
 	__uint(max_entries, ALPNSTEER_MAX_CONNS);
 	__type(key, __u64);
 	__type(value, __u64);
 } conns SEC(".maps");
-
-/* The same for sockets whose first bytes came with the handshake segment
- * (TCP_DEFER_ACCEPT, TCP Fast Open), so that they are queued before the
- * webserver accepts the socket.  Only a verdict is attached here, no stream
- * parser: the kernel's parser cannot read a socket that is not accepted yet
- * and its deferred read mis-counts copied_seq (docs/design.md, "Two
- * sockhashes"), while the verdict-only path reads the queue synchronously
- * from the webserver's first recvmsg. */
-struct {
-	__uint(type, BPF_MAP_TYPE_SOCKHASH);
-	__uint(max_entries, ALPNSTEER_MAX_CONNS);
-	__type(key, __u64);
-	__type(value, __u64);
-} conns_early SEC(".maps");
 
 /* Responder-side socket of each slot, indexed by slot.  sk_msg is attached
  * here: what the responder writes goes out on the client's connection. */

@@ -31,29 +31,22 @@ static __always_inline struct sk_psock *psock_of(struct tcp_sock *tp)
 /*
  * True when @psock holds no byte of @tp's stream beyond the last @fin
  * sequence numbers (1: the client's FIN, queued but not yet read): no
- * message queued for the reader, no skb waiting for the verdict, and the
- * reader has consumed everything TCP received.  With a stream parser
- * (@stream) also nothing waits for the parser, and the parser has consumed
- * everything too.  Called with the socket locked (a sock_ops callback or the
- * tcp iterator), so nothing can be queued between this check and the
- * removal that follows it.
+ * message queued for the reader, no skb waiting for the verdict or the
+ * backlog, and the reader has consumed everything TCP received (with a
+ * verdict and no stream parser, copied_seq moves only when the reader
+ * reads).  Called with the socket locked (a sock_ops callback or the tcp
+ * iterator), so nothing can be queued between this check and the removal
+ * that follows it.
  */
 static __always_inline bool psock_holds_nothing(struct tcp_sock *tp,
 						struct sk_psock *psock,
-						bool stream, __u32 fin)
+						__u32 fin)
 {
-	__u32 tot = 1, qlen = 1, pseq = 0;
-	void *head = (void *)1;
+	__u32 tot = 1, qlen = 1;
 
 	bpf_probe_read_kernel(&tot, sizeof(tot), &psock->msg_tot_len);
 	bpf_probe_read_kernel(&qlen, sizeof(qlen), &psock->ingress_skb.qlen);
-	if (tot || qlen || tp->rcv_nxt != tp->copied_seq + fin)
-		return false;
-	if (!stream)
-		return true;
-	bpf_probe_read_kernel(&head, sizeof(head), &psock->strp.skb_head);
-	bpf_probe_read_kernel(&pseq, sizeof(pseq), &psock->copied_seq);
-	return !head && tp->copied_seq == pseq;
+	return !tot && !qlen && tp->rcv_nxt == tp->copied_seq + fin;
 }
 
 #endif /* ALPNSTEER_PSOCK_BPF_H */

@@ -24,7 +24,7 @@
 
 /* Largest TLSPlaintext record (2^14) plus the 2048 bytes TLSCiphertext may
  * add: a first record that claims more cannot be a real ClientHello, so the
- * stream parser passes it at once instead of waiting for it. */
+ * verdict leaves it to the webserver at once. */
 #define ALPNSTEER_MAX_RECORD	 (16384 + 2048)
 
 /* Per-connection classification, kept in socket-local storage. */
@@ -38,31 +38,20 @@ enum alpnsteer_verdict {
 	AS_NO_RESPONDER = 6, /* acme-tls/1, but the slot's socket is gone */
 	AS_STEERED = 7,	    /* handed to the responder, slot in conn_state */
 	AS_DRAINING = 8,    /* acme-tls/1 during detach: left to the webserver */
-	AS_SPLIT = 9,	    /* first record not whole in the first skb of a
-			     * conns_early socket: left to the webserver */
-};
-
-/* Which sockhash holds a caught socket (docs/design.md, "Two sockhashes"). */
-enum alpnsteer_conn_map {
-	AM_STREAM = 0, /* conns: stream parser + verdict */
-	AM_EARLY = 1,  /* conns_early: verdict only, for sockets whose first
-			* bytes came with the handshake (TCP_DEFER_ACCEPT,
-			* TCP Fast Open) and so before accept() */
+	AS_SPLIT = 9,	    /* first skb holds neither the whole hello nor its
+			     * ALPN (and SNI): left to the webserver */
 };
 
 struct alpnsteer_conn_state {
 	__u32 verdict; /* enum alpnsteer_verdict */
 	__u32 slot;
 	__u32 release_tries; /* RTT callbacks that tried to release it */
-	__u32 map;	     /* enum alpnsteer_conn_map */
 };
 
 /* One entry per responder slot, indexed by slot number. */
 struct alpnsteer_slot {
 	__u64 owner_cookie; /* socket cookie of the client connection, 0 = free */
 	__u64 steered_ns;   /* bpf_ktime_get_ns() when it was taken */
-	__u32 owner_map;    /* enum alpnsteer_conn_map of the owner */
-	__u32 pad;
 };
 
 /* Key of the pending-identifier hash: the lowercase SNI, NUL padded. */
@@ -94,8 +83,8 @@ enum alpnsteer_counter {
 	AC_PRECLASS_NORMAL,  /* --preclassify: hellos without acme-tls/1 decided
 				in tc, never inserted into the sockhash */
 	AC_EARLY,	     /* caught with bytes in the handshake segment
-				(deferred accept, TFO): conns_early */
-	AC_SPLIT,	     /* conns_early hellos not whole in one skb */
+				(deferred accept, TFO) */
+	AC_SPLIT,	     /* hellos undecidable from their first skb */
 	AC_RELEASED_CLOSING, /* released at the client's FIN, before the
 				webserver read it */
 	AC_REAPED,	     /* released by the drain's socket iterator */

@@ -224,24 +224,19 @@ static int on_event(void *ctx, void *data, size_t size)
 	return 0;
 }
 
-/* The slot's client is still in one of the sockhashes. */
+/* The slot's client is still in the sockhash. */
 static bool owner_held(struct daemon *d, __u64 owner)
 {
 	__u64 val;
 
 	return !bpf_map_lookup_elem(d->conns_fd, &owner, &val) ||
-	       errno != ENOENT ||
-	       !bpf_map_lookup_elem(d->early_fd, &owner, &val) ||
 	       errno != ENOENT;
 }
 
-/* Caught sockets, steered or not, in both sockhashes. */
+/* Caught sockets, steered or not. */
 static int held(struct daemon *d)
 {
-	int a = steer_conns_count(d->conns_fd);
-	int b = steer_conns_count(d->early_fd);
-
-	return a < 0 ? a : b < 0 ? b : a + b;
+	return steer_conns_count(d->conns_fd);
 }
 
 /* Catch what events cannot: a lost ring-buffer record, a silent client. */
@@ -467,7 +462,6 @@ int daemon_run(const struct daemon_opts *o, int ready_fd)
 		goto out;
 	k = d.steer.skel;
 	d.conns_fd = bpf_map__fd(k->maps.conns);
-	d.early_fd = bpf_map__fd(k->maps.conns_early);
 	d.settings_fd = bpf_map__fd(k->maps.settings);
 	d.pending_fd = bpf_map__fd(k->maps.pending_names);
 	err = responder_init(&d.resp, &d.store);

@@ -32,7 +32,7 @@ struct daemon {
 	struct challenges store;
 	struct responder resp;
 	int epfd, sigfd, timerfd, ctl_fd, dir_fd;
-	int conns_fd, early_fd, settings_fd, pending_fd;
+	int conns_fd, settings_fd, pending_fd;
 	bool draining;
 	unsigned long ticks;
 };

@@ -35,16 +35,14 @@
 
 const char *const steer_link_names[LINK__MAX] = {
 	[LINK_REPLY] = "link_reply",
-	[LINK_PARSER] = "link_parser",
 	[LINK_VERDICT] = "link_verdict",
-	[LINK_VERDICT_EARLY] = "link_verdict_early",
 	[LINK_REAP] = "link_reap",
 	[LINK_SOCKOPS] = "link_sockops",
 };
 
 /* Every map that is pinned; ch_scratch is private to the verdict. */
 const char *const steer_map_names[] = {
-	"conns",  "conns_early", "pool",     "free_slots", "slots",  "pool_ports",
+	"conns",  "pool",     "free_slots", "slots",  "pool_ports",
 	"pending_names", "settings", "counters", "events", NULL,
 };
 
@@ -170,17 +168,11 @@ int steer_attach_map_progs(struct steer *s)
 
 	err = link_and_pin(s, LINK_REPLY, k->progs.alpnsteer_reply,
 			   bpf_map__fd(k->maps.pool), BPF_SK_MSG_VERDICT);
-	if (!err)
-		err = link_and_pin(s, LINK_PARSER, k->progs.alpnsteer_parser,
-				   conns, BPF_SK_SKB_STREAM_PARSER);
+	/* A verdict and no stream parser (docs/design.md, "One verdict, no
+	 * stream parser"). */
 	if (!err)
 		err = link_and_pin(s, LINK_VERDICT, k->progs.alpnsteer_verdict,
-				   conns, BPF_SK_SKB_STREAM_VERDICT);
-	if (!err)
-		err = link_and_pin(s, LINK_VERDICT_EARLY,
-				   k->progs.alpnsteer_verdict_early,
-				   bpf_map__fd(k->maps.conns_early),
-				   BPF_SK_SKB_VERDICT);
+				   conns, BPF_SK_SKB_VERDICT);
 	/* Pinned too, so that a drain without its daemon can run it. */
 	if (!err)
 		err = link_and_pin(s, LINK_REAP, k->progs.alpnsteer_reap, 0,
@@ -390,20 +382,14 @@ int steer_conns_count(int conns_fd)
 
 int steer_pinned_held(void)
 {
-	static const char *const maps[] = { "conns", "conns_early" };
-	int i, fd, n, held = 0;
+	int fd, n;
 
-	for (i = 0; i < 2; i++) {
-		fd = steer_pinned_map(maps[i]);
-		if (fd < 0)
-			continue; /* an attachment from before conns_early */
-		n = steer_conns_count(fd);
-		close(fd);
-		if (n < 0)
-			return n;
-		held += n;
-	}
-	return held;
+	fd = steer_pinned_map("conns");
+	if (fd < 0)
+		return 0;
+	n = steer_conns_count(fd);
+	close(fd);
+	return n;
 }
 
 int steer_reap(int link_fd)

@@ -24,9 +24,7 @@ struct steer_config {
 
 enum steer_link {
 	LINK_REPLY,
-	LINK_PARSER,
 	LINK_VERDICT,
-	LINK_VERDICT_EARLY,
 	LINK_REAP,
 	LINK_SOCKOPS,
 	LINK__MAX,
@@ -73,7 +71,8 @@ int steer_conns_count(int conns_fd);
 /* Release the caught sockets that hold nothing (draining only): runs the
  * reap iterator of @link_fd (LINK_REAP) once over this netns. */
 int steer_reap(int link_fd);
-/* Sockets held in conns and conns_early, through their pins, or -errno. */
+/* Sockets held in conns, through its pin (0 when there is none), or
+ * -errno. */
 int steer_pinned_held(void);
 int steer_read_counters(__u64 *out, int nr);
 

@@ -124,9 +124,7 @@ static void print_json(const struct status *st)
 	bool on = st->state != STEER_DETACHED;
 	const char *short_names[LINK__MAX] = {
 		[LINK_REPLY] = "reply",
-		[LINK_PARSER] = "parser",
 		[LINK_VERDICT] = "verdict",
-		[LINK_VERDICT_EARLY] = "verdict_early",
 		[LINK_REAP] = "reap",
 		[LINK_SOCKOPS] = "sockops",
 	};
@@ -181,11 +179,15 @@ static void print_json(const struct status *st)
 	jw_start_object(jw);
 	for (i = 0; i < LINK__MAX; i++)
 		jw_uint_field(jw, short_names[i], st->ids.link_id[i]);
+	/* Kept so that the keys do not change: there is no stream parser
+	 * any more (docs/design.md). */
+	jw_uint_field(jw, "parser", 0);
 	jw_end_object(jw);
 	jw_name(jw, "progs");
 	jw_start_object(jw);
 	for (i = 0; i < LINK__MAX; i++)
 		jw_uint_field(jw, short_names[i], st->ids.prog_id[i]);
+	jw_uint_field(jw, "parser", 0);
 	jw_end_object(jw);
 	jw_name(jw, "maps");
 	jw_start_object(jw);
@@ -217,7 +219,7 @@ static void print_text(const struct status *st)
 	printf("responder:  %s%s\n", st->rs.forward[0] ? "forward to " : "built-in",
 	       st->rs.forward);
 	printf("pool:       %u of %u in use\n", st->in_use, st->rs.pool_size);
-	printf("held:       %d connections in %s/conns{,_early}\n", st->conns,
+	printf("held:       %d connections in %s/conns\n", st->conns,
 	       ALPNSTEER_PIN_DIR);
 	if (st->challenges[0])
 		printf("challenges:\n%s\n", st->challenges);
@@ -225,12 +227,12 @@ static void print_text(const struct status *st)
 	for (i = 0; i < AC__MAX; i++)
 		printf("  %-18s %llu\n", counter_names[i],
 		       (unsigned long long)st->counters[i]);
-	printf("bpftool:    prog ids sockops %u parser %u verdict %u reply %u; "
+	printf("bpftool:    prog ids sockops %u verdict %u reply %u reap %u; "
 	       "link ids %u %u %u %u\n",
-	       st->ids.prog_id[LINK_SOCKOPS], st->ids.prog_id[LINK_PARSER],
-	       st->ids.prog_id[LINK_VERDICT], st->ids.prog_id[LINK_REPLY],
-	       st->ids.link_id[LINK_SOCKOPS], st->ids.link_id[LINK_PARSER],
-	       st->ids.link_id[LINK_VERDICT], st->ids.link_id[LINK_REPLY]);
+	       st->ids.prog_id[LINK_SOCKOPS], st->ids.prog_id[LINK_VERDICT],
+	       st->ids.prog_id[LINK_REPLY], st->ids.prog_id[LINK_REAP],
+	       st->ids.link_id[LINK_SOCKOPS], st->ids.link_id[LINK_VERDICT],
+	       st->ids.link_id[LINK_REPLY], st->ids.link_id[LINK_REAP]);
 }
 
 int cmd_status(int argc, char **argv)
