@@ -1,39 +1,60 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-only
 # Multi-segment ClientHellos: veth MTU 600 without offloads (IPv4; IPv6
-# needs at least 1280, so it runs at 1280), hellos padded past 2 KiB, and
-# clients that send their hello one byte per segment.
+# needs at least 1280, so it runs at 1280).  The verdict sees each skb as
+# it is read (no stream parser, docs/design.md): a hello split over several
+# segments is decided from its first one when that holds the ALPN and SNI
+# extensions, as a validator's does (an ffdhe8192 key share after them
+# makes a 1.3 KB hello, like a Go validator's X25519MLKEM768 one), and is
+# otherwise left to nginx: a 3 KB ALPN list, or one byte per segment.
 . "$(dirname "$0")/lib.sh"
 st_setup 1280
 st_dmesg_mark
 
 set_mtu() {
-	ip -n $ST_SRV link set st-v0 mtu $1
-	ip -n $ST_CLI link set st-v1 mtu $1
+	ip -n $ST_SRV link set $ST_V0 mtu $1
+	ip -n $ST_CLI link set $ST_V1 mtu $1
 	sleep 0.2 # let IPv6 come back on the link
 }
 
 check "attach --forward" as attach --forward 127.0.0.1:8443
 # IPv6 first: below 1280 the kernel takes IPv6 off the link for good.
+# split_acme HOST: a 1.3 KB acme-tls/1 hello with ALPN and SNI up front.
+split_acme() {
+	in_cli openssl s_client -connect "$(echo $1 | sed 's/.*:.*/[&]/'):443" \
+		-servername split.test -alpn acme-tls/1 -groups ffdhe8192 \
+		</dev/null 2>/dev/null | sed -n 's/^subject=.*CN = //p'
+}
+
 for h in $SRV6 $SRV4; do
 	[ $h = $SRV4 ] && set_mtu 600
+	expect_eq "[$h] a validator-sized acme-tls/1 hello over a small MTU is steered" \
+		"$(split_acme $h)" acme-responder
 	r=$(tls $h --alpn acme-tls/1 --sni big.test --pad 2200)
 	check "[$h] padded hello is past 2 KiB ($(field "$r" hello_len) bytes)" \
 		test "$(field "$r" hello_len)" -gt 2048
-	expect_eq "[$h] padded acme-tls/1 hello over a small MTU is steered" "$(field "$r" cn)" acme-responder
+	# Steered when its segments were coalesced before the verdict read
+	# them, left to nginx otherwise: either way answered, never lost.
+	check "[$h] acme-tls/1 whose ALPN list spans segments: responder or nginx" \
+		test "$(field "$r" cn)" = acme-responder -o \
+		-n "$(grep -i "no.application.protocol" <<<"$(field "$r" error)")"
 	r=$(tls $h --alpn http/1.1 --sni big.test --pad 2200)
 	expect_eq "[$h] padded normal hello over a small MTU reaches nginx" "$(field "$r" cn)" nginx-real
 	r=$(tls $h --alpn acme-tls/1 --sni slow.test --trickle)
-	expect_eq "[$h] acme-tls/1 one byte per segment is steered" "$(field "$r" cn)" acme-responder
+	check "[$h] acme-tls/1 one byte per segment is left to nginx" \
+		grep -qi "no.application.protocol" <<<"$(field "$r" error)"
 	r=$(tls $h --alpn http/1.1 --sni slow.test --trickle)
 	expect_eq "[$h] normal hello one byte per segment reaches nginx" "$(field "$r" cn)" nginx-real
 	expect_eq "[$h] ... with its ALPN" "$(field "$r" alpn)" http/1.1
-	r=$(tls $h --alpn acme-tls/1 --sni slowbig.test --trickle --pad 2200)
-	expect_eq "[$h] padded acme-tls/1 one byte per segment is steered" "$(field "$r" cn)" acme-responder
+	r=$(tls $h --alpn http/1.1 --sni slowbig.test --trickle --pad 2200)
+	expect_eq "[$h] padded normal hello one byte per segment reaches nginx" "$(field "$r" cn)" nginx-real
 done
 r=$(in_cli curl -sk --max-time 10 https://$SRV4/big.bin | sha256sum | cut -d' ' -f1)
 expect_eq "10 MiB download over MTU 600 intact" "$r" "$BIG_SHA"
-expect_eq "counter steered" "$(counter steered)" 6
+n=$(counter steered)
+check "counter steered: the two validator-sized hellos, and the padded ones that came coalesced ($n)" \
+	test "$n" -ge 2 -a "$n" -le 4
+check "counter split counts the undecidable acme-tls/1 hellos" test "$(counter split)" -ge 4
 expect_eq "counter malformed" "$(counter malformed)" 0
 check "detach --wait" as detach --wait=10
 check "no kernel WARN" st_dmesg_clean
