@@ -72,8 +72,7 @@ static bool run_dir_name(const char *n)
  * name), then drop every name in it: whatever the other user left there
  * (a symlink, a hard link) is gone before root opens anything.  Only our
  * own names, and no daemon may be using it. */
-static int run_dir_repair(int fd, const struct lc_paths *p,
-			  const struct stat *st)
+static int run_dir_repair(int fd, const struct lc_paths *p)
 {
 	struct dirent *de;
 	DIR *dir;
@@ -108,7 +107,6 @@ static int run_dir_repair(int fd, const struct lc_paths *p,
 		}
 	}
 	closedir(dir);
-	(void)st;
 	return err;
 }
 
@@ -145,15 +143,17 @@ int lc_run_dir_open(const struct lc_paths *p, bool create)
 		close(fd);
 		return -EPERM;
 	}
-	err = run_dir_repair(fd, p, &st);
+	err = run_dir_repair(fd, p);
 	if (!err) {
-		p_warn("%s was owned by uid %u (an older alpnsteer gave it to its daemon): taken back and emptied",
-		       p->run_dir, (unsigned int)st.st_uid);
+		p_warn("%s was owned by uid %u, mode %03o (an older alpnsteer gave it to its daemon): taken back and emptied",
+		       p->run_dir, (unsigned int)st.st_uid,
+		       (unsigned int)(st.st_mode & 07777));
 		return fd;
 	}
 	close(fd);
-	p_err("%s is owned by uid %u or writable by others, and cannot be taken back: %s",
-	      p->run_dir, (unsigned int)st.st_uid, strerror(-err));
+	p_err("%s was owned by uid %u, mode %03o, and cannot be emptied: %s",
+	      p->run_dir, (unsigned int)st.st_uid,
+	      (unsigned int)(st.st_mode & 07777), strerror(-err));
 	p_hint("everything root opens there must be root's: stop whatever uses it, remove the directory and attach again");
 	return -EPERM;
 }
@@ -169,14 +169,15 @@ int lc_pin_dir_check(const struct lc_paths *p)
 	/* An older alpnsteer left it empty and owned by its daemon user:
 	 * rmdir takes only an empty directory and never follows. */
 	if (S_ISDIR(st.st_mode) && !rmdir(p->pin_dir)) {
-		p_warn("%s was owned by uid %u: removed, to be made again by root",
-		       p->pin_dir, (unsigned int)st.st_uid);
+		p_warn("%s was owned by uid %u, mode %03o: removed, to be made again by root",
+		       p->pin_dir, (unsigned int)st.st_uid,
+		       (unsigned int)(st.st_mode & 07777));
 		return 0;
 	}
-	p_err("%s is %s, owned by uid %u: root will not pin into it",
+	p_err("%s is %s owned by uid %u, mode %03o: root will not pin into it",
 	      p->pin_dir, S_ISDIR(st.st_mode) ? "a directory" :
 			  S_ISLNK(st.st_mode) ? "a symlink" : "not a directory",
-	      (unsigned int)st.st_uid);
+	      (unsigned int)st.st_uid, (unsigned int)(st.st_mode & 07777));
 	p_hint("the pin directory must be root's; look at what is in it, remove it, and attach again");
 	return -EPERM;
 }
