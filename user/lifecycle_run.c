@@ -287,7 +287,9 @@ static bool keeper_tick(struct keeper *k)
 	if (v.rec.phase == LC_PHASE_ATTACHED && !v.flag &&
 	    lc_holders_prune(&v.rec, time(NULL)))
 		dirty = true;
-	conns = conns_held(k->p);
+	/* Only a drain needs the count: walking a busy webserver's conns
+	 * every tick would cost thousands of syscalls a second. */
+	conns = v.rec.phase != LC_PHASE_ATTACHED || v.flag ? conns_held(k->p) : -1;
 	switch (lc_plan_keeper(&v, conns)) {
 	case LC_KEEP_EXPIRE:
 		v.rec.phase = LC_PHASE_DRAINING;
@@ -757,6 +759,10 @@ int lc_detach(const struct lc_paths *p, const char *holder, bool all, int wait)
 	}
 	if (edit_fd >= 0)
 		flock(edit_fd, LOCK_UN);
+	/* Wake the keeper: with nothing in flight it is gone at once, not at
+	 * its next tick. */
+	if (v.state == LC_ATTACHED && v.rec.keeper > 0)
+		kill(v.rec.keeper, SIGHUP);
 	if (wait < 0) {
 		n = conns_held(p);
 		if (log_json)
