@@ -103,6 +103,31 @@ expect_eq "... and leaves it attached" "$(lifecycle)" attached
 check "detach --holder alpnsteer.service --wait (the last holder)" as detach --holder alpnsteer.service --wait=10
 expect_eq "... detached" "$(lifecycle)" detached
 
+# ... the same with alpnsteer.service's own command, `run`, and the case of
+# issue 8: a permanent built-in attachment, acme.sh wired with the forward
+# hook.  The hook's attach is refused (the order is not left to fail at
+# nginx); its post-hook leaves the permanent attachment on.
+nsenter --net=/var/run/netns/$ST_SRV "$ALPNSTEER" run --holder alpnsteer.service > "$ST_WORK/run.log" 2>&1 &
+SVC=$!
+ST_PIDS+=($SVC)
+check "run --holder alpnsteer.service attaches" wait_for 'd.get("lifecycle")' attached 100
+out=$(in_srv "$HERE/../scripts/hooks/prepost-hook.sh" pre 127.0.0.1:8443 2>&1) && rc=0 || rc=$?
+echo "$out" | sed 's/^/#   /'
+expect_eq "the forward hook next to the built-in unit: refused, exit 1" "$rc" 1
+check "... saying the responder differs" grep -q "^Error: .*responder: attached with the built-in one, asked for 127.0.0.1:8443" <<<"$out"
+check "prepost-hook.sh post (it holds nothing)" in_srv "$HERE/../scripts/hooks/prepost-hook.sh" post
+expect_eq "... the unit's attachment stays on" "$(lifecycle) $(status_field '" ".join(h["name"] for h in d["holders"])')" "attached alpnsteer.service"
+check "a built-in hook holder joins it" as attach --holder dehydrated --ttl 1h
+check "... and its detach --wait returns, leaving it on" as detach --holder dehydrated --wait=10
+expect_eq "... still attached for the unit" "$(lifecycle)" attached
+check "challenge add unit.test" "$ALPNSTEER" challenge add unit.test ka.unit
+check "... answered" acme_ok $SRV4 unit.test ka.unit
+kill -TERM $SVC
+rc=0
+wait $SVC || rc=$?
+expect_eq "SIGTERM (systemctl stop) ends run with status 0" "$rc" 0
+expect_eq "... detached" "$(lifecycle)" detached
+
 # 4. --ttl: steering ends by itself when the detach never comes.
 check "attach --holder short --ttl 3s" as attach --holder short --ttl 3s
 expect_eq "attached" "$(lifecycle)" attached

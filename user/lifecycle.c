@@ -556,6 +556,11 @@ static bool pinned(const struct lc_paths *p, const char *name)
 	return access(path, F_OK) == 0;
 }
 
+static bool can_look(const struct lc_paths *p)
+{
+	return access(p->pin_dir, F_OK) == 0 || errno != EACCES;
+}
+
 static bool read_flag(const struct lc_paths *p, bool *flag)
 {
 	struct alpnsteer_settings cfg;
@@ -616,6 +621,10 @@ void lc_observe(const struct lc_paths *p, int run_dirfd, struct lc_view *v)
 	 * record's pids are the best left. */
 	v->live = held >= 0 ? held == 1 :
 			      v->have_rec && pid_lives(v->rec.keeper ?: v->rec.pid);
+	/* bpffs is root's (0700): a user who may not look trusts the
+	 * record and its live keeper. */
+	if (!v->pins && !can_look(p))
+		v->pins = v->sockops = v->have_rec && v->live;
 	v->state = lc_classify(v);
 }
 

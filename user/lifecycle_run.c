@@ -487,7 +487,7 @@ static int drain_orphan(const struct lc_paths *p, int run_fd, int *edit_fd,
 	int lock, n, waited = 0, err = 0;
 
 	lock = lc_lock_open(run_fd, LC_LOCK_FILE, p->owner);
-	if (lock < 0 || lc_lock_take(lock, 0)) {
+	if (lock < 0 || lc_lock_take(lock, 200)) {
 		if (lock >= 0)
 			close(lock);
 		return -EBUSY;
@@ -624,7 +624,9 @@ int lc_attach(const struct lc_paths *p, struct daemon_opts *o, bool foreground)
 		       p->run_dir);
 		return 1;
 	}
-	if (lc_lock_take(lock_fd, 0)) {
+	/* Not once: a status looking (LOCK_SH for an instant) must not
+	 * fail an attach. */
+	if (lc_lock_take(lock_fd, 1000)) {
 		p_err("another alpnsteer holds %s/%s", p->run_dir, LC_LOCK_FILE);
 		return 1;
 	}
@@ -682,7 +684,12 @@ int lc_detach(const struct lc_paths *p, const char *holder, bool all, int wait)
 	int run_fd, edit_fd = -1, err, n;
 	pid_t pid;
 
-	run_fd = lc_run_dir_open(p, geteuid() == 0);
+	if (geteuid() != 0) {
+		p_err("detach needs root");
+		p_hint("run it as root (the pins, the record and the locks are root's)");
+		return 1;
+	}
+	run_fd = lc_run_dir_open(p, true);
 	if (run_fd >= 0) {
 		edit_fd = edit_lock(p, run_fd);
 		if (edit_fd < 0)
@@ -734,10 +741,9 @@ int lc_detach(const struct lc_paths *p, const char *holder, bool all, int wait)
 	case LC_DETACH_DRAINING:
 		break;
 	case LC_DETACH_ORPHAN:
-		if (run_fd < 0 || geteuid() != 0) {
-			p_err("cannot remove the attachment: %s",
-			      strerror(EPERM));
-			p_hint("detach needs root");
+		if (run_fd < 0) {
+			p_err("cannot remove the attachment: no usable %s",
+			      p->run_dir);
 			return 1;
 		}
 		if (wait >= 0) {
@@ -749,10 +755,16 @@ int lc_detach(const struct lc_paths *p, const char *holder, bool all, int wait)
 		fflush(NULL);
 		pid = fork();
 		if (pid == 0) {
-			int keep[] = { run_fd, edit_fd };
+			int keep[] = { run_fd };
 
+			/* Its own edit lock, taken once this command has
+			 * let go of the one it shares with us. */
 			setsid();
-			lc_close_except(keep, 2);
+			lc_close_except(keep, 1);
+			edit_fd = lc_lock_open(run_fd, LC_EDIT_LOCK_FILE,
+					       p->owner);
+			if (edit_fd < 0 || lc_lock_take(edit_fd, EDIT_LOCK_MS))
+				_exit(1);
 			_exit(drain_orphan(p, run_fd, &edit_fd, -1) ? 1 : 0);
 		}
 		break;
