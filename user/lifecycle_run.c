@@ -325,15 +325,7 @@ static int keeper_loop(struct keeper *k)
 		.it_value = { 0, KEEPER_TICK_MS * 1000000L },
 	};
 	struct pollfd pfd[2];
-	sigset_t mask;
 
-	sigemptyset(&mask);
-	sigaddset(&mask, SIGTERM);
-	sigaddset(&mask, SIGINT);
-	sigaddset(&mask, SIGCHLD);
-	sigaddset(&mask, SIGHUP);
-	sigprocmask(SIG_BLOCK, &mask, NULL);
-	k->sigfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
 	k->timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
 	if (k->sigfd < 0 || k->timerfd < 0)
 		return -errno;
@@ -371,6 +363,7 @@ static int keeper_main(const struct lc_paths *p, struct daemon_opts *o,
 	int keep[] = { run_fd, lock_fd, edit_fd, ready_fd };
 	int wp[2], logfd = -1, err;
 	char status = 1;
+	sigset_t mask;
 
 	/* Nothing of the caller's: its descriptors (a cron wrapper's flock
 	 * guard), its directory, its umask. */
@@ -413,6 +406,15 @@ static int keeper_main(const struct lc_paths *p, struct daemon_opts *o,
 		_exit(daemon_run(o, wp[1]) ? 1 : 0);
 	}
 	close(wp[1]);
+	/* Before anyone knows our pid: a detach's SIGHUP (a wake-up) must
+	 * never meet the default action, which is to die. */
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGCHLD);
+	sigaddset(&mask, SIGHUP);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	k.sigfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
 	if (read(wp[0], &status, 1) != 1 || status != 0) {
 		close(wp[0]);
 		k.worker_gone = false;
