@@ -115,10 +115,15 @@ int lc_run_dir_open(const struct lc_paths *p, bool create)
 	struct stat st;
 	int fd, err;
 
-	if (create && mkdir(p->run_dir, 0755) && errno != EEXIST) {
-		err = -errno;
-		p_err("cannot create %s: %s", p->run_dir, strerror(errno));
-		return err;
+	if (create && mkdir(p->run_dir, 0755)) {
+		if (errno != EEXIST) {
+			err = -errno;
+			p_err("cannot create %s: %s", p->run_dir,
+			      strerror(errno));
+			return err;
+		}
+	} else if (create) {
+		chmod(p->run_dir, 0755); /* whatever the umask: status reads it */
 	}
 	fd = open(p->run_dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0) {

@@ -198,7 +198,7 @@ struct keeper {
 	const struct lc_paths *p;
 	int run_fd, lock_fd, edit_fd, sigfd, timerfd;
 	pid_t worker;
-	bool stop, worker_gone;
+	bool stop, worker_gone, orphaned;
 	int worker_status;
 };
 
@@ -312,7 +312,7 @@ static bool keeper_tick(struct keeper *k)
 		 * acme-tls/1 hellos then go to the webserver. */
 		p_warn("the daemon (pid %d) ended (status %d) before a detach: steering left orphaned",
 		       (int)k->worker, k->worker_status);
-		done = true;
+		k->orphaned = done = true;
 	}
 	flock(k->edit_fd, LOCK_UN);
 	return done;
@@ -345,8 +345,7 @@ static int keeper_loop(struct keeper *k)
 		    !(pfd[0].revents & POLLIN))
 			continue;
 		if (keeper_tick(k))
-			return k->worker_gone && !WIFEXITED(k->worker_status) &&
-					       !k->stop ? -ECHILD : 0;
+			return k->orphaned ? -ECHILD : 0;
 	}
 }
 
