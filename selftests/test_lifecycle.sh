@@ -128,6 +128,37 @@ wait $SVC || rc=$?
 expect_eq "SIGTERM (systemctl stop) ends run with status 0" "$rc" 0
 expect_eq "... detached" "$(lifecycle)" detached
 
+# The built-in hooks attach as their own holders when asked to.
+H=$HERE/../scripts/hooks
+check "dehydrated-hook.sh startup_hook (ALPNSTEER_HOOK_ATTACH=1)" \
+	in_srv env ALPNSTEER="$ALPNSTEER" ALPNSTEER_HOOK_ATTACH=1 "$H/dehydrated-hook.sh" startup_hook
+expect_eq "... attached for holder dehydrated, ttl 1h" \
+	"$(status_field 'd["lifecycle"], [(h["name"], 3500 <= h["expires_in"] <= 3600) for h in d["holders"]]')" \
+	"attached [('dehydrated', True)]"
+check "uacme-hook.sh begin (ALPNSTEER_HOOK_ATTACH=1)" \
+	in_srv env ALPNSTEER="$ALPNSTEER" ALPNSTEER_HOOK_ATTACH=1 "$H/uacme-hook.sh" begin tls-alpn-01 u.test tok \
+	"$(printf %s u-ka | openssl dgst -sha256 -binary | basenc --base64url | tr -d =)"
+expect_eq "... joined as holder uacme:u.test" "$(status_field '" ".join(h["name"] for h in d["holders"])')" "dehydrated uacme:u.test"
+check "... and its challenge is answered" acme_ok $SRV4 u.test u-ka
+check "uacme-hook.sh done" in_srv env ALPNSTEER="$ALPNSTEER" ALPNSTEER_HOOK_ATTACH=1 "$H/uacme-hook.sh" done tls-alpn-01 u.test tok x
+check "dehydrated-hook.sh exit_hook" in_srv env ALPNSTEER="$ALPNSTEER" ALPNSTEER_HOOK_ATTACH=1 "$H/dehydrated-hook.sh" exit_hook
+expect_eq "... detached" "$(lifecycle)" detached
+
+# The keeper killed: its daemon drains and goes, the next attach replaces
+# what is left.
+check "attach" as attach
+keeper=$(status_field 'd["keeper_pid"]')
+pid=$(status_field 'd["pid"]')
+kill -9 "$keeper"
+for i in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+check "keeper killed: its daemon exits too" bash -c '! kill -0 '$pid' 2>/dev/null'
+expect_eq "... orphaned" "$(lifecycle)" orphaned
+check "... acme-tls/1 goes to nginx" nginx_refuses_acme $SRV4 orphan.test
+check "attach replaces it" as attach
+check "challenge add rep.test" "$ALPNSTEER" challenge add rep.test ka.rep
+check "... and steers" acme_ok $SRV4 rep.test ka.rep
+check "detach --wait" as detach --wait=10
+
 # 4. --ttl: steering ends by itself when the detach never comes.
 check "attach --holder short --ttl 3s" as attach --holder short --ttl 3s
 expect_eq "attached" "$(lifecycle)" attached

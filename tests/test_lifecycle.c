@@ -16,8 +16,10 @@
 #include <sys/stat.h>
 
 #include "testlib.h"
+#include "cli.h"
 #include "evaddr.h"
 #include "lifecycle.h"
+#include "lifecycle_run.h"
 
 static char base[] = "/tmp/alpnsteer-lc-test.XXXXXX";
 static struct lc_paths P;
@@ -475,6 +477,48 @@ TEST(close_except)
 	close(b);
 }
 
+static int parse(struct daemon_opts *o, const char *line)
+{
+	static char buf[1024];
+	char *argv[32], *tok, *save = NULL;
+	int argc = 0;
+
+	snprintf(buf, sizeof(buf), "%s", line);
+	for (tok = strtok_r(buf, " ", &save); tok && argc < 31;
+	     tok = strtok_r(NULL, " ", &save))
+		argv[argc++] = tok;
+	argv[argc] = NULL;
+	return cli_parse_attach(argc, argv, o);
+}
+
+/* What an attach asks for, as the lifecycle records and compares it. */
+TEST(attach_options)
+{
+	static struct daemon_opts o;
+	struct lc_opts l, m;
+	char why[512];
+
+	CHECK_EQ(parse(&o, "attach --cgroup /x"), 0);
+	CHECK_STREQ(o.holder, LC_DEFAULT_HOLDER);
+	CHECK_EQ(o.ttl, 0);
+	CHECK_EQ(o.given, 0);
+	CHECK_EQ(parse(&o, "attach --cgroup /x --holder acme.sh --ttl 30m --pool 4 --user u"), 0);
+	CHECK_STREQ(o.holder, "acme.sh");
+	CHECK_EQ(o.ttl, 1800);
+	CHECK_EQ(o.given, LC_GIVEN_POOL | LC_GIVEN_USER);
+	CHECK(parse(&o, "attach --cgroup /x --holder a/b") < 0);
+	CHECK(parse(&o, "attach --cgroup /x --ttl 0") < 0);
+	CHECK(parse(&o, "attach --cgroup /x --ttl soon") < 0);
+	/* --domain is a set, in any order and case. */
+	CHECK_EQ(parse(&o, "attach --cgroup /x --forward 127.0.0.1:1 --domain B.test --domain a.test"), 0);
+	lc_opts_from(&o, &l);
+	CHECK_STREQ(l.domains, "a.test,b.test");
+	CHECK_STREQ(l.forward, "127.0.0.1:1");
+	CHECK_EQ(parse(&o, "attach --cgroup /x --forward 127.0.0.1:1 --domain a.test --domain b.test"), 0);
+	lc_opts_from(&o, &m);
+	CHECK_EQ(lc_opts_diff(&l, &m, why, sizeof(why)), 0);
+}
+
 static int fmt(int family, const char *ip, char *buf)
 {
 	struct alpnsteer_event e = { .family = family, .remote_port = 4433 };
@@ -518,6 +562,7 @@ int main(void)
 	RUN(durations);
 	RUN(close_except);
 	RUN(v4_mapped_is_ipv4);
+	RUN(attach_options);
 	rc = TEST_SUMMARY();
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", base);
 	if (system(cmd))
