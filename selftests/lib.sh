@@ -121,7 +121,7 @@ st_spawn() {
 
 st_cleanup() {
 	local p
-	"$ALPNSTEER" detach --wait=20 >/dev/null 2>&1 || true
+	"$ALPNSTEER" detach --all --wait=20 >/dev/null 2>&1 || true
 	for p in "${ST_PIDS[@]}"; do
 		kill "$p" 2>/dev/null || true
 	done

@@ -33,8 +33,14 @@ for h in $SRV4 $SRV6; do
 		test "$(in_cli curl -sk --max-time 5 "https://$(echo $h | sed 's/.*:.*/[&]/')/")" = hello-from-nginx
 done
 expect_eq "counter no_responder" "$(counter no_responder)" 2
-out=$(as attach --forward 127.0.0.1:8443 2>&1)
-check "attach over a dead daemon says already attached" grep -q "already attached" <<<"$out"
+expect_eq "status: orphaned" "$(status_field 'd["lifecycle"]')" orphaned
+# An orphan fails every renewal: attach drains and replaces it.
+check "attach over a dead daemon replaces it" as attach --forward 127.0.0.1:8443
+expect_eq "... with a live daemon" "$(status_field 'd["lifecycle"], d["daemon_running"]')" "attached True"
+expect_eq "... that steers" "$(field "$(tls $SRV4 --alpn acme-tls/1 --sni replaced.test)" cn)" acme-responder
+pid=$(status_field 'd["pid"]')
+kill -9 "$pid"
+check "status sees the new daemon gone" wait_for 'd["lifecycle"]' orphaned
 check "detach --wait=10 cleans up after a dead daemon" as detach --wait=10
 check "pins are gone" test ! -e /sys/fs/bpf/alpnsteer
 check "attach again" as attach --forward 127.0.0.1:8443

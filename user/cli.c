@@ -16,6 +16,7 @@
 #include <arpa/inet.h>
 
 #include "cli.h"
+#include "lifecycle.h"
 #include "log.h"
 
 int cli_parse_port(const char *s, __u32 *port)
@@ -161,6 +162,9 @@ int cli_parse_attach(int argc, char **argv, struct daemon_opts *o)
 		{ "control-group", required_argument, NULL, 'g' },
 		{ "user", required_argument, NULL, 'u' },
 		{ "preclassify", required_argument, NULL, 'P' },
+		{ "holder", required_argument, NULL, 'H' },
+		{ "ttl", required_argument, NULL, 'T' },
+		{ "drain-wait", required_argument, NULL, 'W' },
 		{},
 	};
 	struct group *gr;
@@ -172,6 +176,9 @@ int cli_parse_attach(int argc, char **argv, struct daemon_opts *o)
 	o->user = ALPNSTEER_DEFAULT_USER;
 	o->cfg.pool_size = ALPNSTEER_DEFAULT_POOL;
 	o->handshake_timeout = ALPNSTEER_DEFAULT_HS_TIMEOUT;
+	o->drain_wait = ALPNSTEER_DEFAULT_DRAIN_WAIT;
+	o->log_fd = -1;
+	snprintf(o->holder, sizeof(o->holder), "%s", LC_DEFAULT_HOLDER);
 	optind = 0; /* 0, not 1: glibc then forgets the previous scan */
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -201,6 +208,7 @@ int cli_parse_attach(int argc, char **argv, struct daemon_opts *o)
 				return -EINVAL;
 			}
 			o->cfg.pool_size = v;
+			o->given |= LC_GIVEN_POOL;
 			break;
 		case 'f':
 			snprintf(o->forward, sizeof(o->forward), "%s", optarg);
@@ -225,12 +233,38 @@ int cli_parse_attach(int argc, char **argv, struct daemon_opts *o)
 				return -EINVAL;
 			}
 			o->handshake_timeout = v;
+			o->given |= LC_GIVEN_TIMEOUT;
 			break;
 		case 'a':
 			o->alpn_dir = optarg;
+			o->given |= LC_GIVEN_ALPN_DIR;
 			break;
 		case 'u':
 			o->user = optarg;
+			o->given |= LC_GIVEN_USER;
+			break;
+		case 'H':
+			if (!lc_holder_valid(optarg)) {
+				p_err("--holder '%s' is not a holder name", optarg);
+				p_hint("1-63 letters, digits and . _ : @ -, for example --holder acme.sh");
+				return -EINVAL;
+			}
+			snprintf(o->holder, sizeof(o->holder), "%s", optarg);
+			break;
+		case 'T':
+			o->ttl = lc_parse_duration(optarg);
+			if (o->ttl < 0) {
+				p_err("--ttl '%s' is not a duration", optarg);
+				p_hint("seconds, or a number with s, m, h or d: --ttl 90s, --ttl 30m, --ttl 1h");
+				return -EINVAL;
+			}
+			break;
+		case 'W':
+			o->drain_wait = lc_parse_duration(optarg);
+			if (o->drain_wait < 0) {
+				p_err("--drain-wait '%s' is not a duration", optarg);
+				return -EINVAL;
+			}
 			break;
 		case 'P':
 			err = add_ifaces(o, optarg);
@@ -245,6 +279,7 @@ int cli_parse_attach(int argc, char **argv, struct daemon_opts *o)
 				return -EINVAL;
 			}
 			o->control_gid = gr->gr_gid;
+			o->given |= LC_GIVEN_CONTROL;
 			break;
 		default:
 			p_err("unknown option '%s' for %s", argv[optind - 1],

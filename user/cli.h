@@ -11,6 +11,8 @@
 #define ALPNSTEER_DEFAULT_POOL 16
 #define ALPNSTEER_DEFAULT_HS_TIMEOUT 30
 #define ALPNSTEER_DEFAULT_USER "alpnsteer"
+/* An attach waits this long (seconds) for an earlier attachment's drain. */
+#define ALPNSTEER_DEFAULT_DRAIN_WAIT 120
 
 /* Parse "443" into 1..65535. */
 int cli_parse_port(const char *s, __u32 *port);

@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pwd.h>
+#include <sys/prctl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,22 +27,17 @@
 #include "alpnsteer.skel.h"
 #include "control.h"
 #include "daemon_int.h"
+#include "evaddr.h"
 #include "log.h"
 #include "privdrop.h"
 #include "pool.h"
-#include "runstate.h"
 
 #define TICK_MS 100
 #define SWEEP_TICKS 10
 
 static void fmt_addr(const struct alpnsteer_event *e, char *buf, size_t len)
 {
-	char ip[INET6_ADDRSTRLEN] = "?";
-
-	inet_ntop(e->family == AF_INET6 ? AF_INET6 : AF_INET, e->remote_ip, ip,
-		  sizeof(ip));
-	snprintf(buf, len, e->family == AF_INET6 ? "[%s]:%u" : "%s:%u", ip,
-		 e->remote_port);
+	evaddr_format(e, buf, len);
 }
 
 static void slot_update_interest(struct daemon *d, __u32 idx)
@@ -144,8 +140,9 @@ static void note_answer(struct daemon *d, struct slot *s)
 	c = challenges_find_sni(&d->store, s->tls.sni);
 	if (!c)
 		return;
-	fmt_addr(&s->ev, addr, sizeof(addr));
-	challenges_note_answer(c, s->ev.family, addr);
+	/* A v4-mapped client is counted as the IPv4 client it is. */
+	challenges_note_answer(c, evaddr_format(&s->ev, addr, sizeof(addr)),
+			       addr);
 	p_info("answered %s for %s", addr, c->ident);
 }
 
@@ -278,19 +275,14 @@ static void start_drain(struct daemon *d, const char *why)
 	p_info("draining (%s): %d connections held", why, held(d));
 }
 
-/* Detach under way and nothing left in the sockhashes: time to exit.  The
- * sockets that hold nothing (silent ones above all) are released first, so
- * that only validations in flight and bytes not yet read keep it waiting. */
+/* Asked to stop (SIGTERM: the keeper, once the drain is over, or a
+ * service manager) and nothing left in conns: time to exit.  A drain the
+ * draining flag started never ends the daemon by itself: the keeper
+ * decides, under the lifecycle's lock, so that an attach may still call
+ * it off (docs/design.md, "Lifecycle"). */
 static bool drained(struct daemon *d)
 {
-	int err;
-
-	if (!d->draining)
-		return false;
-	err = steer_reap(d->steer.link_fd[LINK_REAP]);
-	if (err)
-		p_debug("reap: %s", strerror(-err));
-	return held(d) == 0;
+	return d->stop && d->draining && held(d) == 0;
 }
 
 /* true when the daemon should exit. */
@@ -302,9 +294,15 @@ static bool on_tick(struct daemon *d)
 
 	if (read(d->timerfd, &exp, sizeof(exp)) < 0)
 		return false;
-	if (!d->draining && !bpf_map_lookup_elem(d->settings_fd, &zero, &cfg) &&
-	    cfg.draining)
-		start_drain(d, "detach");
+	if (!bpf_map_lookup_elem(d->settings_fd, &zero, &cfg)) {
+		if (!d->draining && cfg.draining)
+			start_drain(d, "detach");
+		else if (d->draining && !d->stop && !cfg.draining) {
+			/* An attach with the same options called it off. */
+			d->draining = false;
+			p_info("steering again: the drain was called off");
+		}
+	}
 	if (++d->ticks % SWEEP_TICKS == 0)
 		sweep(d);
 	return drained(d);
@@ -316,8 +314,10 @@ static bool on_signal(struct daemon *d)
 
 	if (read(d->sigfd, &si, sizeof(si)) != sizeof(si))
 		return false;
-	if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT)
+	if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT) {
+		d->stop = true;
 		start_drain(d, si.ssi_signo == SIGTERM ? "SIGTERM" : "SIGINT");
+	}
 	/* Nothing held: go now rather than at the next tick, which was up
 	 * to TICK_MS of every detach with nothing in flight. */
 	return drained(d);
@@ -432,30 +432,31 @@ static void to_log_file(int fd)
 
 static int drop_root(const struct daemon_opts *o)
 {
-	/* What the daemon removes at detach must be its own by then. */
-	static const char *const own[] = { ALPNSTEER_PIN_DIR, ALPNSTEER_RUN_DIR,
-					   NULL };
 	int err;
 
-	if (!getpwnam(o->user)) {
-		p_warn("no user '%s': the daemon stays root; create it (scripts/install-deps.sh does) or name one with --user",
-		       o->user);
-		return 0;
-	}
-	err = privdrop(o->user, o->alpn_dir != NULL, own);
+	/* Nothing is handed over: the pin and run directories stay root's,
+	 * and the keeper (root) removes what is in them once drained. */
+	err = privdrop(o->user, o->alpn_dir != NULL, NULL);
 	if (err)
 		p_err("cannot drop privileges to %s: %s", o->user,
 		      strerror(-err));
-	return err;
+	if (err)
+		return err;
+	/* The keeper gone, nobody would end the drain: drain and go. */
+	if (o->keeper_pid > 0) {
+		prctl(PR_SET_PDEATHSIG, SIGTERM);
+		if (getppid() != o->keeper_pid)
+			kill(getpid(), SIGTERM);
+	}
+	return 0;
 }
 
 int daemon_run(const struct daemon_opts *o, int ready_fd)
 {
 	struct daemon d = { .o = o, .sigfd = -1, .timerfd = -1, .epfd = -1,
 			    .ctl_fd = -1, .dir_fd = -1 };
-	struct runstate rs = { .pid = getpid() };
 	struct alpnsteer_bpf *k;
-	int err, logfd = -1;
+	int err, logfd = o->log_fd;
 
 	err = steer_load(&d.steer, &o->cfg);
 	if (err)
@@ -481,31 +482,19 @@ int daemon_run(const struct daemon_opts *o, int ready_fd)
 	if (err)
 		goto out;
 
-	rs.since = time(NULL);
-	memcpy(rs.ports, o->cfg.ports, sizeof(rs.ports));
-	rs.nr_ports = o->cfg.nr_ports;
-	rs.pool_size = o->cfg.pool_size;
-	snprintf(rs.cgroup, sizeof(rs.cgroup), "%s", o->cfg.cgroup);
-	snprintf(rs.forward, sizeof(rs.forward), "%s", o->forward);
-	err = runstate_write(&rs);
-	if (err) {
-		p_err("cannot write %s: %s", ALPNSTEER_STATE_FILE,
-		      strerror(-err));
-		goto out;
-	}
-	if (ready_fd >= 0)
-		logfd = open(ALPNSTEER_LOG_FILE,
-			     O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+	/* The keeper writes the record once told we are live. */
 	err = drop_root(o);
 	if (err)
 		goto out;
 	if (ready_fd >= 0) {
 		ready(ready_fd, 0);
 		ready_fd = -1;
-		to_log_file(logfd);
-		logfd = -1;
+		if (logfd >= 0) {
+			to_log_file(logfd);
+			logfd = -1;
+		}
 	}
-	p_info("attached: pid %d, pool %u, responder %s", (int)rs.pid,
+	p_info("attached: pid %d, pool %u, responder %s", (int)getpid(),
 	       o->cfg.pool_size, forwarding(&d) ? o->forward : "built-in");
 	loop(&d);
 	p_info("drained; removing links and maps");
@@ -530,31 +519,5 @@ out:
 	challenges_free(&d.store);
 	if (logfd >= 0)
 		close(logfd);
-	if (!err)
-		runstate_remove();
 	return err;
-}
-
-int daemon_drain_orphan(int timeout_ms)
-{
-	int reap, waited = 0;
-
-	reap = steer_pinned_map(steer_link_names[LINK_REAP]);
-	for (;;) {
-		if (reap >= 0)
-			steer_reap(reap);
-		if (steer_pinned_held() <= 0)
-			break;
-		if (timeout_ms >= 0 && waited >= timeout_ms) {
-			if (reap >= 0)
-				close(reap);
-			return -ETIMEDOUT;
-		}
-		usleep(TICK_MS * 1000);
-		waited += TICK_MS;
-	}
-	if (reap >= 0)
-		close(reap);
-	runstate_remove();
-	return steer_remove_pins();
 }

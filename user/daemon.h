@@ -21,13 +21,17 @@ struct daemon_opts {
 	const char *alpn_dir;		/* dehydrated --alpn directory */
 	gid_t control_gid;		/* -1: control socket for root only */
 	const char *user;		/* who the daemon becomes once live */
+	/* The lifecycle (user/lifecycle.h): */
+	char holder[64];		/* who this attach is for */
+	long ttl;			/* seconds the holder lasts; 0: until detach */
+	int drain_wait;			/* seconds to wait for a drain (-1: none) */
+	unsigned int given;		/* LC_GIVEN_* named on the command line */
+	int log_fd;			/* the daemon's stderr once live, or -1 */
+	pid_t keeper_pid;		/* the root process that owns it */
 };
 
 /* Attach and serve until detached.  @ready_fd (or -1) gets one byte once
  * steering is live: 0 for success, 1 for failure. */
 int daemon_run(const struct daemon_opts *o, int ready_fd);
-
-/* Drain and remove an attachment whose daemon is gone. */
-int daemon_drain_orphan(int timeout_ms);
 
 #endif

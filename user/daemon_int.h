@@ -34,6 +34,7 @@ struct daemon {
 	int epfd, sigfd, timerfd, ctl_fd, dir_fd;
 	int conns_fd, settings_fd, pending_fd;
 	bool draining;
+	bool stop; /* SIGTERM/SIGINT: exit once drained */
 	unsigned long ticks;
 };
 

@@ -28,14 +28,13 @@
 #include "diag.h"
 #include "loader.h"
 #include "log.h"
-#include "runstate.h"
+#include "lifecycle.h"
+#include "lifecycle_run.h"
 #include "status.h"
 
 #ifndef SO_NETNS_COOKIE
 #define SO_NETNS_COOKIE 71
 #endif
-
-#define LOCK_FILE ALPNSTEER_RUN_DIR "/lock"
 
 static void usage(FILE *f)
 {
@@ -45,7 +44,9 @@ static void usage(FILE *f)
 		"Commands:\n"
 		"  attach [OPTIONS]        steer acme-tls/1 connections; returns when live\n"
 		"  run [OPTIONS]           the same in the foreground (for a service manager)\n"
-		"  detach [--wait[=SECS]]  stop steering; in-flight validations finish\n"
+		"  detach [--holder NAME | --all] [--wait[=SECS]]\n"
+		"                          this holder lets go; the last one's detach\n"
+		"                          stops steering (in-flight validations finish)\n"
 		"  status                  attached or not, counters, pool, ids for bpftool\n"
 		"  challenge add IDENT KEYAUTH | add IDENT --digest SHA256\n"
 		"  challenge remove IDENT | list\n"
@@ -72,28 +73,17 @@ static void usage(FILE *f)
 		"  --control-group GROUP   let GROUP use the control socket too\n"
 		"  --user USER             the daemon's user once live (default\n"
 		"                          alpnsteer; root keeps it root)\n"
+		"  --holder NAME           who this attach is for (default \"default\"):\n"
+		"                          steering lasts until every holder detached\n"
+		"  --ttl DURATION          this holder lets go by itself after DURATION\n"
+		"                          (90s, 30m, 1h) if its detach never comes\n"
+		"  --drain-wait DURATION   wait this long for an earlier attachment's\n"
+		"                          drain (default 120s)\n"
 		"\n"
 		"Global options:\n"
 		"  -j, --json              JSON output\n"
 		"  -v, --verbose           say more;  -d, --debug: libbpf and verifier logs\n",
 		ALPNSTEER_DEFAULT_POOL, ALPNSTEER_MAX_POOL);
-}
-
-/* One attachment per host: the daemon holds this lock for its lifetime. */
-static int take_lock(void)
-{
-	int fd;
-
-	if (mkdir(ALPNSTEER_RUN_DIR, 0755) && errno != EEXIST)
-		return -errno;
-	fd = open(LOCK_FILE, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return -errno;
-	if (flock(fd, LOCK_EX | LOCK_NB)) {
-		close(fd);
-		return -EBUSY;
-	}
-	return fd;
 }
 
 static __u64 current_netns_cookie(void)
@@ -110,52 +100,7 @@ static __u64 current_netns_cookie(void)
 	return cookie;
 }
 
-static void say_attached(const struct runstate *rs, bool already)
-{
-	if (log_json) {
-		printf("{\"attached\":true,\"already\":%s,\"pid\":%d}\n",
-		       already ? "true" : "false", (int)rs->pid);
-		return;
-	}
-	printf("alpnsteer %s attached (pid %d)\n", already ? "is already" : "is",
-	       (int)rs->pid);
-}
-
-/* Refuse or accept an attach given what is there; 1: already attached. */
-static int check_existing(void)
-{
-	struct runstate rs;
-	int n;
-
-	switch (steer_pinned_state()) {
-	case STEER_DETACHED:
-		return 0;
-	case STEER_ATTACHED:
-		runstate_read(&rs);
-		say_attached(&rs, true);
-		if (!runstate_daemon_alive(&rs))
-			p_warn("its daemon is not running: acme-tls/1 connections go to the webserver; run 'alpnsteer detach' then attach again");
-		return 1;
-	case STEER_DRAINING:
-		break;
-	}
-	n = steer_pinned_held();
-	if (runstate_read(&rs) == 0 && runstate_daemon_alive(&rs)) {
-		p_err("the previous attachment is still draining %d connections",
-		      n);
-		p_hint("wait for it with 'alpnsteer detach --wait'");
-		return -EBUSY;
-	}
-	if (n > 0) {
-		p_err("a previous attachment left %d connections to drain", n);
-		p_hint("run 'alpnsteer detach --wait' to drain and remove it");
-		return -EBUSY;
-	}
-	/* Left behind by a killed daemon with nothing in flight: safe. */
-	return steer_remove_pins();
-}
-
-static int prepare(int argc, char **argv, struct daemon_opts *o, int *lock)
+static int prepare(int argc, char **argv, struct daemon_opts *o)
 {
 	struct statfs sfs;
 	int err;
@@ -183,173 +128,64 @@ static int prepare(int argc, char **argv, struct daemon_opts *o, int *lock)
 	if (diag_check_listeners(o->cfg.cgroup, o->cfg.ports,
 				 o->cfg.nr_ports) < 0)
 		p_info("cannot list listeners through sock_diag");
-	*lock = take_lock();
-	if (*lock == -EBUSY) {
-		struct runstate rs;
-
-		/* The lock holder may be draining or just attaching. */
-		if (steer_pinned_state() == STEER_ATTACHED &&
-		    !runstate_read(&rs)) {
-			say_attached(&rs, true);
-			return 1;
-		}
-		p_err("another alpnsteer is attaching or draining");
-		p_hint("see 'alpnsteer status'; 'alpnsteer detach --wait' waits for a drain");
-		return -EBUSY;
-	}
-	if (*lock < 0) {
-		p_err("cannot lock %s: %s", LOCK_FILE, strerror(-*lock));
-		return *lock;
-	}
-	return check_existing();
+	/* Before anything is attached: a daemon that silently stayed root
+	 * would parse the Internet's TLS with every privilege. */
+	return lc_check_user(o->user);
 }
 
 static int cmd_attach(int argc, char **argv)
 {
+	struct lc_paths p;
 	struct daemon_opts o;
-	struct runstate rs;
-	int lock = -1, pfd[2], err;
-	char status = 1;
-	pid_t pid;
 
-	err = prepare(argc, argv, &o, &lock);
-	if (err)
-		return err > 0 ? 0 : 1;
-	if (pipe2(pfd, O_CLOEXEC))
+	if (prepare(argc, argv, &o))
 		return 1;
-	fflush(NULL);
-	pid = fork();
-	if (pid < 0) {
-		p_err("fork: %s", strerror(errno));
-		return 1;
-	}
-	if (pid == 0) {
-		close(pfd[0]);
-		setsid();
-		err = daemon_run(&o, pfd[1]);
-		_exit(err ? 1 : 0);
-	}
-	close(pfd[1]);
-	close(lock);
-	if (read(pfd[0], &status, 1) != 1 || status != 0)
-		return 1; /* the daemon said why */
-	runstate_read(&rs);
-	say_attached(&rs, false);
-	return 0;
+	lc_default_paths(&p);
+	return lc_attach(&p, &o, false);
 }
 
 static int cmd_run(int argc, char **argv)
 {
+	struct lc_paths p;
 	struct daemon_opts o;
-	int lock = -1, err;
 
-	err = prepare(argc, argv, &o, &lock);
-	if (err)
-		return err > 0 ? 0 : 1;
-	log_daemon = true;
-	err = daemon_run(&o, -1);
-	close(lock);
-	return err ? 1 : 0;
-}
-
-/* Gone means the pins are gone and the daemon has exited: it holds the
- * attach lock until then, and an attach right after must find it free. */
-static bool daemon_gone(void)
-{
-	int lock;
-
-	if (steer_pinned_state() != STEER_DETACHED)
-		return false;
-	lock = take_lock();
-	if (lock < 0)
-		return lock != -EBUSY;
-	close(lock);
-	return true;
-}
-
-static int wait_gone(int seconds)
-{
-	int waited_ms = 0;
-
-	while (!daemon_gone()) {
-		if (seconds > 0 && waited_ms >= seconds * 1000)
-			return -ETIMEDOUT;
-		/* A daemon with nothing in flight is gone in ~10 ms. */
-		usleep(5 * 1000);
-		waited_ms += 5;
-	}
-	return 0;
+	if (prepare(argc, argv, &o))
+		return 1;
+	lc_default_paths(&p);
+	return lc_attach(&p, &o, true);
 }
 
 static int cmd_detach(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "wait", optional_argument, NULL, 'w' },
+		{ "holder", required_argument, NULL, 'H' },
+		{ "all", no_argument, NULL, 'a' },
 		{},
 	};
-	int c, wait = -1, err, n;
-	struct runstate rs;
-	bool alive;
+	const char *holder = LC_DEFAULT_HOLDER;
+	int c, wait = -1;
+	struct lc_paths p;
+	bool all = false;
 
 	optind = 0; /* 0, not 1: glibc then forgets the previous scan */
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (c == 'H' && lc_holder_valid(optarg)) {
+			holder = optarg;
+			continue;
+		}
+		if (c == 'a') {
+			all = true;
+			continue;
+		}
 		if (c != 'w' || cli_parse_wait(optarg, &wait)) {
-			p_err("usage: alpnsteer detach [--wait[=SECONDS]]");
+			p_err("usage: alpnsteer detach [--holder NAME | --all] [--wait[=SECONDS]]");
 			return 1;
 		}
 	}
-	if (steer_pinned_state() == STEER_DETACHED) {
-		if (log_json)
-			printf("{\"attached\":false,\"detached\":false}\n");
-		else
-			printf("alpnsteer is not attached\n");
-		return 0;
-	}
-	err = steer_set_draining();
-	if (err && err != -ENOENT) {
-		p_err("cannot stop steering: %s", strerror(-err));
-		p_hint("detach needs root");
-		return 1;
-	}
-	alive = runstate_read(&rs) == 0 && runstate_daemon_alive(&rs);
-	if (alive) {
-		kill(rs.pid, SIGTERM);
-	} else if (wait < 0) {
-		/* No daemon to finish the job: leave a drainer behind. */
-		if (fork() == 0) {
-			setsid();
-			_exit(daemon_drain_orphan(-1) ? 1 : 0);
-		}
-	}
-	if (wait < 0) {
-		n = steer_pinned_held();
-		if (log_json)
-			printf("{\"attached\":false,\"draining\":%d}\n", n);
-		else
-			printf("steering stopped; %d connections draining\n", n);
-		return 0;
-	}
-	err = alive ? wait_gone(wait) :
-		      daemon_drain_orphan(wait ? wait * 1000 : -1);
-	if (err == -ETIMEDOUT) {
-		n = steer_pinned_held();
-		p_err("still draining %d connections after %d s", n, wait);
-		p_hint("steered connections end when their clients close; see 'alpnsteer status'");
-		return 1;
-	}
-	if (err) {
-		p_err("cannot remove the attachment: %s", strerror(-err));
-		return 1;
-	}
-	/* The unprivileged daemon removed the pins but cannot remove their
-	 * directory (its parent is root's): that is ours. */
-	rmdir(ALPNSTEER_PIN_DIR);
-	if (log_json)
-		printf("{\"attached\":false,\"detached\":true}\n");
-	else
-		printf("alpnsteer detached\n");
-	return 0;
+	lc_default_paths(&p);
+	return lc_detach(&p, holder, all, wait);
 }
 
 static int cmd_challenge(int argc, char **argv)

@@ -7,8 +7,9 @@
  * syscall is closed to unprivileged users on these hosts) and
  * CAP_NET_ADMIN (sockmap updates when a slot is renewed), plus
  * CAP_DAC_READ_SEARCH with --alpn-dir because dehydrated's key files are
- * root's.  Everything it must remove at detach (pins, run files) is handed
- * to the new user first.
+ * root's.  Nothing on disk is handed to the new user: the pin and run
+ * directories stay root's and the keeper removes what is in them
+ * (docs/design.md, "Lifecycle").
  */
 #include <errno.h>
 #include <grp.h>

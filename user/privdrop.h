@@ -6,8 +6,9 @@
 #include <stdbool.h>
 
 /* Become @user, keeping only CAP_BPF and CAP_NET_ADMIN (and, when
- * @read_any, CAP_DAC_READ_SEARCH); @own are paths handed to @user first
- * so it can remove them at detach.  NULL-terminated. */
+ * @read_any, CAP_DAC_READ_SEARCH); @own (NULL-terminated, or NULL) are
+ * paths handed to @user first: alpnsteer passes none (docs/design.md,
+ * "Lifecycle"). */
 int privdrop(const char *user, bool read_any, const char *const *own);
 
 #endif

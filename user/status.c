@@ -18,7 +18,7 @@
 #include "json.h"
 #include "loader.h"
 #include "log.h"
-#include "runstate.h"
+#include "lifecycle.h"
 #include "status.h"
 
 static const char *const counter_names[AC__MAX] = { ALPNSTEER_COUNTER_NAMES };
@@ -30,9 +30,9 @@ struct obj_ids {
 };
 
 struct status {
-	enum steer_state state;
+	enum steer_state state; /* the "state" key, as it always was */
+	struct lc_view v;	/* the lifecycle, one of five */
 	bool have_rs, alive;
-	struct runstate rs;
 	int conns;
 	__u32 in_use;
 	__u64 counters[AC__MAX];
@@ -100,16 +100,51 @@ static __u32 slots_in_use(__u32 size)
 	return n;
 }
 
+/* The daemon named in the record is alive: not a zombie, not a recycled
+ * pid (/proc/PID/stat: "pid (comm) state ..."). */
+static bool daemon_alive(pid_t pid)
+{
+	char path[64], buf[256], *p;
+	FILE *f;
+	bool ok = false;
+
+	if (pid <= 0)
+		return false;
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	f = fopen(path, "r");
+	if (!f)
+		return false;
+	if (fgets(buf, sizeof(buf), f)) {
+		p = strrchr(buf, ')');
+		ok = !strncmp(buf + strcspn(buf, "("), "(alpnsteer)", 11) &&
+		     p && p[1] == ' ' && p[2] != 'Z' && p[2] != 'X';
+	}
+	fclose(f);
+	return ok;
+}
+
+/* Observe only: never a lock taken, never a file made. */
 static void gather(struct status *st)
 {
+	struct lc_paths p;
+	int run_fd;
+
 	memset(st, 0, sizeof(*st));
-	st->state = steer_pinned_state();
-	st->have_rs = runstate_read(&st->rs) == 0;
-	st->alive = st->have_rs && runstate_daemon_alive(&st->rs);
+	lc_default_paths(&p);
+	run_fd = lc_run_dir_open(&p, false);
+	lc_observe(&p, run_fd, &st->v);
+	if (run_fd >= 0)
+		close(run_fd);
+	st->state = !st->v.pins ? STEER_DETACHED :
+		    !st->v.sockops || st->v.flag ||
+				    st->v.state == LC_DRAINING ?
+		    STEER_DRAINING : STEER_ATTACHED;
+	st->have_rs = st->v.have_rec;
+	st->alive = st->have_rs && daemon_alive(st->v.rec.pid);
 	if (st->state == STEER_DETACHED)
 		return;
 	st->conns = steer_pinned_held();
-	st->in_use = slots_in_use(st->rs.pool_size);
+	st->in_use = slots_in_use(st->v.rec.opts.pool);
 	steer_read_counters(st->counters, AC__MAX);
 	read_ids(&st->ids);
 	if (st->alive && control_request(log_json ? "list" : "table",
@@ -128,6 +163,7 @@ static void print_json(const struct status *st)
 		[LINK_REAP] = "reap",
 		[LINK_SOCKOPS] = "sockops",
 	};
+	time_t now = time(NULL);
 	__u32 i;
 
 	jw_start_object(jw);
@@ -136,29 +172,29 @@ static void print_json(const struct status *st)
 	jw_bool_field(jw, "daemon_running", on && st->alive);
 	jw_name(jw, "pid");
 	if (on && st->have_rs)
-		jw_int(jw, st->rs.pid);
+		jw_int(jw, st->v.rec.pid);
 	else
 		jw_null(jw);
 	jw_name(jw, "since");
 	if (on && st->have_rs)
-		jw_int(jw, st->rs.since);
+		jw_int(jw, st->v.rec.since);
 	else
 		jw_null(jw);
 	jw_name(jw, "ports");
 	jw_start_array(jw);
-	for (i = 0; on && i < st->rs.nr_ports; i++)
-		jw_uint(jw, st->rs.ports[i]);
+	for (i = 0; on && i < st->v.rec.opts.nr_ports; i++)
+		jw_uint(jw, st->v.rec.opts.ports[i]);
 	jw_end_array(jw);
-	jw_string_field(jw, "cgroup", on ? st->rs.cgroup : "");
-	jw_string_field(jw, "responder", on && st->rs.forward[0] ? "forward" :
+	jw_string_field(jw, "cgroup", on ? st->v.rec.opts.cgroup : "");
+	jw_string_field(jw, "responder", on && st->v.rec.opts.forward[0] ? "forward" :
 				     on ? "builtin" : "");
-	jw_string_field(jw, "forward", on ? st->rs.forward : "");
+	jw_string_field(jw, "forward", on ? st->v.rec.opts.forward : "");
 	jw_name(jw, "pool");
 	jw_start_object(jw);
-	jw_uint_field(jw, "size", on ? st->rs.pool_size : 0);
+	jw_uint_field(jw, "size", on ? st->v.rec.opts.pool : 0);
 	jw_uint_field(jw, "in_use", st->in_use);
 	jw_uint_field(jw, "free", on && st->alive ?
-					  st->rs.pool_size - st->in_use : 0);
+					  st->v.rec.opts.pool - st->in_use : 0);
 	jw_end_object(jw);
 	jw_uint_field(jw, "conns_held", st->conns > 0 ? st->conns : 0);
 	jw_name(jw, "counters");
@@ -175,6 +211,34 @@ static void print_json(const struct status *st)
 		jw_start_array(jw);
 		jw_end_array(jw);
 	}
+	/* Added with the lifecycle: the five-valued state, the keeper,
+	 * and who holds the attachment until when. */
+	jw_string_field(jw, "lifecycle", lc_state_name(st->v.state));
+	jw_name(jw, "keeper_pid");
+	if (on && st->have_rs && st->v.rec.keeper)
+		jw_int(jw, st->v.rec.keeper);
+	else
+		jw_null(jw);
+	jw_name(jw, "holders");
+	jw_start_array(jw);
+	for (i = 0; on && st->have_rs && i < (__u32)st->v.rec.nr_holders; i++) {
+		const struct lc_holder *h = &st->v.rec.holders[i];
+
+		jw_start_object(jw);
+		jw_string_field(jw, "name", h->name);
+		jw_name(jw, "expires");
+		if (h->expires)
+			jw_int(jw, h->expires);
+		else
+			jw_null(jw);
+		jw_name(jw, "expires_in");
+		if (h->expires)
+			jw_int(jw, h->expires > now ? h->expires - now : 0);
+		else
+			jw_null(jw);
+		jw_end_object(jw);
+	}
+	jw_end_array(jw);
 	jw_name(jw, "links");
 	jw_start_object(jw);
 	for (i = 0; i < LINK__MAX; i++)
@@ -204,21 +268,33 @@ static void print_text(const struct status *st)
 	struct tm tm;
 	__u32 i;
 
-	printf("state:      %s\n", state_name(st->state));
+	printf("state:      %s\n", lc_state_name(st->v.state));
 	if (st->state == STEER_DETACHED)
 		return;
-	if (st->have_rs && localtime_r(&st->rs.since, &tm))
+	if (st->have_rs && localtime_r(&st->v.rec.since, &tm))
 		strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S %z", &tm);
 	printf("since:      %s\n", when);
 	printf("daemon:     %s (pid %d)\n", st->alive ? "running" : "NOT RUNNING",
-	       (int)st->rs.pid);
+	       (int)st->v.rec.pid);
 	printf("ports:     ");
-	for (i = 0; i < st->rs.nr_ports; i++)
-		printf(" %u", st->rs.ports[i]);
-	printf("\ncgroup:     %s\n", st->rs.cgroup);
-	printf("responder:  %s%s\n", st->rs.forward[0] ? "forward to " : "built-in",
-	       st->rs.forward);
-	printf("pool:       %u of %u in use\n", st->in_use, st->rs.pool_size);
+	for (i = 0; i < st->v.rec.opts.nr_ports; i++)
+		printf(" %u", st->v.rec.opts.ports[i]);
+	printf("\ncgroup:     %s\n", st->v.rec.opts.cgroup);
+	printf("responder:  %s%s\n", st->v.rec.opts.forward[0] ? "forward to " : "built-in",
+	       st->v.rec.opts.forward);
+	printf("holders:   ");
+	for (i = 0; st->have_rs && i < (__u32)st->v.rec.nr_holders; i++) {
+		const struct lc_holder *h = &st->v.rec.holders[i];
+
+		if (h->expires)
+			printf(" %s (%lld s left)", h->name,
+			       (long long)(h->expires > time(NULL) ?
+						   h->expires - time(NULL) : 0));
+		else
+			printf(" %s", h->name);
+	}
+	printf("%s\n", st->have_rs && st->v.rec.nr_holders ? "" : " none");
+	printf("pool:       %u of %u in use\n", st->in_use, st->v.rec.opts.pool);
 	printf("held:       %d connections in %s/conns\n", st->conns,
 	       ALPNSTEER_PIN_DIR);
 	if (st->challenges[0])

@@ -5,7 +5,13 @@
 #   dehydrated -c -t tls-alpn-01 -k /path/to/dehydrated-hook.sh
 #   (or HOOK=... in dehydrated's config; HOOK_CHAIN=yes works too)
 #
-# with `alpnsteer attach` (no --forward) in force.  dehydrated calls
+# with `alpnsteer attach` (no --forward) in force, or, with
+# ALPNSTEER_HOOK_ATTACH=1, attached by the hook itself for the run: at
+# startup_hook as holder ALPNSTEER_HOLDER (default dehydrated) with
+# --ttl ALPNSTEER_TTL (default 1h; steering ends by itself should
+# exit_hook never run) and ALPNSTEER_ATTACH_OPTS, detached at exit_hook:
+# only that holder lets go, so a permanent attachment (alpnsteer.service)
+# stays on.  dehydrated calls
 #   deploy_challenge DOMAIN TOKEN DIGEST [DOMAIN TOKEN DIGEST ...]
 #   clean_challenge  DOMAIN TOKEN DIGEST [...]
 # where, for tls-alpn-01, DIGEST is SHA-256(keyauth) as colon-separated
@@ -15,10 +21,23 @@
 # "$0" "$@" from its deploy_challenge/clean_challenge.
 set -euo pipefail
 ALPNSTEER=${ALPNSTEER:-alpnsteer}
+holder=${ALPNSTEER_HOLDER:-dehydrated}
 op=${1:-}
 shift || true
 
 case $op in
+startup_hook)
+	if [ "${ALPNSTEER_HOOK_ATTACH:-0}" = 1 ]; then
+		# shellcheck disable=SC2086 # options, split on purpose
+		"$ALPNSTEER" attach --holder "$holder" --ttl "${ALPNSTEER_TTL:-1h}" \
+			${ALPNSTEER_ATTACH_OPTS:-}
+	fi
+	;;
+exit_hook)
+	if [ "${ALPNSTEER_HOOK_ATTACH:-0}" = 1 ]; then
+		"$ALPNSTEER" detach --holder "$holder" --wait="${ALPNSTEER_DETACH_WAIT:-60}"
+	fi
+	;;
 deploy_challenge)
 	while [ $# -ge 3 ]; do
 		"$ALPNSTEER" challenge add "$1" --digest "$3"

@@ -4,26 +4,34 @@
 # side port and only need port 443's acme-tls/1 hellos sent there while
 # they run (acme.sh --alpn --tlsport PORT, lego --tls --tls.port):
 #
-#   prepost-hook.sh pre 127.0.0.1:10443   # alpnsteer attach --forward ...
-#   prepost-hook.sh post                  # alpnsteer detach --wait=60
+#   prepost-hook.sh pre 127.0.0.1:10443   # alpnsteer attach --holder ... --ttl 1h --forward ...
+#   prepost-hook.sh post                  # alpnsteer detach --holder ... --wait=60
 #
 #   acme.sh --issue --alpn --tlsport 10443 -d example.org \
 #     --pre-hook  '/usr/local/lib/alpnsteer/hooks/prepost-hook.sh pre 127.0.0.1:10443' \
 #     --post-hook '/usr/local/lib/alpnsteer/hooks/prepost-hook.sh post'
 #
 # Extra arguments after HOST:PORT go to attach (--domain NAME, --port N).
-# attach says so and exits 0 when already attached; detach waits for the
-# validations in flight and exits 1 if they outlast 60 s.
+# The hook attaches as its own holder (ALPNSTEER_HOLDER, default
+# prepost-hook): its detach ends only what it attached, never steering that
+# another holder (alpnsteer.service, a unit) keeps on; with the same
+# options as a live attachment it joins it, during a drain it calls the
+# drain off, with other options it is refused (exit 1, saying what
+# differs).  ALPNSTEER_TTL (default 1h): steering for this holder ends by
+# itself if the post-hook never runs.  detach waits for the validations in
+# flight and exits 1 if they outlast ALPNSTEER_DETACH_WAIT (60 s).
 set -euo pipefail
 ALPNSTEER=${ALPNSTEER:-alpnsteer}
+holder=${ALPNSTEER_HOLDER:-prepost-hook}
 case ${1:-} in
 pre)
 	fwd=${2:?usage: prepost-hook.sh pre HOST:PORT [attach options] | post}
 	shift 2
-	exec "$ALPNSTEER" attach --forward "$fwd" "$@"
+	exec "$ALPNSTEER" attach --holder "$holder" --ttl "${ALPNSTEER_TTL:-1h}" \
+		--forward "$fwd" "$@"
 	;;
 post)
-	exec "$ALPNSTEER" detach --wait="${ALPNSTEER_DETACH_WAIT:-60}"
+	exec "$ALPNSTEER" detach --holder "$holder" --wait="${ALPNSTEER_DETACH_WAIT:-60}"
 	;;
 *)
 	echo "usage: prepost-hook.sh pre HOST:PORT [attach options] | post" >&2

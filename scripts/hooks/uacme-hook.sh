@@ -4,7 +4,12 @@
 #
 #   UACME_CONFDIR=/etc/ssl/uacme uacme -h /path/to/uacme-hook.sh issue NAME...
 #
-# with `alpnsteer attach` (no --forward) in force.  uacme calls
+# with `alpnsteer attach` (no --forward) in force, or, with
+# ALPNSTEER_HOOK_ATTACH=1, attached by the hook for each challenge: begin
+# attaches as holder uacme:IDENT with --ttl ALPNSTEER_TTL (default 1h;
+# steering ends by itself if done/failed never comes) and
+# ALPNSTEER_ATTACH_OPTS, done/failed detaches that holder only, so a
+# permanent attachment (alpnsteer.service) stays on.  uacme calls
 #   METHOD TYPE IDENT TOKEN AUTH     (METHOD: begin, done or failed)
 # and, for tls-alpn-01, AUTH is base64url(SHA-256(keyauth)), not the key
 # authorization: `alpnsteer challenge add --digest` takes it as it is, so
@@ -19,10 +24,18 @@ method=$1 type=$2 ident=$3 token=$4 auth=$5
 [ "$type" = tls-alpn-01 ] || exit 1
 case $method in
 begin)
+	if [ "${ALPNSTEER_HOOK_ATTACH:-0}" = 1 ]; then
+		# shellcheck disable=SC2086 # options, split on purpose
+		"$ALPNSTEER" attach --holder "uacme:${ident:0:57}" --ttl "${ALPNSTEER_TTL:-1h}" \
+			${ALPNSTEER_ATTACH_OPTS:-}
+	fi
 	exec "$ALPNSTEER" challenge add "$ident" --digest "$auth"
 	;;
 done | failed)
 	"$ALPNSTEER" challenge remove "$ident" || true
+	if [ "${ALPNSTEER_HOOK_ATTACH:-0}" = 1 ]; then
+		"$ALPNSTEER" detach --holder "uacme:${ident:0:57}" --wait="${ALPNSTEER_DETACH_WAIT:-60}"
+	fi
 	;;
 *)
 	echo "$0: invalid method $method" >&2

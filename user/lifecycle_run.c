@@ -1,0 +1,836 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * lifecycle_run.c - attach, run and detach over lifecycle.c's plans, and
+ * the keeper: the small root process that owns an attachment.
+ *
+ *   attach (CLI, root) --fork--> keeper (root: locks, record, pins)
+ *                                  --fork--> daemon (TLS, unprivileged)
+ *
+ * The keeper holds the lock (a daemon lives), writes the record, expires
+ * holders, starts the drain when none is left and, once drained, stops the
+ * daemon and removes the pins: the daemon never needs to own the pin or run
+ * directory (docs/design.md, "Lifecycle").
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/file.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/timerfd.h>
+#include <sys/wait.h>
+#include <bpf/bpf.h>
+
+#include "daemon.h"
+#include "lifecycle.h"
+#include "lifecycle_run.h"
+#include "loader.h"
+#include "log.h"
+
+#define KEEPER_TICK_MS 100
+#define EDIT_LOCK_MS 30000
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+void lc_opts_from(const struct daemon_opts *o, struct lc_opts *l)
+{
+	const char *dom[ALPNSTEER_MAX_DOMAINS];
+	size_t off = 0;
+	int i;
+
+	memset(l, 0, sizeof(*l));
+	memcpy(l->ports, o->cfg.ports, sizeof(l->ports));
+	l->nr_ports = o->cfg.nr_ports;
+	snprintf(l->forward, sizeof(l->forward), "%s", o->forward);
+	memcpy(dom, o->domains, o->nr_domains * sizeof(dom[0]));
+	qsort(dom, o->nr_domains, sizeof(dom[0]), cmp_str);
+	for (i = 0; i < o->nr_domains && off < sizeof(l->domains); i++)
+		if (!i || strcmp(dom[i], dom[i - 1]))
+			off += snprintf(l->domains + off,
+					sizeof(l->domains) - off, "%s%s",
+					off ? "," : "", dom[i]);
+	snprintf(l->cgroup, sizeof(l->cgroup), "%s", o->cfg.cgroup);
+	memcpy(l->preclass, o->cfg.preclass_ifindex, sizeof(l->preclass));
+	l->nr_preclass = o->cfg.nr_preclass;
+	l->netns = o->cfg.netns_cookie;
+	l->pool = o->cfg.pool_size;
+	l->timeout = o->handshake_timeout;
+	snprintf(l->alpn_dir, sizeof(l->alpn_dir), "%s",
+		 o->alpn_dir ? o->alpn_dir : "");
+	l->control_gid = o->control_gid == (gid_t)-1 ? -1 : (long)o->control_gid;
+	snprintf(l->user, sizeof(l->user), "%s", o->user);
+	l->given = o->given;
+}
+
+static void pin_path(const struct lc_paths *p, char *buf, size_t len,
+		     const char *name)
+{
+	snprintf(buf, len, "%s/%s", p->pin_dir, name);
+}
+
+static int pinned_map(const struct lc_paths *p, const char *name)
+{
+	char path[PATH_MAX + 64];
+	int fd;
+
+	pin_path(p, path, sizeof(path), name);
+	fd = bpf_obj_get(path);
+	return fd < 0 ? -errno : fd;
+}
+
+/* One map write: from here on nothing new is caught or steered (or, with
+ * @on false, steering goes on). */
+static int set_flag(const struct lc_paths *p, bool on)
+{
+	struct alpnsteer_settings cfg;
+	__u32 zero = 0;
+	int fd, err = 0;
+
+	fd = pinned_map(p, "settings");
+	if (fd < 0)
+		return fd;
+	if (bpf_map_lookup_elem(fd, &zero, &cfg)) {
+		err = -errno;
+	} else {
+		cfg.draining = on;
+		if (bpf_map_update_elem(fd, &zero, &cfg, BPF_EXIST))
+			err = -errno;
+	}
+	close(fd);
+	return err;
+}
+
+static int conns_held(const struct lc_paths *p)
+{
+	int fd = pinned_map(p, "conns"), n;
+
+	if (fd < 0)
+		return fd == -ENOENT ? 0 : fd;
+	n = steer_conns_count(fd);
+	close(fd);
+	return n;
+}
+
+/* The drain's count: first the reap iterator releases every caught socket
+ * that holds nothing (docs/design.md, "Release points"), so that silent
+ * and idle clients do not hold a drain; it does nothing unless the
+ * draining flag is set. */
+static int drain_held(const struct lc_paths *p)
+{
+	int fd = pinned_map(p, steer_link_names[LINK_REAP]), err;
+
+	if (fd >= 0) {
+		err = steer_reap(fd);
+		if (err)
+			p_debug("reap: %s", strerror(-err));
+		close(fd);
+	}
+	return conns_held(p);
+}
+
+/* Root: detach the links through their pins (so that an attachment whose
+ * daemon died is really gone) and unlink everything, the directory too. */
+static void remove_pins(const struct lc_paths *p)
+{
+	char path[PATH_MAX + 64], name[32];
+	int dirfd, i, fd;
+
+	dirfd = open(p->pin_dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (dirfd < 0)
+		return;
+	for (i = 0; i < ALPNSTEER_MAX_IFACES + LINK__MAX; i++) {
+		/* The pre-classifier first (it inserts into conns), sock_ops
+		 * next: nothing new may be caught while the rest goes. */
+		if (i < ALPNSTEER_MAX_IFACES)
+			snprintf(name, sizeof(name), "link_tc%d", i);
+		else
+			snprintf(name, sizeof(name), "%s",
+				 steer_link_names[LINK__MAX - 1 -
+						  (i - ALPNSTEER_MAX_IFACES)]);
+		pin_path(p, path, sizeof(path), name);
+		fd = bpf_obj_get(path);
+		if (fd >= 0) {
+			bpf_link_detach(fd);
+			close(fd);
+		}
+		unlinkat(dirfd, name, 0);
+	}
+	for (i = 0; steer_map_names[i]; i++)
+		unlinkat(dirfd, steer_map_names[i], 0);
+	close(dirfd);
+	rmdir(p->pin_dir);
+}
+
+static void holders_str(const struct lc_record *r, char *buf, size_t len)
+{
+	size_t off = 0;
+	int i;
+
+	buf[0] = '\0';
+	for (i = 0; i < r->nr_holders && off < len; i++)
+		off += snprintf(buf + off, len - off, "%s%s", i ? ", " : "",
+				r->holders[i].name);
+	if (!r->nr_holders)
+		snprintf(buf, len, "none");
+}
+
+static void say_attached(const struct lc_record *r, const char *how)
+{
+	char h[LC_HOLDER_MAX * (LC_HOLDER_NAME + 2)];
+
+	holders_str(r, h, sizeof(h));
+	if (log_json) {
+		printf("{\"attached\":true,\"already\":%s,\"resumed\":%s,\"pid\":%d}\n",
+		       strcmp(how, "already") ? "false" : "true",
+		       strcmp(how, "resumed") ? "false" : "true", (int)r->pid);
+		return;
+	}
+	if (!strcmp(how, "already"))
+		printf("alpnsteer is already attached (pid %d; holders: %s)\n",
+		       (int)r->pid, h);
+	else if (!strcmp(how, "resumed"))
+		printf("alpnsteer is attached again: the drain was called off (pid %d; holders: %s)\n",
+		       (int)r->pid, h);
+	else
+		printf("alpnsteer is attached (pid %d)\n", (int)r->pid);
+}
+
+static time_t expiry(const struct daemon_opts *o)
+{
+	return o->ttl > 0 ? time(NULL) + o->ttl : 0;
+}
+
+/* ---- the keeper ---- */
+
+struct keeper {
+	const struct lc_paths *p;
+	int run_fd, lock_fd, edit_fd, sigfd, timerfd;
+	pid_t worker;
+	bool stop, worker_gone, orphaned;
+	int worker_status;
+};
+
+static void ready(int fd, char status)
+{
+	if (fd < 0)
+		return;
+	if (write(fd, &status, 1) < 0)
+		p_debug("readiness pipe: %s", strerror(errno));
+	close(fd);
+}
+
+static void to_log(int logfd)
+{
+	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+
+	if (null >= 0) {
+		dup2(null, STDIN_FILENO);
+		dup2(null, STDOUT_FILENO);
+		close(null);
+	}
+	if (logfd >= 0)
+		dup2(logfd, STDERR_FILENO);
+	log_daemon = true;
+}
+
+static void reap(struct keeper *k, int flags)
+{
+	int st;
+
+	if (k->worker_gone || waitpid(k->worker, &st, flags) != k->worker)
+		return;
+	k->worker_gone = true;
+	k->worker_status = st;
+}
+
+/* Drained: the daemon goes, then everything it held. */
+static void finish(struct keeper *k)
+{
+	int i;
+
+	if (!k->worker_gone) {
+		kill(k->worker, SIGTERM);
+		for (i = 0; i < 100 && !k->worker_gone; i++) {
+			reap(k, WNOHANG);
+			if (!k->worker_gone)
+				usleep(10 * 1000);
+		}
+		if (!k->worker_gone) {
+			kill(k->worker, SIGKILL);
+			reap(k, 0);
+		}
+	}
+	remove_pins(k->p);
+	unlinkat(k->run_fd, LC_CONTROL_SOCK, 0);
+	lc_record_remove(k->run_fd);
+	p_info("drained; links and maps removed");
+	/* The locks go with the process, after the pins: an attach waiting
+	 * on the edit lock finds nothing left. */
+}
+
+/* One look under the edit lock; true when the keeper is done. */
+static bool keeper_tick(struct keeper *k)
+{
+	struct lc_view v;
+	int conns;
+	bool dirty = false, done = false;
+
+	reap(k, WNOHANG);
+	if (lc_lock_take(k->edit_fd, 0))
+		return false; /* a command is changing the state: next tick */
+	lc_observe(k->p, k->run_fd, &v);
+	if (!v.have_rec) {
+		flock(k->edit_fd, LOCK_UN);
+		return false;
+	}
+	if (k->stop && v.rec.phase != LC_PHASE_STOPPING) {
+		v.rec.phase = LC_PHASE_STOPPING;
+		v.rec.nr_holders = 0;
+		dirty = true;
+		set_flag(k->p, true);
+		v.flag = true;
+		p_info("stopping: draining (%d connections held)",
+		       conns_held(k->p));
+	}
+	if (v.rec.phase == LC_PHASE_ATTACHED && !v.flag &&
+	    lc_holders_prune(&v.rec, time(NULL)))
+		dirty = true;
+	/* Only a drain needs the count: walking a busy webserver's conns
+	 * every tick would cost thousands of syscalls a second. */
+	conns = v.rec.phase != LC_PHASE_ATTACHED || v.flag ? drain_held(k->p) : -1;
+	switch (lc_plan_keeper(&v, conns)) {
+	case LC_KEEP_EXPIRE:
+		v.rec.phase = LC_PHASE_DRAINING;
+		dirty = true;
+		set_flag(k->p, true);
+		p_info("no holder left (ttl expired): draining (%d connections held)",
+		       conns);
+		break;
+	case LC_KEEP_FINISH:
+		finish(k);
+		return true; /* exit holding the edit lock */
+	case LC_KEEP:
+		break;
+	}
+	if (dirty && lc_record_write(k->run_fd, &v.rec))
+		p_warn("cannot update the record: %s", strerror(errno));
+	if (k->worker_gone) {
+		/* Not asked to go: leave the attachment for an attach or
+		 * detach to drain (orphaned), as a killed daemon always has:
+		 * acme-tls/1 hellos then go to the webserver. */
+		p_warn("the daemon (pid %d) ended (status %d) before a detach: steering left orphaned",
+		       (int)k->worker, k->worker_status);
+		k->orphaned = done = true;
+	}
+	flock(k->edit_fd, LOCK_UN);
+	return done;
+}
+
+static int keeper_loop(struct keeper *k)
+{
+	struct itimerspec its = {
+		.it_interval = { 0, KEEPER_TICK_MS * 1000000L },
+		.it_value = { 0, KEEPER_TICK_MS * 1000000L },
+	};
+	struct pollfd pfd[2];
+
+	k->timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	if (k->sigfd < 0 || k->timerfd < 0)
+		return -errno;
+	timerfd_settime(k->timerfd, 0, &its, NULL);
+	pfd[0] = (struct pollfd){ .fd = k->sigfd, .events = POLLIN };
+	pfd[1] = (struct pollfd){ .fd = k->timerfd, .events = POLLIN };
+	for (;;) {
+		struct signalfd_siginfo si;
+		__u64 exp;
+
+		if (poll(pfd, 2, -1) < 0 && errno != EINTR)
+			return -errno;
+		while (read(k->sigfd, &si, sizeof(si)) == sizeof(si))
+			if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT)
+				k->stop = true;
+		if (read(k->timerfd, &exp, sizeof(exp)) < 0 && !k->stop &&
+		    !(pfd[0].revents & POLLIN))
+			continue;
+		if (keeper_tick(k))
+			return k->orphaned ? -ECHILD : 0;
+	}
+}
+
+/* In the keeper, root: start the daemon, write the record, then keep the
+ * attachment until it is drained.  @ready_fd: the attach command's pipe
+ * (-1 for `run`), @edit_fd: its edit lock, released once the record is
+ * written. */
+static int keeper_main(const struct lc_paths *p, struct daemon_opts *o,
+		       int run_fd, int lock_fd, int edit_fd, int ready_fd)
+{
+	struct keeper k = { .p = p, .run_fd = run_fd, .lock_fd = lock_fd,
+			    .sigfd = -1, .timerfd = -1 };
+	struct lc_record rec = {};
+	int keep[] = { run_fd, lock_fd, edit_fd, ready_fd };
+	int wp[2], logfd = -1, err;
+	char status = 1;
+	sigset_t mask;
+
+	/* Nothing of the caller's: its descriptors (a cron wrapper's flock
+	 * guard), its directory, its umask. */
+	lc_close_except(keep, 4);
+	if (chdir("/"))
+		return -errno;
+	umask(022);
+	if (ready_fd >= 0) {
+		logfd = lc_open_checked(run_fd, LC_LOG_FILE,
+					O_WRONLY | O_CREAT | O_APPEND, 0600,
+					p->owner);
+		if (logfd < 0) {
+			p_err("cannot open %s/%s: %s", p->run_dir, LC_LOG_FILE,
+			      logfd == -EPERM ? "not a regular file of root's with one link" :
+						strerror(-logfd));
+			p_hint("remove it; everything root opens in %s must be root's",
+			       p->run_dir);
+			ready(ready_fd, 1);
+			return logfd;
+		}
+	}
+	if (pipe2(wp, O_CLOEXEC)) {
+		ready(ready_fd, 1);
+		return -errno;
+	}
+	fflush(NULL);
+	k.worker = fork();
+	if (k.worker < 0) {
+		err = -errno;
+		ready(ready_fd, 1);
+		return err;
+	}
+	if (k.worker == 0) {
+		int wkeep[] = { wp[1], logfd };
+
+		lc_close_except(wkeep, logfd >= 0 ? 2 : 1);
+		umask(077);
+		o->log_fd = logfd;
+		o->keeper_pid = getppid();
+		_exit(daemon_run(o, wp[1]) ? 1 : 0);
+	}
+	close(wp[1]);
+	/* Before anyone knows our pid: a detach's SIGHUP (a wake-up) must
+	 * never meet the default action, which is to die. */
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGCHLD);
+	sigaddset(&mask, SIGHUP);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	k.sigfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (read(wp[0], &status, 1) != 1 || status != 0) {
+		close(wp[0]);
+		k.worker_gone = false;
+		reap(&k, 0);
+		/* It cleaned up as root; a failure after privdrop could not. */
+		remove_pins(p);
+		ready(ready_fd, 1);
+		return -EIO;
+	}
+	close(wp[0]);
+	rec.pid = k.worker;
+	rec.keeper = getpid();
+	rec.since = time(NULL);
+	rec.phase = LC_PHASE_ATTACHED;
+	lc_opts_from(o, &rec.opts);
+	lc_holder_add(&rec, o->holder, expiry(o));
+	err = lc_record_write(run_fd, &rec);
+	if (err) {
+		p_err("cannot write %s/%s: %s", p->run_dir, LC_STATE_FILE,
+		      strerror(-err));
+		set_flag(p, true);
+		finish(&k);
+		ready(ready_fd, 1);
+		return err;
+	}
+	/* The command's edit lock goes with its copy; ours is our own. */
+	close(edit_fd);
+	k.edit_fd = lc_lock_open(run_fd, LC_EDIT_LOCK_FILE, p->owner);
+	ready(ready_fd, 0);
+	if (ready_fd >= 0)
+		to_log(logfd);
+	if (logfd >= 0)
+		close(logfd);
+	p_info("keeper %d: daemon %d attached for holder %s", (int)getpid(),
+	       (int)k.worker, o->holder);
+	err = keeper_loop(&k);
+	return err;
+}
+
+/* ---- commands ---- */
+
+static int edit_lock(const struct lc_paths *p, int run_fd)
+{
+	int fd = lc_lock_open(run_fd, LC_EDIT_LOCK_FILE, p->owner), err;
+
+	if (fd < 0) {
+		p_err("cannot open %s/%s: %s", p->run_dir, LC_EDIT_LOCK_FILE,
+		      fd == -EPERM ? "not a regular file of root's with one link" :
+				     strerror(-fd));
+		p_hint("remove it; everything root opens in %s must be root's",
+		       p->run_dir);
+		return fd;
+	}
+	err = lc_lock_take(fd, EDIT_LOCK_MS);
+	if (err) {
+		close(fd);
+		p_err("another alpnsteer command has held %s/%s for %d s",
+		      p->run_dir, LC_EDIT_LOCK_FILE, EDIT_LOCK_MS / 1000);
+		p_hint("see 'alpnsteer status'");
+		return err;
+	}
+	return fd;
+}
+
+/* Orphaned (no keeper): drain it here, holding the lock as its keeper
+ * would, then remove it.  Called under the edit lock, which is released
+ * while waiting. */
+static int drain_orphan(const struct lc_paths *p, int run_fd, int *edit_fd,
+			int timeout_ms)
+{
+	struct lc_record rec;
+	int lock, n, waited = 0, err = 0;
+
+	lock = lc_lock_open(run_fd, LC_LOCK_FILE, p->owner);
+	if (lock < 0 || lc_lock_take(lock, 200)) {
+		if (lock >= 0)
+			close(lock);
+		return -EBUSY;
+	}
+	/* Whoever looks now sees it draining, and not resumable. */
+	if (!lc_record_read(run_fd, &rec, p->owner)) {
+		rec.phase = LC_PHASE_STOPPING;
+		rec.nr_holders = 0;
+		lc_record_write(run_fd, &rec);
+	}
+	set_flag(p, true);
+	flock(*edit_fd, LOCK_UN);
+	while ((n = drain_held(p)) > 0) {
+		if (timeout_ms >= 0 && waited >= timeout_ms) {
+			err = -ETIMEDOUT;
+			break;
+		}
+		usleep(KEEPER_TICK_MS * 1000);
+		waited += KEEPER_TICK_MS;
+	}
+	lc_lock_take(*edit_fd, EDIT_LOCK_MS);
+	if (!err) {
+		remove_pins(p);
+		unlinkat(run_fd, LC_CONTROL_SOCK, 0);
+		lc_record_remove(run_fd);
+	}
+	close(lock);
+	return err;
+}
+
+static void wait_note(const struct lc_view *v, bool *said)
+{
+	if (*said)
+		return;
+	*said = true;
+	fprintf(stderr, "alpnsteer: waiting for the %s attachment to finish draining\n",
+		v->state == LC_ORPHANED ? "orphaned" : "previous");
+}
+
+int lc_attach(const struct lc_paths *p, struct daemon_opts *o, bool foreground)
+{
+	struct lc_opts want;
+	struct lc_view v;
+	char why[1024], h[LC_HOLDER_MAX * (LC_HOLDER_NAME + 2)];
+	int run_fd, edit_fd, lock_fd, waited = 0, err, pfd[2];
+	bool said = false;
+	char status = 1;
+	pid_t pid;
+
+	lc_opts_from(o, &want);
+	run_fd = lc_run_dir_open(p, true);
+	if (run_fd < 0)
+		return 1;
+	edit_fd = edit_lock(p, run_fd);
+	if (edit_fd < 0)
+		return 1;
+	for (;;) {
+		lc_observe(p, run_fd, &v);
+		switch (lc_plan_attach(&v, &want, why, sizeof(why))) {
+		case LC_ATTACH_JOIN:
+		case LC_ATTACH_RESUME:
+			lc_holders_prune(&v.rec, time(NULL));
+			err = lc_holder_add(&v.rec, o->holder, expiry(o));
+			if (err) {
+				p_err("cannot add holder '%s': %s", o->holder,
+				      err == -E2BIG ? "too many holders" :
+						      strerror(-err));
+				return 1;
+			}
+			if (v.state == LC_DRAINING)
+				v.rec.phase = LC_PHASE_ATTACHED;
+			err = lc_record_write(run_fd, &v.rec);
+			/* The record first: the keeper, which expires holders,
+			 * must see one before steering is on again. */
+			if (!err && v.state == LC_DRAINING)
+				err = set_flag(p, false);
+			if (err) {
+				p_err("cannot update the attachment: %s",
+				      strerror(-err));
+				return 1;
+			}
+			say_attached(&v.rec, v.state == LC_DRAINING ? "resumed" :
+								      "already");
+			return 0;
+		case LC_ATTACH_REFUSE:
+			holders_str(&v.rec, h, sizeof(h));
+			p_err("alpnsteer is attached with other options: %s", why);
+			p_hint("attach with the same options to share it, or end it first ('alpnsteer detach --holder NAME' for each of its holders: %s; or 'alpnsteer detach --all'); 'alpnsteer status' shows it",
+			       h);
+			return 1;
+		case LC_ATTACH_WAIT:
+			flock(edit_fd, LOCK_UN);
+			wait_note(&v, &said);
+			if (o->drain_wait >= 0 && waited >= o->drain_wait * 1000) {
+				p_err("the previous attachment is still draining %d connections after %d s",
+				      conns_held(p), o->drain_wait);
+				p_hint("steered connections end when their clients close; see 'alpnsteer status'");
+				return 1;
+			}
+			usleep(50 * 1000);
+			waited += 50;
+			if (lc_lock_take(edit_fd, EDIT_LOCK_MS))
+				return 1;
+			continue;
+		case LC_ATTACH_REPLACE:
+			wait_note(&v, &said);
+			err = drain_orphan(p, run_fd, &edit_fd,
+					   o->drain_wait >= 0 ?
+						   o->drain_wait * 1000 : -1);
+			if (err == -EBUSY)
+				continue;
+			if (err) {
+				p_err("the orphaned attachment still holds %d connections",
+				      conns_held(p));
+				p_hint("run 'alpnsteer detach --wait' to drain and remove it");
+				return 1;
+			}
+			p_info("removed an orphaned attachment");
+			continue;
+		case LC_ATTACH_FRESH:
+			break;
+		}
+		break;
+	}
+	if (lc_pin_dir_check(p))
+		return 1;
+	lc_record_remove(run_fd);
+	lock_fd = lc_lock_open(run_fd, LC_LOCK_FILE, p->owner);
+	if (lock_fd < 0) {
+		p_err("cannot open %s/%s: %s", p->run_dir, LC_LOCK_FILE,
+		      lock_fd == -EPERM ? "not a regular file of root's with one link" :
+					  strerror(-lock_fd));
+		p_hint("remove it; everything root opens in %s must be root's",
+		       p->run_dir);
+		return 1;
+	}
+	/* Not once: a status looking (LOCK_SH for an instant) must not
+	 * fail an attach. */
+	if (lc_lock_take(lock_fd, 1000)) {
+		p_err("another alpnsteer holds %s/%s", p->run_dir, LC_LOCK_FILE);
+		return 1;
+	}
+	if (foreground) {
+		log_daemon = true;
+		err = keeper_main(p, o, run_fd, lock_fd, edit_fd, -1);
+		return err ? 1 : 0;
+	}
+	if (pipe2(pfd, O_CLOEXEC))
+		return 1;
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0) {
+		p_err("fork: %s", strerror(errno));
+		return 1;
+	}
+	if (pid == 0) {
+		close(pfd[0]);
+		setsid();
+		_exit(keeper_main(p, o, run_fd, lock_fd, edit_fd, pfd[1]) ? 1 : 0);
+	}
+	close(pfd[1]);
+	close(lock_fd);
+	if (read(pfd[0], &status, 1) != 1 || status != 0)
+		return 1; /* the daemon or the keeper said why */
+	lc_observe(p, run_fd, &v);
+	say_attached(&v.rec, "new");
+	close(edit_fd);
+	return 0;
+}
+
+static int wait_gone(const struct lc_paths *p, int run_fd, int seconds)
+{
+	struct lc_view v;
+	int waited_ms = 0;
+
+	for (;;) {
+		lc_observe(p, run_fd, &v);
+		if (v.state == LC_DETACHED)
+			return 0;
+		if (v.state == LC_ATTACHED)
+			return -EAGAIN; /* attached again meanwhile */
+		if (seconds > 0 && waited_ms >= seconds * 1000)
+			return -ETIMEDOUT;
+		/* A keeper with nothing in flight is gone in ~100 ms. */
+		usleep(10 * 1000);
+		waited_ms += 10;
+	}
+}
+
+int lc_detach(const struct lc_paths *p, const char *holder, bool all, int wait)
+{
+	char h[LC_HOLDER_MAX * (LC_HOLDER_NAME + 2)];
+	struct lc_view v;
+	int run_fd, edit_fd = -1, err, n;
+	pid_t pid;
+
+	if (geteuid() != 0) {
+		p_err("detach needs root");
+		p_hint("run it as root (the pins, the record and the locks are root's)");
+		return 1;
+	}
+	run_fd = lc_run_dir_open(p, true);
+	if (run_fd >= 0) {
+		edit_fd = edit_lock(p, run_fd);
+		if (edit_fd < 0)
+			return 1;
+	}
+	lc_observe(p, run_fd, &v);
+	switch (lc_plan_detach(&v, holder, all)) {
+	case LC_DETACH_NONE:
+		if (log_json)
+			printf("{\"attached\":false,\"detached\":false}\n");
+		else
+			printf("alpnsteer is not attached\n");
+		return 0;
+	case LC_DETACH_NOT_HOLDER:
+		holders_str(&v.rec, h, sizeof(h));
+		p_warn("holder '%s' does not hold the attachment (its holders: %s): steering stays on",
+		       holder, h);
+		if (log_json)
+			printf("{\"attached\":true,\"detached\":false}\n");
+		return 0;
+	case LC_DETACH_LEAVE:
+		lc_holder_remove(&v.rec, holder);
+		err = lc_record_write(run_fd, &v.rec);
+		if (err) {
+			p_err("cannot update the attachment: %s", strerror(-err));
+			return 1;
+		}
+		holders_str(&v.rec, h, sizeof(h));
+		if (log_json)
+			printf("{\"attached\":true,\"detached\":false}\n");
+		else
+			printf("alpnsteer stays attached for its other holders: %s\n",
+			       h);
+		return 0;
+	case LC_DETACH_DRAIN:
+		if (all)
+			v.rec.nr_holders = 0;
+		else
+			lc_holder_remove(&v.rec, holder);
+		v.rec.phase = all ? LC_PHASE_STOPPING : LC_PHASE_DRAINING;
+		err = lc_record_write(run_fd, &v.rec);
+		err = err ?: set_flag(p, true);
+		if (err) {
+			p_err("cannot stop steering: %s", strerror(-err));
+			p_hint("detach needs root");
+			return 1;
+		}
+		break;
+	case LC_DETACH_DRAINING:
+		break;
+	case LC_DETACH_ORPHAN:
+		if (run_fd < 0) {
+			p_err("cannot remove the attachment: no usable %s",
+			      p->run_dir);
+			return 1;
+		}
+		if (wait >= 0) {
+			err = drain_orphan(p, run_fd, &edit_fd,
+					   wait ? wait * 1000 : -1);
+			goto waited;
+		}
+		set_flag(p, true);
+		fflush(NULL);
+		pid = fork();
+		if (pid == 0) {
+			int keep[] = { run_fd };
+
+			/* Its own edit lock, taken once this command has
+			 * let go of the one it shares with us. */
+			setsid();
+			lc_close_except(keep, 1);
+			edit_fd = lc_lock_open(run_fd, LC_EDIT_LOCK_FILE,
+					       p->owner);
+			if (edit_fd < 0 || lc_lock_take(edit_fd, EDIT_LOCK_MS))
+				_exit(1);
+			_exit(drain_orphan(p, run_fd, &edit_fd, -1) ? 1 : 0);
+		}
+		break;
+	}
+	if (edit_fd >= 0)
+		flock(edit_fd, LOCK_UN);
+	/* Wake the keeper: with nothing in flight it is gone at once, not at
+	 * its next tick. */
+	if (v.state == LC_ATTACHED && v.rec.keeper > 0)
+		kill(v.rec.keeper, SIGHUP);
+	if (wait < 0) {
+		n = conns_held(p);
+		if (log_json)
+			printf("{\"attached\":false,\"draining\":%d}\n", n > 0 ? n : 0);
+		else
+			printf("steering stopped; %d connections draining\n",
+			       n > 0 ? n : 0);
+		return 0;
+	}
+	err = wait_gone(p, run_fd, wait);
+waited:
+	if (err == -ETIMEDOUT) {
+		p_err("still draining %d connections after %d s", conns_held(p),
+		      wait);
+		p_hint("steered connections end when their clients close; see 'alpnsteer status'");
+		return 1;
+	}
+	if (err == -EAGAIN) {
+		printf("alpnsteer was attached again while it drained\n");
+		return 0;
+	}
+	if (err) {
+		p_err("cannot remove the attachment: %s", strerror(-err));
+		return 1;
+	}
+	if (log_json)
+		printf("{\"attached\":false,\"detached\":true}\n");
+	else
+		printf("alpnsteer detached\n");
+	return 0;
+}
+
+int lc_check_user(const char *user)
+{
+	if (!strcmp(user, "root") || getpwnam(user))
+		return 0;
+	p_err("no user '%s' for the daemon to run as", user);
+	p_hint("create it (useradd --system --no-create-home --shell /usr/sbin/nologin %s, as 'make install' does), name another with --user, or give --user root to keep the daemon root",
+	       user);
+	return -ENOENT;
+}
