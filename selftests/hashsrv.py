@@ -1,8 +1,13 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-2.0-only
-"""Upstream of nginx's /upload: answers "<length> <sha256>" of the body, so
-the loss test checks every uploaded byte that crossed nginx's socket."""
-import hashlib, http.server, socketserver, sys
+"""Upstream of the webserver's /upload: answers "<length> <sha256>" of the
+body, so the loss test checks every uploaded byte that crossed the
+webserver's socket.  hashsrv.py PORT [ROOT]: with ROOT, GETs are answered
+from that directory too (behind HAProxy, which serves no files).
+"""
+import hashlib, http.server, os, socketserver, sys
+
+ROOT = sys.argv[2] if len(sys.argv) > 2 else None
 
 
 class H(http.server.BaseHTTPRequestHandler):
@@ -22,6 +27,22 @@ class H(http.server.BaseHTTPRequestHandler):
         self.send_header('Content-Length', str(len(body)))
         self.end_headers()
         self.wfile.write(body)
+
+    def do_GET(self):
+        name = self.path.split('?', 1)[0].lstrip('/') or 'index.html'
+        path = os.path.join(ROOT, os.path.basename(name)) if ROOT else None
+        if not path or not os.path.isfile(path):
+            self.send_error(404)
+            return
+        with open(path, 'rb') as f:
+            self.send_response(200)
+            self.send_header('Content-Length', str(os.fstat(f.fileno()).st_size))
+            self.end_headers()
+            while True:
+                b = f.read(262144)
+                if not b:
+                    break
+                self.wfile.write(b)
 
     def log_message(self, *a):
         pass

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0-only
 # The loss test: while keep-alive GETs, sha256-checked 10 MiB downloads,
 # sha256-checked 2 MiB uploads and new-connection storms run against nginx
-# over IPv4 and IPv6, CYCLES attach -> acme-tls/1 handshake -> detach
+# (or ST_WEB) over IPv4 and IPv6, CYCLES attach -> acme-tls/1 handshake -> detach
 # cycles run.  Nothing may fail, nothing may be corrupted, no kernel WARN.
 . "$(dirname "$0")/lib.sh"
 CYCLES=${CYCLES:-20}
