@@ -11,7 +11,7 @@ Kinds of work, each in its own threads, against every --host in turn:
 Prints one JSON line of counts at the end; exits 1 on any failure.
 ST_TFO=1 in the environment: every connection uses TCP Fast Open.
 """
-import argparse, hashlib, http.client, json, os, random, socket, ssl, sys, threading, time
+import argparse, hashlib, http.client, json, os, random, socket, ssl, struct, sys, threading, time
 
 TFO = os.environ.get('ST_TFO') == '1'
 
@@ -42,11 +42,16 @@ class Stats:
 
 def tfo_connection(address, timeout, source_address=None):
     """socket.create_connection with TCP_FASTOPEN_CONNECT: the ClientHello
-    goes in the SYN once the kernel holds the server's cookie."""
+    goes in the SYN once the kernel holds the server's cookie.  Blocking,
+    with the kernel's SO_RCVTIMEO/SO_SNDTIMEO for the time limit: OpenSSL
+    writing to a non-blocking TFO socket still in SYN-SENT gets EAGAIN,
+    which Python's ssl then raises instead of waiting."""
     host, port = address
     fam = socket.AF_INET6 if ':' in host else socket.AF_INET
     s = socket.socket(fam, socket.SOCK_STREAM)
-    s.settimeout(timeout)
+    tv = struct.pack('ll', int(timeout), int((timeout % 1) * 1e6))
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, tv)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, tv)
     s.setsockopt(socket.IPPROTO_TCP, 30, 1)  # TCP_FASTOPEN_CONNECT
     s.connect((host, port))
     return s

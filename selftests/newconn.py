@@ -13,7 +13,7 @@
       test can look at them on the server (ss, the conns map).
   ST_TFO=1 in the environment: every connection uses TCP Fast Open.
 """
-import argparse, json, os, socket, ssl, sys, threading, time
+import argparse, json, os, socket, ssl, struct, sys, threading, time
 from concurrent.futures import ThreadPoolExecutor
 
 TFO = os.environ.get('ST_TFO') == '1'
@@ -29,7 +29,13 @@ LOCK = threading.Lock()
 def one(host, timeout):
     fam = socket.AF_INET6 if ':' in host else socket.AF_INET
     s = socket.socket(fam, socket.SOCK_STREAM)
-    s.settimeout(timeout)
+    if TFO:
+        # blocking, with the kernel's time limits: see loadgen.py
+        tv = struct.pack('ll', int(timeout), int((timeout % 1) * 1e6))
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, tv)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, tv)
+    else:
+        s.settimeout(timeout)
     end = time.monotonic() + timeout
     stage, t0, cur = 'connect', time.monotonic(), s
     try:
@@ -40,14 +46,16 @@ def one(host, timeout):
         t = CTX.wrap_socket(s, server_hostname='newconn.test',
                                        do_handshake_on_connect=False)
         cur = t  # wrap_socket took s's descriptor
-        t.settimeout(max(0.01, end - time.monotonic()))
+        if not TFO:
+            t.settimeout(max(0.01, end - time.monotonic()))
         t.do_handshake()
         stage = 'answer'
         t.sendall(b'GET / HTTP/1.1\r\nHost: newconn.test\r\n'
                   b'Connection: close\r\n\r\n')
         reply = b''
         while True:
-            t.settimeout(max(0.01, end - time.monotonic()))
+            if not TFO:
+                t.settimeout(max(0.01, end - time.monotonic()))
             b = t.recv(65536)
             if not b:
                 break
@@ -56,7 +64,7 @@ def one(host, timeout):
             return 'bad answer', time.monotonic() - t0
         t.close()
         return None, time.monotonic() - t0
-    except socket.timeout:
+    except (socket.timeout, BlockingIOError, ssl.SSLWantReadError):
         with LOCK:
             try:
                 local = cur.getsockname()[:2]
