@@ -138,6 +138,11 @@ web_got_acme() {
 	[ "$(acme_answer $1 $2)" = "$ST_WEB_ACME" ]
 }
 
+# tfo_passive: connections the server accepted with data in the SYN
+tfo_passive() {
+	ip netns exec $ST_SRV nstat -saz TcpExtTCPFastOpenPassive | awk '/TcpExt/ {print $2}'
+}
+
 # web_curl ARGS...: curl from the client namespace (TFO next to nginx-tfo)
 web_curl() { in_cli curl ${ST_TFO:+--tcp-fastopen} "$@"; }
 

@@ -21,6 +21,21 @@ CTX.verify_mode = ssl.CERT_NONE
 BODY = b'hello-from-nginx\n'
 
 
+class TFOSSLSocket(ssl.SSLSocket):
+    """wrap_socket asks getpeername() whether the socket is connected (and
+    peeks with a non-blocking recv, EAGAIN, when not): a TCP_FASTOPEN_CONNECT
+    socket is not until its first write, the ClientHello, sends the SYN."""
+    def getpeername(self):
+        try:
+            return super().getpeername()
+        except OSError:
+            return None
+
+
+if TFO:
+    CTX.sslsocket_class = TFOSSLSocket
+
+
 class Stats:
     def __init__(self):
         self.lock = threading.Lock()

@@ -50,5 +50,9 @@ expect_eq "failures" "$(field "$load" failures)" 0
 expect_eq "corrupted bodies" "$(field "$load" corrupted)" 0
 check "downloads happened" test "$(field "$load" downloads)" -gt 0
 check "uploads happened" test "$(field "$load" uploads)" -gt 0
+if [ -n "${ST_TFO:-}" ]; then
+	n=$(tfo_passive)
+	check "TFO: the server accepted $n connections with the hello in the SYN" test "${n:-0}" -gt 0
+fi
 check "no kernel WARN" st_dmesg_clean
 st_summary
