@@ -52,5 +52,11 @@ class S(socketserver.ThreadingMixIn, http.server.HTTPServer):
     daemon_threads = True
     allow_reuse_address = True
 
+    def handle_error(self, request, client_address):
+        # HAProxy resets idle keep-alive connections to its backend: no
+        # traceback for a peer that went away
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
+
 
 S(('127.0.0.1', int(sys.argv[1])), H).serve_forever()

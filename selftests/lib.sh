@@ -33,7 +33,10 @@ case " $ST_WEBS " in
 *) echo "Error: ST_WEB=$ST_WEB is none of: $ST_WEBS" >&2; exit 2 ;;
 esac
 # TFO clients next to the TFO webserver (clients.py, loadgen.py, web_curl)
-[ "$ST_WEB" = nginx-tfo ] && export ST_TFO=1
+st_tfo() {
+	if [ "$ST_WEB" = nginx-tfo ]; then export ST_TFO=1; else unset ST_TFO; fi
+}
+st_tfo
 ST_PIDS=()
 ST_PASS=0
 ST_FAIL=0
@@ -234,6 +237,7 @@ st_start_web() {
 	esac
 	sed "s|@WORK@|$ST_WORK|g" "$conf" > "$w/$(basename "$conf" .in)"
 	conf=$w/$(basename "$conf" .in)
+	st_tfo # a test may go through several ST_WEB
 	if [ "$ST_WEB" = nginx-tfo ]; then
 		ip netns exec $ST_SRV sysctl -qw net.ipv4.tcp_fastopen=3
 		ip netns exec $ST_CLI sysctl -qw net.ipv4.tcp_fastopen=3
@@ -299,7 +303,8 @@ st_setup() {
 	head -c 10485760 /dev/urandom > "$ST_WORK/www/big.bin"
 	BIG_SHA=$(sha256sum "$ST_WORK/www/big.bin" | cut -d' ' -f1)
 	st_start_web
-	st_spawn nsenter --net=/var/run/netns/$ST_SRV python3 "$HERE/hashsrv.py" 8081 "$ST_WORK/www"
+	st_spawn nsenter --net=/var/run/netns/$ST_SRV python3 "$HERE/hashsrv.py" 8081 "$ST_WORK/www" \
+		2>>"$ST_WORK/logs/hashsrv.log"
 	# openssl s_server quits at EOF on stdin: feed it a FIFO held open.
 	mkfifo "$ST_WORK/ss.in"
 	exec 9<>"$ST_WORK/ss.in"

@@ -69,11 +69,16 @@ case_detached() {
 
 case_attached() {
 	check "[$ST_WEB] attach --forward" as attach --forward 127.0.0.1:8443
+	local tfo0=$(tfo_passive)
 	newconn attached
 	print_counters attached
 	expect_eq "[$ST_WEB] attached: $N new-connection GETs, every one answered within 5 s" \
 		"$(field "$NC" answered)" "$N"
 	check "[$ST_WEB] attached: the connections were seen" test "$(counter seen)" -ge "$N"
+	if [ -n "${ST_TFO:-}" ]; then
+		local n=$(( $(tfo_passive) - tfo0 ))
+		check "[$ST_WEB] TFO: $n connections came with the hello in the SYN" test "${n:-0}" -ge "$N"
+	fi
 	expect_eq "[$ST_WEB] attached: a validation is still steered" \
 		"$(field "$(tls $SRV4 --alpn acme-tls/1 --sni nc.test)" cn)" acme-responder
 	local t0=$(date +%s%N)
