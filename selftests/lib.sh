@@ -265,6 +265,20 @@ st_start_web() {
 	ST_WEB_PID=${ST_PIDS[-1]}
 }
 
+# st_restart_web: stop the webserver (by PID) and start it again; the way
+# a test ends the sockets a failed case left it holding.
+st_restart_web() {
+	local i
+	kill "$ST_WEB_PID" 2>/dev/null || true
+	wait "$ST_WEB_PID" 2>/dev/null || true
+	for i in $(seq 1 100); do
+		[ -z "$(in_srv ss -Htln '( sport = :443 )')" ] && break
+		sleep 0.1
+	done
+	st_start_web
+	wait_port 127.0.0.1 443 && wait_web
+}
+
 # st_setup [MTU]: namespaces, certificates, nginx, upstream, responder.
 st_setup() {
 	local mtu=${1:-}
