@@ -64,9 +64,20 @@ probes() {
 	fi
 }
 
+# measure_baseline: the webserver's sockets and fds once they hold still
+# (the set-up's own requests may still be closing)
 measure_baseline() {
+	local i s f
 	BASE_SOCKS=$(web_socks)
 	BASE_FDS=$(web_fds)
+	for i in $(seq 1 10); do
+		sleep 0.3
+		s=$(web_socks)
+		f=$(web_fds)
+		[ "$s" = "$BASE_SOCKS" ] && [ "$f" = "$BASE_FDS" ] && break
+		BASE_SOCKS=$s
+		BASE_FDS=$f
+	done
 	echo "# [$ST_WEB] detached baseline: $BASE_SOCKS sockets on 443, $BASE_FDS fds"
 }
 
