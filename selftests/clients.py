@@ -11,14 +11,21 @@
       Sends raw bytes, prints {"reply": first 200 bytes as text}.
   clients.py hold HOST --alpn acme-tls/1 --sni NAME --seconds S
       Sends an acme-tls/1 hello and holds the connection open, silent.
+  ST_TFO=1 in the environment: every connection uses TCP Fast Open.
 """
-import argparse, json, socket, ssl, sys, time
+import argparse, json, os, socket, ssl, sys, time
+
+# TCP_FASTOPEN_CONNECT: connect() returns at once and the first write
+# (the ClientHello) rides in the SYN once the client holds a cookie.
+TFO = os.environ.get('ST_TFO') == '1'
 
 
 def connect(host, timeout=10):
     fam = socket.AF_INET6 if ':' in host else socket.AF_INET
     s = socket.socket(fam, socket.SOCK_STREAM)
     s.settimeout(timeout)
+    if TFO:
+        s.setsockopt(socket.IPPROTO_TCP, 30, 1)
     s.connect((host, 443))
     s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     return s

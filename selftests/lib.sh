@@ -7,6 +7,15 @@
 #   st-srv 198.18.4.1/24 fd00:a5:4::1/64  <->  st-cli 198.18.4.2/24 fd00:a5:4::2/64
 # Everything started is remembered by PID and ended by PID.  ST_NS (default
 # "st") prefixes the namespace and veth names; selftests/isolate.sh sets it.
+#
+# ST_WEB picks the webserver on 443, each its packaged binary with a private
+# config, pid and log directory under $ST_WORK (templates in selftests/web/):
+#   nginx (default)  nginx-deferred (listen ... deferred reuseport, 2 workers)
+#   nginx-tfo (fastopen=256, TFO clients)  apache2 (mpm_event, mod_ssl, as
+#   Debian ships it: TCP_DEFER_ACCEPT)  lighttpd  haproxy (terminating TLS)
+#   caddy (Go, one dual-stack [::]:443 listener)
+# All serve / (hello-from-nginx), /big.bin (10 MiB) and /upload (hashed by
+# hashsrv.py) with the same certificate (CN nginx-real).
 
 ST_NS=${ST_NS:-st}
 ST_SRV=$ST_NS-srv
@@ -17,6 +26,17 @@ SRV4=198.18.4.1
 SRV6=fd00:a5:4::1
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ALPNSTEER=${ALPNSTEER:?ALPNSTEER must name the alpnsteer binary}
+ST_WEB=${ST_WEB:-nginx}
+ST_WEBS="nginx nginx-deferred nginx-tfo apache2 lighttpd haproxy caddy"
+case " $ST_WEBS " in
+*" $ST_WEB "*) ;;
+*) echo "Error: ST_WEB=$ST_WEB is none of: $ST_WEBS" >&2; exit 2 ;;
+esac
+# TFO clients next to the TFO webserver (clients.py, loadgen.py, web_curl)
+st_tfo() {
+	if [ "$ST_WEB" = nginx-tfo ]; then export ST_TFO=1; else unset ST_TFO; fi
+}
+st_tfo
 ST_PIDS=()
 ST_PASS=0
 ST_FAIL=0
@@ -92,9 +112,64 @@ status_field() {
 tls() { in_cli python3 "$HERE/clients.py" tls "$@"; }
 field() { python3 -c "import json,sys; print(json.loads(sys.argv[1]).get('$2'))" "$1"; }
 
-# nginx knows no acme-tls/1: it answers such a hello with alert 120.
+# nginx knows no acme-tls/1: it answers such a hello with alert 120.  Next
+# to another ST_WEB: the webserver answers it as with nothing attached.
 nginx_refuses_acme() {
-	field "$(tls $1 --alpn acme-tls/1 --sni $2)" error | grep -qi "no.application.protocol"
+	case $ST_WEB in
+	nginx*) field "$(tls $1 --alpn acme-tls/1 --sni $2)" error | grep -qi "no.application.protocol" ;;
+	*) web_got_acme "$@" ;;
+	esac
+}
+
+# acme_answer HOST SNI: how port 443 answers an acme-tls/1 hello, as one
+# comparable line: the TLS error, or the certificate's CN and the ALPN.
+acme_answer() {
+	local r
+	r=$(tls $1 --alpn acme-tls/1 --sni $2)
+	if [ "$(field "$r" ok)" = True ]; then
+		echo "cn=$(field "$r" cn) alpn=$(field "$r" alpn)"
+	else
+		field "$r" error
+	fi
+}
+
+# web_got_acme HOST SNI: an acme-tls/1 hello reached the webserver: the
+# answer is the one st_setup saw with nothing attached (nginx and lighttpd
+# send alert 120, Apache alert 110, Caddy, which looks for a challenge
+# certificate of its own, alert 80; HAProxy completes with no ALPN).
+web_got_acme() {
+	[ "$(acme_answer $1 $2)" = "$ST_WEB_ACME" ]
+}
+
+# tfo_passive: connections the server accepted with data in the SYN
+tfo_passive() {
+	ip netns exec $ST_SRV nstat -saz TcpExtTCPFastOpenPassive | awk '/TcpExt/ {print $2}'
+}
+
+# web_curl ARGS...: curl from the client namespace (TFO next to nginx-tfo)
+web_curl() { in_cli curl ${ST_TFO:+--tcp-fastopen} "$@"; }
+
+# Does the webserver answer plain HTTP on its TLS port with a 400?
+web_says_400() {
+	case $ST_WEB in nginx*|apache2|caddy) return 0 ;; esac
+	return 1
+}
+
+# web_pids: the webserver's processes (master and workers) in the server
+# namespace, for counting their descriptors.
+web_pids() {
+	local p=$ST_WEB_PID
+	echo "$p"
+	pgrep -P "$p" || true
+}
+
+# web_fds: descriptors held by all of the webserver's processes
+web_fds() {
+	local p n=0
+	for p in $(web_pids); do
+		n=$((n + $(ls /proc/$p/fd 2>/dev/null | wc -l)))
+	done
+	echo $n
 }
 
 st_dmesg_mark() {
@@ -145,6 +220,65 @@ wait_port() {
 	return 1
 }
 
+# st_start_web: start $ST_WEB in the server namespace, in the foreground
+# (its PID is the master's, in ST_WEB_PID and ST_PIDS), never the system
+# service and never its files under /etc.
+st_start_web() {
+	local w=$ST_WORK/web conf
+	mkdir -p "$w"
+	chmod -R a+rX "$ST_WORK/www"
+	case $ST_WEB in
+	nginx) conf=$HERE/nginx.conf.in ;;
+	apache2) conf=$HERE/web/apache2.conf.in ;;
+	lighttpd) conf=$HERE/web/lighttpd.conf.in ;;
+	haproxy) conf=$HERE/web/haproxy.cfg.in ;;
+	caddy) conf=$HERE/web/Caddyfile.in ;;
+	*) conf=$HERE/web/$ST_WEB.conf.in ;;
+	esac
+	sed "s|@WORK@|$ST_WORK|g" "$conf" > "$w/$(basename "$conf" .in)"
+	conf=$w/$(basename "$conf" .in)
+	st_tfo # a test may go through several ST_WEB
+	if [ "$ST_WEB" = nginx-tfo ]; then
+		ip netns exec $ST_SRV sysctl -qw net.ipv4.tcp_fastopen=3
+		ip netns exec $ST_CLI sysctl -qw net.ipv4.tcp_fastopen=3
+	fi
+	case $ST_WEB in
+	nginx*)
+		st_spawn ip netns exec $ST_SRV nginx -c "$conf" ;;
+	apache2)
+		mkdir -p "$ST_WORK/apache2/run"
+		st_spawn ip netns exec $ST_SRV apache2 -DFOREGROUND -d "$ST_WORK/apache2" -f "$conf" ;;
+	lighttpd)
+		st_spawn ip netns exec $ST_SRV lighttpd -D -f "$conf" ;;
+	haproxy)
+		cat "$ST_WORK/nginx.crt" "$ST_WORK/nginx.key" > "$ST_WORK/web.pem"
+		# -db: in the foreground, so that it is ended by PID like the rest
+		st_spawn ip netns exec $ST_SRV haproxy -db -f "$conf" -p "$ST_WORK/haproxy.pid" \
+			>>"$ST_WORK/logs/haproxy.log" 2>&1 ;;
+	caddy)
+		mkdir -p "$ST_WORK/caddy"
+		st_spawn ip netns exec $ST_SRV env HOME="$ST_WORK/caddy" \
+			XDG_DATA_HOME="$ST_WORK/caddy" XDG_CONFIG_HOME="$ST_WORK/caddy" \
+			caddy run --config "$conf" --adapter caddyfile \
+			>>"$ST_WORK/logs/caddy.out" 2>&1 ;;
+	esac
+	ST_WEB_PID=${ST_PIDS[-1]}
+}
+
+# st_restart_web: stop the webserver (by PID) and start it again; the way
+# a test ends the sockets a failed case left it holding.
+st_restart_web() {
+	local i
+	kill "$ST_WEB_PID" 2>/dev/null || true
+	wait "$ST_WEB_PID" 2>/dev/null || true
+	for i in $(seq 1 100); do
+		[ -z "$(in_srv ss -Htln '( sport = :443 )')" ] && break
+		sleep 0.1
+	done
+	st_start_web
+	wait_port 127.0.0.1 443 && wait_web
+}
+
 # st_setup [MTU]: namespaces, certificates, nginx, upstream, responder.
 st_setup() {
 	local mtu=${1:-}
@@ -182,10 +316,9 @@ st_setup() {
 	echo hello-from-nginx > "$ST_WORK/www/index.html"
 	head -c 10485760 /dev/urandom > "$ST_WORK/www/big.bin"
 	BIG_SHA=$(sha256sum "$ST_WORK/www/big.bin" | cut -d' ' -f1)
-	sed "s|@WORK@|$ST_WORK|g" "$HERE/nginx.conf.in" > "$ST_WORK/nginx.conf"
-
-	st_spawn ip netns exec $ST_SRV nginx -c "$ST_WORK/nginx.conf"
-	st_spawn nsenter --net=/var/run/netns/$ST_SRV python3 "$HERE/hashsrv.py" 8081
+	st_start_web
+	st_spawn nsenter --net=/var/run/netns/$ST_SRV python3 "$HERE/hashsrv.py" 8081 "$ST_WORK/www" \
+		2>>"$ST_WORK/logs/hashsrv.log"
 	# openssl s_server quits at EOF on stdin: feed it a FIFO held open.
 	mkfifo "$ST_WORK/ss.in"
 	exec 9<>"$ST_WORK/ss.in"
@@ -193,5 +326,21 @@ st_setup() {
 		-alpn acme-tls/1 -cert "$ST_WORK/acme.crt" \
 		-key "$ST_WORK/acme.key" < "$ST_WORK/ss.in" > "$ST_WORK/ss.log" 2>&1
 	wait_port 127.0.0.1 443 && wait_port 127.0.0.1 8081 &&
-		wait_port 127.0.0.1 8443
+		wait_port 127.0.0.1 8443 && wait_web || return 1
+	ST_WEB_ACME=$(acme_answer $SRV4 a.test)
+	[ "$(acme_answer $SRV6 a.test)" = "$ST_WEB_ACME" ] ||
+		{ echo "# $ST_WEB answers acme-tls/1 differently over IPv4 and IPv6" >&2; return 1; }
+}
+
+# wait_web: the webserver answers GET / over IPv4 and IPv6 (it may open its
+# port before its workers run)
+wait_web() {
+	local i h
+	for h in $SRV4 "[$SRV6]"; do
+		for i in $(seq 1 100); do
+			[ "$(web_curl -sk --max-time 2 https://$h/)" = hello-from-nginx ] && break
+			sleep 0.1
+		done
+		[ $i -lt 100 ] || { echo "# $ST_WEB does not answer on https://$h/" >&2; return 1; }
+	done
 }

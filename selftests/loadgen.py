@@ -9,13 +9,31 @@ Kinds of work, each in its own threads, against every --host in turn:
             "<length> <sha256>" from the hashing upstream
   storms    a new TLS connection for every GET /
 Prints one JSON line of counts at the end; exits 1 on any failure.
+ST_TFO=1 in the environment: every connection uses TCP Fast Open.
 """
-import argparse, hashlib, http.client, json, os, random, ssl, sys, threading, time
+import argparse, hashlib, http.client, json, os, random, socket, ssl, struct, sys, threading, time
+
+TFO = os.environ.get('ST_TFO') == '1'
 
 CTX = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
 CTX.check_hostname = False
 CTX.verify_mode = ssl.CERT_NONE
 BODY = b'hello-from-nginx\n'
+
+
+class TFOSSLSocket(ssl.SSLSocket):
+    """wrap_socket asks getpeername() whether the socket is connected (and
+    peeks with a non-blocking recv, EAGAIN, when not): a TCP_FASTOPEN_CONNECT
+    socket is not until its first write, the ClientHello, sends the SYN."""
+    def getpeername(self):
+        try:
+            return super().getpeername()
+        except OSError:
+            return None
+
+
+if TFO:
+    CTX.sslsocket_class = TFOSSLSocket
 
 
 class Stats:
@@ -37,8 +55,28 @@ class Stats:
             self.errors[what] = self.errors.get(what, 0) + 1
 
 
+def tfo_connection(address, timeout, source_address=None):
+    """socket.create_connection with TCP_FASTOPEN_CONNECT: the ClientHello
+    goes in the SYN once the kernel holds the server's cookie.  Blocking,
+    with the kernel's SO_RCVTIMEO/SO_SNDTIMEO for the time limit: OpenSSL
+    writing to a non-blocking TFO socket still in SYN-SENT gets EAGAIN,
+    which Python's ssl then raises instead of waiting."""
+    host, port = address
+    fam = socket.AF_INET6 if ':' in host else socket.AF_INET
+    s = socket.socket(fam, socket.SOCK_STREAM)
+    tv = struct.pack('ll', int(timeout), int((timeout % 1) * 1e6))
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, tv)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, tv)
+    s.setsockopt(socket.IPPROTO_TCP, 30, 1)  # TCP_FASTOPEN_CONNECT
+    s.connect((host, port))
+    return s
+
+
 def conn(host):
-    return http.client.HTTPSConnection(host, 443, context=CTX, timeout=20)
+    c = http.client.HTTPSConnection(host, 443, context=CTX, timeout=20)
+    if TFO:
+        c._create_connection = tfo_connection
+    return c
 
 
 def run(fn, st, hosts, end, maxn):

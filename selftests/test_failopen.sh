@@ -1,13 +1,13 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-only
 # Fail open: with the pool exhausted or the daemon killed, acme-tls/1
-# connections go to nginx, normal traffic is untouched, and detach and
+# connections go to the webserver (nginx, or ST_WEB), normal traffic is untouched, and detach and
 # attach still work afterwards.
 . "$(dirname "$0")/lib.sh"
 st_setup
 st_dmesg_mark
 
-curl_ok() { [ "$(in_cli curl -sk --max-time 5 https://$SRV4/)" = hello-from-nginx ]; }
+curl_ok() { [ "$(web_curl -sk --max-time 5 https://$SRV4/)" = hello-from-nginx ]; }
 
 check "attach --forward --pool 1" as attach --forward 127.0.0.1:8443 --pool 1
 # A validation that never finishes its handshake holds the only slot.
@@ -15,7 +15,7 @@ ip netns exec $ST_CLI python3 "$HERE/clients.py" hold $SRV4 --alpn acme-tls/1 --
 HOLD=$!
 ST_PIDS+=($HOLD)
 check "the silent client holds the slot" wait_for 'd["pool"]["in_use"]' 1
-check "pool exhausted: acme-tls/1 falls back to nginx" nginx_refuses_acme $SRV4 next.test
+check "pool exhausted: acme-tls/1 falls back to $ST_WEB" nginx_refuses_acme $SRV4 next.test
 expect_eq "counter no_slot" "$(counter no_slot)" 1
 check "normal traffic untouched" curl_ok
 kill $HOLD
@@ -28,9 +28,9 @@ pid=$(status_field 'd["pid"]')
 kill -9 "$pid"
 check "status sees the daemon gone" wait_for 'd["daemon_running"]' False
 for h in $SRV4 $SRV6; do
-	check "[$h] daemon killed: acme-tls/1 falls back to nginx" nginx_refuses_acme $h dead.test
+	check "[$h] daemon killed: acme-tls/1 falls back to $ST_WEB" nginx_refuses_acme $h dead.test
 	check "[$h] daemon killed: normal traffic untouched" \
-		test "$(in_cli curl -sk --max-time 5 "https://$(echo $h | sed 's/.*:.*/[&]/')/")" = hello-from-nginx
+		test "$(web_curl -sk --max-time 5 "https://$(echo $h | sed 's/.*:.*/[&]/')/")" = hello-from-nginx
 done
 expect_eq "counter no_responder" "$(counter no_responder)" 2
 expect_eq "status: orphaned" "$(status_field 'd["lifecycle"]')" orphaned

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0-only
 # The loss test: while keep-alive GETs, sha256-checked 10 MiB downloads,
 # sha256-checked 2 MiB uploads and new-connection storms run against nginx
-# over IPv4 and IPv6, CYCLES attach -> acme-tls/1 handshake -> detach
+# (or ST_WEB) over IPv4 and IPv6, CYCLES attach -> acme-tls/1 handshake -> detach
 # cycles run.  Nothing may fail, nothing may be corrupted, no kernel WARN.
 . "$(dirname "$0")/lib.sh"
 CYCLES=${CYCLES:-20}
@@ -50,5 +50,9 @@ expect_eq "failures" "$(field "$load" failures)" 0
 expect_eq "corrupted bodies" "$(field "$load" corrupted)" 0
 check "downloads happened" test "$(field "$load" downloads)" -gt 0
 check "uploads happened" test "$(field "$load" uploads)" -gt 0
+if [ -n "${ST_TFO:-}" ]; then
+	n=$(tfo_passive)
+	check "TFO: the server accepted $n connections with the hello in the SYN" test "${n:-0}" -gt 0
+fi
 check "no kernel WARN" st_dmesg_clean
 st_summary
