@@ -244,7 +244,7 @@ old=$(cat "$ST_WORK/nginx.pid")
 kill "$old"
 for i in $(seq 1 100); do kill -0 "$old" 2>/dev/null || break; sleep 0.1; done
 sed -e '/listen 443 ssl;/d' -e 's/listen \[::\]:443 ssl;/listen [::]:443 ssl ipv6only=off;/' \
-	"$ST_WORK/nginx.conf" > "$ST_WORK/nginx-dual.conf"
+	"$ST_WORK/web/nginx.conf" > "$ST_WORK/nginx-dual.conf"
 st_spawn ip netns exec $ST_SRV nginx -c "$ST_WORK/nginx-dual.conf"
 wait_port 127.0.0.1 443
 listeners() { in_srv ss -Hltn "sport = :443" | awk '{print $4}' | sort | tr '\n' ' '; }
