@@ -284,6 +284,7 @@ static bool on_tick(struct daemon *d)
 	if (!d->draining && !bpf_map_lookup_elem(d->settings_fd, &zero, &cfg) &&
 	    cfg.draining)
 		start_drain(d, "detach");
+	ctl_expire(d, false);
 	if (++d->ticks % SWEEP_TICKS == 0)
 		sweep(d);
 	return drained(d);
@@ -371,6 +372,9 @@ static void loop(struct daemon *d)
 				break;
 			case EV_ALPNDIR:
 				on_alpndir(d);
+				break;
+			case EV_CTL_CLIENT:
+				on_ctl_client(d, idx);
 				break;
 			case EV_SLOT:
 			case EV_UPSTREAM:

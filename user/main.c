@@ -363,7 +363,7 @@ static int cmd_detach(int argc, char **argv)
 
 static int cmd_challenge(int argc, char **argv)
 {
-	char req[2048], reply[CONTROL_MAX_MSG], why[200];
+	char req[2048], *reply = NULL, why[200];
 	const char *verb = argc > 1 ? argv[1] : "";
 	unsigned char digest[ACME_DIGEST_LEN];
 	struct acme_ident id;
@@ -406,7 +406,7 @@ static int cmd_challenge(int argc, char **argv)
 	}
 	if (argc == 3 && !strcmp(argv[2], "-j"))
 		log_json = true;
-	err = control_request(req, reply, sizeof(reply));
+	err = control_request(req, &reply);
 	if (err == -ENOENT) {
 		p_err("alpnsteer is not attached (no %s)", ALPNSTEER_CONTROL_SOCK);
 		p_hint("run 'alpnsteer attach' first");

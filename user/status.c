@@ -12,6 +12,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/stat.h>
 #include <bpf/bpf.h>
 
 #include "control.h"
@@ -37,12 +38,17 @@ struct status {
 	__u32 in_use;
 	__u64 counters[AC__MAX];
 	struct obj_ids ids;
-	char challenges[CONTROL_MAX_MSG]; /* from the daemon, "" if none */
+	char *challenges; /* from the daemon (malloc'd), NULL if none */
+	/* Not root, and the pins are root's: steering may be live or not,
+	 * and saying "detached" could be a lie. */
+	bool cannot_tell;
 };
 
-static const char *state_name(enum steer_state s)
+static const char *state_name(const struct status *st)
 {
-	switch (s) {
+	if (st->cannot_tell)
+		return "unknown";
+	switch (st->state) {
 	case STEER_ATTACHED:
 		return "attached";
 	case STEER_DRAINING:
@@ -108,8 +114,20 @@ static void gather(struct status *st)
 	st->state = steer_pinned_state();
 	st->have_rs = runstate_read(&st->rs) == 0;
 	st->alive = st->have_rs && runstate_daemon_alive(&st->rs);
-	if (st->state == STEER_DETACHED)
+	if (st->state == STEER_DETACHED) {
+		struct stat sb;
+
+		/* The pin directory is root's (mode 0700 on a 0700 bpffs):
+		 * "detached" only when we could have seen it attached. */
+		fd = steer_pinned_map("settings");
+		st->cannot_tell = geteuid() != 0 &&
+				  ((fd < 0 && (fd == -EACCES || fd == -EPERM ||
+					       errno == EACCES || errno == EPERM)) ||
+				   (stat(ALPNSTEER_PIN_DIR, &sb) && errno == EACCES));
+		if (fd >= 0)
+			close(fd);
 		return;
+	}
 	fd = steer_pinned_map("conns");
 	if (fd >= 0) {
 		st->conns = steer_conns_count(fd);
@@ -118,10 +136,9 @@ static void gather(struct status *st)
 	st->in_use = slots_in_use(st->rs.pool_size);
 	steer_read_counters(st->counters, AC__MAX);
 	read_ids(&st->ids);
-	if (st->alive && control_request(log_json ? "list" : "table",
-					 st->challenges,
-					 sizeof(st->challenges)))
-		st->challenges[0] = '\0';
+	if (st->alive &&
+	    control_request(log_json ? "list" : "table", &st->challenges))
+		st->challenges = NULL;
 }
 
 static void print_json(const struct status *st)
@@ -133,9 +150,13 @@ static void print_json(const struct status *st)
 	__u32 i;
 
 	jw_start_object(jw);
-	jw_bool_field(jw, "attached", st->state == STEER_ATTACHED);
-	jw_string_field(jw, "state", state_name(st->state));
-	jw_bool_field(jw, "daemon_running", on && st->alive);
+	jw_name(jw, "attached");
+	if (st->cannot_tell)
+		jw_null(jw);
+	else
+		jw_bool(jw, st->state == STEER_ATTACHED);
+	jw_string_field(jw, "state", state_name(st));
+	jw_bool_field(jw, "daemon_running", (on || st->cannot_tell) && st->alive);
 	jw_name(jw, "pid");
 	if (on && st->have_rs)
 		jw_int(jw, st->rs.pid);
@@ -171,7 +192,7 @@ static void print_json(const struct status *st)
 	/* Per pending identifier: handshakes answered by family, and the
 	 * last client addresses. */
 	jw_name(jw, "challenges");
-	if (st->challenges[0] == '[')
+	if (st->challenges && st->challenges[0] == '[')
 		jw_raw(jw, st->challenges);
 	else {
 		jw_start_array(jw);
@@ -202,7 +223,14 @@ static void print_text(const struct status *st)
 	struct tm tm;
 	__u32 i;
 
-	printf("state:      %s\n", state_name(st->state));
+	printf("state:      %s\n", state_name(st));
+	if (st->cannot_tell) {
+		printf("            only root can read %s%s\n", ALPNSTEER_PIN_DIR,
+		       st->alive ? "; a daemon is running" : "");
+		if (st->alive)
+			printf("daemon:     running (pid %d)\n", (int)st->rs.pid);
+		return;
+	}
 	if (st->state == STEER_DETACHED)
 		return;
 	if (st->have_rs && localtime_r(&st->rs.since, &tm))
@@ -219,7 +247,7 @@ static void print_text(const struct status *st)
 	printf("pool:       %u of %u in use\n", st->in_use, st->rs.pool_size);
 	printf("held:       %d connections in %s/conns\n", st->conns,
 	       ALPNSTEER_PIN_DIR);
-	if (st->challenges[0])
+	if (st->challenges && st->challenges[0])
 		printf("challenges:\n%s\n", st->challenges);
 	printf("counters:\n");
 	for (i = 0; i < AC__MAX; i++)
