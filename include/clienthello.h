@@ -52,6 +52,10 @@ struct ch_info {
 	 * the extension walk collapse into one state instead of each being
 	 * verified again through the ALPN and SNI parsers. */
 	__u32 alpn_off, alpn_end, sni_off, sni_end;
+	/* Extension types seen, to refuse one sent twice (ch_ext_dup()). */
+	__u64 ext_low[4];		      /* types 0..255, one bit each */
+	__u16 ext_high[CH_MAX_EXTENSIONS]; /* the others, as a list */
+	__u32 nr_high;
 };
 
 #ifdef __bpf__
@@ -243,6 +247,59 @@ CH_FUNC int ch_parse_sni(ch_src_t *src, __u32 off, __u32 end,
 	return CH_OK;
 }
 
+/*
+ * RFC 8446 section 4.2: no extension type may appear twice, and a server
+ * must refuse a hello that does it.  Two ALPN (or server_name) extensions
+ * would let the parser here and the TLS library that answers disagree on
+ * what was offered, so such a hello is malformed: it stays with the
+ * webserver, which refuses it itself.  Types below 256 (every one that
+ * bears on steering) are a bitmap; the rest (GREASE, renegotiation_info,
+ * ...) a list, at most one entry per extension examined.
+ */
+/* State of the scan of ext_high for one type. */
+struct ch_dup {
+	struct ch_info *out;
+	__u32 type, n;
+	int found;
+};
+
+static long ch_dup_step(__u64 i, void *ctx)
+{
+	struct ch_dup *d = ctx;
+
+	if (i >= d->n)
+		return 1;
+	if (d->out->ext_high[i & (CH_MAX_EXTENSIONS - 1)] == d->type) {
+		d->found = 1;
+		return 1;
+	}
+	return 0;
+}
+
+static inline int ch_ext_dup(struct ch_info *out, __u32 type)
+{
+	struct ch_dup d = { .out = out, .type = type };
+
+	if (type < 256) {
+		__u64 bit = 1ULL << (type & 63);
+		__u32 word = (type >> 6) & 3;
+
+		if (out->ext_low[word] & bit)
+			return 1;
+		out->ext_low[word] |= bit;
+		return 0;
+	}
+	d.n = out->nr_high;
+	if (d.n >= CH_MAX_EXTENSIONS)
+		return 1;
+	CH_LOOP(CH_MAX_EXTENSIONS, ch_dup_step, &d);
+	if (d.found)
+		return 1;
+	out->ext_high[d.n & (CH_MAX_EXTENSIONS - 1)] = type;
+	out->nr_high = d.n + 1;
+	return 0;
+}
+
 /* One extension header: note where ALPN and server_name are. */
 static long ch_ext_step(__u64 i, void *ctx)
 {
@@ -259,6 +316,10 @@ static long ch_ext_step(__u64 i, void *ctx)
 	type = ch_be16(b);
 	len = ch_be16(b + 2);
 	if (w->off + 4 + len > w->end) {
+		w->err = CH_MALFORMED;
+		return 1;
+	}
+	if (ch_ext_dup(w->out, type)) {
 		w->err = CH_MALFORMED;
 		return 1;
 	}

@@ -382,6 +382,49 @@ TEST(alpn_near_misses)
 	CHECK_EQ(st, CH_OK);
 }
 
+/* The same extension twice is malformed (RFC 8446 section 4.2), however
+ * the two copies differ: the parser and the TLS library could otherwise
+ * disagree on what was offered. */
+TEST(duplicate_extensions)
+{
+	const char *no[] = { "h2" }, *acme[] = { "acme-tls/1" };
+	struct ch_info info;
+	struct hello h;
+
+	/* two ALPN, the second offering acme-tls/1 */
+	hello_begin(&h);
+	add_alpn(&h, no, 1);
+	add_alpn(&h, acme, 1);
+	hello_end(&h);
+	CHECK_EQ(parse(h.d, h.len, &info), CH_MALFORMED);
+	CHECK_EQ(info.acme, 0);
+	/* two ALPN, the first offering it */
+	hello_begin(&h);
+	add_alpn(&h, acme, 1);
+	add_alpn(&h, no, 1);
+	hello_end(&h);
+	CHECK_EQ(parse(h.d, h.len, &info), CH_MALFORMED);
+	CHECK_EQ(info.acme, 0);
+	/* a repeated high type (renegotiation_info) between others */
+	hello_begin(&h);
+	add_ext(&h, 0xff01, "\0", 1);
+	add_ext(&h, 0x0a0a, "", 0);
+	add_alpn(&h, acme, 1);
+	add_ext(&h, 0xff01, "\0", 1);
+	hello_end(&h);
+	CHECK_EQ(parse(h.d, h.len, &info), CH_MALFORMED);
+	CHECK_EQ(info.acme, 0);
+	/* distinct types, low and high, with the same low byte: fine */
+	hello_begin(&h);
+	add_ext(&h, 0x0001, "", 0);
+	add_ext(&h, 0x0101, "", 0);
+	add_ext(&h, 0xff01, "\0", 1);
+	add_alpn(&h, acme, 1);
+	hello_end(&h);
+	CHECK_EQ(parse(h.d, h.len, &info), CH_OK);
+	CHECK_EQ(info.acme, 1);
+}
+
 TEST(alpn_zero_length_entry)
 {
 	const char *p[] = { "h2", "", "acme-tls/1" };
@@ -495,6 +538,7 @@ int main(void)
 	RUN(alpn_entry_limit);
 	RUN(alpn_near_misses);
 	RUN(alpn_zero_length_entry);
+	RUN(duplicate_extensions);
 	RUN(sni_rules);
 	RUN(not_a_client_hello);
 	RUN(frame_rules);
