@@ -38,6 +38,8 @@ enum alpnsteer_verdict {
 	AS_NO_RESPONDER = 6, /* acme-tls/1, but the slot's socket is gone */
 	AS_STEERED = 7,	    /* handed to the responder, slot in conn_state */
 	AS_DRAINING = 8,    /* acme-tls/1 during detach: left to the webserver */
+	AS_SRC_CAPPED = 9,  /* acme-tls/1, but its source prefix holds its
+			       share of the pool (settings.src_cap) */
 };
 
 struct alpnsteer_conn_state {
@@ -50,6 +52,9 @@ struct alpnsteer_conn_state {
 struct alpnsteer_slot {
 	__u64 owner_cookie; /* socket cookie of the client connection, 0 = free */
 	__u64 steered_ns;   /* bpf_ktime_get_ns() when it was taken */
+	/* The client's source prefix: family, then its /24 (IPv4) or /48
+	 * (IPv6), network byte order; what settings.src_cap counts. */
+	__u32 src_prefix[4];
 };
 
 /* Key of the pending-identifier hash: the lowercase SNI, NUL padded. */
@@ -80,6 +85,8 @@ enum alpnsteer_counter {
 				verdict (released - released_first: later) */
 	AC_PRECLASS_NORMAL,  /* --preclassify: hellos without acme-tls/1 decided
 				in tc, never inserted into the sockhash */
+	AC_SRC_CAPPED,	     /* acme-tls/1 whose source prefix held src_cap
+				slots already: left to the webserver */
 	AC__MAX,
 };
 
@@ -88,7 +95,7 @@ enum alpnsteer_counter {
 		"not_pending", "no_slot", "no_responder", "oversized",        \
 		"released", "release_deferred", "stale_dropped", "reply_sent", \
 		"reply_dropped", "client_closed", "passed_draining",   \
-		"released_first", "preclass_normal"
+		"released_first", "preclass_normal", "src_capped"
 
 enum alpnsteer_event_type {
 	AE_STEERED = 1,	      /* a connection was handed to slot */
@@ -113,6 +120,7 @@ struct alpnsteer_event {
 struct alpnsteer_settings {
 	__u32 sni_filter; /* 1: steer only SNIs present in pending_names */
 	__u32 draining;	  /* 1: detach under way, catch and steer nothing new */
+	__u32 src_cap;	  /* slots one source prefix may hold, 0: no cap */
 };
 
 #endif /* ALPNSTEER_ABI_H */

@@ -10,6 +10,7 @@
 #include <grp.h>
 #include <net/if.h>
 #include <netdb.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -161,9 +162,12 @@ int cli_parse_attach(int argc, char **argv, struct daemon_opts *o)
 		{ "control-group", required_argument, NULL, 'g' },
 		{ "user", required_argument, NULL, 'u' },
 		{ "preclassify", required_argument, NULL, 'P' },
+		{ "pool-max", required_argument, NULL, 'M' },
+		{ "per-source", required_argument, NULL, 'S' },
 		{},
 	};
 	struct group *gr;
+	bool max_given = false;
 	__u32 v;
 	int c, err;
 
@@ -171,6 +175,8 @@ int cli_parse_attach(int argc, char **argv, struct daemon_opts *o)
 	o->control_gid = (gid_t)-1;
 	o->user = ALPNSTEER_DEFAULT_USER;
 	o->cfg.pool_size = ALPNSTEER_DEFAULT_POOL;
+	o->pool_max = ALPNSTEER_DEFAULT_POOL_MAX;
+	o->per_source = ALPNSTEER_DEFAULT_PER_SOURCE;
 	o->handshake_timeout = ALPNSTEER_DEFAULT_HS_TIMEOUT;
 	optind = 0; /* 0, not 1: glibc then forgets the previous scan */
 	opterr = 0;
@@ -201,6 +207,27 @@ int cli_parse_attach(int argc, char **argv, struct daemon_opts *o)
 				return -EINVAL;
 			}
 			o->cfg.pool_size = v;
+			break;
+		case 'M':
+			if (cli_parse_port(optarg, &v) ||
+			    v > ALPNSTEER_MAX_POOL) {
+				p_err("--pool-max '%s' must be 1..%d", optarg,
+				      ALPNSTEER_MAX_POOL);
+				return -EINVAL;
+			}
+			o->pool_max = v;
+			max_given = true;
+			break;
+		case 'S':
+			/* 0 is allowed: no cap (a test bed, one client). */
+			if (strcmp(optarg, "0") &&
+			    (cli_parse_port(optarg, &v) ||
+			     v > ALPNSTEER_MAX_POOL)) {
+				p_err("--per-source '%s' must be 0..%d", optarg,
+				      ALPNSTEER_MAX_POOL);
+				return -EINVAL;
+			}
+			o->per_source = strcmp(optarg, "0") ? v : 0;
 			break;
 		case 'f':
 			snprintf(o->forward, sizeof(o->forward), "%s", optarg);
@@ -259,6 +286,15 @@ int cli_parse_attach(int argc, char **argv, struct daemon_opts *o)
 	}
 	if (!o->cfg.nr_ports)
 		o->cfg.ports[o->cfg.nr_ports++] = 443;
+	if (o->pool_max < o->cfg.pool_size) {
+		if (max_given) {
+			p_err("--pool-max %u is below --pool %u", o->pool_max,
+			      o->cfg.pool_size);
+			p_hint("--pool is where the pool starts, --pool-max how far it may grow");
+			return -EINVAL;
+		}
+		o->pool_max = o->cfg.pool_size;
+	}
 	if (o->nr_domains && !o->forward[0]) {
 		/* The built-in responder knows its names from its challenges. */
 		p_err("--domain goes with --forward");

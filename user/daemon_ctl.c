@@ -35,6 +35,7 @@ int sync_policy(struct daemon *d)
 	if (bpf_map_lookup_elem(d->settings_fd, &zero, &cfg))
 		return -errno;
 	cfg.sni_filter = !forwarding(d) || d->store.nr > 0;
+	cfg.src_cap = d->o->per_source;
 	return bpf_map_update_elem(d->settings_fd, &zero, &cfg, BPF_ANY) ?
 		       -errno : 0;
 }

@@ -35,7 +35,7 @@ struct status {
 	bool have_rs, alive;
 	struct runstate rs;
 	int conns;
-	__u32 in_use;
+	__u32 in_use, made;
 	__u64 counters[AC__MAX];
 	struct obj_ids ids;
 	char *challenges; /* from the daemon (malloc'd), NULL if none */
@@ -91,17 +91,29 @@ static void read_ids(struct obj_ids *ids)
 	}
 }
 
-static __u32 slots_in_use(__u32 size)
+/* Slots taken, and slots made (the pool grows on demand: the state
+ * file's pool_size is where it started). */
+static __u32 slots_in_use(__u32 *made)
 {
 	struct alpnsteer_slot s;
-	__u32 i, n = 0;
+	__u32 i, n = 0, key, next, *prev = NULL;
 	int fd = steer_pinned_map("slots");
 
+	*made = 0;
 	if (fd < 0)
 		return 0;
-	for (i = 0; i < size; i++)
+	for (i = 0; i < ALPNSTEER_MAX_POOL; i++)
 		if (!bpf_map_lookup_elem(fd, &i, &s) && s.owner_cookie)
 			n++;
+	close(fd);
+	fd = steer_pinned_map("pool_ports");
+	if (fd < 0)
+		return n;
+	while (!bpf_map_get_next_key(fd, prev, &next)) {
+		(*made)++;
+		key = next;
+		prev = &key;
+	}
 	close(fd);
 	return n;
 }
@@ -133,7 +145,9 @@ static void gather(struct status *st)
 		st->conns = steer_conns_count(fd);
 		close(fd);
 	}
-	st->in_use = slots_in_use(st->rs.pool_size);
+	st->in_use = slots_in_use(&st->made);
+	if (!st->made)
+		st->made = st->rs.pool_size;
 	steer_read_counters(st->counters, AC__MAX);
 	read_ids(&st->ids);
 	if (st->alive &&
@@ -178,10 +192,10 @@ static void print_json(const struct status *st)
 	jw_string_field(jw, "forward", on ? st->rs.forward : "");
 	jw_name(jw, "pool");
 	jw_start_object(jw);
-	jw_uint_field(jw, "size", on ? st->rs.pool_size : 0);
+	jw_uint_field(jw, "size", on ? st->made : 0);
 	jw_uint_field(jw, "in_use", st->in_use);
-	jw_uint_field(jw, "free", on && st->alive ?
-					  st->rs.pool_size - st->in_use : 0);
+	jw_uint_field(jw, "free", on && st->alive && st->made > st->in_use ?
+					  st->made - st->in_use : 0);
 	jw_end_object(jw);
 	jw_uint_field(jw, "conns_held", st->conns > 0 ? st->conns : 0);
 	jw_name(jw, "counters");
@@ -244,7 +258,7 @@ static void print_text(const struct status *st)
 	printf("\ncgroup:     %s\n", st->rs.cgroup);
 	printf("responder:  %s%s\n", st->rs.forward[0] ? "forward to " : "built-in",
 	       st->rs.forward);
-	printf("pool:       %u of %u in use\n", st->in_use, st->rs.pool_size);
+	printf("pool:       %u of %u in use\n", st->in_use, st->made);
 	printf("held:       %d connections in %s/conns\n", st->conns,
 	       ALPNSTEER_PIN_DIR);
 	if (st->challenges && st->challenges[0])
