@@ -71,7 +71,9 @@ int cli_parse_hostport(const char *s, struct sockaddr_storage *ss,
 int cli_cgroup2_root(const char *mounts, char *buf, size_t len)
 {
 	char dev[256], dir[4096], type[64];
-	FILE *f = fopen(mounts ? mounts : "/proc/mounts", "r");
+	/* /proc/self/mounts, not /proc/mounts: the symlink is hidden when
+	 * /proc is mounted subset=pid (the units' ProcSubset=pid). */
+	FILE *f = fopen(mounts ? mounts : "/proc/self/mounts", "r");
 	int err = -ENOENT;
 
 	if (!f)
@@ -305,7 +307,7 @@ int cli_parse_attach(int argc, char **argv, struct daemon_opts *o)
 		err = cli_cgroup2_root(NULL, o->cfg.cgroup,
 				       sizeof(o->cfg.cgroup));
 		if (err) {
-			p_err("no cgroup2 mount found in /proc/mounts");
+			p_err("no cgroup2 mount found in /proc/self/mounts");
 			p_hint("mount cgroup2 or name a cgroup v2 directory with --cgroup");
 			return err;
 		}
