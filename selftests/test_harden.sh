@@ -144,9 +144,13 @@ check "status -j is valid JSON with 1,024 challenges" \
 	python3 -c 'import json,subprocess,sys; d=json.loads(subprocess.check_output([sys.argv[1], "-j", "status"])); sys.exit(len(d["challenges"]) != 1024)' "$ALPNSTEER"
 
 # --- finding 5: an idle control client ----------------------------------
+# idle_up FILE: the idle client in FILE has connected
+idle_up() { wait_file "$1" '"idle": true'; }
+wait_file() { local i; for i in $(seq 1 100); do grep -q "$2" "$1" 2>/dev/null && return 0; sleep 0.1; done; return 1; }
 in_srv "${ABUSE[@]}" ctl-idle /run/alpnsteer/control.sock 8 > "$ST_WORK/idle.out" &
 ST_PIDS+=($!)
-sleep 0.3
+check "an idle control client is connected" idle_up "$ST_WORK/idle.out"
+sleep 0.2
 check "with an idle control client, a validation still passes" valid $SRV6 b1.test ka-1
 check "... and a challenge can be added (replaced)" timeout 5 "$ALPNSTEER" challenge add b2.test ka-2
 for i in $(seq 1 10); do
@@ -158,9 +162,10 @@ quiet() { "$@" > /dev/null; }
 check "with ten idle control clients, challenge list still answers" quiet timeout 5 "$ALPNSTEER" challenge list
 for i in $(seq 1 50); do grep -q closed_by_daemon "$ST_WORK/idle.out" && break; sleep 0.1; done
 check "the idle client was dropped at its deadline" grep -q '"closed_by_daemon": true' "$ST_WORK/idle.out"
-in_srv "${ABUSE[@]}" ctl-idle /run/alpnsteer/control.sock 30 > /dev/null &
+in_srv "${ABUSE[@]}" ctl-idle /run/alpnsteer/control.sock 30 > "$ST_WORK/idle2.out" &
 ST_PIDS+=($!)
-sleep 0.3
+idle_up "$ST_WORK/idle2.out"
+sleep 0.2
 pid=$(pid_of_daemon)
 kill -TERM "$pid"
 for i in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
