@@ -23,7 +23,6 @@
 
 static void challenge_free(struct challenge *c)
 {
-	SSL_CTX_free(c->ctx);
 	X509_free(c->cert);
 	EVP_PKEY_free(c->key);
 	free(c);

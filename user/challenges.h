@@ -24,9 +24,6 @@ struct challenge {
 	long long stamp; /* SRC_DIR: mtime (ns) of the certificate file */
 	X509 *cert;
 	EVP_PKEY *key;
-	/* The responder's TLS context for this name, cert and key loaded
-	 * once (made at the first handshake, freed with the challenge). */
-	SSL_CTX *ctx;
 	__u64 answered_v4, answered_v6;
 	char last_addr[CHALLENGE_LAST_ADDRS][64];
 	unsigned int last_next;
