@@ -235,12 +235,10 @@ static int on_event(void *ctx, void *data, size_t size)
 		p_info("slot %u: client closed", e->slot);
 		/* The client's last bytes (its Finished, a close_notify) can
 		 * trail this event: the kernel hands redirected bytes to the
-		 * slot socket from a work queue.  A busy slot finishes with
-		 * them first; the sweep recycles it if they never come. */
-		if (s->state == SLOT_BUSY) {
-			s->client_closed = true;
-			break;
-		}
+		 * slot socket from a work queue.  The slot (busy: a free one
+		 * has no owner) finishes with them first; the sweep recycles
+		 * it if they never come. */
+		s->client_closed = true;
 		break;
 	}
 	return 0;
