@@ -16,8 +16,9 @@ apt-get install -y -q --no-install-recommends \
 	wrk haproxy sslh libnginx-mod-stream gnuplot-nox strace
 # pebble (with pebble-challtestsrv), lego, dehydrated and uacme: the local
 # ACME CA and the clients of the demo and the selftests/test_acme_*.sh;
-# systemd for systemd-analyze verify of scripts/systemd/; the last line:
-# make bench, the splitters it compares against and its plot.
+# systemd for systemd-analyze verify and security of scripts/systemd/; the
+# last line: make bench, the splitters it compares against and its plot
+# (strace also traces the units' commands in selftests/test_acme_units.sh).
 # bpffs and the cgroup2 mount are set up by alpnsteer itself when missing.
 # The daemon gives up root once steering is live and runs as this user.
 id -u alpnsteer >/dev/null 2>&1 ||
