@@ -27,6 +27,7 @@
 #include "clienthello.h"
 #include "maps.bpf.h"
 #include "psock.bpf.h"
+#include "srccap.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -306,9 +307,14 @@ static __always_inline int steer_first(struct __sk_buff *skb,
 {
 	struct alpnsteer_slot *s;
 	struct alpnsteer_event *e;
-	__u32 slot;
+	__u32 slot, src[4];
 	long r;
 
+	if (!srccap_allow(skb, src)) {
+		st->verdict = AS_SRC_CAPPED;
+		count(AC_SRC_CAPPED);
+		return SK_PASS;
+	}
 	if (bpf_map_pop_elem(&free_slots, &slot)) {
 		st->verdict = AS_NO_SLOT;
 		count(AC_NO_SLOT);
@@ -323,6 +329,7 @@ static __always_inline int steer_first(struct __sk_buff *skb,
 	/* Claim before redirecting: the reply path checks ownership. */
 	s->owner_cookie = cookie;
 	s->steered_ns = bpf_ktime_get_ns();
+	srccap_claim(s, src);
 	r = bpf_sk_redirect_map(skb, &pool, slot, BPF_F_INGRESS);
 	if (r != SK_PASS) {
 		/* The slot's socket is gone (daemon dead or exiting): the

@@ -40,6 +40,8 @@ enum alpnsteer_verdict {
 	AS_DRAINING = 8,    /* acme-tls/1 during detach: left to the webserver */
 	AS_SPLIT = 9,	    /* first skb holds neither the whole hello nor its
 			     * ALPN (and SNI): left to the webserver */
+	AS_SRC_CAPPED = 10, /* acme-tls/1, but its source prefix holds its
+			       share of the pool (settings.src_cap) */
 };
 
 struct alpnsteer_conn_state {
@@ -52,6 +54,9 @@ struct alpnsteer_conn_state {
 struct alpnsteer_slot {
 	__u64 owner_cookie; /* socket cookie of the client connection, 0 = free */
 	__u64 steered_ns;   /* bpf_ktime_get_ns() when it was taken */
+	/* The client's source prefix: family, then its /24 (IPv4) or /48
+	 * (IPv6), network byte order; what settings.src_cap counts. */
+	__u32 src_prefix[4];
 };
 
 /* Key of the pending-identifier hash: the lowercase SNI, NUL padded. */
@@ -88,6 +93,8 @@ enum alpnsteer_counter {
 	AC_RELEASED_CLOSING, /* released at the client's FIN, before the
 				webserver read it */
 	AC_REAPED,	     /* released by the drain's socket iterator */
+	AC_SRC_CAPPED,	     /* acme-tls/1 whose source prefix held src_cap
+				slots already: left to the webserver */
 	AC__MAX,
 };
 
@@ -97,7 +104,7 @@ enum alpnsteer_counter {
 		"released", "release_deferred", "stale_dropped", "reply_sent", \
 		"reply_dropped", "client_closed", "passed_draining",   \
 		"released_first", "preclass_normal", "early", "split",       \
-		"released_closing", "reaped"
+		"released_closing", "reaped", "src_capped"
 
 enum alpnsteer_event_type {
 	AE_STEERED = 1,	      /* a connection was handed to slot */
@@ -122,6 +129,7 @@ struct alpnsteer_event {
 struct alpnsteer_settings {
 	__u32 sni_filter; /* 1: steer only SNIs present in pending_names */
 	__u32 draining;	  /* 1: detach under way, catch and steer nothing new */
+	__u32 src_cap;	  /* slots one source prefix may hold, 0: no cap */
 };
 
 #endif /* ALPNSTEER_ABI_H */

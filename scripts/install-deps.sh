@@ -17,11 +17,13 @@ apt-get install -y -q --no-install-recommends \
 	apache2 lighttpd lighttpd-mod-openssl caddy
 # pebble (with pebble-challtestsrv), lego, dehydrated and uacme: the local
 # ACME CA and the clients of the demo and the selftests/test_acme_*.sh;
-# systemd for systemd-analyze verify of scripts/systemd/; wrk ... strace:
-# make bench, the splitters it compares against and its plot; haproxy and
-# the last line: the webservers of selftests/test_webservers.sh and the
-# field selftests (ST_WEB in selftests/lib.sh), each run with a private
-# config, never as the system service (lighttpd's TLS is its own package).
+# systemd for systemd-analyze verify and security of scripts/systemd/
+# (strace also traces the units' commands in selftests/test_acme_units.sh);
+# wrk ... strace: make bench, the splitters it compares against and its
+# plot; haproxy and the last line: the webservers of
+# selftests/test_webservers.sh and the field selftests (ST_WEB in
+# selftests/lib.sh), each run with a private config, never as the system
+# service (lighttpd's TLS is its own package).
 # bpffs and the cgroup2 mount are set up by alpnsteer itself when missing.
 # The daemon gives up root once steering is live and runs as this user.
 id -u alpnsteer >/dev/null 2>&1 ||

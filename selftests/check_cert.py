@@ -3,7 +3,7 @@
 """Validate a TLS-ALPN-01 answer the way a CA does, independently of
 alpnsteer's own code (python3-cryptography and Python's ssl module).
 
-  check_cert.py HOST IDENT KEYAUTH [--tls 1.2|1.3]
+  check_cert.py HOST IDENT KEYAUTH [--tls 1.2|1.3] [--source ADDR]
 
 Makes one handshake offering only acme-tls/1 with SNI = IDENT (or its
 RFC 8738 reverse name), then checks the certificate against RFC 8737 and
@@ -37,8 +37,14 @@ def verify_self_signed(cert):
 
 
 def main():
-    host, ident, keyauth = sys.argv[1:4]
-    tls = sys.argv[5] if len(sys.argv) > 5 and sys.argv[4] == '--tls' else None
+    argv = sys.argv[:]
+    source = None
+    if '--source' in argv:  # connect from this local address
+        i = argv.index('--source')
+        source = (argv[i + 1], 0)
+        del argv[i:i + 2]
+    host, ident, keyauth = argv[1:4]
+    tls = argv[5] if len(argv) > 5 and argv[4] == '--tls' else None
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     ctx.check_hostname = False
     ctx.verify_mode = ssl.CERT_NONE
@@ -49,7 +55,8 @@ def main():
     elif tls == '1.3':
         ctx.minimum_version = ssl.TLSVersion.TLSv1_3
     fam = socket.AF_INET6 if ':' in host else socket.AF_INET
-    with socket.create_connection((host, 443), timeout=10) as raw:
+    with socket.create_connection((host, 443), timeout=10,
+                                  source_address=source) as raw:
         with ctx.wrap_socket(raw, server_hostname=sni_for(ident)) as s:
             alpn, version = s.selected_alpn_protocol(), s.version()
             der = s.getpeercert(binary_form=True)

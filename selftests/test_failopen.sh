@@ -9,7 +9,7 @@ st_dmesg_mark
 
 curl_ok() { [ "$(web_curl -sk --max-time 5 https://$SRV4/)" = hello-from-nginx ]; }
 
-check "attach --forward --pool 1" as attach --forward 127.0.0.1:8443 --pool 1
+check "attach --forward --pool 1 --pool-max 1" as attach --forward 127.0.0.1:8443 --pool 1 --pool-max 1
 # A validation that never finishes its handshake holds the only slot.
 ip netns exec $ST_CLI python3 "$HERE/clients.py" hold $SRV4 --alpn acme-tls/1 --sni hold.test --seconds 60 >/dev/null &
 HOLD=$!

@@ -394,6 +394,41 @@ TEST(equivalent_to_openssl_command_line)
 	CHECK_EQ(system(cmd), 0);
 }
 
+/* Names of 65..253 characters are legal DNS identifiers; the CN's upper
+ * bound of 64 must not stop them (the certificate carries no name in its
+ * subject: a CA reads only the subjectAltName). */
+TEST(long_name_and_numeric_tld)
+{
+	char name[254], err[200];
+	struct acme_ident id;
+	EVP_PKEY *k = NULL;
+	X509 *x = NULL;
+
+	/* 3 labels of 63 plus "com": 195 characters */
+	memset(name, 'a', sizeof(name));
+	name[63] = name[127] = name[191] = '.';
+	strcpy(name + 192, "com");
+	CHECK_EQ(acme_ident_parse(name, &id, err, sizeof(err)), 0);
+	CHECK_EQ(acme_cert_build(&id, "tok.thumb", &x, &k), 0);
+	if (x) {
+		judge(x, name, "tok.thumb");
+		CHECK_EQ(failing(), 0);
+		char cn[300] = "";
+
+		X509_NAME_get_text_by_NID(X509_get_subject_name(x),
+					  NID_commonName, cn, sizeof(cn));
+		CHECK(strlen(cn) <= 64);
+	}
+	X509_free(x);
+	EVP_PKEY_free(k);
+	/* An address with a trailing dot is not a DNS name. */
+	CHECK(acme_ident_parse("1.2.3.4.", &id, err, sizeof(err)) != 0);
+	CHECK(strstr(err, "not a DNS name") != NULL);
+	CHECK_EQ(acme_ident_parse("1.2.3.4", &id, err, sizeof(err)), 0);
+	CHECK_EQ(id.type, ACME_IDENT_IP);
+	CHECK_EQ(acme_ident_parse("123.example", &id, err, sizeof(err)), 0);
+}
+
 int main(void)
 {
 	RUN(identifiers);
@@ -403,5 +438,6 @@ int main(void)
 	RUN(equivalent_to_openssl_command_line);
 	RUN(digest_spellings);
 	RUN(certificate_from_digest_is_the_same);
+	RUN(long_name_and_numeric_tld);
 	return TEST_SUMMARY();
 }

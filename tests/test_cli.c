@@ -196,6 +196,48 @@ TEST(json_writer)
 		    "{\"s\":\"a\\\"b\\\\c\\n\\u0001\"}\n");
 }
 
+/* The pool grows from --pool up to --pool-max; one source prefix may
+ * hold --per-source slots (0: no cap). */
+TEST(pool_options)
+{
+	struct daemon_opts o;
+
+	CHECK_EQ(parse(&o, "attach --cgroup /x"), 0);
+	CHECK_EQ(o.cfg.pool_size, ALPNSTEER_DEFAULT_POOL);
+	CHECK_EQ(o.pool_max, ALPNSTEER_DEFAULT_POOL_MAX);
+	CHECK_EQ(o.per_source, ALPNSTEER_DEFAULT_PER_SOURCE);
+	CHECK_EQ(parse(&o, "attach --cgroup /x --pool 4 --pool-max 8 --per-source 2"), 0);
+	CHECK_EQ(o.cfg.pool_size, 4);
+	CHECK_EQ(o.pool_max, 8);
+	CHECK_EQ(o.per_source, 2);
+	CHECK_EQ(parse(&o, "attach --cgroup /x --per-source 0"), 0);
+	CHECK_EQ(o.per_source, 0);
+	/* a --pool past the default maximum raises it */
+	CHECK_EQ(parse(&o, "attach --cgroup /x --pool 512"), 0);
+	CHECK_EQ(o.pool_max, 512);
+	CHECK(parse(&o, "attach --cgroup /x --pool 32 --pool-max 16") < 0);
+	CHECK(parse(&o, "attach --cgroup /x --pool-max 1025") < 0);
+	CHECK(parse(&o, "attach --cgroup /x --per-source -1") < 0);
+}
+
+/* What a client sends (an SNI) reaches the log escaped. */
+TEST(log_escape)
+{
+	char out[64];
+
+	log_escape("example.test", 12, out, sizeof(out));
+	CHECK_STREQ(out, "example.test");
+	log_escape("a\nb\x1b[2Jc\\ d", 11, out, sizeof(out));
+	CHECK_STREQ(out, "a\\x0ab\\x1b[2Jc\\x5c\\x20d");
+	log_escape("a\0b", 3, out, sizeof(out));
+	CHECK_STREQ(out, "a\\x00b");
+	/* cut short, never mid-escape */
+	log_escape("abc\n", 4, out, 6);
+	CHECK_STREQ(out, "abc");
+	log_escape("abc", 3, out, 1);
+	CHECK_STREQ(out, "");
+}
+
 int main(void)
 {
 	/* The refusals print their Error: lines; failures go to stdout. */
@@ -208,6 +250,8 @@ int main(void)
 	RUN(attach_defaults);
 	RUN(attach_options);
 	RUN(attach_refusals);
+	RUN(pool_options);
+	RUN(log_escape);
 	RUN(json_writer);
 	return TEST_SUMMARY();
 }

@@ -4,6 +4,7 @@
  * store: what is accepted, what is refused, and what `list` reports.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <arpa/inet.h>
 
@@ -18,8 +19,14 @@ static int req(struct challenges *cs, const char *line)
 {
 	char buf[512];
 
+	char *r;
+	int rc;
+
 	snprintf(buf, sizeof(buf), "%s", line);
-	return ctl_apply(cs, buf, reply, sizeof(reply));
+	rc = ctl_apply(cs, buf, &r);
+	snprintf(reply, sizeof(reply), "%s", r ? r : "(null)");
+	free(r);
+	return rc;
 }
 
 TEST(add_list_remove)
@@ -136,11 +143,49 @@ TEST(answers_are_counted)
 	challenges_free(&cs);
 }
 
+/* The kernel's pending_names map holds ALPNSTEER_MAX_PENDING names: one
+ * more is refused when added, not accepted and then lost; and a list of
+ * that many is still one valid JSON array. */
+TEST(pending_limit_and_big_list)
+{
+	struct challenges cs = {};
+	char line[128], *r = NULL, *copy;
+	int i, rc = 0;
+
+	for (i = 0; i < ALPNSTEER_MAX_PENDING && !rc; i++) {
+		snprintf(line, sizeof(line), "add n%04d.a-rather-long-name-for-a-big-list.test ka%d", i, i);
+		rc = req(&cs, line) == 1 ? 0 : -1;
+	}
+	CHECK_EQ(rc, 0);
+	CHECK_EQ(cs.nr, ALPNSTEER_MAX_PENDING);
+	CHECK(req(&cs, "add one-too-many.test ka") < 0);
+	CHECK(strstr(reply, "1024") != NULL);
+	CHECK_EQ(cs.nr, ALPNSTEER_MAX_PENDING);
+	/* Replacing an existing one is still fine. */
+	CHECK_EQ(req(&cs, "add n0001.a-rather-long-name-for-a-big-list.test other"), 1);
+	copy = strdup("list");
+	CHECK_EQ(ctl_apply(&cs, copy, &r), 0);
+	CHECK(r && strlen(r) > 65536);
+	if (r) {
+		FILE *p = popen("python3 -c 'import json,sys; d=json.load(sys.stdin); sys.exit(0 if len(d) == 1024 else 1)'", "w");
+
+		CHECK(p != NULL);
+		if (p) {
+			fputs(r, p);
+			CHECK_EQ(pclose(p), 0);
+		}
+	}
+	free(r);
+	free(copy);
+	challenges_free(&cs);
+}
+
 int main(void)
 {
 	RUN(add_list_remove);
 	RUN(refusals);
 	RUN(add_by_digest);
 	RUN(answers_are_counted);
+	RUN(pending_limit_and_big_list);
 	return TEST_SUMMARY();
 }

@@ -7,8 +7,11 @@
  * iPAddress; the critical id-pe-acmeIdentifier extension holding the DER
  * OCTET STRING of SHA-256(key authorization); no extension twice.  The
  * validity starts a day in the past so a CA with a skewed clock still
- * accepts it.
+ * accepts it.  The subject is a short fixed CN, not the identifier: a CA
+ * reads only the subjectAltName, and a CN holds at most 64 characters
+ * where a DNS name may have 253.
  */
+#define ACME_CERT_CN "alpnsteer tls-alpn-01"
 #include <ctype.h>
 #include <errno.h>
 #include <stdbool.h>
@@ -111,6 +114,15 @@ int acme_ident_parse(const char *ident, struct acme_ident *out, char *err,
 		buf[n - 1] = '\0';
 	if (dns_name_ok(buf, err, errlen))
 		return -EINVAL;
+	/* "1.2.3.4." is an address with a dot, not a name: it would get a
+	 * dNSName certificate that no CA asks for. */
+	if (inet_pton(AF_INET, buf, out->ip) == 1) {
+		snprintf(err, errlen,
+			 "'%s' is not a DNS name (an IP address is written without a trailing dot)",
+			 ident);
+		memset(out->ip, 0, sizeof(out->ip));
+		return -EINVAL;
+	}
 	out->type = ACME_IDENT_DNS;
 	snprintf(out->name, sizeof(out->name), "%s", buf);
 	snprintf(out->sni, sizeof(out->sni), "%s", buf);
@@ -335,8 +347,8 @@ int acme_cert_build_digest(const struct acme_ident *id,
 	if (!bn || !BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(x)) ||
 	    !X509_set_version(x, 2) ||
 	    !X509_NAME_add_entry_by_txt(nm, "CN", MBSTRING_ASC,
-					(const unsigned char *)id->name, -1,
-					-1, 0) ||
+					(const unsigned char *)ACME_CERT_CN,
+					-1, -1, 0) ||
 	    !X509_set_subject_name(x, nm) || !X509_set_issuer_name(x, nm) ||
 	    !X509_gmtime_adj(X509_getm_notBefore(x), -24 * 3600) ||
 	    !X509_gmtime_adj(X509_getm_notAfter(x), 7 * 24 * 3600) ||

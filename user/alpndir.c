@@ -10,6 +10,7 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +24,8 @@
 #include "log.h"
 
 #define CRT_SUFFIX ".crt.pem"
+/* A validation certificate and its key are a few hundred bytes of PEM. */
+#define ALPNDIR_MAX_FILE (64 * 1024)
 
 int alpndir_watch(const char *dir)
 {
@@ -41,23 +44,64 @@ int alpndir_watch(const char *dir)
 	return fd;
 }
 
+/*
+ * Open one file of the directory for reading, or say why not.  The daemon
+ * reads it with more rights than the ACME client that wrote it (root at
+ * start-up, CAP_DAC_READ_SEARCH later): a symlink could name the
+ * webserver's real key, a FIFO would hang the only loop and a huge file
+ * stall it, so only small regular files are taken (docs/design.md,
+ * "Hardening").  O_NONBLOCK makes the open of a FIFO return at once.
+ */
+static FILE *open_small_regular(const char *path, const char **why)
+{
+	struct stat st;
+	FILE *f;
+	int fd;
+
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0) {
+		*why = errno == ELOOP ? "a symbolic link" : strerror(errno);
+		return NULL;
+	}
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
+		*why = "not a regular file";
+		close(fd);
+		return NULL;
+	}
+	if (st.st_size > ALPNDIR_MAX_FILE) {
+		*why = "larger than 64 KiB";
+		close(fd);
+		return NULL;
+	}
+	f = fdopen(fd, "r");
+	if (!f) {
+		*why = strerror(errno);
+		close(fd);
+	}
+	return f;
+}
+
 static int load_pair(const char *dir, const char *name, X509 **cert,
 		     EVP_PKEY **key)
 {
 	char path[PATH_MAX];
+	const char *why = NULL;
 	FILE *f;
 
+	*cert = NULL;
+	*key = NULL;
 	snprintf(path, sizeof(path), "%s/%s.crt.pem", dir, name);
-	f = fopen(path, "r");
+	f = open_small_regular(path, &why);
 	if (!f)
-		return -errno;
+		goto refused;
 	*cert = PEM_read_X509(f, NULL, NULL, NULL);
 	fclose(f);
 	snprintf(path, sizeof(path), "%s/%s.key.pem", dir, name);
-	f = fopen(path, "r");
+	f = open_small_regular(path, &why);
 	if (!f) {
 		X509_free(*cert);
-		return -errno;
+		*cert = NULL;
+		goto refused;
 	}
 	*key = PEM_read_PrivateKey(f, NULL, NULL, NULL);
 	fclose(f);
@@ -67,6 +111,21 @@ static int load_pair(const char *dir, const char *name, X509 **cert,
 		return -EINVAL;
 	}
 	return 0;
+refused:
+	/* A file that is not there yet (half-written pair) is no news. */
+	if (strcmp(why, strerror(ENOENT)))
+		p_warn("%s: refused: %s", path, why);
+	return -EPERM;
+}
+
+/* A regular file, not a symlink: what load_pair() would take.  No
+ * access(): it answers for the real uid and ignores capabilities. */
+static bool regular_file(const char *path)
+{
+	struct stat st;
+
+	return !fstatat(AT_FDCWD, path, &st, AT_SYMLINK_NOFOLLOW) &&
+	       S_ISREG(st.st_mode);
 }
 
 /* Is there a NAME.crt.pem for this SRC_DIR challenge still? */
@@ -75,10 +134,10 @@ static int still_there(const char *dir, const char *sni)
 	char path[PATH_MAX];
 
 	snprintf(path, sizeof(path), "%s/%s.key.pem", dir, sni);
-	if (access(path, R_OK))
+	if (!regular_file(path))
 		return 0;
 	snprintf(path, sizeof(path), "%s/%s" CRT_SUFFIX, dir, sni);
-	return access(path, R_OK) == 0;
+	return regular_file(path);
 }
 
 int alpndir_rescan(const char *dir, int ifd, struct challenges *cs)
@@ -115,7 +174,7 @@ int alpndir_rescan(const char *dir, int ifd, struct challenges *cs)
 		memcpy(name, de->d_name, n - sl);
 		name[n - sl] = '\0';
 		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
-		if (stat(path, &st))
+		if (fstatat(AT_FDCWD, path, &st, AT_SYMLINK_NOFOLLOW))
 			continue;
 		stamp = st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec;
 		c = challenges_find_sni(cs, name);

@@ -28,6 +28,19 @@ static void challenge_free(struct challenge *c)
 	free(c);
 }
 
+/* A new SNI fits in the kernel's pending_names map, or is refused now
+ * rather than accepted here and missing there. */
+static int room_for(struct challenges *cs, const char *sni, char *err,
+		    size_t errlen)
+{
+	if (cs->nr < ALPNSTEER_MAX_PENDING || challenges_find_sni(cs, sni))
+		return 0;
+	snprintf(err, errlen,
+		 "too many pending challenges (at most %d, the size of the kernel's pending_names map)",
+		 ALPNSTEER_MAX_PENDING);
+	return -ENOSPC;
+}
+
 /* Insert @c, replacing any challenge for the same SNI. */
 static void insert(struct challenges *cs, struct challenge *c)
 {
@@ -56,6 +69,7 @@ int challenges_add_digest(struct challenges *cs, const char *ident,
 	int rc;
 
 	rc = acme_ident_parse(ident, &id, err, errlen);
+	rc = rc ?: room_for(cs, id.sni, err, errlen);
 	if (rc)
 		return rc;
 	c = calloc(1, sizeof(*c));
@@ -63,8 +77,8 @@ int challenges_add_digest(struct challenges *cs, const char *ident,
 		return -ENOMEM;
 	rc = acme_cert_build_digest(&id, digest, &c->cert, &c->key);
 	if (rc) {
-		snprintf(err, errlen, "cannot build the validation certificate: %s",
-			 strerror(-rc));
+		snprintf(err, errlen, "cannot build the validation certificate for %s",
+			 id.name);
 		free(c);
 		return rc;
 	}
@@ -100,6 +114,8 @@ int challenges_add_cert(struct challenges *cs, const char *sni, X509 *cert,
 			 sni);
 		return -EINVAL;
 	}
+	if (room_for(cs, id.sni, err, errlen))
+		return -ENOSPC;
 	c = calloc(1, sizeof(*c));
 	if (!c)
 		return -ENOMEM;

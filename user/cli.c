@@ -10,6 +10,7 @@
 #include <grp.h>
 #include <net/if.h>
 #include <netdb.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -71,7 +72,9 @@ int cli_parse_hostport(const char *s, struct sockaddr_storage *ss,
 int cli_cgroup2_root(const char *mounts, char *buf, size_t len)
 {
 	char dev[256], dir[4096], type[64];
-	FILE *f = fopen(mounts ? mounts : "/proc/mounts", "r");
+	/* /proc/self/mounts, not /proc/mounts: the symlink is hidden when
+	 * /proc is mounted subset=pid (the units' ProcSubset=pid). */
+	FILE *f = fopen(mounts ? mounts : "/proc/self/mounts", "r");
 	int err = -ENOENT;
 
 	if (!f)
@@ -165,9 +168,12 @@ int cli_parse_attach(int argc, char **argv, struct daemon_opts *o)
 		{ "holder", required_argument, NULL, 'H' },
 		{ "ttl", required_argument, NULL, 'T' },
 		{ "drain-wait", required_argument, NULL, 'W' },
+		{ "pool-max", required_argument, NULL, 'M' },
+		{ "per-source", required_argument, NULL, 'S' },
 		{},
 	};
 	struct group *gr;
+	bool max_given = false;
 	__u32 v;
 	int c, err;
 
@@ -175,6 +181,8 @@ int cli_parse_attach(int argc, char **argv, struct daemon_opts *o)
 	o->control_gid = (gid_t)-1;
 	o->user = ALPNSTEER_DEFAULT_USER;
 	o->cfg.pool_size = ALPNSTEER_DEFAULT_POOL;
+	o->pool_max = ALPNSTEER_DEFAULT_POOL_MAX;
+	o->per_source = ALPNSTEER_DEFAULT_PER_SOURCE;
 	o->handshake_timeout = ALPNSTEER_DEFAULT_HS_TIMEOUT;
 	o->drain_wait = ALPNSTEER_DEFAULT_DRAIN_WAIT;
 	o->log_fd = -1;
@@ -209,6 +217,27 @@ int cli_parse_attach(int argc, char **argv, struct daemon_opts *o)
 			}
 			o->cfg.pool_size = v;
 			o->given |= LC_GIVEN_POOL;
+			break;
+		case 'M':
+			if (cli_parse_port(optarg, &v) ||
+			    v > ALPNSTEER_MAX_POOL) {
+				p_err("--pool-max '%s' must be 1..%d", optarg,
+				      ALPNSTEER_MAX_POOL);
+				return -EINVAL;
+			}
+			o->pool_max = v;
+			max_given = true;
+			break;
+		case 'S':
+			/* 0 is allowed: no cap (a test bed, one client). */
+			if (strcmp(optarg, "0") &&
+			    (cli_parse_port(optarg, &v) ||
+			     v > ALPNSTEER_MAX_POOL)) {
+				p_err("--per-source '%s' must be 0..%d", optarg,
+				      ALPNSTEER_MAX_POOL);
+				return -EINVAL;
+			}
+			o->per_source = strcmp(optarg, "0") ? v : 0;
 			break;
 		case 'f':
 			snprintf(o->forward, sizeof(o->forward), "%s", optarg);
@@ -294,6 +323,15 @@ int cli_parse_attach(int argc, char **argv, struct daemon_opts *o)
 	}
 	if (!o->cfg.nr_ports)
 		o->cfg.ports[o->cfg.nr_ports++] = 443;
+	if (o->pool_max < o->cfg.pool_size) {
+		if (max_given) {
+			p_err("--pool-max %u is below --pool %u", o->pool_max,
+			      o->cfg.pool_size);
+			p_hint("--pool is where the pool starts, --pool-max how far it may grow");
+			return -EINVAL;
+		}
+		o->pool_max = o->cfg.pool_size;
+	}
 	if (o->nr_domains && !o->forward[0]) {
 		/* The built-in responder knows its names from its challenges. */
 		p_err("--domain goes with --forward");
@@ -304,7 +342,7 @@ int cli_parse_attach(int argc, char **argv, struct daemon_opts *o)
 		err = cli_cgroup2_root(NULL, o->cfg.cgroup,
 				       sizeof(o->cfg.cgroup));
 		if (err) {
-			p_err("no cgroup2 mount found in /proc/mounts");
+			p_err("no cgroup2 mount found in /proc/self/mounts");
 			p_hint("mount cgroup2 or name a cgroup v2 directory with --cgroup");
 			return err;
 		}

@@ -8,7 +8,9 @@
 
 #include "daemon.h"
 
-#define ALPNSTEER_DEFAULT_POOL 16
+#define ALPNSTEER_DEFAULT_POOL 64
+#define ALPNSTEER_DEFAULT_POOL_MAX 256
+#define ALPNSTEER_DEFAULT_PER_SOURCE 8
 #define ALPNSTEER_DEFAULT_HS_TIMEOUT 30
 #define ALPNSTEER_DEFAULT_USER "alpnsteer"
 /* An attach waits this long (seconds) for an earlier attachment's drain. */
@@ -23,7 +25,7 @@ int cli_parse_hostport(const char *s, struct sockaddr_storage *ss,
 int cli_parse_attach(int argc, char **argv, struct daemon_opts *o);
 /* Parse "--wait", "--wait=SECONDS": -1 none, 0.. seconds, or -EINVAL. */
 int cli_parse_wait(const char *arg, int *seconds);
-/* The root of the cgroup2 mount, from /proc/mounts (or @mounts). */
+/* The root of the cgroup2 mount, from /proc/self/mounts (or @mounts). */
 int cli_cgroup2_root(const char *mounts, char *buf, size_t len);
 
 #endif

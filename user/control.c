@@ -7,11 +7,20 @@
  * connect(), and by the peer's credentials, which the daemon checks on
  * every request.  Adding a challenge decides which certificate a CA sees,
  * so nobody else gets near it.
+ *
+ * The daemon's side never blocks (docs/design.md, "Hardening"): accepted
+ * sockets are non-blocking and each client has a deadline, so an idle or
+ * slow client cannot hold up validations or SIGTERM.  A reply is sent as
+ * messages of at most CONTROL_CHUNK bytes and ends when the daemon closes
+ * the connection, so it is not limited by one message's size.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/fsuid.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -30,9 +39,9 @@ static int fill_addr(struct sockaddr_un *a, const char *path)
 
 int control_listen(const char *path, gid_t gid)
 {
+	mode_t mode = gid != (gid_t)-1 ? 0660 : 0600, old;
 	struct sockaddr_un a;
-	mode_t old;
-	int fd, err;
+	int fd, err, fsgid = -1;
 
 	err = fill_addr(&a, path);
 	if (err)
@@ -41,14 +50,27 @@ int control_listen(const char *path, gid_t gid)
 	if (fd < 0)
 		return -errno;
 	unlink(path);
-	/* Never a moment where the socket is open to everybody. */
-	old = umask(0177);
-	err = bind(fd, (struct sockaddr *)&a, sizeof(a));
-	umask(old);
-	if (err || (gid != (gid_t)-1 &&
-		    (chown(path, 0, gid) || chmod(path, 0660))) ||
-	    listen(fd, 64)) {
+	/*
+	 * The file gets its mode and group as bind() creates it, never by
+	 * path afterwards (a chown/chmod by path can be raced into another
+	 * file): unix_bind() takes the mode of the socket's inode, less the
+	 * umask, and the group is the creator's fsgid.
+	 */
+	if (fchmod(fd, mode)) {
 		err = -errno;
+		close(fd);
+		return err;
+	}
+	old = umask(0777 & ~mode);
+	if (gid != (gid_t)-1)
+		fsgid = setfsgid(gid);
+	err = bind(fd, (struct sockaddr *)&a, sizeof(a)) ? -errno : 0;
+	if (fsgid >= 0)
+		setfsgid(fsgid);
+	umask(old);
+	if (!err && listen(fd, 64))
+		err = -errno;
+	if (err) {
 		close(fd);
 		unlink(path);
 		return err;
@@ -56,34 +78,78 @@ int control_listen(const char *path, gid_t gid)
 	return fd;
 }
 
-int control_read_request(int fd, char *buf, size_t len, uid_t *uid)
+int control_accept(int lfd)
 {
+	int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+
+	return fd < 0 ? -errno : fd;
+}
+
+int control_peer(int fd, uid_t *uid, gid_t gid)
+{
+	gid_t groups[256];
+	socklen_t gl = sizeof(groups);
 	struct ucred cred;
 	socklen_t cl = sizeof(cred);
-	ssize_t n;
+	unsigned int i;
 
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &cl))
 		return -errno;
 	*uid = cred.uid;
-	n = recv(fd, buf, len - 1, 0);
+	if (cred.uid == 0)
+		return 1;
+	if (gid == (gid_t)-1)
+		return 0;
+	if (cred.gid == gid)
+		return 1;
+	/* A member through a supplementary group. */
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &gl))
+		return 0;
+	for (i = 0; i < gl / sizeof(gid_t); i++)
+		if (groups[i] == gid)
+			return 1;
+	return 0;
+}
+
+int control_read_request(int fd, char *buf, size_t len)
+{
+	ssize_t n;
+
+	n = recv(fd, buf, len - 1, MSG_DONTWAIT | MSG_TRUNC);
 	if (n < 0)
 		return -errno;
+	if (n == 0)
+		return -ECONNRESET;
+	if ((size_t)n >= len)
+		return -EMSGSIZE;
 	buf[n] = '\0';
 	return 0;
 }
 
-int control_reply(int fd, const char *msg)
+int control_send(int fd, const char *msg, size_t len, size_t *off)
 {
-	return send(fd, msg, strlen(msg), MSG_NOSIGNAL) < 0 ? -errno : 0;
+	while (*off < len) {
+		size_t n = len - *off > CONTROL_CHUNK ? CONTROL_CHUNK :
+							len - *off;
+		ssize_t w = send(fd, msg + *off, n, MSG_NOSIGNAL | MSG_DONTWAIT);
+
+		if (w < 0)
+			return errno == EAGAIN || errno == EINTR ? 0 : -errno;
+		*off += w;
+	}
+	return 1;
 }
 
-int control_request(const char *req, char *reply, size_t len)
+int control_request(const char *req, char **reply)
 {
 	struct timeval tv = { .tv_sec = 10 };
 	struct sockaddr_un a;
+	char *buf = NULL, *nb;
+	size_t len = 0, cap = 0;
 	ssize_t n;
 	int fd, err;
 
+	*reply = NULL;
 	err = fill_addr(&a, ALPNSTEER_CONTROL_SOCK);
 	if (err)
 		return err;
@@ -97,10 +163,34 @@ int control_request(const char *req, char *reply, size_t len)
 		close(fd);
 		return err;
 	}
-	n = recv(fd, reply, len - 1, 0);
-	err = n < 0 ? -errno : 0;
-	if (n >= 0)
-		reply[n] = '\0';
+	/* Messages until the daemon closes: one reply. */
+	for (;;) {
+		if (cap - len < CONTROL_CHUNK + 1) {
+			cap = cap ? 2 * cap : 4 * CONTROL_CHUNK;
+			nb = realloc(buf, cap);
+			if (!nb) {
+				err = -ENOMEM;
+				break;
+			}
+			buf = nb;
+		}
+		n = recv(fd, buf + len, CONTROL_CHUNK, 0);
+		if (n < 0) {
+			err = -errno;
+			break;
+		}
+		if (n == 0)
+			break;
+		len += n;
+	}
 	close(fd);
-	return err;
+	if (!err && !len)
+		err = -ECONNRESET;
+	if (err) {
+		free(buf);
+		return err;
+	}
+	buf[len] = '\0';
+	*reply = buf;
+	return 0;
 }

@@ -7,16 +7,27 @@
 #include <sys/types.h>
 
 #define ALPNSTEER_CONTROL_SOCK "/run/alpnsteer/control.sock"
-#define CONTROL_MAX_MSG 65536
+/* Largest request; a reply is any number of messages of CONTROL_CHUNK. */
+#define CONTROL_MAX_REQ 4096
+#define CONTROL_CHUNK 32768
+/* How long one client may take to send its request and read the reply. */
+#define CONTROL_DEADLINE_MS 2000
+#define CONTROL_MAX_CLIENTS 8
 
-/* Daemon side: a SOCK_SEQPACKET listener that only root, or root and
- * @gid (when not -1), may connect to. */
+/* Daemon side: a non-blocking SOCK_SEQPACKET listener that only root, or
+ * root and @gid (when not -1), may connect to. */
 int control_listen(const char *path, gid_t gid);
-/* Read one request from an accepted connection; 0 on success. */
-int control_read_request(int fd, char *buf, size_t len, uid_t *uid);
-int control_reply(int fd, const char *msg);
+/* A non-blocking accepted connection, or -errno. */
+int control_accept(int lfd);
+/* 1 when the peer may make requests (root, or in @gid), 0 when not. */
+int control_peer(int fd, uid_t *uid, gid_t gid);
+/* Read one request without blocking: 0, -EAGAIN (nothing yet), -errno. */
+int control_read_request(int fd, char *buf, size_t len);
+/* Send @msg from *@off on: 1 all sent, 0 would block, -errno. */
+int control_send(int fd, const char *msg, size_t len, size_t *off);
 
-/* Client side: send @req, wait for the reply.  -ENOENT: no daemon. */
-int control_request(const char *req, char *reply, size_t len);
+/* Client side: send @req, wait for the whole reply (*@reply malloc'd).
+ * -ENOENT: no daemon. */
+int control_request(const char *req, char **reply);
 
 #endif

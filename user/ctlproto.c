@@ -6,24 +6,29 @@
  */
 #include <errno.h>
 #include <stdbool.h>
+#include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "acme_cert.h"
 #include "ctlproto.h"
 #include "json.h"
 
-void ctl_list_json(struct challenges *cs, char *buf, size_t len)
+/* Replies grow with the number of challenges (up to ALPNSTEER_MAX_PENDING
+ * of them, some 400 KiB of JSON): they are built in memory of their own
+ * size, never cut at a fixed buffer. */
+char *ctl_list_json(struct challenges *cs)
 {
-	FILE *f = fmemopen(buf, len, "w");
 	struct json_writer *jw;
 	struct challenge *c;
+	char *buf = NULL;
+	size_t len = 0;
 	unsigned int i;
+	FILE *f = open_memstream(&buf, &len);
 
-	if (!f) {
-		snprintf(buf, len, "[]");
-		return;
-	}
+	if (!f)
+		return NULL;
 	jw = jw_new(f);
 	jw_start_array(jw);
 	for (c = cs->head; c; c = c->next) {
@@ -49,32 +54,43 @@ void ctl_list_json(struct challenges *cs, char *buf, size_t len)
 	}
 	jw_end_array(jw);
 	jw_destroy(jw);
-	fclose(f);
-	buf[len - 1] = '\0';
+	if (fclose(f)) {
+		free(buf);
+		return NULL;
+	}
+	return buf;
 }
 
-void ctl_list_table(struct challenges *cs, char *buf, size_t len)
+char *ctl_list_table(struct challenges *cs)
 {
 	struct challenge *c;
-	size_t off;
+	char *buf = NULL;
+	size_t len = 0;
 	unsigned int i;
+	FILE *f = open_memstream(&buf, &len);
 
-	off = snprintf(buf, len, "%-40s %-8s %6s %6s  %s", "IDENTIFIER",
-		       "SOURCE", "IPV4", "IPV6", "LAST CLIENTS");
-	for (c = cs->head; c && off < len; c = c->next) {
-		off += snprintf(buf + off, len - off, "\n%-40s %-8s %6llu %6llu ",
-				c->ident,
-				c->source == SRC_DIR ? "alpn-dir" : "control",
-				(unsigned long long)c->answered_v4,
-				(unsigned long long)c->answered_v6);
-		for (i = 0; i < CHALLENGE_LAST_ADDRS && off < len; i++) {
+	if (!f)
+		return NULL;
+	fprintf(f, "%-40s %-8s %6s %6s  %s", "IDENTIFIER", "SOURCE", "IPV4",
+		"IPV6", "LAST CLIENTS");
+	for (c = cs->head; c; c = c->next) {
+		fprintf(f, "\n%-40s %-8s %6llu %6llu ", c->ident,
+			c->source == SRC_DIR ? "alpn-dir" : "control",
+			(unsigned long long)c->answered_v4,
+			(unsigned long long)c->answered_v6);
+		for (i = 0; i < CHALLENGE_LAST_ADDRS; i++) {
 			const char *a = c->last_addr[(c->last_next + i) %
 						     CHALLENGE_LAST_ADDRS];
 
 			if (*a)
-				off += snprintf(buf + off, len - off, " %s", a);
+				fprintf(f, " %s", a);
 		}
 	}
+	if (fclose(f)) {
+		free(buf);
+		return NULL;
+	}
+	return buf;
 }
 
 /* add IDENT KEYAUTH, or add-digest IDENT SHA256(KEYAUTH) */
@@ -93,27 +109,41 @@ static int ctl_add(struct challenges *cs, bool is_digest, const char *ident,
 	return challenges_add_digest(cs, ident, digest, err, errlen);
 }
 
-int ctl_apply(struct challenges *cs, char *req, char *reply, size_t len)
+static char *msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static char *msg(const char *fmt, ...)
+{
+	va_list ap;
+	char *s;
+	int n;
+
+	va_start(ap, fmt);
+	n = vasprintf(&s, fmt, ap);
+	va_end(ap);
+	return n < 0 ? NULL : s;
+}
+
+int ctl_apply(struct challenges *cs, char *req, char **reply)
 {
 	char *save = NULL, *verb, *a1, *a2, *extra, err[200];
 	int rc;
 
+	*reply = NULL;
 	req[strcspn(req, "\r\n")] = '\0';
 	verb = strtok_r(req, " ", &save);
 	a1 = strtok_r(NULL, " ", &save);
 	a2 = strtok_r(NULL, " ", &save);
 	extra = strtok_r(NULL, " ", &save);
 	if (!verb) {
-		snprintf(reply, len, "error: empty request");
+		*reply = msg("error: empty request");
 		return -EINVAL;
 	}
 	if (!strcmp(verb, "list") && !a1) {
-		ctl_list_json(cs, reply, len);
-		return 0;
+		*reply = ctl_list_json(cs);
+		return *reply ? 0 : -ENOMEM;
 	}
 	if (!strcmp(verb, "table") && !a1) {
-		ctl_list_table(cs, reply, len);
-		return 0;
+		*reply = ctl_list_table(cs);
+		return *reply ? 0 : -ENOMEM;
 	}
 	if ((!strcmp(verb, "add") || !strcmp(verb, "add-digest")) && a1 &&
 	    a2 && !extra) {
@@ -121,23 +151,21 @@ int ctl_apply(struct challenges *cs, char *req, char *reply, size_t len)
 		rc = ctl_add(cs, !strcmp(verb, "add-digest"), a1, a2, err,
 			     sizeof(err));
 		if (rc) {
-			snprintf(reply, len, "error: %s",
-				 err[0] ? err : strerror(-rc));
+			*reply = msg("error: %s", err[0] ? err : strerror(-rc));
 			return rc;
 		}
-		snprintf(reply, len, "ok");
+		*reply = msg("ok");
 		return 1;
 	}
 	if (!strcmp(verb, "remove") && a1 && !a2) {
 		rc = challenges_remove(cs, a1);
 		if (rc) {
-			snprintf(reply, len, "error: no pending challenge for %s",
-				 a1);
+			*reply = msg("error: no pending challenge for %s", a1);
 			return rc;
 		}
-		snprintf(reply, len, "ok");
+		*reply = msg("ok");
 		return 1;
 	}
-	snprintf(reply, len, "error: unknown request (add IDENT KEYAUTH | add-digest IDENT DIGEST | remove IDENT | list | table)");
+	*reply = msg("error: unknown request (add IDENT KEYAUTH | add-digest IDENT DIGEST | remove IDENT | list | table)");
 	return -EINVAL;
 }

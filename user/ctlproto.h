@@ -14,12 +14,14 @@
  *   list                  -> a JSON array, one object per challenge
  *   table                 -> the same as a text table
  * Returns 1 when the set of challenges changed, 0 when not, -errno for a
- * refused request (the reply says why).
+ * refused request (the reply says why).  *@reply is malloc'd (NULL only
+ * when memory ran out); the caller frees it.
  */
-int ctl_apply(struct challenges *cs, char *req, char *reply, size_t len);
-/* The JSON array of challenges that `list` answers. */
-void ctl_list_json(struct challenges *cs, char *buf, size_t len);
+int ctl_apply(struct challenges *cs, char *req, char **reply);
+/* The JSON array of challenges that `list` answers (malloc'd, NULL when
+ * out of memory: the reply is then "error: ...", never cut short). */
+char *ctl_list_json(struct challenges *cs);
 /* The same as a text table (`table`). */
-void ctl_list_table(struct challenges *cs, char *buf, size_t len);
+char *ctl_list_table(struct challenges *cs);
 
 #endif

@@ -56,6 +56,20 @@ static void slot_update_interest(struct daemon *d, __u32 idx)
 		       ev_key(EV_UPSTREAM, idx));
 }
 
+static void slot_watch(struct daemon *d, __u32 idx)
+{
+	ep_set(d, EPOLL_CTL_ADD, d->pool.slot[idx].p_fd, EPOLLIN,
+	       ev_key(EV_SLOT, idx));
+}
+
+/*
+ * The slot's handshake or relay is over, answered or not, or its client
+ * is gone: it goes straight back to the pool, whether or not the client
+ * is still connected (docs/design.md, "Hardening").  pool_recycle()
+ * disowns it in the kernel first, so whatever that client still sends is
+ * dropped, never seen by the slot's next client.  Waiting for the close
+ * let anyone hold a slot for as long as the webserver kept the fd.
+ */
 static void slot_recycle(struct daemon *d, __u32 idx)
 {
 	int err = pool_recycle(&d->pool, idx);
@@ -66,30 +80,34 @@ static void slot_recycle(struct daemon *d, __u32 idx)
 		       strerror(-err));
 		return;
 	}
-	ep_set(d, EPOLL_CTL_ADD, d->pool.slot[idx].p_fd, EPOLLIN,
-	       ev_key(EV_SLOT, idx));
+	slot_watch(d, idx);
 }
 
-/* The slot's handshake is over (or abandoned); the client may still be
- * connected, so the slot waits in DONE for its close. */
-static void slot_done(struct daemon *d, __u32 idx)
+/*
+ * Keep --pool slots free for the next hellos: the kernel takes a free
+ * slot before the daemon hears of it, and a burst of validations (a
+ * many-name order, each name validated from several networks at the same
+ * instant) finds a slot only if one is already there.  So as slots are
+ * taken the pool grows, POOL_STEP at a time, up to --pool-max; it does
+ * not shrink while attached (a slot is one idle loopback pair).
+ */
+#define POOL_STEP 8
+static void slot_headroom(struct daemon *d)
 {
-	struct slot *s = &d->pool.slot[idx];
+	struct pool *p = &d->pool;
+	__u32 busy = pool_in_use(p), want = d->o->cfg.pool_size, old = p->size;
+	__u32 n, i;
 
-	relay_close(&s->relay);
-	tls_conn_close(&s->tls);
-	s->state = SLOT_DONE;
-	slot_update_interest(d, idx);
-}
-
-/* The handshake or relay on @idx has ended: recycle the slot if its
- * client is already gone, or wait for its close. */
-static void slot_end(struct daemon *d, __u32 idx)
-{
-	if (d->pool.slot[idx].client_closed)
-		slot_recycle(d, idx);
-	else
-		slot_done(d, idx);
+	if (p->size >= p->max || p->size - busy >= want)
+		return;
+	n = want - (p->size - busy);
+	n = (n + POOL_STEP - 1) / POOL_STEP * POOL_STEP;
+	pool_grow(p, n);
+	for (i = old; i < p->size; i++)
+		slot_watch(d, i);
+	if (p->size > old)
+		p_info("pool grown to %u slots (%u busy, at most %u)", p->size,
+		       busy, p->max);
 }
 
 static void slot_begin(struct daemon *d, __u32 idx, __u64 owner)
@@ -100,12 +118,13 @@ static void slot_begin(struct daemon *d, __u32 idx, __u64 owner)
 	s->state = SLOT_BUSY;
 	s->owner = owner;
 	clock_gettime(CLOCK_MONOTONIC, &s->since);
+	slot_headroom(d);
 	if (!forwarding(d)) {
 		err = tls_conn_start(&d->resp, &s->tls, s->p_fd);
 		if (err) {
 			p_warn("slot %u: cannot start TLS: %s", idx,
 			       strerror(-err));
-			slot_done(d, idx);
+			slot_recycle(d, idx);
 		}
 		return;
 	}
@@ -114,7 +133,7 @@ static void slot_begin(struct daemon *d, __u32 idx, __u64 owner)
 	if (err) {
 		p_warn("slot %u: cannot reach %s: %s", idx, d->o->forward,
 		       strerror(-err));
-		slot_done(d, idx);
+		slot_recycle(d, idx);
 		return;
 	}
 	ep_set(d, EPOLL_CTL_ADD, s->relay.up_fd, EPOLLOUT | EPOLLIN,
@@ -172,12 +191,12 @@ static void on_slot_io(struct daemon *d, __u32 idx)
 		break;
 	case RELAY_CLIENT_GONE:
 		p_info("slot %u: client gone", idx);
-		slot_end(d, idx);
+		slot_recycle(d, idx);
 		break;
 	case RELAY_DONE:
 		if (!forwarding(d))
 			note_answer(d, s);
-		slot_end(d, idx);
+		slot_recycle(d, idx);
 		break;
 	}
 }
@@ -187,7 +206,7 @@ static int on_event(void *ctx, void *data, size_t size)
 	const struct alpnsteer_event *e = data;
 	struct daemon *d = ctx;
 	struct slot *s;
-	char addr[INET6_ADDRSTRLEN + 8];
+	char addr[INET6_ADDRSTRLEN + 8], sni[4 * ALPNSTEER_NAME_MAX + 1];
 
 	if (size < sizeof(*e) || e->slot >= d->pool.size)
 		return 0;
@@ -195,9 +214,13 @@ static int on_event(void *ctx, void *data, size_t size)
 	switch (e->type) {
 	case AE_STEERED:
 		fmt_addr(e, addr, sizeof(addr));
-		p_info("steered %s sni=%.*s to slot %u", addr,
-		       (int)(e->sni_len < ALPNSTEER_NAME_MAX ? e->sni_len : 0),
-		       (const char *)e->sni, e->slot);
+		/* The SNI is the client's, not a name we checked (--forward
+		 * steers any): escaped, so it cannot forge log lines or
+		 * reach a terminal as control sequences. */
+		log_escape(e->sni, e->sni_len < ALPNSTEER_NAME_MAX ?
+					   e->sni_len : 0,
+			   sni, sizeof(sni));
+		p_info("steered %s sni=%s to slot %u", addr, sni, e->slot);
 		if (s->state == SLOT_FREE)
 			slot_begin(d, e->slot, e->cookie);
 		if (s->owner == e->cookie)
@@ -209,13 +232,10 @@ static int on_event(void *ctx, void *data, size_t size)
 		p_info("slot %u: client closed", e->slot);
 		/* The client's last bytes (its Finished, a close_notify) can
 		 * trail this event: the kernel hands redirected bytes to the
-		 * slot socket from a work queue.  A busy slot finishes with
-		 * them first; the sweep recycles it if they never come. */
-		if (s->state == SLOT_BUSY) {
-			s->client_closed = true;
-			break;
-		}
-		slot_recycle(d, e->slot);
+		 * slot socket from a work queue.  The slot (busy: a free one
+		 * has no owner) finishes with them first; the sweep recycles
+		 * it if they never come. */
+		s->client_closed = true;
 		break;
 	}
 	return 0;
@@ -252,10 +272,12 @@ static void sweep(struct daemon *d)
 			slot_recycle(d, i);
 			continue;
 		}
+		/* A silent or slow client loses its slot at the timeout,
+		 * connected or not: the next validation must find one. */
 		if (s->state == SLOT_BUSY &&
-		    now.tv_sec - s->since.tv_sec > d->o->handshake_timeout) {
+		    now.tv_sec - s->since.tv_sec >= d->o->handshake_timeout) {
 			p_info("slot %u: handshake timed out", i);
-			slot_done(d, i);
+			slot_recycle(d, i);
 		}
 	}
 }
@@ -303,6 +325,7 @@ static bool on_tick(struct daemon *d)
 			p_info("steering again: the drain was called off");
 		}
 	}
+	ctl_expire(d, false);
 	if (++d->ticks % SWEEP_TICKS == 0)
 		sweep(d);
 	return drained(d);
@@ -393,6 +416,9 @@ static void loop(struct daemon *d)
 			case EV_ALPNDIR:
 				on_alpndir(d);
 				break;
+			case EV_CTL_CLIENT:
+				on_ctl_client(d, idx);
+				break;
 			case EV_SLOT:
 			case EV_UPSTREAM:
 				if (idx < d->pool.size)
@@ -472,7 +498,7 @@ int daemon_run(const struct daemon_opts *o, int ready_fd)
 			       bpf_map__fd(k->maps.pool_ports),
 			       bpf_map__fd(k->maps.slots),
 			       bpf_map__fd(k->maps.free_slots),
-			       o->cfg.pool_size);
+			       o->cfg.pool_size, o->pool_max);
 	err = err ?: setup_loop(&d);
 	err = err ?: setup_sources(&d);
 	err = err ?: sync_policy(&d);

@@ -5,6 +5,7 @@
 
 #include <sys/socket.h>
 #include <sys/types.h>
+#include <linux/types.h>
 
 #include "loader.h"
 
@@ -18,6 +19,8 @@ struct daemon_opts {
 	const char *domains[ALPNSTEER_MAX_DOMAINS]; /* pending names (SNI form) */
 	int nr_domains;
 	int handshake_timeout;		/* seconds a slot may stay busy */
+	__u32 pool_max;			/* the pool grows up to this */
+	__u32 per_source;		/* slots one /24 or /48 may hold, 0: any */
 	const char *alpn_dir;		/* dehydrated --alpn directory */
 	gid_t control_gid;		/* -1: control socket for root only */
 	const char *user;		/* who the daemon becomes once live */

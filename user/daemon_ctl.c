@@ -3,6 +3,7 @@
  * daemon_ctl.c - where the daemon's challenges come from (control socket,
  * --alpn-dir, --domain) and how they become the kernel's steering policy.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +35,7 @@ int sync_policy(struct daemon *d)
 	if (bpf_map_lookup_elem(d->settings_fd, &zero, &cfg))
 		return -errno;
 	cfg.sni_filter = !forwarding(d) || d->store.nr > 0;
+	cfg.src_cap = d->o->per_source;
 	return bpf_map_update_elem(d->settings_fd, &zero, &cfg, BPF_ANY) ?
 		       -errno : 0;
 }
@@ -56,33 +58,142 @@ int add_domains(struct daemon *d)
 	return 0;
 }
 
+static void ctl_drop(struct daemon *d, struct ctl_client *c)
+{
+	if (c->fd >= 0) {
+		epoll_ctl(d->epfd, EPOLL_CTL_DEL, c->fd, NULL);
+		close(c->fd);
+	}
+	free(c->reply);
+	memset(c, 0, sizeof(*c));
+	c->fd = -1;
+}
+
+static long ms_since(const struct timespec *t)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (now.tv_sec - t->tv_sec) * 1000 +
+	       (now.tv_nsec - t->tv_nsec) / 1000000;
+}
+
+void ctl_expire(struct daemon *d, bool all)
+{
+	unsigned int i;
+
+	for (i = 0; i < CONTROL_MAX_CLIENTS; i++) {
+		struct ctl_client *c = &d->ctl[i];
+
+		if (c->fd < 0 && !c->reply)
+			continue;
+		if (all || ms_since(&c->since) > CONTROL_DEADLINE_MS) {
+			if (!all)
+				p_info("control client dropped: no request or reply within %d ms",
+				       CONTROL_DEADLINE_MS);
+			ctl_drop(d, c);
+		}
+	}
+}
+
+/*
+ * New connections on the control socket.  Nothing here waits for a client
+ * (docs/design.md, "Hardening"): each is non-blocking and has a deadline,
+ * and when all CONTROL_MAX_CLIENTS places are taken the oldest is dropped,
+ * so a few idle connections cannot keep a request out.
+ */
 void on_control(struct daemon *d)
 {
-	char *buf = malloc(CONTROL_MAX_MSG), *reply = malloc(CONTROL_MAX_MSG);
-	uid_t uid;
-	int fd, rc;
+	struct ctl_client *c, *oldest;
+	unsigned int i;
+	int fd;
 
-	fd = accept4(d->ctl_fd, NULL, NULL, SOCK_CLOEXEC);
-	if (fd < 0 || !buf || !reply)
-		goto out;
-	if (control_read_request(fd, buf, CONTROL_MAX_MSG, &uid))
-		goto out;
-	/* The file mode already keeps others out; say no here too. */
-	if (uid != 0 && d->o->control_gid == (gid_t)-1) {
-		control_reply(fd, "error: permission denied");
-		goto out;
+	while ((fd = control_accept(d->ctl_fd)) >= 0) {
+		c = oldest = NULL;
+		for (i = 0; i < CONTROL_MAX_CLIENTS; i++) {
+			struct ctl_client *x = &d->ctl[i];
+
+			if (x->fd < 0 && !x->reply) {
+				c = x;
+				break;
+			}
+			if (!oldest || x->since.tv_sec < oldest->since.tv_sec ||
+			    (x->since.tv_sec == oldest->since.tv_sec &&
+			     x->since.tv_nsec < oldest->since.tv_nsec))
+				oldest = x;
+		}
+		if (!c) {
+			ctl_drop(d, oldest);
+			c = oldest;
+		}
+		c->fd = fd;
+		clock_gettime(CLOCK_MONOTONIC, &c->since);
+		if (ep_set(d, EPOLL_CTL_ADD, fd, EPOLLIN,
+			   ev_key(EV_CTL_CLIENT, c - d->ctl)))
+			ctl_drop(d, c);
 	}
-	rc = ctl_apply(&d->store, buf, reply, CONTROL_MAX_MSG);
-	if (rc > 0 && (rc = sync_policy(d)) < 0)
-		snprintf(reply, CONTROL_MAX_MSG,
-			 "error: cannot update the kernel's pending names: %s",
-			 strerror(-rc));
-	control_reply(fd, reply);
-out:
-	if (fd >= 0)
-		close(fd);
-	free(buf);
-	free(reply);
+}
+
+static void ctl_answer(struct daemon *d, struct ctl_client *c)
+{
+	char buf[CONTROL_MAX_REQ];
+	uid_t uid;
+	int rc;
+
+	rc = control_read_request(c->fd, buf, sizeof(buf));
+	if (rc == -EAGAIN || rc == -EINTR)
+		return;
+	if (rc) {
+		ctl_drop(d, c);
+		return;
+	}
+	rc = control_peer(c->fd, &uid, d->o->control_gid);
+	/* The file mode already keeps others out; say no here too. */
+	if (rc <= 0) {
+		c->reply = strdup("error: permission denied");
+	} else {
+		rc = ctl_apply(&d->store, buf, &c->reply);
+		if (rc > 0 && (rc = sync_policy(d)) < 0) {
+			free(c->reply);
+			c->reply = NULL;
+			if (asprintf(&c->reply,
+				     "error: cannot update the kernel's pending names: %s",
+				     strerror(-rc)) < 0)
+				c->reply = NULL;
+		}
+	}
+	if (!c->reply)
+		c->reply = strdup("error: out of memory");
+	if (!c->reply) {
+		ctl_drop(d, c);
+		return;
+	}
+	c->len = strlen(c->reply);
+	c->off = 0;
+}
+
+void on_ctl_client(struct daemon *d, __u32 idx)
+{
+	struct ctl_client *c;
+	int rc;
+
+	if (idx >= CONTROL_MAX_CLIENTS || d->ctl[idx].fd < 0)
+		return;
+	c = &d->ctl[idx];
+	if (!c->reply) {
+		ctl_answer(d, c);
+		if (c->fd < 0 || !c->reply)
+			return;
+	}
+	rc = control_send(c->fd, c->reply, c->len, &c->off);
+	if (rc == 0) {
+		/* The rest when the client has read some. */
+		ep_set(d, EPOLL_CTL_MOD, c->fd, EPOLLOUT,
+		       ev_key(EV_CTL_CLIENT, idx));
+		return;
+	}
+	/* All sent (or the client went): the close ends the reply. */
+	ctl_drop(d, c);
 }
 
 void on_alpndir(struct daemon *d)
@@ -93,8 +204,11 @@ void on_alpndir(struct daemon *d)
 
 int setup_sources(struct daemon *d)
 {
+	unsigned int i;
 	int err;
 
+	for (i = 0; i < CONTROL_MAX_CLIENTS; i++)
+		d->ctl[i].fd = -1;
 	d->ctl_fd = control_listen(ALPNSTEER_CONTROL_SOCK, d->o->control_gid);
 	if (d->ctl_fd < 0) {
 		p_err("cannot create %s: %s", ALPNSTEER_CONTROL_SOCK,

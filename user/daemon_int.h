@@ -5,10 +5,12 @@
 
 #include <errno.h>
 #include <stdbool.h>
+#include <time.h>
 #include <sys/epoll.h>
 #include <bpf/libbpf.h>
 
 #include "challenges.h"
+#include "control.h"
 #include "daemon.h"
 #include "loader.h"
 #include "pool.h"
@@ -22,6 +24,15 @@ enum ev_kind {
 	EV_UPSTREAM,
 	EV_CONTROL,
 	EV_ALPNDIR,
+	EV_CTL_CLIENT,
+};
+
+/* One control-socket connection: its request, then its reply going out. */
+struct ctl_client {
+	int fd;			/* -1: unused */
+	struct timespec since;	/* accepted; dropped CONTROL_DEADLINE_MS on */
+	char *reply;
+	size_t len, off;
 };
 
 struct daemon {
@@ -36,6 +47,7 @@ struct daemon {
 	bool draining;
 	bool stop; /* SIGTERM/SIGINT: exit once drained */
 	unsigned long ticks;
+	struct ctl_client ctl[CONTROL_MAX_CLIENTS];
 };
 
 static inline __u64 ev_key(enum ev_kind kind, __u32 idx)
@@ -61,6 +73,9 @@ int sync_policy(struct daemon *d);
 int add_domains(struct daemon *d);
 int setup_sources(struct daemon *d);
 void on_control(struct daemon *d);
+void on_ctl_client(struct daemon *d, __u32 idx);
+/* Drop control clients past their deadline (and all of them at exit). */
+void ctl_expire(struct daemon *d, bool all);
 void on_alpndir(struct daemon *d);
 
 #endif

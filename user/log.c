@@ -105,3 +105,30 @@ void log_setup_libbpf(void)
 {
 	libbpf_set_print(libbpf_print);
 }
+
+void log_escape(const void *in, size_t len, char *out, size_t size)
+{
+	static const char hex[] = "0123456789abcdef";
+	const unsigned char *p = in;
+	size_t i, o = 0;
+
+	if (!size)
+		return;
+	for (i = 0; i < len; i++) {
+		unsigned char c = p[i];
+
+		if (c > 0x20 && c < 0x7f && c != '\\') {
+			if (o + 1 >= size)
+				break;
+			out[o++] = c;
+			continue;
+		}
+		if (o + 4 >= size)
+			break;
+		out[o++] = '\\';
+		out[o++] = 'x';
+		out[o++] = hex[c >> 4];
+		out[o++] = hex[c & 15];
+	}
+	out[o] = '\0';
+}

@@ -64,10 +64,16 @@ static void usage(FILE *f)
 		"                          instead of answering them with the built-in one\n"
 		"  --domain NAME           steer only hellos whose SNI is NAME (repeatable);\n"
 		"                          without it every acme-tls/1 hello is steered\n"
-		"  --pool N                concurrent validations (default %d, max %d)\n"
+		"  --pool N                responder slots kept free for validations\n"
+		"                          (default %d, max %d): made at attach, topped\n"
+		"                          up as they are taken\n"
+		"  --pool-max M            ... up to M slots in all (default %d)\n"
+		"  --per-source N          slots one /24 (IPv4) or /48 (IPv6) may hold\n"
+		"                          at once (default %d; 0: no cap)\n"
 		"  --cgroup DIR            cgroup v2 holding the webserver (default: the\n"
 		"                          root of the cgroup2 mount)\n"
-		"  --handshake-timeout S   abandon a silent validation after S seconds (30)\n"
+		"  --handshake-timeout S   free the slot of a validation not done in S\n"
+		"                          seconds (30), connected or not\n"
 		"  --alpn-dir DIR          answer with the NAME.crt.pem/NAME.key.pem files\n"
 		"                          dehydrated writes there (-t tls-alpn-01 --alpn)\n"
 		"  --control-group GROUP   let GROUP use the control socket too\n"
@@ -83,7 +89,8 @@ static void usage(FILE *f)
 		"Global options:\n"
 		"  -j, --json              JSON output\n"
 		"  -v, --verbose           say more;  -d, --debug: libbpf and verifier logs\n",
-		ALPNSTEER_DEFAULT_POOL, ALPNSTEER_MAX_POOL);
+		ALPNSTEER_DEFAULT_POOL, ALPNSTEER_MAX_POOL,
+		ALPNSTEER_DEFAULT_POOL_MAX, ALPNSTEER_DEFAULT_PER_SOURCE);
 }
 
 static __u64 current_netns_cookie(void)
@@ -190,7 +197,7 @@ static int cmd_detach(int argc, char **argv)
 
 static int cmd_challenge(int argc, char **argv)
 {
-	char req[2048], reply[CONTROL_MAX_MSG], why[200];
+	char req[2048], *reply = NULL, why[200];
 	const char *verb = argc > 1 ? argv[1] : "";
 	unsigned char digest[ACME_DIGEST_LEN];
 	struct acme_ident id;
@@ -233,7 +240,7 @@ static int cmd_challenge(int argc, char **argv)
 	}
 	if (argc == 3 && !strcmp(argv[2], "-j"))
 		log_json = true;
-	err = control_request(req, reply, sizeof(reply));
+	err = control_request(req, &reply);
 	if (err == -ENOENT) {
 		p_err("alpnsteer is not attached (no %s)", ALPNSTEER_CONTROL_SOCK);
 		p_hint("run 'alpnsteer attach' first");

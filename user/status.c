@@ -12,6 +12,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/stat.h>
 #include <bpf/bpf.h>
 
 #include "control.h"
@@ -34,15 +35,20 @@ struct status {
 	struct lc_view v;	/* the lifecycle, one of five */
 	bool have_rs, alive;
 	int conns;
-	__u32 in_use;
+	__u32 in_use, made;
 	__u64 counters[AC__MAX];
 	struct obj_ids ids;
-	char challenges[CONTROL_MAX_MSG]; /* from the daemon, "" if none */
+	char *challenges; /* from the daemon (malloc'd), NULL if none */
+	/* Not root, and the pins are root's: steering may be live or not,
+	 * and saying "detached" could be a lie. */
+	bool cannot_tell;
 };
 
-static const char *state_name(enum steer_state s)
+static const char *state_name(const struct status *st)
 {
-	switch (s) {
+	if (st->cannot_tell)
+		return "unknown";
+	switch (st->state) {
 	case STEER_ATTACHED:
 		return "attached";
 	case STEER_DRAINING:
@@ -85,17 +91,29 @@ static void read_ids(struct obj_ids *ids)
 	}
 }
 
-static __u32 slots_in_use(__u32 size)
+/* Slots taken, and slots made (the pool grows on demand: the state
+ * file's pool_size is where it started). */
+static __u32 slots_in_use(__u32 *made)
 {
 	struct alpnsteer_slot s;
-	__u32 i, n = 0;
+	__u32 i, n = 0, key, next, *prev = NULL;
 	int fd = steer_pinned_map("slots");
 
+	*made = 0;
 	if (fd < 0)
 		return 0;
-	for (i = 0; i < size; i++)
+	for (i = 0; i < ALPNSTEER_MAX_POOL; i++)
 		if (!bpf_map_lookup_elem(fd, &i, &s) && s.owner_cookie)
 			n++;
+	close(fd);
+	fd = steer_pinned_map("pool_ports");
+	if (fd < 0)
+		return n;
+	while (!bpf_map_get_next_key(fd, prev, &next)) {
+		(*made)++;
+		key = next;
+		prev = &key;
+	}
 	close(fd);
 	return n;
 }
@@ -141,16 +159,30 @@ static void gather(struct status *st)
 		    STEER_DRAINING : STEER_ATTACHED;
 	st->have_rs = st->v.have_rec;
 	st->alive = st->have_rs && daemon_alive(st->v.rec.pid);
-	if (st->state == STEER_DETACHED)
+	if (st->state == STEER_DETACHED) {
+		struct stat sb;
+		int fd;
+
+		/* The pin directory is root's (mode 0700 on a 0700 bpffs):
+		 * "detached" only when we could have seen it attached. */
+		fd = steer_pinned_map("settings");
+		st->cannot_tell = geteuid() != 0 &&
+				  ((fd < 0 && (fd == -EACCES || fd == -EPERM ||
+					       errno == EACCES || errno == EPERM)) ||
+				   (stat(ALPNSTEER_PIN_DIR, &sb) && errno == EACCES));
+		if (fd >= 0)
+			close(fd);
 		return;
+	}
 	st->conns = steer_pinned_held();
-	st->in_use = slots_in_use(st->v.rec.opts.pool);
+	st->in_use = slots_in_use(&st->made);
+	if (!st->made)
+		st->made = st->v.rec.opts.pool;
 	steer_read_counters(st->counters, AC__MAX);
 	read_ids(&st->ids);
-	if (st->alive && control_request(log_json ? "list" : "table",
-					 st->challenges,
-					 sizeof(st->challenges)))
-		st->challenges[0] = '\0';
+	if (st->alive &&
+	    control_request(log_json ? "list" : "table", &st->challenges))
+		st->challenges = NULL;
 }
 
 static void print_json(const struct status *st)
@@ -167,9 +199,13 @@ static void print_json(const struct status *st)
 	__u32 i;
 
 	jw_start_object(jw);
-	jw_bool_field(jw, "attached", st->state == STEER_ATTACHED);
-	jw_string_field(jw, "state", state_name(st->state));
-	jw_bool_field(jw, "daemon_running", on && st->alive);
+	jw_name(jw, "attached");
+	if (st->cannot_tell)
+		jw_null(jw);
+	else
+		jw_bool(jw, st->state == STEER_ATTACHED);
+	jw_string_field(jw, "state", state_name(st));
+	jw_bool_field(jw, "daemon_running", (on || st->cannot_tell) && st->alive);
 	jw_name(jw, "pid");
 	if (on && st->have_rs)
 		jw_int(jw, st->v.rec.pid);
@@ -191,10 +227,10 @@ static void print_json(const struct status *st)
 	jw_string_field(jw, "forward", on ? st->v.rec.opts.forward : "");
 	jw_name(jw, "pool");
 	jw_start_object(jw);
-	jw_uint_field(jw, "size", on ? st->v.rec.opts.pool : 0);
+	jw_uint_field(jw, "size", on ? st->made : 0);
 	jw_uint_field(jw, "in_use", st->in_use);
-	jw_uint_field(jw, "free", on && st->alive ?
-					  st->v.rec.opts.pool - st->in_use : 0);
+	jw_uint_field(jw, "free", on && st->alive && st->made > st->in_use ?
+					  st->made - st->in_use : 0);
 	jw_end_object(jw);
 	jw_uint_field(jw, "conns_held", st->conns > 0 ? st->conns : 0);
 	jw_name(jw, "counters");
@@ -205,7 +241,7 @@ static void print_json(const struct status *st)
 	/* Per pending identifier: handshakes answered by family, and the
 	 * last client addresses. */
 	jw_name(jw, "challenges");
-	if (st->challenges[0] == '[')
+	if (st->challenges && st->challenges[0] == '[')
 		jw_raw(jw, st->challenges);
 	else {
 		jw_start_array(jw);
@@ -268,7 +304,15 @@ static void print_text(const struct status *st)
 	struct tm tm;
 	__u32 i;
 
-	printf("state:      %s\n", lc_state_name(st->v.state));
+	printf("state:      %s\n", st->cannot_tell ? "unknown" :
+					 lc_state_name(st->v.state));
+	if (st->cannot_tell) {
+		printf("            only root can read %s%s\n", ALPNSTEER_PIN_DIR,
+		       st->alive ? "; a daemon is running" : "");
+		if (st->alive)
+			printf("daemon:     running (pid %d)\n", (int)st->v.rec.pid);
+		return;
+	}
 	if (st->state == STEER_DETACHED)
 		return;
 	if (st->have_rs && localtime_r(&st->v.rec.since, &tm))
@@ -294,10 +338,10 @@ static void print_text(const struct status *st)
 			printf(" %s", h->name);
 	}
 	printf("%s\n", st->have_rs && st->v.rec.nr_holders ? "" : " none");
-	printf("pool:       %u of %u in use\n", st->in_use, st->v.rec.opts.pool);
+	printf("pool:       %u of %u in use\n", st->in_use, st->made);
 	printf("held:       %d connections in %s/conns\n", st->conns,
 	       ALPNSTEER_PIN_DIR);
-	if (st->challenges[0])
+	if (st->challenges && st->challenges[0])
 		printf("challenges:\n%s\n", st->challenges);
 	printf("counters:\n");
 	for (i = 0; i < AC__MAX; i++)
