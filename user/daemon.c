@@ -429,7 +429,7 @@ static void loop(struct daemon *d)
 	}
 }
 
-static void ready(int fd, char status)
+void daemon_ready(int fd, char status)
 {
 	if (fd < 0)
 		return;
@@ -438,21 +438,17 @@ static void ready(int fd, char status)
 	close(fd);
 }
 
-/* Once attach has returned, the daemon's messages go to its log file
- * (@fd, opened while still root). */
-static void to_log_file(int fd)
+void daemon_to_log(int fd)
 {
-	int null = open("/dev/null", O_RDWR);
+	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
 
 	if (null >= 0) {
 		dup2(null, STDIN_FILENO);
 		dup2(null, STDOUT_FILENO);
 		close(null);
 	}
-	if (fd >= 0) {
+	if (fd >= 0)
 		dup2(fd, STDERR_FILENO);
-		close(fd);
-	}
 	log_daemon = true;
 }
 
@@ -513,10 +509,11 @@ int daemon_run(const struct daemon_opts *o, int ready_fd)
 	if (err)
 		goto out;
 	if (ready_fd >= 0) {
-		ready(ready_fd, 0);
+		daemon_ready(ready_fd, 0);
 		ready_fd = -1;
 		if (logfd >= 0) {
-			to_log_file(logfd);
+			daemon_to_log(logfd);
+			close(logfd);
 			logfd = -1;
 		}
 	}
@@ -525,7 +522,7 @@ int daemon_run(const struct daemon_opts *o, int ready_fd)
 	loop(&d);
 	p_info("drained; removing links and maps");
 out:
-	ready(ready_fd, 1);
+	daemon_ready(ready_fd, 1);
 	steer_destroy(&d.steer);
 	pool_free(&d.pool);
 	ring_buffer__free(d.rb);

@@ -37,4 +37,9 @@ struct daemon_opts {
  * steering is live: 0 for success, 1 for failure. */
 int daemon_run(const struct daemon_opts *o, int ready_fd);
 
+/* Shared with the keeper: one byte on the readiness pipe @fd (closed), and
+ * stdin/stdout to /dev/null with stderr on the log file @fd (kept open). */
+void daemon_ready(int fd, char status);
+void daemon_to_log(int fd);
+
 #endif

@@ -219,29 +219,6 @@ struct keeper {
 	int worker_status;
 };
 
-static void ready(int fd, char status)
-{
-	if (fd < 0)
-		return;
-	if (write(fd, &status, 1) < 0)
-		p_debug("readiness pipe: %s", strerror(errno));
-	close(fd);
-}
-
-static void to_log(int logfd)
-{
-	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
-
-	if (null >= 0) {
-		dup2(null, STDIN_FILENO);
-		dup2(null, STDOUT_FILENO);
-		close(null);
-	}
-	if (logfd >= 0)
-		dup2(logfd, STDERR_FILENO);
-	log_daemon = true;
-}
-
 static void reap(struct keeper *k, int flags)
 {
 	int st;
@@ -397,19 +374,19 @@ static int keeper_main(const struct lc_paths *p, struct daemon_opts *o,
 						strerror(-logfd));
 			p_hint("remove it; everything root opens in %s must be root's",
 			       p->run_dir);
-			ready(ready_fd, 1);
+			daemon_ready(ready_fd, 1);
 			return logfd;
 		}
 	}
 	if (pipe2(wp, O_CLOEXEC)) {
-		ready(ready_fd, 1);
+		daemon_ready(ready_fd, 1);
 		return -errno;
 	}
 	fflush(NULL);
 	k.worker = fork();
 	if (k.worker < 0) {
 		err = -errno;
-		ready(ready_fd, 1);
+		daemon_ready(ready_fd, 1);
 		return err;
 	}
 	if (k.worker == 0) {
@@ -437,7 +414,7 @@ static int keeper_main(const struct lc_paths *p, struct daemon_opts *o,
 		reap(&k, 0);
 		/* It cleaned up as root; a failure after privdrop could not. */
 		remove_pins(p);
-		ready(ready_fd, 1);
+		daemon_ready(ready_fd, 1);
 		return -EIO;
 	}
 	close(wp[0]);
@@ -453,15 +430,15 @@ static int keeper_main(const struct lc_paths *p, struct daemon_opts *o,
 		      strerror(-err));
 		set_flag(p, true);
 		finish(&k);
-		ready(ready_fd, 1);
+		daemon_ready(ready_fd, 1);
 		return err;
 	}
 	/* The command's edit lock goes with its copy; ours is our own. */
 	close(edit_fd);
 	k.edit_fd = lc_lock_open(run_fd, LC_EDIT_LOCK_FILE, p->owner);
-	ready(ready_fd, 0);
+	daemon_ready(ready_fd, 0);
 	if (ready_fd >= 0)
-		to_log(logfd);
+		daemon_to_log(logfd);
 	if (logfd >= 0)
 		close(logfd);
 	p_info("keeper %d: daemon %d attached for holder %s", (int)getpid(),
