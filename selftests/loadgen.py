@@ -13,27 +13,13 @@ ST_TFO=1 in the environment: every connection uses TCP Fast Open.
 """
 import argparse, hashlib, http.client, json, os, random, socket, ssl, struct, sys, threading, time
 
-TFO = os.environ.get('ST_TFO') == '1'
+from tfossl import TFO, use_tfo
 
 CTX = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
 CTX.check_hostname = False
 CTX.verify_mode = ssl.CERT_NONE
 BODY = b'hello-from-nginx\n'
-
-
-class TFOSSLSocket(ssl.SSLSocket):
-    """wrap_socket asks getpeername() whether the socket is connected (and
-    peeks with a non-blocking recv, EAGAIN, when not): a TCP_FASTOPEN_CONNECT
-    socket is not until its first write, the ClientHello, sends the SYN."""
-    def getpeername(self):
-        try:
-            return super().getpeername()
-        except OSError:
-            return None
-
-
-if TFO:
-    CTX.sslsocket_class = TFOSSLSocket
+use_tfo(CTX)
 
 
 class Stats:

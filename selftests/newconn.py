@@ -16,26 +16,13 @@
 import argparse, json, os, socket, ssl, struct, sys, threading, time
 from concurrent.futures import ThreadPoolExecutor
 
-TFO = os.environ.get('ST_TFO') == '1'
+from tfossl import TFO, use_tfo
+
 CTX = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
 CTX.check_hostname = False
 CTX.verify_mode = ssl.CERT_NONE
 CTX.set_alpn_protocols(['http/1.1'])
-
-
-class TFOSSLSocket(ssl.SSLSocket):
-    """wrap_socket asks getpeername() whether the socket is connected (and
-    peeks with a non-blocking recv, EAGAIN, when not): a TCP_FASTOPEN_CONNECT
-    socket is not until its first write, the ClientHello, sends the SYN."""
-    def getpeername(self):
-        try:
-            return super().getpeername()
-        except OSError:
-            return None
-
-
-if TFO:
-    CTX.sslsocket_class = TFOSSLSocket
+use_tfo(CTX)
 BODY = b'hello-from-nginx\n'
 HUNG = []
 LOCK = threading.Lock()
