@@ -80,8 +80,8 @@ expect_eq "attach --port 8443: exit 1" "$rc" 1
 check "... naming --port" grep -q "^Error: .*--port: attached with 443, asked for 8443" <<<"$out"
 attach_out --pool 4
 expect_eq "attach --pool 4: exit 1" "$rc" 1
-check "... naming --pool" grep -q "^Error: .*--pool: attached with 16, asked for 4" <<<"$out"
-expect_eq "the live attachment is untouched" "$(status_field 'd["lifecycle"], d["responder"], d["pool"]["size"]')" "attached builtin 16"
+check "... naming --pool" grep -q "^Error: .*--pool: attached with 64, asked for 4" <<<"$out"
+expect_eq "the live attachment is untouched" "$(status_field 'd["lifecycle"], d["responder"], d["pool"]["size"]')" "attached builtin 64"
 attach_out
 expect_eq "the same options join it (exit 0)" "$rc" 0
 check "detach --wait" as detach --wait=10
