@@ -26,6 +26,7 @@
 #include "control.h"
 #include "daemon.h"
 #include "diag.h"
+#include "feat.h"
 #include "loader.h"
 #include "log.h"
 #include "runstate.h"
@@ -54,6 +55,7 @@ static void usage(FILE *f)
 		"  check IDENT [--address ADDR] [--keyauth KA]\n"
 		"                          validate IDENT as a CA does (TLS 1.2 and 1.3,\n"
 		"                          ALPN acme-tls/1), one line per rule\n"
+		"  features [-j]           can this kernel run alpnsteer, and how\n"
 		"  help                    this text\n"
 		"\n"
 		"Attach options:\n"
@@ -483,6 +485,8 @@ int main(int argc, char **argv)
 		return cmd_challenge(argc, argv);
 	if (!strcmp(cmd, "check"))
 		return cmd_check(argc, argv);
+	if (!strcmp(cmd, "features"))
+		return cmd_features(argc, argv);
 	if (!strcmp(cmd, "help")) {
 		usage(stdout);
 		return 0;
