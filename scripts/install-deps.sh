@@ -13,11 +13,13 @@ apt-get install -y -q --no-install-recommends \
 	nginx-light curl python3 python3-cryptography xxd iproute2 ethtool kmod procps util-linux \
 	ca-certificates \
 	pebble lego dehydrated uacme systemd \
-	wrk haproxy sslh libnginx-mod-stream gnuplot-nox strace
+	wrk haproxy sslh libnginx-mod-stream gnuplot-nox strace \
+	qemu-system-x86 busybox-static cpio xz-utils zstd
 # pebble (with pebble-challtestsrv), lego, dehydrated and uacme: the local
 # ACME CA and the clients of the demo and the selftests/test_acme_*.sh;
 # systemd for systemd-analyze verify of scripts/systemd/; the last line:
-# make bench, the splitters it compares against and its plot.
+# make bench, the splitters it compares against and its plot; the last:
+# make vmtest (scripts/vmtest/: qemu, the initramfs, Debian's .ko.xz).
 # bpffs and the cgroup2 mount are set up by alpnsteer itself when missing.
 # The daemon gives up root once steering is live and runs as this user.
 id -u alpnsteer >/dev/null 2>&1 ||
