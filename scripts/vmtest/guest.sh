@@ -17,6 +17,9 @@ mount -t tmpfs -o mode=1777 tmpfs /dev/shm
 mount -t cgroup2 cgroup2 /sys/fs/cgroup
 echo 1 > /proc/sys/kernel/sysrq
 hostname vmtest
+# A booted system's limit, not the kernel's 1024 for init (nginx asks for
+# 4096 worker connections).
+ulimit -n 65536
 ip link set lo up
 t0=$(cut -d' ' -f1 /proc/uptime)
 echo "vmtest-guest: up after ${t0} s: $(cat /proc/version)"
