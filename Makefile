@@ -141,3 +141,12 @@ help:
 	@echo '  install   install alpnsteer into $$(DESTDIR)$$(PREFIX)/sbin'
 	@echo '  clean     remove $$(OUTPUT)'
 	@echo 'Variables: OUTPUT=DIR V=1 CC= CLANG= BPFTOOL= FUZZ_SECONDS='
+
+# root: the selftests in a qemu guest (TCG) booting KERNEL: 6.1 or 6.12
+# (Debian's current bookworm/trixie kernel, fetched into
+# /var/cache/alpnsteer-vmtest), a linux-image .deb or its unpacked tree.
+# SELFTESTS= picks the tests (default: steering, fail-open, segments,
+# loss), VMTEST_CYCLES= the loss test's cycles.
+.PHONY: vmtest
+vmtest: all
+	$(Q)scripts/vmtest/run.sh "$(KERNEL)" $(OUTPUT)

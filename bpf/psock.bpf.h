@@ -31,21 +31,39 @@ static __always_inline struct sk_psock *psock_of(struct tcp_sock *tp)
 /*
  * True when @psock holds no byte of @tp's stream beyond the last @fin
  * sequence numbers (1: the client's FIN, queued but not yet read): no
- * message queued for the reader, no skb waiting for the verdict or the
- * backlog, and the reader has consumed everything TCP received (with a
- * verdict and no stream parser, copied_seq moves only when the reader
- * reads).  Called with the socket locked (a sock_ops callback or the tcp
- * iterator), so nothing can be queued between this check and the removal
- * that follows it.
+ * message queued for the reader, no skb waiting for the psock's backlog,
+ * and the reader has consumed everything TCP received (with a verdict and
+ * no stream parser, copied_seq moves only when the reader reads).  Called
+ * with the socket locked (a sock_ops callback or the tcp iterator), so
+ * nothing can be queued between this check and the removal that follows.
+ *
+ * sk_psock.msg_tot_len (the 2025 sockmap FIONREAD fix) is newer than the
+ * oldest kernel alpnsteer runs on, so it is read only where
+ * bpf_core_field_exists() finds it in the running kernel's BTF (docs/
+ * design.md, "Kernel reach").  Without it, psock->ingress_msg itself must
+ * be empty: a message the reader has only partly consumed stays on the
+ * list until its last byte is copied (sk_msg_recvmsg()), so an empty list
+ * means the reader has everything.  ingress_skb is read first: the backlog
+ * worker puts a message on ingress_msg before it unlinks the skb it came
+ * from, so once qlen reads 0 a message from it is already on the list.
  */
 static __always_inline bool psock_holds_nothing(struct tcp_sock *tp,
 						struct sk_psock *psock,
 						__u32 fin)
 {
-	__u32 tot = 1, qlen = 1;
+	__u32 tot = 0, qlen = 1;
+	void *next = NULL;
 
-	bpf_probe_read_kernel(&tot, sizeof(tot), &psock->msg_tot_len);
 	bpf_probe_read_kernel(&qlen, sizeof(qlen), &psock->ingress_skb.qlen);
+	if (bpf_core_field_exists(psock->msg_tot_len)) {
+		tot = 1;
+		bpf_probe_read_kernel(&tot, sizeof(tot), &psock->msg_tot_len);
+	} else {
+		bpf_probe_read_kernel(&next, sizeof(next),
+				      &psock->ingress_msg.next);
+		if (next != (void *)&psock->ingress_msg)
+			return false;
+	}
 	return !tot && !qlen && tp->rcv_nxt == tp->copied_seq + fin;
 }
 

@@ -14,16 +14,18 @@ apt-get install -y -q --no-install-recommends \
 	ca-certificates \
 	pebble lego dehydrated uacme systemd \
 	wrk haproxy sslh libnginx-mod-stream gnuplot-nox strace \
-	apache2 lighttpd lighttpd-mod-openssl caddy
+	apache2 lighttpd lighttpd-mod-openssl caddy \
+	qemu-system-x86 busybox-static cpio xz-utils zstd
 # pebble (with pebble-challtestsrv), lego, dehydrated and uacme: the local
 # ACME CA and the clients of the demo and the selftests/test_acme_*.sh;
 # systemd for systemd-analyze verify and security of scripts/systemd/
 # (strace also traces the units' commands in selftests/test_acme_units.sh);
 # wrk ... strace: make bench, the splitters it compares against and its
-# plot; haproxy and the last line: the webservers of
+# plot; haproxy and the apache2 line: the webservers of
 # selftests/test_webservers.sh and the field selftests (ST_WEB in
 # selftests/lib.sh), each run with a private config, never as the system
-# service (lighttpd's TLS is its own package).
+# service (lighttpd's TLS is its own package); the last line: make vmtest
+# (scripts/vmtest/: qemu, the initramfs, Debian's .ko.xz).
 # bpffs and the cgroup2 mount are set up by alpnsteer itself when missing.
 # The daemon gives up root once steering is live and runs as this user.
 id -u alpnsteer >/dev/null 2>&1 ||

@@ -1,8 +1,37 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-only
 # The README's test command: on a fresh Debian 12 machine, as root, install
-# the dependencies, build, and run every test (unit, fuzz, selftests).
-set -euo pipefail
+# the dependencies, build, and run every test (unit, fuzz, selftests), then
+# the reduced selftest suite on Debian's own 6.1 and 6.12 kernels under qemu
+# (scripts/vmtest/).  Ends with one combined "total: N passed, N failed".
+#   VMTEST_KERNELS="6.1 6.12" (empty: no VM runs), VMTEST_CYCLES (loss test)
+set -uo pipefail
 cd "$(dirname "$0")/.."
-scripts/install-deps.sh
-make check
+scripts/install-deps.sh || exit 1
+log=$(mktemp /tmp/alpnsteer-check.XXXXXX)
+trap 'rm -f "$log"' EXIT
+rc=0
+make check 2>&1 | tee "$log"
+[ "${PIPESTATUS[0]}" -eq 0 ] || rc=1
+
+passed=0 failed=0
+add() { # add LINE: "LABEL: N passed, N failed"
+	local p f
+	p=$(echo "$1" | sed -nE 's/^[^:]+: ([0-9]+) passed, ([0-9]+) failed$/\1/p')
+	f=$(echo "$1" | sed -nE 's/^[^:]+: ([0-9]+) passed, ([0-9]+) failed$/\2/p')
+	passed=$((passed + ${p:-0}))
+	failed=$((failed + ${f:-1}))
+}
+for label in unit selftest; do
+	add "$(grep -E "^$label: [0-9]+ passed, [0-9]+ failed$" "$log" | tail -n1)"
+done
+
+scripts/vmtest/fetch-kernels.sh ${VMTEST_KERNELS-6.1 6.12} >/dev/null || rc=1
+for k in ${VMTEST_KERNELS-6.1 6.12}; do
+	scripts/vmtest/run.sh "$k" build 2>&1 | tee "$log"
+	[ "${PIPESTATUS[0]}" -eq 0 ] || rc=1
+	add "$(grep -E "^vmtest $k: [0-9]+ passed, [0-9]+ failed$" "$log" | tail -n1 | sed 's/^vmtest /vmtest-/')"
+done
+[ "$failed" -eq 0 ] || rc=1
+echo "total: $passed passed, $failed failed"
+exit $rc

@@ -25,6 +25,7 @@
 #include <bpf/libbpf.h>
 
 #include "alpnsteer.skel.h"
+#include "feat.h"
 #include "loader.h"
 #include "log.h"
 
@@ -38,6 +39,18 @@ const char *const steer_link_names[LINK__MAX] = {
 	[LINK_VERDICT] = "link_verdict",
 	[LINK_REAP] = "link_reap",
 	[LINK_SOCKOPS] = "link_sockops",
+};
+
+/* What each program attaches to, and how. */
+static const enum bpf_attach_type link_attach_type[LINK__MAX] = {
+	[LINK_REPLY] = BPF_SK_MSG_VERDICT,
+	[LINK_VERDICT] = BPF_SK_SKB_VERDICT,
+	[LINK_REAP] = BPF_TRACE_ITER,
+	[LINK_SOCKOPS] = BPF_CGROUP_SOCK_OPS,
+};
+static const char *const link_map_name[LINK__MAX] = {
+	[LINK_REPLY] = "pool",
+	[LINK_VERDICT] = "conns",
 };
 
 /* Every map that is pinned; ch_scratch is private to the verdict. */
@@ -64,24 +77,13 @@ int steer_ensure_bpffs(void)
 	return 0;
 }
 
-int steer_load(struct steer *s, const struct steer_config *cfg)
+static int open_and_load(struct steer *s, const struct steer_config *cfg,
+			 __u32 kernel_log_level)
 {
+	LIBBPF_OPTS(bpf_object_open_opts, oo,
+		    .kernel_log_level = kernel_log_level);
 	struct alpnsteer_bpf *skel;
 	__u32 i;
-	int err;
-
-	memset(s, 0, sizeof(*s));
-	s->cgroup_fd = -1;
-	s->pin_dirfd = -1;
-	for (i = 0; i < LINK__MAX; i++)
-		s->link_fd[i] = -1;
-	for (i = 0; i < ALPNSTEER_MAX_IFACES; i++)
-		s->tc_link_fd[i] = -1;
-
-	/* -d: the verifier's statistics for each program, through libbpf's
-	 * debug log (a failed load prints the whole verifier log anyway). */
-	LIBBPF_OPTS(bpf_object_open_opts, oo,
-		    .kernel_log_level = log_verbose >= 2 ? 4 : 0);
 
 	skel = alpnsteer_bpf__open_opts(&oo);
 	if (!skel)
@@ -96,13 +98,49 @@ int steer_load(struct steer *s, const struct steer_config *cfg)
 	/* Not even verified unless asked for. */
 	bpf_program__set_autoload(skel->progs.alpnsteer_preclass,
 				  cfg->nr_preclass > 0);
+	return alpnsteer_bpf__load(skel);
+}
 
-	err = alpnsteer_bpf__load(skel);
+int steer_load(struct steer *s, const struct steer_config *cfg)
+{
+	struct alpnsteer_bpf *skel;
+	__u32 i;
+	int err;
+
+	memset(s, 0, sizeof(*s));
+	s->cgroup_fd = -1;
+	s->pin_dirfd = -1;
+	for (i = 0; i < LINK__MAX; i++)
+		s->link_fd[i] = -1;
+	for (i = 0; i < ALPNSTEER_MAX_IFACES; i++)
+		s->tc_link_fd[i] = -1;
+
+	/* One Error: naming what is missing beats a verifier log. */
+	if (feat_require() != FEAT__MAX)
+		return -EOPNOTSUPP;
+	if (cfg->nr_preclass && feat_probe(FEAT_TCX) == 0) {
+		p_err("--preclassify needs tcx links (BPF_TCX_INGRESS), which this kernel does not have");
+		p_hint("attach without --preclassify: every connection then takes the sockmap path, as by default");
+		return -EOPNOTSUPP;
+	}
+	/* -d: the verifier's statistics for each program, through libbpf's
+	 * debug log.  Log level 4 alone hides the verifier's log of a failed
+	 * load and with it libbpf's note naming an unresolved CO-RE field,
+	 * so a failure is loaded once more with libbpf's default (the whole
+	 * log, CO-RE names restored). */
+	err = open_and_load(s, cfg, log_verbose >= 2 ? 4 : 0);
+	if (err && log_verbose >= 2) {
+		p_debug("loading again for the verifier's whole log:");
+		alpnsteer_bpf__destroy(s->skel);
+		s->skel = NULL;
+		err = open_and_load(s, cfg, 0);
+	}
 	if (err) {
 		p_err("cannot load the BPF programs: %s", strerror(-err));
-		p_hint("run with -d to see the verifier log; a kernel >= 6.10 with BTF is needed");
+		p_hint("run with -d to see the verifier log; 'alpnsteer features' tells what this kernel lacks");
 		return err;
 	}
+	skel = s->skel;
 	s->cgroup_fd = open(cfg->cgroup, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (s->cgroup_fd < 0) {
 		err = -errno;
@@ -160,20 +198,61 @@ static int link_and_pin(struct steer *s, enum steer_link which,
 	return 0;
 }
 
+/*
+ * Legacy attach, for kernels without sockmap links: the program is attached
+ * to the map itself, nothing to pin.  The maps' pins are enough to find it
+ * again (BPF_PROG_QUERY on the map, see unlink_pins()), and when the last
+ * reference to a map goes, so do the programs attached to it.
+ */
+static int prog_attach(struct steer *s, enum steer_link which,
+		       struct bpf_program *prog, int target)
+{
+	if (bpf_prog_attach(bpf_program__fd(prog), target,
+			    link_attach_type[which], 0)) {
+		int err = -errno;
+
+		p_err("cannot attach %s to map %s: %s", bpf_program__name(prog),
+		      link_map_name[which], strerror(errno));
+		return err;
+	}
+	s->attached[which] = true;
+	return 0;
+}
+
+static int attach_map_prog(struct steer *s, enum steer_link which,
+			   struct bpf_program *prog, int target)
+{
+	if (s->legacy)
+		return prog_attach(s, which, prog, target);
+	return link_and_pin(s, which, prog, target, link_attach_type[which]);
+}
+
 int steer_attach_map_progs(struct steer *s)
 {
 	struct alpnsteer_bpf *k = s->skel;
 	int conns = bpf_map__fd(k->maps.conns);
 	int err;
 
-	err = link_and_pin(s, LINK_REPLY, k->progs.alpnsteer_reply,
-			   bpf_map__fd(k->maps.pool), BPF_SK_MSG_VERDICT);
+	/* Decided by asking the kernel for a sockmap link, never by its
+	 * version: distributions backport. */
+	err = feat_probe(FEAT_SOCKMAP_LINK);
+	if (err < 0) {
+		p_err("cannot tell whether this kernel has sockmap links: %s",
+		      strerror(-err));
+		return err;
+	}
+	s->legacy = !err;
+	if (s->legacy)
+		p_info("no sockmap bpf_links in this kernel: attaching the map programs to the maps");
+	err = attach_map_prog(s, LINK_REPLY, k->progs.alpnsteer_reply,
+			      bpf_map__fd(k->maps.pool));
 	/* A verdict and no stream parser (docs/design.md, "One verdict, no
 	 * stream parser"). */
 	if (!err)
-		err = link_and_pin(s, LINK_VERDICT, k->progs.alpnsteer_verdict,
-				   conns, BPF_SK_SKB_VERDICT);
-	/* Pinned too, so that a drain without its daemon can run it. */
+		err = attach_map_prog(s, LINK_VERDICT,
+				      k->progs.alpnsteer_verdict, conns);
+	/* Iterator links are as old as iterators (5.8): no legacy path.
+	 * Pinned too, so that a drain without its daemon can run it. */
 	if (!err)
 		err = link_and_pin(s, LINK_REAP, k->progs.alpnsteer_reap, 0,
 				   BPF_TRACE_ITER);
@@ -219,6 +298,65 @@ int steer_attach_preclass(struct steer *s, const struct steer_config *cfg)
 	return 0;
 }
 
+/* The program attached (legacy) to the pinned map of @which: its id, and
+ * with @map_fd, the map's fd for the caller to close; 0 when none. */
+static __u32 map_prog_id(enum steer_link which, int *map_fd)
+{
+	__u32 ids[1] = {}, cnt = 1;
+	int fd;
+
+	*map_fd = -1;
+	fd = steer_pinned_map(link_map_name[which]);
+	if (fd < 0)
+		return 0;
+	if (bpf_prog_query(fd, link_attach_type[which], 0, NULL, ids, &cnt) ||
+	    !cnt) {
+		close(fd);
+		return 0;
+	}
+	*map_fd = fd;
+	return ids[0];
+}
+
+/* Legacy attach, from the pins alone (a dead daemon's attachment). */
+static void detach_map_prog(enum steer_link which)
+{
+	int map_fd, prog_fd;
+	__u32 id = map_prog_id(which, &map_fd);
+
+	if (!id)
+		return;
+	prog_fd = bpf_prog_get_fd_by_id(id);
+	if (prog_fd >= 0) {
+		if (bpf_prog_detach2(prog_fd, map_fd, link_attach_type[which]))
+			p_debug("detach %s from %s: %s", steer_link_names[which],
+				link_map_name[which], strerror(errno));
+		close(prog_fd);
+	}
+	close(map_fd);
+}
+
+__u32 steer_pinned_map_prog(enum steer_link which)
+{
+	__u32 id;
+	int fd;
+
+	if (!link_map_name[which])
+		return 0;
+	id = map_prog_id(which, &fd);
+	if (fd >= 0)
+		close(fd);
+	return id;
+}
+
+bool steer_pinned_legacy(void)
+{
+	char p[PATH_MAX];
+
+	pin_path(p, sizeof(p), steer_link_names[LINK_VERDICT]);
+	return access(p, F_OK) && steer_pinned_map_prog(LINK_VERDICT);
+}
+
 /* Links are detached through their pins too, so that an attachment whose
  * daemon died is really gone, not merely unpinned (root only: the daemon
  * has detached its own link fds before). */
@@ -249,11 +387,26 @@ static void unlink_pins(int dirfd)
 		if (fd >= 0) {
 			bpf_link_detach(fd);
 			close(fd);
+		} else if (link_map_name[i]) {
+			detach_map_prog(i);
 		}
 		unlinkat(dirfd, steer_link_names[i], 0);
 	}
 	for (i = 0; steer_map_names[i]; i++)
 		unlinkat(dirfd, steer_map_names[i], 0);
+}
+
+static void steer_detach_legacy(struct steer *s, enum steer_link which)
+{
+	struct alpnsteer_bpf *k = s->skel;
+	struct bpf_program *prog = which == LINK_REPLY ? k->progs.alpnsteer_reply :
+							  k->progs.alpnsteer_verdict;
+	int map = bpf_map__fd(which == LINK_REPLY ? k->maps.pool : k->maps.conns);
+
+	if (bpf_prog_detach2(bpf_program__fd(prog), map, link_attach_type[which]))
+		p_debug("detach %s from %s: %s", bpf_program__name(prog),
+			link_map_name[which], strerror(errno));
+	s->attached[which] = false;
 }
 
 void steer_destroy(struct steer *s)
@@ -275,6 +428,8 @@ void steer_destroy(struct steer *s)
 			close(s->link_fd[i]);
 			s->link_fd[i] = -1;
 		}
+		if (s->attached[i])
+			steer_detach_legacy(s, i);
 	}
 	if (s->pin_dirfd >= 0) {
 		unlink_pins(s->pin_dirfd);

@@ -38,6 +38,11 @@ struct steer {
 	int pin_dirfd; /* ALPNSTEER_PIN_DIR, for removal after privdrop */
 	int link_fd[LINK__MAX];
 	int tc_link_fd[ALPNSTEER_MAX_IFACES];
+	/* No sockmap links in this kernel: the map programs are attached to
+	 * their maps with bpf_prog_attach() instead (docs/design.md, "Kernel
+	 * reach"); attached[] says which, for steer_destroy(). */
+	bool legacy;
+	bool attached[4];
 };
 
 enum steer_state {
@@ -65,6 +70,10 @@ enum steer_state steer_pinned_state(void);
 int steer_pinned_map(const char *name);
 int steer_set_draining(void);
 int steer_remove_pins(void);
+/* Legacy attach: the program attached to the pinned map that @which would
+ * have linked to (0 when none), and whether the pins show that mode. */
+__u32 steer_pinned_map_prog(enum steer_link which);
+bool steer_pinned_legacy(void);
 
 /* Sockets still held in the conns sockhash (map fd), or -errno. */
 int steer_conns_count(int conns_fd);

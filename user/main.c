@@ -26,6 +26,7 @@
 #include "control.h"
 #include "daemon.h"
 #include "diag.h"
+#include "feat.h"
 #include "loader.h"
 #include "log.h"
 #include "lifecycle.h"
@@ -55,6 +56,7 @@ static void usage(FILE *f)
 		"  check IDENT [--address ADDR] [--keyauth KA]\n"
 		"                          validate IDENT as a CA does (TLS 1.2 and 1.3,\n"
 		"                          ALPN acme-tls/1), one line per rule\n"
+		"  features [-j]           can this kernel run alpnsteer, and how\n"
 		"  help                    this text\n"
 		"\n"
 		"Attach options:\n"
@@ -317,6 +319,8 @@ int main(int argc, char **argv)
 		return cmd_challenge(argc, argv);
 	if (!strcmp(cmd, "check"))
 		return cmd_check(argc, argv);
+	if (!strcmp(cmd, "features"))
+		return cmd_features(argc, argv);
 	if (!strcmp(cmd, "help")) {
 		usage(stdout);
 		return 0;

@@ -33,6 +33,7 @@ struct obj_ids {
 struct status {
 	enum steer_state state; /* the "state" key, as it always was */
 	struct lc_view v;	/* the lifecycle, one of five */
+	bool legacy;
 	bool have_rs, alive;
 	int conns;
 	__u32 in_use, made;
@@ -70,8 +71,11 @@ static void read_ids(struct obj_ids *ids)
 		snprintf(p, sizeof(p), "%s/%s", ALPNSTEER_PIN_DIR,
 			 steer_link_names[i]);
 		fd = bpf_obj_get(p);
-		if (fd < 0)
+		if (fd < 0) {
+			/* legacy attach: the program hangs off its map */
+			ids->prog_id[i] = steer_pinned_map_prog(i);
 			continue;
+		}
 		if (!bpf_obj_get_info_by_fd(fd, &info, &len)) {
 			ids->link_id[i] = info.id;
 			ids->prog_id[i] = info.prog_id;
@@ -180,6 +184,7 @@ static void gather(struct status *st)
 		st->made = st->v.rec.opts.pool;
 	steer_read_counters(st->counters, AC__MAX);
 	read_ids(&st->ids);
+	st->legacy = steer_pinned_legacy();
 	if (st->alive &&
 	    control_request(log_json ? "list" : "table", &st->challenges))
 		st->challenges = NULL;
@@ -233,6 +238,9 @@ static void print_json(const struct status *st)
 					  st->made - st->in_use : 0);
 	jw_end_object(jw);
 	jw_uint_field(jw, "conns_held", st->conns > 0 ? st->conns : 0);
+	/* "links" (bpf_links, pinned) or "legacy" (the map programs attached
+	 * to the maps: no link ids for them) */
+	jw_string_field(jw, "attach_mode", !on ? "" : st->legacy ? "legacy" : "links");
 	jw_name(jw, "counters");
 	jw_start_object(jw);
 	for (i = 0; i < AC__MAX; i++)
@@ -347,6 +355,19 @@ static void print_text(const struct status *st)
 	for (i = 0; i < AC__MAX; i++)
 		printf("  %-18s %llu\n", counter_names[i],
 		       (unsigned long long)st->counters[i]);
+	if (st->legacy) {
+		/* No map links to show: bpftool prog show id N finds the
+		 * programs, and they go with the maps. */
+		printf("attach:     legacy (map programs attached to %s/conns and pool, no sockmap links)\n",
+		       ALPNSTEER_PIN_DIR);
+		printf("bpftool:    prog ids sockops %u verdict %u reply %u reap %u; "
+		       "link ids %u (sock_ops) %u (reap); map ids conns %u pool %u\n",
+		       st->ids.prog_id[LINK_SOCKOPS], st->ids.prog_id[LINK_VERDICT],
+		       st->ids.prog_id[LINK_REPLY], st->ids.prog_id[LINK_REAP],
+		       st->ids.link_id[LINK_SOCKOPS], st->ids.link_id[LINK_REAP],
+		       st->ids.map_id[0], st->ids.map_id[1]);
+		return;
+	}
 	printf("bpftool:    prog ids sockops %u verdict %u reply %u reap %u; "
 	       "link ids %u %u %u %u\n",
 	       st->ids.prog_id[LINK_SOCKOPS], st->ids.prog_id[LINK_VERDICT],
