@@ -28,7 +28,7 @@ expect_eq "features: sk_psock.msg_tot_len as in the BTF" \
 out=$("$ALPNSTEER" features)
 check "features (text) names the mode" grep -q "$([ $want_mode = links ] && echo 'through bpf_links' || echo 'legacy attach')" <<<"$out"
 
-prog_ids() { status_field '" ".join(str(d["progs"][k]) for k in ("sockops", "parser", "verdict", "reply"))'; }
+prog_ids() { status_field '" ".join(str(d["progs"][k]) for k in ("sockops", "verdict", "reply", "reap"))'; }
 # all_gone ID...: no program of these ids is loaded any more (within 5 s:
 # a psock drops its copies of the programs from an RCU work item)
 all_gone() {
@@ -48,15 +48,15 @@ all_gone() {
 check "attach --forward" as attach --forward 127.0.0.1:8443
 expect_eq "status: attach_mode" "$(status_field 'd["attach_mode"]')" $want_mode
 ids=$(prog_ids)
-echo "# prog ids (sockops parser verdict reply): $ids"
+echo "# prog ids (sockops verdict reply reap): $ids"
 check "status: every program has an id" test "$(wc -w <<<"$ids")" -eq 4 -a -z "$(grep -w 0 <<<"$ids")"
 if [ $want_mode = legacy ]; then
 	expect_eq "legacy: no link ids for the map programs" \
-		"$(status_field 'd["links"]["parser"] + d["links"]["verdict"] + d["links"]["reply"]')" 0
+		"$(status_field 'd["links"]["verdict"] + d["links"]["reply"]')" 0
 	check "legacy: status text says so" grep -q "^attach: *legacy" <<<"$("$ALPNSTEER" status)"
 else
 	check "links: every map program has a link" \
-		test "$(status_field 'min(d["links"]["parser"], d["links"]["verdict"], d["links"]["reply"])')" -gt 0
+		test "$(status_field 'min(d["links"]["verdict"], d["links"]["reply"], d["links"]["reap"])')" -gt 0
 fi
 expect_eq "steering works" "$(field "$(tls $SRV4 --alpn acme-tls/1 --sni k.test)" cn)" acme-responder
 check "detach --wait" as detach --wait=10
