@@ -31,6 +31,8 @@
 
 char LICENSE[] SEC("license") = "GPL";
 
+#define ENOENT 2
+#define EAGAIN 11
 #define AF_INET 2
 #define AF_INET6 10
 
@@ -119,6 +121,27 @@ static __always_inline void catch_conn(struct bpf_sock_ops *skops)
 }
 
 /*
+ * The one way out of conns, for every release point: only with the socket
+ * locked (all callers), only when the psock holds nothing but @fin trailing
+ * sequence numbers, and the socket's state goes with it.  0: released;
+ * -EAGAIN: the psock still holds bytes; -ENOENT: no psock, or not in conns.
+ */
+static __always_inline int leave_conns(struct tcp_sock *tp, __u64 *cookie,
+				       __u32 fin)
+{
+	struct sk_psock *psock = psock_of(tp);
+
+	if (!psock)
+		return -ENOENT;
+	if (!psock_holds_nothing(tp, psock, fin))
+		return -EAGAIN;
+	if (bpf_map_delete_elem(&conns, cookie))
+		return -ENOENT;
+	bpf_map_delete_elem(&conn_state, cookie);
+	return 0;
+}
+
+/*
  * Self-release (docs/design.md, "Release points").  A normal socket leaves
  * its sockhash from RTT_CB, which runs in tcp_ack() with the socket locked
  * and not under sk_callback_lock, and only when the psock holds nothing: no
@@ -130,11 +153,11 @@ static __always_inline void catch_conn(struct bpf_sock_ops *skops)
 static __always_inline void try_release(struct bpf_sock_ops *skops)
 {
 	struct alpnsteer_conn_state *st;
-	struct sk_psock *psock;
 	struct tcp_sock *tp;
 	struct bpf_sock *sk;
 	__u64 cookie;
 	__u32 tries;
+	int err;
 
 	sk = skops->sk;
 	if (!sk)
@@ -158,16 +181,11 @@ static __always_inline void try_release(struct bpf_sock_ops *skops)
 	tp = bpf_skc_to_tcp_sock(sk);
 	if (!tp)
 		return;
-	psock = psock_of(tp);
-	if (!psock)
-		return;
-	if (!psock_holds_nothing(tp, psock, 0)) {
+	err = leave_conns(tp, &cookie, 0);
+	if (err == -EAGAIN)
 		count(AC_RELEASE_DEFERRED);
+	if (err)
 		return;
-	}
-	if (bpf_map_delete_elem(&conns, &cookie))
-		return;
-	bpf_map_delete_elem(&conn_state, &cookie);
 	/* An ordinary socket again: no more callbacks, no more cost. */
 	bpf_sock_ops_cb_flags_set(skops, 0);
 	count(AC_RELEASED);
@@ -216,7 +234,6 @@ static __always_inline void release_closing(struct bpf_sock_ops *skops)
 {
 	struct alpnsteer_conn_state *st;
 	struct bpf_sock *sk = skops->sk;
-	struct sk_psock *psock;
 	struct tcp_sock *tp;
 	__u64 cookie;
 
@@ -227,14 +244,8 @@ static __always_inline void release_closing(struct bpf_sock_ops *skops)
 	if (!st || st->verdict == AS_STEERED)
 		return;
 	tp = bpf_skc_to_tcp_sock(sk);
-	if (!tp)
+	if (!tp || leave_conns(tp, &cookie, 1))
 		return;
-	psock = psock_of(tp);
-	if (!psock || !psock_holds_nothing(tp, psock, 1))
-		return;
-	if (bpf_map_delete_elem(&conns, &cookie))
-		return;
-	bpf_map_delete_elem(&conn_state, &cookie);
 	bpf_sock_ops_cb_flags_set(skops, 0);
 	count(AC_RELEASED_CLOSING);
 }
@@ -491,7 +502,6 @@ int alpnsteer_reap(struct bpf_iter__tcp *ctx)
 	struct sock_common *skc = ctx->sk_common;
 	struct alpnsteer_conn_state *st;
 	struct alpnsteer_settings *cfg;
-	struct sk_psock *psock;
 	struct tcp_sock *tp;
 	__u64 cookie;
 
@@ -510,12 +520,8 @@ int alpnsteer_reap(struct bpf_iter__tcp *ctx)
 	st = bpf_map_lookup_elem(&conn_state, &cookie);
 	if (!st || st->verdict == AS_STEERED)
 		return 0;
-	psock = psock_of(tp);
-	if (!psock || !psock_holds_nothing(tp, psock, 0))
+	if (leave_conns(tp, &cookie, 0))
 		return 0;
-	if (bpf_map_delete_elem(&conns, &cookie))
-		return 0;
-	bpf_map_delete_elem(&conn_state, &cookie);
 	count(AC_REAPED);
 	return 0;
 }
