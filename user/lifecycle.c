@@ -473,19 +473,27 @@ static void say(char *why, size_t len, size_t *off, const char *what,
 			 *off ? "; " : "", what, live, want);
 }
 
+static int cmp_u32(const void *a, const void *b)
+{
+	__u32 x = *(const __u32 *)a, y = *(const __u32 *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static int cmp_int(const void *a, const void *b)
+{
+	int x = *(const int *)a, y = *(const int *)b;
+
+	return x < y ? -1 : x > y;
+}
+
 static void ports_str(char *buf, size_t len, const __u32 *p, __u32 n)
 {
-	__u32 sorted[ALPNSTEER_MAX_PORTS], i, j, t;
+	__u32 sorted[ALPNSTEER_MAX_PORTS], i;
 	size_t off = 0;
 
 	memcpy(sorted, p, n * sizeof(*p));
-	for (i = 0; i < n; i++)
-		for (j = i + 1; j < n; j++)
-			if (sorted[j] < sorted[i]) {
-				t = sorted[i];
-				sorted[i] = sorted[j];
-				sorted[j] = t;
-			}
+	qsort(sorted, n, sizeof(*sorted), cmp_u32);
 	buf[0] = '\0';
 	for (i = 0; i < n && off < len; i++)
 		if (!i || sorted[i] != sorted[i - 1])
@@ -737,18 +745,12 @@ long lc_parse_duration(const char *s)
 
 void lc_close_except(const int *keep, int n)
 {
-	int sorted[16], i, j, t, lo = 3;
+	int sorted[16], i, lo = 3;
 
 	if (n > 16)
 		n = 16;
 	memcpy(sorted, keep, n * sizeof(int));
-	for (i = 0; i < n; i++)
-		for (j = i + 1; j < n; j++)
-			if (sorted[j] < sorted[i]) {
-				t = sorted[i];
-				sorted[i] = sorted[j];
-				sorted[j] = t;
-			}
+	qsort(sorted, n, sizeof(*sorted), cmp_int);
 	for (i = 0; i < n; i++) {
 		if (sorted[i] < lo)
 			continue;
