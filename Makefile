@@ -6,10 +6,13 @@
 #   make selftest   root: real programs, network namespaces, nginx, openssl
 #   make fuzz       libFuzzer on the ClientHello parser, FUZZ_SECONDS long
 #   make bench      root: alpnsteer vs. direct vs. splitters, ~15 min
+#   make install    PREFIX=/usr/local DESTDIR= (see "Installation paths")
+#   make deb        $(OUTPUT)/alpnsteer_$(VERSION)_amd64.deb (debhelper)
 #   make V=1        show the commands
 #   make help       this list
 
 OUTPUT ?= $(abspath build)
+VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
 PREFIX ?= /usr/local
 DESTDIR ?=
 CC ?= cc
@@ -33,7 +36,8 @@ NL_LIBS := -lnl-idiag-3 -lnl-route-3 -lnl-3
 
 WARN := -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers -Werror
 CFLAGS ?= -O2 -g
-ALL_CFLAGS := $(CFLAGS) $(WARN) -D_GNU_SOURCE -Iinclude -Iuser -I$(OUTPUT) $(NL_CFLAGS)
+ALL_CFLAGS := $(CPPFLAGS) $(CFLAGS) $(WARN) -D_GNU_SOURCE \
+	-DALPNSTEER_VERSION='"$(VERSION)"' -Iinclude -Iuser -I$(OUTPUT) $(NL_CFLAGS)
 LDLIBS := -lbpf -lelf -lz -lssl -lcrypto $(NL_LIBS)
 BPF_CFLAGS := -O2 -g -Wall -Werror -target bpf -D__TARGET_ARCH_$(ARCH) \
 	-Iinclude -I$(OUTPUT)
@@ -47,7 +51,7 @@ TEST_SRCS := $(wildcard tests/test_*.c)
 TEST_BINS := $(patsubst tests/%.c,$(OUTPUT)/tests/%,$(TEST_SRCS))
 SKEL := $(OUTPUT)/alpnsteer.skel.h
 
-.PHONY: all test selftest fuzz check install clean help format bench demo
+.PHONY: all test selftest fuzz check install install-user uninstall deb clean help format bench demo
 .DELETE_ON_ERROR:
 
 all: $(OUTPUT)/alpnsteer
@@ -78,7 +82,7 @@ $(OUTPUT)/obj/libalpnsteer.a: $(USER_OBJS)
 
 $(OUTPUT)/alpnsteer: $(OUTPUT)/obj/main.o $(OUTPUT)/obj/libalpnsteer.a
 	$(call msg,BINARY,$@)
-	$(Q)$(CC) $(ALL_CFLAGS) $^ -o $@ $(LDLIBS)
+	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) $^ -o $@ $(LDLIBS)
 
 $(OUTPUT)/tests/%: tests/%.c tests/testlib.h $(OUTPUT)/obj/libalpnsteer.a | $(OUTPUT)/tests
 	$(call msg,TEST-CC,$@)
@@ -116,11 +120,81 @@ check:
 	$(Q)$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=$(CHECK_FUZZ_SECONDS)
 	$(Q)$(MAKE) --no-print-directory selftest
 
+# Installation paths.  Hooks are programs that ACME clients run, not
+# users, and not data: FHS puts such internal executables in $(PREFIX)/lib
+# (/usr/share is for architecture-independent data, not programs).  Units
+# go where systemd looks for them under PREFIX ($(PREFIX)/lib/systemd/system
+# is in its search path for /usr/local too); the package passes Debian 12's
+# /lib/systemd/system, the only place its dh_installsystemd looks.
+SBINDIR ?= $(PREFIX)/sbin
+HOOKDIR ?= $(PREFIX)/lib/alpnsteer/hooks
+UNITDIR ?= $(PREFIX)/lib/systemd/system
+SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
+MANDIR ?= $(PREFIX)/share/man
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+# The README and docs/ keep their layout, so that their links work there
+# (the units' Documentation= names DOCDIR/README.md).
+DOCDIR ?= $(PREFIX)/share/doc/alpnsteer
+DOCS := $(wildcard docs/*.md docs/*.png)
+HOOKS := $(wildcard scripts/hooks/*.sh)
+UNITS := $(wildcard scripts/systemd/*.service)
+# Written on the cli branch; installed as soon as they are in the tree.
+MAN8 := $(wildcard man/alpnsteer.8)
+BASHCOMP := $(wildcard completion/alpnsteer.bash)
+
+# No user is created here: with DESTDIR (a package, a staging tree) this is
+# not the machine alpnsteer will run on, and its /etc/passwd is not ours to
+# change.  The package creates it in postinst from the sysusers.d file
+# installed below; on a machine installed from source, `make install-user`.
 install: all
-	install -D -m 0755 $(OUTPUT)/alpnsteer $(DESTDIR)$(PREFIX)/sbin/alpnsteer
-	@# the unprivileged user the daemon becomes once attached
-	id -u alpnsteer >/dev/null 2>&1 || useradd --system --no-create-home \
-		--home-dir /nonexistent --shell /usr/sbin/nologin alpnsteer
+	install -D -m 0755 $(OUTPUT)/alpnsteer $(DESTDIR)$(SBINDIR)/alpnsteer
+	install -d $(DESTDIR)$(HOOKDIR) $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSUSERSDIR)
+	install -m 0755 $(HOOKS) $(DESTDIR)$(HOOKDIR)/
+	@# The units name /usr/local/sbin/alpnsteer (make install's default,
+	@# and what test_acme_units.sh rewrites); point them at this PREFIX.
+	for u in $(UNITS); do \
+		sed 's|/usr/local/|$(PREFIX)/|g' $$u > $(DESTDIR)$(UNITDIR)/$${u##*/} && \
+		chmod 0644 $(DESTDIR)$(UNITDIR)/$${u##*/} || exit 1; \
+	done
+	install -m 0644 scripts/sysusers.d/alpnsteer.conf $(DESTDIR)$(SYSUSERSDIR)/alpnsteer.conf
+	install -D -m 0644 README.md $(DESTDIR)$(DOCDIR)/README.md
+	install -d $(DESTDIR)$(DOCDIR)/docs
+	install -m 0644 $(DOCS) $(DESTDIR)$(DOCDIR)/docs/
+ifneq ($(MAN8),)
+	install -D -m 0644 $(MAN8) $(DESTDIR)$(MANDIR)/man8/alpnsteer.8
+endif
+ifneq ($(BASHCOMP),)
+	install -D -m 0644 $(BASHCOMP) $(DESTDIR)$(BASHCOMPDIR)/alpnsteer
+endif
+	@id -u alpnsteer >/dev/null 2>&1 || [ -n "$(DESTDIR)" ] || \
+		echo "Note: no user alpnsteer here yet (the daemon runs as it): make install-user"
+
+# The daemon's user, from the same sysusers.d file the package uses.
+install-user:
+	@if command -v systemd-sysusers >/dev/null; then \
+		echo systemd-sysusers scripts/sysusers.d/alpnsteer.conf; \
+		systemd-sysusers scripts/sysusers.d/alpnsteer.conf; \
+	else \
+		id -u alpnsteer >/dev/null 2>&1 || useradd --system --no-create-home \
+			--home-dir /nonexistent --shell /usr/sbin/nologin alpnsteer; \
+	fi
+
+# Leaves the user (files it wrote may remain) and anything attached.
+uninstall:
+	rm -f $(DESTDIR)$(SBINDIR)/alpnsteer $(DESTDIR)$(MANDIR)/man8/alpnsteer.8 \
+		$(DESTDIR)$(BASHCOMPDIR)/alpnsteer $(DESTDIR)$(SYSUSERSDIR)/alpnsteer.conf \
+		$(addprefix $(DESTDIR)$(UNITDIR)/,$(notdir $(UNITS))) \
+		$(addprefix $(DESTDIR)$(HOOKDIR)/,$(notdir $(HOOKS))) \
+		$(DESTDIR)$(DOCDIR)/README.md $(addprefix $(DESTDIR)$(DOCDIR)/,$(DOCS))
+	-rmdir $(DESTDIR)$(HOOKDIR) $(DESTDIR)$(PREFIX)/lib/alpnsteer \
+		$(DESTDIR)$(DOCDIR)/docs $(DESTDIR)$(DOCDIR)
+
+# The Debian package, built by dpkg-buildpackage in a copy of the tree
+# under $(OUTPUT)/deb (so neither ./build nor the tree's parent, where
+# dpkg-buildpackage writes, is touched); the .deb ends up as
+# $(OUTPUT)/alpnsteer_$(VERSION)_$(DEB_ARCH).deb.
+deb:
+	$(Q)scripts/build-deb.sh $(OUTPUT)
 
 format:
 	clang-format -i bpf/*.c bpf/*.h user/*.c user/*.h include/*.h tests/*.c tests/*.h
@@ -138,7 +212,10 @@ help:
 	@echo '  check     test + fuzz (30 s) + selftest: what CI runs (root)'
 	@echo '  bench     root: throughput/latency vs. direct and splitters (~15 min)'
 	@echo '  demo      root: certificates from a local ACME CA through alpnsteer'
-	@echo '  install   install alpnsteer into $$(DESTDIR)$$(PREFIX)/sbin'
+	@echo '  install   binary, hooks, units, man page into $$(DESTDIR)$$(PREFIX)'
+	@echo '  install-user  create the alpnsteer system user (sysusers.d)'
+	@echo '  uninstall what install installed'
+	@echo '  deb       $$(OUTPUT)/alpnsteer_VERSION_ARCH.deb (dpkg-buildpackage)'
 	@echo '  clean     remove $$(OUTPUT)'
 	@echo 'Variables: OUTPUT=DIR V=1 CC= CLANG= BPFTOOL= FUZZ_SECONDS='
 
