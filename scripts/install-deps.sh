@@ -7,7 +7,8 @@ export DEBIAN_FRONTEND=noninteractive
 apt-get update -q
 apt-get install -y -q --no-install-recommends \
 	make gcc clang llvm libc6-dev pkg-config \
-	libbpf-dev bpftool libelf-dev zlib1g-dev \
+	libbpf-dev bpftool libelf-dev zlib1g-dev libseccomp-dev \
+	debhelper dpkg-dev fakeroot lintian \
 	libssl-dev openssl libnl-3-dev libnl-route-3-dev libnl-idiag-3-dev \
 	libclang-rt-14-dev \
 	nginx-light curl python3 python3-cryptography xxd iproute2 ethtool kmod procps util-linux \
@@ -16,6 +17,8 @@ apt-get install -y -q --no-install-recommends \
 	wrk haproxy sslh libnginx-mod-stream gnuplot-nox strace \
 	apache2 lighttpd lighttpd-mod-openssl caddy \
 	qemu-system-x86 busybox-static cpio xz-utils zstd
+# debhelper ... lintian: make deb and selftests/test_package.sh (libseccomp-dev
+# for the worker's seccomp filter, a build dependency of the package too);
 # pebble (with pebble-challtestsrv), lego, dehydrated and uacme: the local
 # ACME CA and the clients of the demo and the selftests/test_acme_*.sh;
 # systemd for systemd-analyze verify and security of scripts/systemd/
