@@ -47,7 +47,16 @@ TEST_SRCS := $(wildcard tests/test_*.c)
 TEST_BINS := $(patsubst tests/%.c,$(OUTPUT)/tests/%,$(TEST_SRCS))
 SKEL := $(OUTPUT)/alpnsteer.skel.h
 
-.PHONY: all test selftest fuzz check install clean help format bench demo
+# `git describe` in a git checkout (VERSION-gHASH before the first tag),
+# else VERSION: a release tarball or the Debian package build has no .git.
+VERSION_FILE := $(shell cat VERSION)
+ifneq ($(wildcard .git),)
+ALPNSTEER_VERSION := $(shell git describe --tags --dirty 2>/dev/null || \
+	echo "$(VERSION_FILE)-g$$(git rev-parse --short HEAD)$$(git diff --quiet HEAD 2>/dev/null || echo -dirty)")
+endif
+ALPNSTEER_VERSION ?= $(VERSION_FILE)
+
+.PHONY: all test selftest fuzz check install clean help format bench demo docs FORCE
 .DELETE_ON_ERROR:
 
 all: $(OUTPUT)/alpnsteer
@@ -72,6 +81,14 @@ $(OUTPUT)/obj/%.o: user/%.c $(USER_HDRS) $(SKEL) | $(OUTPUT)/obj
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) -c $< -o $@
 
+# Rewritten only when the version changes, so that only cmd_version.o is
+# rebuilt after a commit.
+$(OUTPUT)/version.h: FORCE | $(OUTPUT)
+	$(Q)echo '#define ALPNSTEER_VERSION "$(ALPNSTEER_VERSION)"' > $@.tmp
+	$(Q)cmp -s $@.tmp $@ && rm -f $@.tmp || mv $@.tmp $@
+
+$(OUTPUT)/obj/cmd_version.o: $(OUTPUT)/version.h
+
 $(OUTPUT)/obj/libalpnsteer.a: $(USER_OBJS)
 	$(call msg,AR,$@)
 	$(Q)$(AR) rcs $@ $^
@@ -83,6 +100,19 @@ $(OUTPUT)/alpnsteer: $(OUTPUT)/obj/main.o $(OUTPUT)/obj/libalpnsteer.a
 $(OUTPUT)/tests/%: tests/%.c tests/testlib.h $(OUTPUT)/obj/libalpnsteer.a | $(OUTPUT)/tests
 	$(call msg,TEST-CC,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) -Itests $< $(OUTPUT)/obj/libalpnsteer.a -o $@ $(LDLIBS)
+
+# alpnsteer(8) and the bash completion, from the command table (user/cmds.c)
+# and man/alpnsteer.8.in; committed, and make test fails when they differ
+# from what the table gives.
+$(OUTPUT)/gendoc: tools/gendoc.c $(OUTPUT)/obj/libalpnsteer.a | $(OUTPUT)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) $< $(OUTPUT)/obj/libalpnsteer.a -o $@ $(LDLIBS)
+
+docs: $(OUTPUT)/gendoc
+	$(call msg,GEN,man/alpnsteer.8)
+	$(Q)$(OUTPUT)/gendoc man man/alpnsteer.8.in > man/alpnsteer.8
+	$(call msg,GEN,completion/alpnsteer.bash)
+	$(Q)$(OUTPUT)/gendoc bash > completion/alpnsteer.bash
 
 test: $(TEST_BINS) $(OUTPUT)/alpnsteer
 	$(Q)tests/run.sh $(OUTPUT)
@@ -139,6 +169,7 @@ help:
 	@echo '  bench     root: throughput/latency vs. direct and splitters (~15 min)'
 	@echo '  demo      root: certificates from a local ACME CA through alpnsteer'
 	@echo '  install   install alpnsteer into $$(DESTDIR)$$(PREFIX)/sbin'
+	@echo '  docs      regenerate man/alpnsteer.8 and completion/alpnsteer.bash'
 	@echo '  clean     remove $$(OUTPUT)'
 	@echo 'Variables: OUTPUT=DIR V=1 CC= CLANG= BPFTOOL= FUZZ_SECONDS='
 
