@@ -118,7 +118,8 @@ static const struct cmd_opt check_opts[] = {
 	  "connect to ADDR (default: IDENT itself, or what it resolves to)" },
 	{ "keyauth", 'k', CMD_ARG_REQUIRED, "KEYAUTH",
 	  "also check the certificate's acmeIdentifier against this key authorization" },
-	{ "port", 'p', CMD_ARG_REQUIRED, "N", "connect to port N (default 443)" },
+	{ "port", 'p', CMD_ARG_REQUIRED, "N",
+	  "connect to port N (default 443)" },
 	{},
 };
 
@@ -140,9 +141,10 @@ static int do_check(int argc, char **argv)
 			break;
 		case 'p':
 			if (cli_parse_port(optarg, &v))
-				return cmd_usage_error(&check_cmd,
-						       "--port '%s' is not a port number",
-						       optarg);
+				return cmd_usage_error(
+					&check_cmd,
+					"--port '%s' is not a port number",
+					optarg);
 			port = optarg;
 			break;
 		default:
@@ -168,7 +170,8 @@ const struct cmd check_cmd = {
 	.name = "check",
 	.func = do_check,
 	.args = "IDENT",
-	.summary = "validate IDENT as a CA does (TLS 1.2 and 1.3, ALPN acme-tls/1), one line per rule",
+	.summary =
+		"validate IDENT as a CA does (TLS 1.2 and 1.3, ALPN acme-tls/1), one line per rule",
 	.desc = "Makes the handshakes a CA makes for a TLS-ALPN-01 validation of IDENT (a DNS name, or an IP address: SNI is then its RFC 8738 reverse name) "
 		"and checks every rule the CA checks on the certificate, printing one pass or FAIL line per rule; exit 1 on any failure.",
 	.opts = check_opts,

@@ -377,8 +377,8 @@ static void print_text(const struct status *st)
 }
 
 static const struct cmd_opt status_opts[] = {
-	{ "json", 'j', CMD_ARG_NONE, NULL, "JSON output (as -j before the command)",
-	  true },
+	{ "json", 'j', CMD_ARG_NONE, NULL,
+	  "JSON output (as -j before the command)", true },
 	{},
 };
 
@@ -405,7 +405,8 @@ static int do_status(int argc, char **argv)
 const struct cmd status_cmd = {
 	.name = "status",
 	.func = do_status,
-	.summary = "attached or not, counters, pool, pending challenges, ids for bpftool",
+	.summary =
+		"attached or not, counters, pool, pending challenges, ids for bpftool",
 	.desc = "Read from the pins and the run directory alone, so it works whether the daemon is alive, dead or draining; "
 		"without root the state may be \"unknown\". The JSON keys are an interface: they are only ever added to.",
 	.opts = status_opts,
