@@ -7,12 +7,11 @@
 #   make fuzz       libFuzzer on the ClientHello parser, FUZZ_SECONDS long
 #   make bench      root: alpnsteer vs. direct vs. splitters, ~15 min
 #   make install    PREFIX=/usr/local DESTDIR= (see "Installation paths")
-#   make deb        $(OUTPUT)/alpnsteer_$(VERSION)_amd64.deb (debhelper)
+#   make deb        $(OUTPUT)/alpnsteer_VERSION_ARCH.deb (debhelper)
 #   make V=1        show the commands
 #   make help       this list
 
 OUTPUT ?= $(abspath build)
-VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
 PREFIX ?= /usr/local
 DESTDIR ?=
 CC ?= cc
@@ -36,8 +35,7 @@ NL_LIBS := -lnl-idiag-3 -lnl-route-3 -lnl-3
 
 WARN := -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers -Werror
 CFLAGS ?= -O2 -g
-ALL_CFLAGS := $(CPPFLAGS) $(CFLAGS) $(WARN) -D_GNU_SOURCE \
-	-DALPNSTEER_VERSION='"$(VERSION)"' -Iinclude -Iuser -I$(OUTPUT) $(NL_CFLAGS)
+ALL_CFLAGS := $(CPPFLAGS) $(CFLAGS) $(WARN) -D_GNU_SOURCE -Iinclude -Iuser -I$(OUTPUT) $(NL_CFLAGS)
 LDLIBS := -lbpf -lelf -lz -lssl -lcrypto $(NL_LIBS)
 BPF_CFLAGS := -O2 -g -Wall -Werror -target bpf -D__TARGET_ARCH_$(ARCH) \
 	-Iinclude -I$(OUTPUT)
@@ -51,7 +49,16 @@ TEST_SRCS := $(wildcard tests/test_*.c)
 TEST_BINS := $(patsubst tests/%.c,$(OUTPUT)/tests/%,$(TEST_SRCS))
 SKEL := $(OUTPUT)/alpnsteer.skel.h
 
-.PHONY: all test selftest fuzz check install install-user uninstall deb clean help format bench demo
+# `git describe` in a git checkout (VERSION-gHASH before the first tag),
+# else VERSION: a release tarball or the Debian package build has no .git.
+VERSION_FILE := $(shell cat VERSION)
+ifneq ($(wildcard .git),)
+ALPNSTEER_VERSION := $(shell git describe --tags --dirty 2>/dev/null || \
+	echo "$(VERSION_FILE)-g$$(git rev-parse --short HEAD)$$(git diff --quiet HEAD 2>/dev/null || echo -dirty)")
+endif
+ALPNSTEER_VERSION ?= $(VERSION_FILE)
+
+.PHONY: all test selftest fuzz check install install-user uninstall deb clean help format bench demo docs FORCE
 .DELETE_ON_ERROR:
 
 all: $(OUTPUT)/alpnsteer
@@ -76,6 +83,14 @@ $(OUTPUT)/obj/%.o: user/%.c $(USER_HDRS) $(SKEL) | $(OUTPUT)/obj
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) -c $< -o $@
 
+# Rewritten only when the version changes, so that only cmd_version.o is
+# rebuilt after a commit.
+$(OUTPUT)/version.h: FORCE | $(OUTPUT)
+	$(Q)echo '#define ALPNSTEER_VERSION "$(ALPNSTEER_VERSION)"' > $@.tmp
+	$(Q)cmp -s $@.tmp $@ && rm -f $@.tmp || mv $@.tmp $@
+
+$(OUTPUT)/obj/cmd_version.o: $(OUTPUT)/version.h
+
 $(OUTPUT)/obj/libalpnsteer.a: $(USER_OBJS)
 	$(call msg,AR,$@)
 	$(Q)$(AR) rcs $@ $^
@@ -87,6 +102,19 @@ $(OUTPUT)/alpnsteer: $(OUTPUT)/obj/main.o $(OUTPUT)/obj/libalpnsteer.a
 $(OUTPUT)/tests/%: tests/%.c tests/testlib.h $(OUTPUT)/obj/libalpnsteer.a | $(OUTPUT)/tests
 	$(call msg,TEST-CC,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) -Itests $< $(OUTPUT)/obj/libalpnsteer.a -o $@ $(LDLIBS)
+
+# alpnsteer(8) and the bash completion, from the command table (user/cmds.c)
+# and man/alpnsteer.8.in; committed, and make test fails when they differ
+# from what the table gives.
+$(OUTPUT)/gendoc: tools/gendoc.c $(OUTPUT)/obj/libalpnsteer.a | $(OUTPUT)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) $< $(OUTPUT)/obj/libalpnsteer.a -o $@ $(LDLIBS)
+
+docs: $(OUTPUT)/gendoc
+	$(call msg,GEN,man/alpnsteer.8)
+	$(Q)$(OUTPUT)/gendoc man man/alpnsteer.8.in > man/alpnsteer.8
+	$(call msg,GEN,completion/alpnsteer.bash)
+	$(Q)$(OUTPUT)/gendoc bash > completion/alpnsteer.bash
 
 test: $(TEST_BINS) $(OUTPUT)/alpnsteer
 	$(Q)tests/run.sh $(OUTPUT)
@@ -138,9 +166,6 @@ DOCDIR ?= $(PREFIX)/share/doc/alpnsteer
 DOCS := $(wildcard docs/*.md docs/*.png)
 HOOKS := $(wildcard scripts/hooks/*.sh)
 UNITS := $(wildcard scripts/systemd/*.service)
-# Written on the cli branch; installed as soon as they are in the tree.
-MAN8 := $(wildcard man/alpnsteer.8)
-BASHCOMP := $(wildcard completion/alpnsteer.bash)
 
 # No user is created here: with DESTDIR (a package, a staging tree) this is
 # not the machine alpnsteer will run on, and its /etc/passwd is not ours to
@@ -160,12 +185,8 @@ install: all
 	install -D -m 0644 README.md $(DESTDIR)$(DOCDIR)/README.md
 	install -d $(DESTDIR)$(DOCDIR)/docs
 	install -m 0644 $(DOCS) $(DESTDIR)$(DOCDIR)/docs/
-ifneq ($(MAN8),)
-	install -D -m 0644 $(MAN8) $(DESTDIR)$(MANDIR)/man8/alpnsteer.8
-endif
-ifneq ($(BASHCOMP),)
-	install -D -m 0644 $(BASHCOMP) $(DESTDIR)$(BASHCOMPDIR)/alpnsteer
-endif
+	install -D -m 0644 man/alpnsteer.8 $(DESTDIR)$(MANDIR)/man8/alpnsteer.8
+	install -D -m 0644 completion/alpnsteer.bash $(DESTDIR)$(BASHCOMPDIR)/alpnsteer
 	@id -u alpnsteer >/dev/null 2>&1 || [ -n "$(DESTDIR)" ] || \
 		echo "Note: no user alpnsteer here yet (the daemon runs as it): make install-user"
 
@@ -192,7 +213,7 @@ uninstall:
 # The Debian package, built by dpkg-buildpackage in a copy of the tree
 # under $(OUTPUT)/deb (so neither ./build nor the tree's parent, where
 # dpkg-buildpackage writes, is touched); the .deb ends up as
-# $(OUTPUT)/alpnsteer_$(VERSION)_$(DEB_ARCH).deb.
+# $(OUTPUT)/alpnsteer_VERSION_ARCH.deb (VERSION: the file).
 deb:
 	$(Q)scripts/build-deb.sh $(OUTPUT)
 
@@ -216,6 +237,7 @@ help:
 	@echo '  install-user  create the alpnsteer system user (sysusers.d)'
 	@echo '  uninstall what install installed'
 	@echo '  deb       $$(OUTPUT)/alpnsteer_VERSION_ARCH.deb (dpkg-buildpackage)'
+	@echo '  docs      regenerate man/alpnsteer.8 and completion/alpnsteer.bash'
 	@echo '  clean     remove $$(OUTPUT)'
 	@echo 'Variables: OUTPUT=DIR V=1 CC= CLANG= BPFTOOL= FUZZ_SECONDS='
 

@@ -16,7 +16,8 @@ apt-get install -y -q --no-install-recommends \
 	pebble lego dehydrated uacme systemd \
 	wrk haproxy sslh libnginx-mod-stream gnuplot-nox strace \
 	apache2 lighttpd lighttpd-mod-openssl caddy \
-	qemu-system-x86 busybox-static cpio xz-utils zstd
+	qemu-system-x86 busybox-static cpio xz-utils zstd \
+	bash-completion groff-base
 # debhelper ... lintian: make deb and selftests/test_package.sh (libseccomp-dev
 # for the worker's seccomp filter, a build dependency of the package too);
 # pebble (with pebble-challtestsrv), lego, dehydrated and uacme: the local
@@ -28,7 +29,9 @@ apt-get install -y -q --no-install-recommends \
 # selftests/test_webservers.sh and the field selftests (ST_WEB in
 # selftests/lib.sh), each run with a private config, never as the system
 # service (lighttpd's TLS is its own package); the last line: make vmtest
-# (scripts/vmtest/: qemu, the initramfs, Debian's .ko.xz).
+# (scripts/vmtest/: qemu, the initramfs, Debian's .ko.xz); bash-completion
+# and groff-base: tests/test_docs.sh runs the completion and renders
+# alpnsteer(8) with warnings on.
 # bpffs and the cgroup2 mount are set up by alpnsteer itself when missing.
 # The daemon gives up root once steering is live and runs as this user.
 id -u alpnsteer >/dev/null 2>&1 ||
