@@ -38,6 +38,8 @@ for t in dpkg-buildpackage dh lintian apt-get; do
 done
 
 PKG_WORK=$(mktemp -d /tmp/alpnsteer-pkgtest.XXXXXX)
+# The build's unit tests run the binary as nobody (tests/test_cmds.c).
+chmod 755 "$PKG_WORK"
 PKG_INSTALLED=0
 pkg_cleanup() {
 	if [ "$PKG_INSTALLED" = 1 ]; then
@@ -54,15 +56,17 @@ deb=$out/alpnsteer_${VERSION}_$(dpkg --print-architecture).deb
 if make -C "$REPO" --no-print-directory deb OUTPUT="$out" > "$PKG_WORK/build.log" 2>&1; then
 	ok "make deb OUTPUT=DIR"
 else
-	tail -n 20 "$PKG_WORK/build.log" | sed 's/^/#   /'
+	grep -E -B3 'not ok|rror' "$PKG_WORK/build.log" | tail -n 40 | sed 's/^/#   /'
 	not_ok "make deb OUTPUT=DIR"
 fi
 check "the package is at OUTPUT/alpnsteer_${VERSION}_ARCH.deb" test -f "$deb"
 check "./build untouched by make deb" test ! -e "$out/deb/src/build"
 
-lintian "$deb" > "$PKG_WORK/lintian.log" 2>&1 || true
-sed 's/^/#   lintian: /' "$PKG_WORK/lintian.log"
-check "lintian reports no error (E:)" test -z "$(grep '^E:' "$PKG_WORK/lintian.log")"
+# lintian exits non-zero on an error tag (and on a file it cannot read).
+lintian "$deb" > "$PKG_WORK/lintian.log" 2>&1
+lrc=$?
+grep -v 'running with root privileges' "$PKG_WORK/lintian.log" | sed 's/^/#   lintian: /'
+check "lintian reports no error (E:)" test $lrc = 0 -a -z "$(grep '^E:' "$PKG_WORK/lintian.log")"
 
 st_setup
 trap 'pkg_cleanup; st_cleanup' EXIT
@@ -87,16 +91,7 @@ want="$INST $HOOKS/dehydrated-hook.sh $HOOKS/uacme-hook.sh $HOOKS/prepost-hook.s
 	/usr/lib/sysusers.d/alpnsteer.conf /etc/default/alpnsteer
 	/usr/share/doc/alpnsteer/README.md /usr/share/doc/alpnsteer/copyright"
 for u in $UNITS; do want="$want /lib/systemd/system/$u"; done
-if [ -e "$REPO/man/alpnsteer.8" ]; then
-	want="$want /usr/share/man/man8/alpnsteer.8.gz"
-else
-	echo "# no man/alpnsteer.8 in this tree yet: not looked for"
-fi
-if [ -e "$REPO/completion/alpnsteer.bash" ]; then
-	want="$want /usr/share/bash-completion/completions/alpnsteer"
-else
-	echo "# no completion/alpnsteer.bash in this tree yet: not looked for"
-fi
+want="$want /usr/share/man/man8/alpnsteer.8.gz /usr/share/bash-completion/completions/alpnsteer"
 missing=
 for f in $want; do
 	grep -qx "$f" "$PKG_WORK/files" && [ -e "$f" ] || missing="$missing $f"
@@ -106,13 +101,11 @@ expect_eq "dpkg -L: binary, hooks, units, sysusers, default, docs (man page, com
 check "nothing under /usr/local" test -z "$(grep '^/usr/local' "$PKG_WORK/files")"
 check "the hooks are executable" test -x $HOOKS/uacme-hook.sh -a -x $HOOKS/dehydrated-hook.sh
 check "/usr/sbin/alpnsteer --help" bash -c "$INST --help | grep -q '^Usage: alpnsteer'"
-if $INST help 2>&1 | grep -qw version; then
-	check "alpnsteer version names $VERSION" bash -c "$INST version | grep -qF '$VERSION'"
-fi
-if [ -e "$REPO/man/alpnsteer.8" ]; then
-	check "man -w alpnsteer finds the installed page" \
-		bash -c "man -w alpnsteer 2>/dev/null | grep -q '^/usr/share/man/man8/alpnsteer.8'"
-fi
+check "alpnsteer version says $VERSION" bash -c "$INST version | grep -qw '$VERSION'"
+check "the man page is alpnsteer(8), gzipped" \
+	bash -c "zcat /usr/share/man/man8/alpnsteer.8.gz | grep -q '^\\.TH ALPNSTEER 8'"
+check "the bash completion completes alpnsteer's verbs" \
+	bash -c ". /usr/share/bash-completion/completions/alpnsteer && complete -p alpnsteer"
 
 # The user: the machine may have it already (scripts/install-deps.sh), so
 # the installed sysusers.d file must also create it in an empty root.
