@@ -445,7 +445,7 @@ static void man_commands(FILE *f, const struct cmd *const *t,
 			 const char *prefix)
 {
 	char line[512], sub[128];
-	int i;
+	int i, j;
 
 	for (i = 0; t[i]; i++) {
 		const struct cmd *c = t[i];
@@ -471,6 +471,15 @@ static void man_commands(FILE *f, const struct cmd *const *t,
 		}
 		if (!nr_opts(c->opts))
 			continue;
+		/* run: "the options of attach", not all of them again */
+		for (j = 0; j < i && t[j]->opts != c->opts; j++)
+			;
+		if (j < i) {
+			fprintf(f,
+				".PP\nIt takes the options of \\fB%s%s\\fR.\n",
+				prefix, t[j]->name);
+			continue;
+		}
 		for (o = c->opts; o->name; o++)
 			man_opt(f, o);
 	}
