@@ -382,9 +382,20 @@ static void roff(FILE *f, const char *s)
 static void roff_syn(FILE *f, const char *s)
 {
 	const char *p = s;
+	int depth = 0; /* inside [...] or {...}: no line break */
 
 	while (*p) {
 		size_t n;
+
+		if (*p == '[' || *p == '{')
+			depth++;
+		else if ((*p == ']' || *p == '}') && depth)
+			depth--;
+		if (*p == ' ' && depth) {
+			fputs("\\ ", f);
+			p++;
+			continue;
+		}
 
 		if (*p == '-' && (p == s || strchr(" [|{", p[-1]))) {
 			n = strcspn(p, " []|{}=");
@@ -432,9 +443,11 @@ static void man_synopsis(FILE *f, const struct cmd *const *t,
 			man_synopsis(f, t[i]->subs, sub);
 			continue;
 		}
+		/* a long line goes on 10 columns in (the .in and .ti of
+		 * cmd_doc_man) */
 		synopsis(t[i], line, sizeof(line));
 		fprintf(f,
-			"\\fBalpnsteer\\fR [\\fIGLOBAL-OPTIONS\\fR] \\fB%s%s\\fR%s",
+			".ti -10n\n\\fBalpnsteer\\fR [\\fIGLOBAL-OPTIONS\\fR] \\fB%s%s\\fR%s",
 			prefix, t[i]->name, line[0] ? " " : "");
 		roff_syn(f, line);
 		fputs("\n.br\n", f);
@@ -445,7 +458,7 @@ static void man_commands(FILE *f, const struct cmd *const *t,
 			 const char *prefix)
 {
 	char line[512], sub[128];
-	int i;
+	int i, j;
 
 	for (i = 0; t[i]; i++) {
 		const struct cmd *c = t[i];
@@ -471,6 +484,15 @@ static void man_commands(FILE *f, const struct cmd *const *t,
 		}
 		if (!nr_opts(c->opts))
 			continue;
+		/* run: "the options of attach", not all of them again */
+		for (j = 0; j < i && t[j]->opts != c->opts; j++)
+			;
+		if (j < i) {
+			fprintf(f,
+				".PP\nIt takes the options of \\fB%s%s\\fR.\n",
+				prefix, t[j]->name);
+			continue;
+		}
 		for (o = c->opts; o->name; o++)
 			man_opt(f, o);
 	}
@@ -486,8 +508,11 @@ int cmd_doc_man(FILE *f, const char *tmpl)
 		return -errno;
 	while (fgets(line, sizeof(line), t)) {
 		if (!strcmp(line, "@SYNOPSIS@\n")) {
+			/* no hyphenation, ragged right, hanging indent */
+			fputs(".nh\n.ad l\n.in +10n\n", f);
 			man_synopsis(f, cmds, "");
-			fputs("\\fBalpnsteer\\fR {\\fB\\-h\\fR|\\fB\\-\\-help\\fR|\\fB\\-V\\fR|\\fB\\-\\-version\\fR}\n",
+			fputs(".ti -10n\n\\fBalpnsteer\\fR {\\fB\\-h\\fR|\\fB\\-\\-help\\fR|\\fB\\-V\\fR|\\fB\\-\\-version\\fR}\n"
+			      ".in\n.ad\n.hy\n",
 			      f);
 		} else if (!strcmp(line, "@COMMANDS@\n")) {
 			man_commands(f, cmds, "");

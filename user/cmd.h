@@ -10,9 +10,9 @@
  * name an option the parser does not know, nor miss one it does.
  *
  * Adding a verb: one file user/cmd_VERB.c defining `const struct cmd
- * VERB_cmd` and its do_VERB(), one line in cmds[] (user/cmds.c), then
- * `make docs` to regenerate man/alpnsteer.8 and completion/alpnsteer.bash
- * (make test fails until they match the table).
+ * VERB_cmd` and its do_VERB(), one line X(VERB) in ALPNSTEER_CMDS below,
+ * then `make docs` to regenerate man/alpnsteer.8 and
+ * completion/alpnsteer.bash (make test fails until they match the table).
  */
 #ifndef ALPNSTEER_CMD_H
 #define ALPNSTEER_CMD_H
@@ -63,9 +63,25 @@ struct cmd {
 extern const struct cmd *const cmds[];
 extern const struct cmd_opt global_opts[];
 
-/* The verbs, each in its user/cmd_VERB.c. */
-extern const struct cmd attach_cmd, run_cmd, detach_cmd, status_cmd,
-	challenge_cmd, check_cmd, features_cmd, version_cmd, help_cmd;
+/*
+ * The verbs, in the order the help lists them: X(VERB) stands for
+ * `const struct cmd VERB_cmd`, defined in user/cmd_VERB.c (help's in
+ * cmds.c).  cmds[] is made from this list.
+ */
+#define ALPNSTEER_CMDS(X) \
+	X(attach)         \
+	X(run)            \
+	X(detach)         \
+	X(status)         \
+	X(challenge)      \
+	X(check)          \
+	X(features)       \
+	X(version)        \
+	X(help)
+
+#define CMD_DECLARE(verb) extern const struct cmd verb##_cmd;
+ALPNSTEER_CMDS(CMD_DECLARE)
+#undef CMD_DECLARE
 
 /* Returned by cmd_getopt() for an unknown option or a missing value, after
  * the one Error: line and its Hint:; the verb returns EXIT_USAGE. */

@@ -21,7 +21,7 @@ static const struct cmd_opt detach_opts[] = {
 	{ "all", 'a', CMD_ARG_NONE, NULL,
 	  "every holder lets go: steering stops whoever attached" },
 	{ "wait", 'w', CMD_ARG_OPTIONAL, "SECONDS",
-	  "when steering stops, wait until the drain is over (at most SECONDS; exit 1 if they pass first)" },
+	  "when steering stops, wait until the drain is over: at most SECONDS (no limit without them), exit 1 if they pass first" },
 	{},
 };
 
@@ -65,6 +65,7 @@ static int do_detach(int argc, char **argv)
 const struct cmd detach_cmd = {
 	.name = "detach",
 	.func = do_detach,
+	.synopsis = "[--holder NAME | --all] [--wait[=SECONDS]]",
 	.summary = "this holder lets go; the last one's detach stops steering",
 	.desc = "When the last holder has let go (or with --all), steering stops at once, validations in flight finish, then the links, maps and pins go. "
 		"Detaching with nothing attached says so and exits 0, and so does the detach of a holder that does not hold the attachment (a warning; steering stays on).",

@@ -2,18 +2,18 @@
 /*
  * cmds.c - alpnsteer's command table and its options before the command.
  *
- * One line per verb, in the order the help lists them; the verb itself is
- * in user/cmd_VERB.c (cmd.h says how to add one).
+ * The table is made from ALPNSTEER_CMDS (cmd.h), one line per verb; the
+ * verb itself is in user/cmd_VERB.c (cmd.h says how to add one).
  */
 #include <stddef.h>
 
 #include "cmd.h"
 #include "log.h"
 
-const struct cmd *const cmds[] = {
-	&attach_cmd, &run_cmd,	    &detach_cmd,  &status_cmd, &challenge_cmd,
-	&check_cmd,  &features_cmd, &version_cmd, &help_cmd,   NULL,
-};
+/* One entry per line of ALPNSTEER_CMDS. */
+#define CMD_ENTRY(verb) &verb##_cmd,
+const struct cmd *const cmds[] = { ALPNSTEER_CMDS(CMD_ENTRY) NULL };
+#undef CMD_ENTRY
 
 /* Parsed by main(); here for the help, the man page and the completion. */
 const struct cmd_opt global_opts[] = {
