@@ -193,8 +193,8 @@ install: all
 # The daemon's user, from the same sysusers.d file the package uses.
 install-user:
 	@if command -v systemd-sysusers >/dev/null; then \
-		echo systemd-sysusers scripts/sysusers.d/alpnsteer.conf; \
-		systemd-sysusers scripts/sysusers.d/alpnsteer.conf; \
+		echo systemd-sysusers $(CURDIR)/scripts/sysusers.d/alpnsteer.conf; \
+		systemd-sysusers $(CURDIR)/scripts/sysusers.d/alpnsteer.conf; \
 	else \
 		id -u alpnsteer >/dev/null 2>&1 || useradd --system --no-create-home \
 			--home-dir /nonexistent --shell /usr/sbin/nologin alpnsteer; \

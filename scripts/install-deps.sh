@@ -33,7 +33,7 @@ apt-get install -y -q --no-install-recommends \
 # and groff-base: tests/test_docs.sh runs the completion and renders
 # alpnsteer(8) with warnings on.
 # bpffs and the cgroup2 mount are set up by alpnsteer itself when missing.
-# The daemon gives up root once steering is live and runs as this user.
-id -u alpnsteer >/dev/null 2>&1 ||
-	useradd --system --no-create-home --home-dir /nonexistent \
-		--shell /usr/sbin/nologin alpnsteer
+# The daemon gives up root once steering is live and runs as this user,
+# declared where the package and `make install-user` find it too.
+# (systemd-sysusers looks a relative name up in its own directories)
+systemd-sysusers "$(cd "$(dirname "$0")" && pwd)/sysusers.d/alpnsteer.conf"
