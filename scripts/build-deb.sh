@@ -29,11 +29,13 @@ mkdir -p "$work/src"
 excl=()
 case $out/ in "$top"/*) excl=(--exclude="${out#"$top"/}" --exclude="./${out#"$top"/}") ;; esac
 if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then
+	# (tar's --exclude and --null only act on the names after them)
 	git ls-files -z --cached --others --exclude-standard |
-		tar --null -T - --ignore-failed-read "${excl[@]}" -cf - 2>/dev/null |
+		tar --anchored "${excl[@]}" --ignore-failed-read --null -T - -cf - |
 		tar -xf - -C "$work/src"
 else
-	tar "${excl[@]}" --exclude=./build --exclude=./.git -cf - . | tar -xf - -C "$work/src"
+	tar --anchored "${excl[@]}" --exclude=./build --exclude=./.git -cf - . |
+		tar -xf - -C "$work/src"
 fi
 # Nothing of the calling make may reach the package's own make: an OUTPUT
 # passed down in MAKEFLAGS would have its `make clean` remove ours.
