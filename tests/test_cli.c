@@ -2,6 +2,7 @@
 /*
  * test_cli.c - option parsing, the cgroup2 lookup and the JSON writer.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -150,6 +151,27 @@ TEST(attach_refusals)
 			"--port 8 --port 9 --cgroup /c") < 0);
 }
 
+/* -EINVAL/-E2BIG: the command line is wrong (exit 2); another errno: the
+ * system is (exit 1). */
+TEST(attach_refusal_kinds)
+{
+	struct daemon_opts o;
+
+	CHECK_EQ(parse(&o, "attach --cgroup /c --bogus"), -EINVAL);
+	CHECK_EQ(parse(&o, "attach --cgroup /c --port"), -EINVAL);
+	CHECK_EQ(parse(&o, "attach --cgroup /c extra"), -EINVAL);
+	CHECK_EQ(parse(&o, "attach --cgroup /c --ttl soon"), -EINVAL);
+	CHECK_EQ(parse(&o, "attach --cgroup /c --port 1 --port 2 --port 3 "
+			   "--port 4 --port 5 --port 6 --port 7 --port 8 "
+			   "--port 9"),
+		 -E2BIG);
+	CHECK_EQ(parse(&o,
+		       "attach --cgroup /c --control-group no-such-group-x"),
+		 -ENOENT);
+	CHECK_EQ(parse(&o, "attach --cgroup /c --preclassify no-such-if0"),
+		 -ENODEV);
+}
+
 static char *json_of(void (*fn)(struct json_writer *))
 {
 	static char out[1024];
@@ -250,6 +272,7 @@ int main(void)
 	RUN(attach_defaults);
 	RUN(attach_options);
 	RUN(attach_refusals);
+	RUN(attach_refusal_kinds);
 	RUN(pool_options);
 	RUN(log_escape);
 	RUN(json_writer);

@@ -2,8 +2,8 @@
 /*
  * loader.c - load, attach, pin and remove the BPF side of alpnsteer.
  *
- * Order matters (DESIGN.md, "Removal is dangerous" and "Links and pins"):
- *  - the map programs (reply, parser, verdict) are linked before sock_ops,
+ * Order matters (docs/design.md, "Attach order, links and pins"):
+ *  - the map programs (reply, verdict) are linked before sock_ops,
  *    because a psock copies its map's programs when a socket is inserted;
  *  - sock_ops is linked last: from that instant connections are caught;
  *  - removal never deletes a socket from conns by hand: detach sets the

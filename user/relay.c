@@ -7,7 +7,8 @@
  * program, the responder's bytes out on the client's own connection.  The
  * client's FIN never reaches the slot socket, so a relay ends when the
  * upstream closes or when a write towards the client fails with EACCES or
- * EPIPE, which is how a vanished client shows itself (DESIGN.md).
+ * EPIPE, which is how a vanished client shows itself (docs/design.md,
+ * "Steered connections").
  */
 #include <errno.h>
 #include <fcntl.h>
