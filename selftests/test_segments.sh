@@ -17,6 +17,11 @@ set_mtu() {
 	sleep 0.2 # let IPv6 come back on the link
 }
 
+# mtu_of NS DEV: the MTU in effect on DEV, as the kernel has it
+mtu_of() {
+	ip -n "$1" -o link show dev "$2" | sed -n 's/.* mtu \([0-9]*\) .*/\1/p'
+}
+
 check "attach --forward" as attach --forward 127.0.0.1:8443
 # IPv6 first: below 1280 the kernel takes IPv6 off the link for good.
 # split_acme HOST: a 1.3 KB acme-tls/1 hello with ALPN and SNI up front.
@@ -28,6 +33,12 @@ split_acme() {
 
 for h in $SRV6 $SRV4; do
 	[ $h = $SRV4 ] && set_mtu 600
+	want=1280
+	[ $h = $SRV4 ] && want=600
+	# Without this, a set_mtu that missed the veths (names not the
+	# ones isolate.sh makes) ran the MTU 600 half at 1280, and passed.
+	expect_eq "[$h] MTU in effect on the server's veth" "$(mtu_of $ST_SRV $ST_V0)" $want
+	expect_eq "[$h] MTU in effect on the client's veth" "$(mtu_of $ST_CLI $ST_V1)" $want
 	expect_eq "[$h] a validator-sized acme-tls/1 hello over a small MTU is steered" \
 		"$(split_acme $h)" acme-responder
 	r=$(tls $h --alpn acme-tls/1 --sni big.test --pad 2200)
