@@ -159,6 +159,27 @@ __st_test_end() {
 	echo "$rc $ST_N $ST_PASS $ST_FAIL" > "$__st_result"
 }
 
+# st_require_web [WEB]: skip unless the webserver (default $ST_WEB) is
+# installed
+st_require_web() {
+	case ${1:-$ST_WEB} in
+	nginx*) st_require_cmd nginx ;;
+	*) st_require_cmd ${1:-$ST_WEB} ;;
+	esac
+}
+
+# st_require_usable: skip unless `alpnsteer features` finds every kernel
+# feature alpnsteer needs (skb_verdict, ...); the reason names the missing
+st_require_usable() {
+	local f
+	f=$("$ALPNSTEER" features -j 2>/dev/null | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+print("" if d["usable"] else d["missing"] or "?")' 2>/dev/null) ||
+		f="'alpnsteer features -j' failed"
+	[ -z "$f" ] || st_skip "the kernel lacks what alpnsteer needs: $f"
+}
+
 # st_test NAME FUNCTION [ARGS...]
 st_test() {
 	local name=$1 rc n p f res
@@ -405,6 +426,8 @@ st_restart_web() {
 # st_setup [MTU]: namespaces, certificates, nginx, upstream, responder.
 st_setup() {
 	local mtu=${1:-}
+	st_require_web
+	st_require_usable
 	st_cleanup
 	trap 'st_cleanup' EXIT
 	trap 'exit 130' INT TERM
