@@ -126,6 +126,13 @@ st_skip() {
 	exit $ST_SKIPPED
 }
 
+# skipped REASON: one part of a test could not run here (a sub-test that
+# exited 249): counted as skipped, and the test goes on.
+skipped() {
+	ST_SKIP=$((ST_SKIP + 1))
+	echo "# SKIP: $*"
+}
+
 # st_require_cmd TOOL...: skip unless every TOOL is installed
 st_require_cmd() {
 	local t
@@ -156,7 +163,7 @@ __st_test_end() {
 	for p in "${ST_PIDS[@]:$__st_npids}"; do
 		{ wait "$p"; } 2>/dev/null || true
 	done
-	echo "$rc $ST_N $ST_PASS $ST_FAIL" > "$__st_result"
+	echo "$rc $ST_N $ST_PASS $ST_FAIL $ST_SKIP" > "$__st_result"
 }
 
 # st_require_web [WEB]: skip unless the webserver (default $ST_WEB) is
@@ -182,7 +189,7 @@ print("" if d["usable"] else d["missing"] or "?")' 2>/dev/null) ||
 
 # st_test NAME FUNCTION [ARGS...]
 st_test() {
-	local name=$1 rc n p f res
+	local name=$1 rc n p f sk res
 	shift
 	if [ -n "${ST_ONLY:-}" ] && [[ " $ST_ONLY " != *" $name "* ]]; then
 		return 0
@@ -193,6 +200,7 @@ st_test() {
 		ST_IN_TEST=$name
 		ST_PASS=0
 		ST_FAIL=0
+		ST_SKIP=0
 		ST_DEFERS=()
 		__st_npids=${#ST_PIDS[@]}
 		__st_result=$res
@@ -201,11 +209,12 @@ st_test() {
 		"$@"
 	)
 	rc=$?
-	read -r rc n p f < "$res" 2>/dev/null || { n=$ST_N p=0 f=0; }
+	read -r rc n p f sk < "$res" 2>/dev/null || { n=$ST_N p=0 f=0 sk=0; }
 	rm -f "$res"
 	ST_N=$n
 	ST_PASS=$((ST_PASS + p))
 	ST_FAIL=$((ST_FAIL + f))
+	ST_SKIP=$((ST_SKIP + sk))
 	if [ "$rc" -eq "$ST_SKIPPED" ]; then
 		ST_SKIP=$((ST_SKIP + 1))
 		echo "# test $name: skipped"
