@@ -41,6 +41,7 @@ acme_cleanup() {
 # acme_setup: lib.sh's set-up, then the CA namespace with pebble and
 # challtestsrv; CA_BUNDLE is the certificate pebble's own HTTPS uses.
 acme_setup() {
+	st_require_cmd pebble pebble-challtestsrv
 	ip netns del $ST_CA 2>/dev/null || true
 	st_setup
 	trap 'acme_cleanup' EXIT

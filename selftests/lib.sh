@@ -135,9 +135,12 @@ skipped() {
 
 # st_require_cmd TOOL...: skip unless every TOOL is installed
 st_require_cmd() {
-	local t
+	local t p
 	for t in "$@"; do
-		command -v "$t" >/dev/null 2>&1 || st_skip "$t is not installed"
+		# command -v also names a file it found but cannot run
+		p=$(command -v "$t" 2>/dev/null) &&
+			{ [ "${p#/}" = "$p" ] || [ -f "$p" -a -x "$p" ]; } ||
+			st_skip "$t is not installed"
 	done
 }
 
