@@ -44,7 +44,7 @@ acme_setup() {
 	st_require_cmd pebble pebble-challtestsrv
 	ip netns del $ST_CA 2>/dev/null || true
 	st_setup
-	trap 'acme_cleanup' EXIT
+	st_on_exit acme_cleanup
 	ip netns add $ST_CA
 	ip link add $ST_V2 type veth peer name $ST_V3
 	ip link set $ST_V2 netns $ST_SRV

@@ -107,12 +107,25 @@ st_defer() {
 	ST_DEFERS+=("$(printf '%q ' "$@")")
 }
 
+# Last registered first; each is taken off the list before it runs, so a
+# cleanup that runs the cleanups itself (st_cleanup) runs none twice.
 st_run_defers() {
-	local i
-	for ((i = ${#ST_DEFERS[@]} - 1; i >= 0; i--)); do
-		eval "${ST_DEFERS[i]}" >/dev/null 2>&1 || true
+	local c
+	while [ ${#ST_DEFERS[@]} -gt 0 ]; do
+		c=${ST_DEFERS[-1]}
+		unset 'ST_DEFERS[-1]'
+		eval "$c" >/dev/null 2>&1 || true
 	done
-	ST_DEFERS=()
+}
+
+# st_on_exit COMMAND: what a set-up must undo: at the end of the current
+# test inside st_test (whose own EXIT trap must stay), else at exit.
+st_on_exit() {
+	if [ -n "$ST_IN_TEST" ]; then
+		st_defer "$@"
+	else
+		trap "$*" EXIT
+	fi
 }
 
 # st_skip REASON: the current test (outside a test: the whole file) cannot
@@ -441,7 +454,7 @@ st_setup() {
 	st_require_web
 	st_require_usable
 	st_cleanup
-	trap 'st_cleanup' EXIT
+	st_on_exit st_cleanup
 	trap 'exit 130' INT TERM
 	ST_WORK=$(mktemp -d /tmp/alpnsteer-selftest.XXXXXX)
 	chmod 755 "$ST_WORK"
