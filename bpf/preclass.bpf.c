@@ -4,11 +4,11 @@
  *
  * A spike kept off by default: it measured slower per packet than the
  * default path (the benchmarks' "The tc pre-classifier spike"; why it is a
- * file of its own: docs/design.md, "The pre-classifier, apart").  It looks at the
- * first in-order data segment of a connection to a steered port and inserts
- * the socket into conns only if that segment does not prove the hello free
- * of acme-tls/1 (it offers acme-tls/1, or the record goes on in later
- * segments, or it does not parse).  A normal connection then never gets a
+ * file of its own: docs/design.md, "The pre-classifier, apart").  It looks
+ * at the first in-order data segment of a connection to a steered port and
+ * inserts the socket into conns only if that segment does not prove the
+ * hello free of acme-tls/1 (it offers acme-tls/1, or the record goes on in
+ * later segments, or it does not parse).  A normal connection then never gets a
  * psock: no verdict, no self-release.  The insertion happens here, before
  * TCP queues the segment, so the psock sees the connection's first byte.
  *
