@@ -41,6 +41,7 @@ BPF_CFLAGS := -O2 -g -Wall -Werror -target bpf -D__TARGET_ARCH_$(ARCH) \
 	-Iinclude -I$(OUTPUT)
 
 BPF_SRCS := $(wildcard bpf/*.bpf.c)
+BPF_OBJS := $(patsubst bpf/%.c,$(OUTPUT)/bpf/%.o,$(BPF_SRCS))
 BPF_HDRS := $(wildcard bpf/*.h) $(wildcard include/*.h)
 USER_SRCS := $(filter-out user/main.c,$(wildcard user/*.c))
 USER_OBJS := $(patsubst user/%.c,$(OUTPUT)/obj/%.o,$(USER_SRCS))
@@ -63,7 +64,7 @@ ALPNSTEER_VERSION ?= $(VERSION_FILE)
 
 all: $(OUTPUT)/alpnsteer
 
-$(OUTPUT) $(OUTPUT)/obj $(OUTPUT)/tests:
+$(OUTPUT) $(OUTPUT)/obj $(OUTPUT)/tests $(OUTPUT)/bpf:
 	$(Q)mkdir -p $@
 
 # vmlinux.h is generated from the running kernel's BTF, never committed.
@@ -71,9 +72,16 @@ $(OUTPUT)/vmlinux.h: | $(OUTPUT)
 	$(call msg,GEN,$@)
 	$(Q)$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > $@
 
-$(OUTPUT)/%.bpf.o: bpf/%.bpf.c $(BPF_HDRS) $(OUTPUT)/vmlinux.h | $(OUTPUT)
+$(OUTPUT)/bpf/%.bpf.o: bpf/%.bpf.c $(BPF_HDRS) $(OUTPUT)/vmlinux.h | $(OUTPUT)/bpf
 	$(call msg,BPF,$@)
 	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+# One object, one skeleton: libbpf's static linker joins the production
+# programs (alpnsteer.bpf.c) and the --preclassify spike (preclass.bpf.c),
+# which share alpnsteer.bpf.c's maps and configuration (maps.bpf.h).
+$(OUTPUT)/alpnsteer.bpf.o: $(BPF_OBJS)
+	$(call msg,BPF-LINK,$@)
+	$(Q)$(BPFTOOL) gen object $@ $^
 
 $(SKEL): $(OUTPUT)/alpnsteer.bpf.o
 	$(call msg,GEN-SKEL,$@)

@@ -16,6 +16,10 @@
  *               that hold nothing, such as silent ones, so that they cannot
  *               hold a detach.
  *
+ * A fifth program, the tc pre-classifier of --preclassify (an experiment,
+ * off by default), is preclass.bpf.c, linked into the same object; this
+ * file defines the maps they share (maps.bpf.h).
+ *
  * Any doubt ends in SK_PASS to the webserver: normal traffic must never be
  * the victim of a steering failure.
  */
@@ -26,6 +30,7 @@
 
 #include "clienthello.h"
 #include "maps.bpf.h"
+#include "preclass.bpf.h"
 #include "psock.bpf.h"
 #include "srccap.bpf.h"
 
@@ -35,26 +40,6 @@ char LICENSE[] SEC("license") = "GPL";
 #define EAGAIN 11
 #define AF_INET 2
 #define AF_INET6 10
-
-static __always_inline int port_is_steered(__u32 port)
-{
-	__u32 i;
-
-	for (i = 0; i < ALPNSTEER_MAX_PORTS; i++) {
-		if (i >= nr_ports)
-			break;
-		if (ports[i] == port)
-			return 1;
-	}
-	return 0;
-}
-
-static __always_inline struct alpnsteer_settings *get_settings(void)
-{
-	__u32 zero = 0;
-
-	return bpf_map_lookup_elem(&settings, &zero);
-}
 
 /* Bytes of payload in the segment that established the connection: the
  * client's first data when the listener defers accept (TCP_DEFER_ACCEPT),
@@ -95,13 +80,7 @@ static __always_inline void catch_conn(struct bpf_sock_ops *skops)
 	cookie = bpf_get_socket_cookie(skops);
 	early = handshake_payload(skops);
 	if (preclassify && !early) {
-		/* The cookie now exists for tc to read; RTT_CB turns the
-		 * callbacks off again once tc let the first bytes pass, and
-		 * STATE_CB frees the slot of a steered one.  (tc saw the
-		 * bytes of an early socket before the socket existed, so
-		 * those are caught here as without --preclassify.) */
-		bpf_sock_ops_cb_flags_set(skops, BPF_SOCK_OPS_RTT_CB_FLAG |
-							 BPF_SOCK_OPS_STATE_CB_FLAG);
+		preclass_watch(skops); /* tc decides: preclass.bpf.h */
 		return;
 	}
 	if (bpf_map_update_elem(&conn_state, &cookie, &undecided, BPF_ANY)) {
@@ -164,12 +143,8 @@ static __always_inline void try_release(struct bpf_sock_ops *skops)
 		return;
 	cookie = bpf_get_socket_cookie(skops);
 	st = bpf_map_lookup_elem(&conn_state, &cookie);
-	/* --preclassify: bytes came and tc did not insert the socket, so it
-	 * never will: an ordinary socket, no more callbacks. */
-	if (!st && preclassify && skops->bytes_received) {
-		bpf_sock_ops_cb_flags_set(skops, 0);
-		return;
-	}
+	if (!st && preclassify && preclass_let_go(skops))
+		return; /* tc did not insert it: preclass.bpf.h */
 	/* Undecided sockets wait for their verdict; steered ones stay in
 	 * the map for life so their bytes keep flowing to the responder. */
 	if (!st || st->verdict == AS_UNDECIDED || st->verdict == AS_STEERED)
@@ -524,135 +499,4 @@ int alpnsteer_reap(struct bpf_iter__tcp *ctx)
 		return 0;
 	count(AC_REAPED);
 	return 0;
-}
-
-/*
- * tc ingress pre-classifier (--preclassify, a spike kept off by default:
- * docs/benchmarks in the README measure it): look at the first in-order data segment of a connection to a
- * steered port and insert the socket into conns only if that segment does
- * not prove the hello free of acme-tls/1 (it offers acme-tls/1, or the
- * record goes on in later segments, or it does not parse).  A normal
- * connection then never gets a psock: no strparser, no verdict, no
- * self-release.  The insertion happens here, before TCP queues the segment,
- * so the psock sees the connection's first byte.
- */
-#define ETH_HLEN 14
-#define ETH_P_IP 0x0800
-#define ETH_P_IPV6 0x86DD
-#define IPPROTO_TCP 6
-#define TC_ACT_OK 0
-
-struct pc_tcp {
-	__u16 sport, dport;
-	__u32 seq, ack;
-	__u8 doff_res, flags;
-};
-
-SEC("tc")
-int alpnsteer_preclass(struct __sk_buff *skb)
-{
-	struct alpnsteer_conn_state undecided = {};
-	struct alpnsteer_settings *cfg;
-	struct bpf_sock_tuple t = {};
-	struct alpnsteer_conn_state *st;
-	ch_src_t src = { .skb = skb };
-	__u32 l4, tlen, off, zero = 0;
-	struct bpf_sock *sk;
-	struct tcp_sock *tp;
-	struct ch_info *info;
-	struct pc_tcp th;
-	__u8 rec[6];
-	__u64 cookie;
-	int rc;
-
-	if (skb->protocol == bpf_htons(ETH_P_IP)) {
-		struct iphdr ip;
-
-		if (bpf_skb_load_bytes(skb, ETH_HLEN, &ip, sizeof(ip)) ||
-		    ip.protocol != IPPROTO_TCP || (ip.frag_off & bpf_htons(0x3fff)))
-			return TC_ACT_OK;
-		l4 = ETH_HLEN + ip.ihl * 4;
-		tlen = sizeof(t.ipv4);
-		t.ipv4.saddr = ip.saddr;
-		t.ipv4.daddr = ip.daddr;
-	} else if (skb->protocol == bpf_htons(ETH_P_IPV6)) {
-		struct ipv6hdr ip6;
-
-		/* Extension headers: not ours to decide (no insert). */
-		if (bpf_skb_load_bytes(skb, ETH_HLEN, &ip6, sizeof(ip6)) ||
-		    ip6.nexthdr != IPPROTO_TCP)
-			return TC_ACT_OK;
-		l4 = ETH_HLEN + sizeof(ip6);
-		tlen = sizeof(t.ipv6);
-		__builtin_memcpy(t.ipv6.saddr, &ip6.saddr, 16);
-		__builtin_memcpy(t.ipv6.daddr, &ip6.daddr, 16);
-	} else {
-		return TC_ACT_OK;
-	}
-	if (bpf_skb_load_bytes(skb, l4, &th, sizeof(th)) ||
-	    !port_is_steered(bpf_ntohs(th.dport)))
-		return TC_ACT_OK;
-	off = l4 + (th.doff_res >> 4) * 4;
-	/* Cheap filter first, for every packet: a first data segment starts
-	 * with a TLS handshake record holding a ClientHello, or with as much
-	 * of its header as a tiny first segment carries (trickled hellos). */
-	if (off >= skb->len || bpf_skb_load_bytes(skb, off, rec, 1) ||
-	    rec[0] != TLS_CT_HANDSHAKE)
-		return TC_ACT_OK;
-	if (off + sizeof(rec) <= skb->len &&
-	    (bpf_skb_load_bytes(skb, off, rec, sizeof(rec)) || rec[1] != 3 ||
-	     rec[5] != TLS_HS_CLIENT_HELLO))
-		return TC_ACT_OK;
-	cfg = get_settings();
-	if (!cfg || cfg->draining)
-		return TC_ACT_OK;
-	if (tlen == sizeof(t.ipv6)) {
-		t.ipv6.sport = th.sport;
-		t.ipv6.dport = th.dport;
-	} else {
-		t.ipv4.sport = th.sport;
-		t.ipv4.dport = th.dport;
-	}
-	sk = bpf_sk_lookup_tcp(skb, &t, tlen, BPF_F_CURRENT_NETNS, 0);
-	if (!sk)
-		return TC_ACT_OK;
-	if (sk->state != BPF_TCP_ESTABLISHED)
-		goto out;
-	tp = bpf_skc_to_tcp_sock(sk);
-	/* Only the first in-order data: a retransmit or a later segment
-	 * that happens to look like a hello is never a first byte. */
-	if (!tp || tp->bytes_received || tp->rcv_nxt != bpf_ntohl(th.seq))
-		goto out;
-	/* sock_ops named the socket at PASSIVE_ESTABLISHED: no cookie, not
-	 * a connection we caught (other port, other namespace, draining). */
-	cookie = tp->inet_conn.icsk_inet.sk.__sk_common.skc_cookie.counter;
-	if (!cookie)
-		goto out;
-	st = bpf_map_lookup_elem(&conn_state, &cookie);
-	if (st)
-		goto out;
-	info = bpf_map_lookup_elem(&ch_scratch, &zero);
-	if (!info)
-		goto out;
-	__builtin_memset(info, 0, sizeof(*info));
-	src.base = off;
-	rc = ch_parse(&src, skb->len - off, info);
-	if (rc == CH_OK && !info->acme) {
-		count(AC_PRECLASS_NORMAL);
-		goto out;
-	}
-	/* acme-tls/1, or not decidable from this segment: the full path. */
-	if (bpf_map_update_elem(&conn_state, &cookie, &undecided, BPF_ANY)) {
-		count(AC_INSERT_FAILED);
-		goto out;
-	}
-	if (bpf_map_update_elem(&conns, &cookie, sk, BPF_NOEXIST)) {
-		bpf_map_delete_elem(&conn_state, &cookie);
-		count(AC_INSERT_FAILED);
-		goto out;
-	}
-	count(AC_SEEN);
-out:
-	bpf_sk_release(sk);
-	return TC_ACT_OK;
 }

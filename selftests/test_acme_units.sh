@@ -14,6 +14,7 @@
 # itself (checked by the trace instead).
 . "$(dirname "$0")/lib.sh"
 UNITS=$(cd "$HERE/../scripts/systemd" && pwd)
+st_require_cmd systemd-analyze strace
 st_setup
 st_dmesg_mark
 U=$ST_WORK/units

@@ -530,7 +530,7 @@ TEST(getopt_from_the_table)
 	CHECK_EQ(cmd_getopt(6, argv, &detach_cmd), CMD_BAD_OPT);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
 	const char *td = getenv("TESTDATA");
 
@@ -542,22 +542,8 @@ int main(void)
 	if (td)
 		snprintf(srcdir, sizeof(srcdir), "%s/../..", td);
 	/* The refusals print their Error: lines; failures go to stdout. */
-	if (!getenv("TEST_VERBOSE"))
-		freopen("/dev/null", "w", stderr);
+	if (!getenv("TEST_VERBOSE") && !freopen("/dev/null", "w", stderr))
+		return 1;
 	nr_paths = leaves(cmds, "", paths, 0);
-	RUN(table_is_sound);
-	RUN(getopt_from_the_table);
-	RUN(every_verb_has_help);
-	RUN(help_verb_is_verb_h);
-	RUN(usage_lists_everything);
-	RUN(unknown_options_exit_2);
-	RUN(extra_arguments_exit_2);
-	RUN(missing_arguments_exit_2);
-	RUN(bad_values_exit_2);
-	RUN(failure_exits_1);
-	RUN(json_errors);
-	RUN(version);
-	RUN(docs_match_the_table);
-	RUN(docs_name_every_option);
-	return TEST_SUMMARY();
+	return tl_run_all(argc, argv);
 }
