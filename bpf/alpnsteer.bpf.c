@@ -461,7 +461,7 @@ drop:
 }
 
 /*
- * The drain's release point (docs/design.md, "Release").  A caught socket
+ * The drain's release point (docs/design.md, "Release points").  A caught socket
  * that never sent a byte (a scanner, an idle client, a health check that
  * has not closed yet) gets no RTT callback and would hold a detach until
  * the webserver gave up on it.  The tcp iterator runs its program with the

@@ -3,7 +3,7 @@
  * preclass.bpf.c - the tc ingress pre-classifier of --preclassify.
  *
  * A spike kept off by default: it measured slower per packet than the
- * default path (the benchmarks' "The tc pre-classifier spike"; why it is a
+ * default path (docs/benchmarks.md, "The tc pre-classifier spike"; why it is a
  * file of its own: docs/design.md, "The pre-classifier, apart").  It looks
  * at the first in-order data segment of a connection to a steered port and
  * inserts the socket into conns only if that segment does not prove the

@@ -5,7 +5,7 @@
  * Read from the pins alone (plus the daemon's state file), so it works
  * whether the daemon is alive, dead or draining.  The JSON keys are an
  * interface: scripts and the selftests read them, so they are only ever
- * added to, never renamed.  README.md documents each.
+ * added to, never renamed.  docs/usage.md documents each.
  */
 #include <errno.h>
 #include <stdio.h>

@@ -2,7 +2,7 @@
 /*
  * responder.c - answer TLS-ALPN-01 validations on the slot sockets.
  *
- * What a CA checks (DESIGN.md §4, Boulder va/tlsalpn.go) decides every
+ * What a CA checks (docs/design.md, "What a validator checks"; Boulder va/tlsalpn.go) decides every
  * policy here:
  *  - TLS 1.2 and 1.3 only; no session tickets, no renegotiation, no early
  *    data: a validation is one full handshake and nothing else;
