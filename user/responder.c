@@ -2,8 +2,8 @@
 /*
  * responder.c - answer TLS-ALPN-01 validations on the slot sockets.
  *
- * What a CA checks (docs/design.md, "What a validator checks"; Boulder va/tlsalpn.go) decides every
- * policy here:
+ * What a CA checks (docs/design.md, "What a validator checks"; Boulder's
+ * va/tlsalpn.go) decides every policy here:
  *  - TLS 1.2 and 1.3 only; no session tickets, no renegotiation, no early
  *    data: a validation is one full handshake and nothing else;
  *  - acme-tls/1 is agreed only when offered, and a hello that does not
