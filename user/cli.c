@@ -152,6 +152,26 @@ static int add_ifaces(struct daemon_opts *o, const char *arg)
 	return 0;
 }
 
+/* A PROXY header is only looked for on a steered port: a
+ * --proxy-protocol port that is not one is a mistake worth naming. */
+static int check_proxy_ports(const struct daemon_opts *o)
+{
+	__u32 i, j;
+
+	for (i = 0; i < o->cfg.nr_proxy_ports; i++) {
+		for (j = 0; j < o->cfg.nr_ports; j++)
+			if (o->cfg.ports[j] == o->cfg.proxy_ports[i])
+				break;
+		if (j == o->cfg.nr_ports) {
+			p_err("--proxy-protocol %u is not a steered port",
+			      o->cfg.proxy_ports[i]);
+			p_hint("name it with --port too (--port 443 --proxy-protocol 443)");
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
 int cli_parse_attach(int argc, char **argv, struct daemon_opts *o)
 {
 	static const struct option opts[] = {
@@ -170,6 +190,7 @@ int cli_parse_attach(int argc, char **argv, struct daemon_opts *o)
 		{ "drain-wait", required_argument, NULL, 'W' },
 		{ "pool-max", required_argument, NULL, 'M' },
 		{ "per-source", required_argument, NULL, 'S' },
+		{ "proxy-protocol", required_argument, NULL, 'X' },
 		{},
 	};
 	struct group *gr;
@@ -295,6 +316,19 @@ int cli_parse_attach(int argc, char **argv, struct daemon_opts *o)
 				return -EINVAL;
 			}
 			break;
+		case 'X':
+			if (cli_parse_port(optarg, &v)) {
+				p_err("--proxy-protocol '%s' is not a port number",
+				      optarg);
+				return -EINVAL;
+			}
+			if (o->cfg.nr_proxy_ports >= ALPNSTEER_MAX_PORTS) {
+				p_err("too many --proxy-protocol options (at most %d)",
+				      ALPNSTEER_MAX_PORTS);
+				return -E2BIG;
+			}
+			o->cfg.proxy_ports[o->cfg.nr_proxy_ports++] = v;
+			break;
 		case 'P':
 			err = add_ifaces(o, optarg);
 			if (err)
@@ -323,6 +357,9 @@ int cli_parse_attach(int argc, char **argv, struct daemon_opts *o)
 	}
 	if (!o->cfg.nr_ports)
 		o->cfg.ports[o->cfg.nr_ports++] = 443;
+	err = check_proxy_ports(o);
+	if (err)
+		return err;
 	if (o->pool_max < o->cfg.pool_size) {
 		if (max_given) {
 			p_err("--pool-max %u is below --pool %u", o->pool_max,
