@@ -23,7 +23,11 @@
 
 #ifdef __bpf__
 #define ph_htonl(x) bpf_htonl(x)
+/* Keep a clamped length in one register, so that the verifier sees the
+ * bound on the very register passed to bpf_skb_load_bytes(). */
+#define PH_BARRIER(v) asm volatile("" : "+r"(v))
 #else
+#define PH_BARRIER(v) (void)(v)
 #include <arpa/inet.h>
 #define ph_htonl(x) htonl(x)
 #endif
@@ -197,10 +201,16 @@ static inline int ph_v1_char(struct ph_info *p, __u8 c)
 	return PH_OK;
 }
 
+/* bpf_loop() takes its context on the stack only; the state itself is in
+ * struct ph_info (map memory in BPF). */
+struct ph_walk {
+	struct ph_info *p;
+};
+
 /* Step @i of the v1 walk over line[11 + i]: 1 ends the walk. */
 static long ph_v1_step(__u64 i, void *ctx)
 {
-	struct ph_info *p = ctx;
+	struct ph_info *p = ((struct ph_walk *)ctx)->p;
 	__u32 at = 11 + (__u32)i;
 	__u8 c;
 
@@ -235,7 +245,7 @@ static long ph_v1_step(__u64 i, void *ctx)
 /* Step over "PROXY UNKNOWN ...": everything up to CRLF is ignored. */
 static long ph_unknown_step(__u64 i, void *ctx)
 {
-	struct ph_info *p = ctx;
+	struct ph_info *p = ((struct ph_walk *)ctx)->p;
 	__u32 at = 13 + (__u32)i;
 
 	if (at + 1 >= p->n) {
@@ -257,9 +267,16 @@ static long ph_unknown_step(__u64 i, void *ctx)
 
 CH_FUNC int ph_parse_v1(ch_src_t *src, __u32 avail, struct ph_info *p)
 {
-	__u32 n = avail > PH_V1_MAX ? PH_V1_MAX : avail;
+	struct ph_walk w = { .p = p };
 	const __u8 *l = p->line;
+	__u64 n = avail;
 
+	if (n > PH_V1_MAX)
+		n = PH_V1_MAX;
+	/* A no-op for the value; for the verifier, a bound on the register
+	 * bpf_skb_load_bytes() gets. */
+	n &= 127;
+	PH_BARRIER(n);
 	if (n < 6)
 		return PH_PARTIAL;
 	if (ch_load(src, 0, p->line, n))
@@ -275,7 +292,7 @@ CH_FUNC int ph_parse_v1(ch_src_t *src, __u32 avail, struct ph_info *p)
 	if (l[6] == 'U' && l[7] == 'N' && l[8] == 'K' && l[9] == 'N' &&
 	    l[10] == 'O' && l[11] == 'W' && l[12] == 'N' &&
 	    (l[13] == ' ' || l[13] == '\r')) {
-		CH_LOOP(PH_V1_MAX, ph_unknown_step, p);
+		CH_LOOP(PH_V1_MAX, ph_unknown_step, &w);
 		goto out;
 	}
 	if (l[6] != 'T' || l[7] != 'C' || l[8] != 'P' || l[10] != ' ')
@@ -288,7 +305,7 @@ CH_FUNC int ph_parse_v1(ch_src_t *src, __u32 avail, struct ph_info *p)
 		return PH_MALFORMED;
 	p->field = PH_F_SRC;
 	p->dcolon = 9;
-	CH_LOOP(PH_V1_MAX, ph_v1_step, p);
+	CH_LOOP(PH_V1_MAX, ph_v1_step, &w);
 out:
 	if (p->err == PH_OK && !p->len)
 		p->err = PH_MALFORMED;
@@ -337,13 +354,15 @@ CH_FUNC int ph_parse_v2(ch_src_t *src, __u32 avail, struct ph_info *p)
 		return PH_PARTIAL;
 	if (!need)
 		return PH_OK;
-	if (ch_load(src, 0, b, PH_V2_HDR + need))
-		return PH_MALFORMED;
 	if (need == PH_V2_TCP4) {
+		if (ch_load(src, 0, b, PH_V2_HDR + PH_V2_TCP4))
+			return PH_MALFORMED;
 		p->family = PH_AF_INET;
 		__builtin_memcpy(&p->src[0], b + PH_V2_HDR, 4);
 		p->sport = ch_be16(b + PH_V2_HDR + 8);
 	} else {
+		if (ch_load(src, 0, b, PH_V2_HDR + PH_V2_TCP6))
+			return PH_MALFORMED;
 		p->family = PH_AF_INET6;
 		for (i = 0; i < 4; i++)
 			__builtin_memcpy(&p->src[i], b + PH_V2_HDR + 4 * i, 4);
