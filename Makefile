@@ -141,7 +141,7 @@ bench: all
 	$(Q)selftests/isolate.sh bench scripts/bench/bench.sh $(OUTPUT)
 
 # The parser of include/clienthello.h, under libFuzzer and ASan.
-$(OUTPUT)/fuzz_clienthello: tests/fuzz_clienthello.c include/clienthello.h | $(OUTPUT)
+$(OUTPUT)/fuzz_clienthello: tests/fuzz_clienthello.c include/clienthello.h include/proxyhdr.h | $(OUTPUT)
 	$(call msg,FUZZ-CC,$@)
 	$(Q)$(CLANG) -O1 -g -fsanitize=fuzzer,address,undefined -Iinclude $< -o $@
 

@@ -29,6 +29,7 @@
 #include <bpf/bpf_core_read.h>
 
 #include "clienthello.h"
+#include "proxyhdr.h"
 #include "maps.bpf.h"
 #include "preclass.bpf.h"
 #include "psock.bpf.h"
@@ -40,6 +41,19 @@ char LICENSE[] SEC("license") = "GPL";
 #define EAGAIN 11
 #define AF_INET 2
 #define AF_INET6 10
+
+static __always_inline int port_is_proxied(__u32 port)
+{
+	__u32 i;
+
+	for (i = 0; i < ALPNSTEER_MAX_PORTS; i++) {
+		if (i >= nr_proxy_ports)
+			break;
+		if (proxy_ports[i] == port)
+			return 1;
+	}
+	return 0;
+}
 
 /* Bytes of payload in the segment that established the connection: the
  * client's first data when the listener defers accept (TCP_DEFER_ACCEPT),
@@ -245,9 +259,53 @@ int alpnsteer_sockops(struct bpf_sock_ops *skops)
 	return 1;
 }
 
+/* The client of @skb's connection: the one its PROXY header named, or
+ * else its own peer.  @ip in network byte order, IPv4 in ip[0]. */
+static __always_inline __u32 client_of(struct __sk_buff *skb,
+				       const struct alpnsteer_conn_state *st,
+				       __u32 ip[4], __u32 *port)
+{
+	__u32 family, v4, a, b, c, d;
+
+	if (st->client_family) {
+		ip[0] = st->client_ip[0];
+		ip[1] = st->client_ip[1];
+		ip[2] = st->client_ip[2];
+		ip[3] = st->client_ip[3];
+		*port = st->client_port;
+		return st->client_family;
+	}
+	/* Every field read whatever the family: a load from a pointer the
+	 * compiler picked between two ctx fields is refused by the
+	 * verifier ("dereference of modified ctx ptr"). */
+	family = skb->family;
+	v4 = skb->remote_ip4;
+	a = skb->remote_ip6[0];
+	b = skb->remote_ip6[1];
+	c = skb->remote_ip6[2];
+	d = skb->remote_ip6[3];
+	barrier_var(v4);
+	barrier_var(a);
+	barrier_var(b);
+	barrier_var(c);
+	barrier_var(d);
+	if (family == AF_INET6) {
+		ip[0] = a;
+		ip[1] = b;
+		ip[2] = c;
+		ip[3] = d;
+	} else {
+		ip[0] = v4;
+		ip[1] = ip[2] = ip[3] = 0;
+	}
+	*port = bpf_ntohl(skb->remote_port);
+	return family;
+}
+
 static __always_inline void fill_event(struct alpnsteer_event *e,
 				       struct __sk_buff *skb, __u64 cookie,
-				       __u32 slot, const struct ch_info *info)
+				       __u32 slot, const struct ch_info *info,
+				       const struct alpnsteer_conn_state *st)
 {
 	__u32 n = info->sni_len;
 
@@ -273,6 +331,17 @@ static __always_inline void fill_event(struct alpnsteer_event *e,
 	e->sni_len = n;
 	/* The whole NUL-padded buffer: fixed size, nothing to prove. */
 	__builtin_memcpy(e->sni, info->sni, sizeof(e->sni));
+	if (!st->proxy_seen)
+		return;
+	e->proxy = st->proxy_seen;
+	e->via_family = e->family;
+	e->via_port = e->remote_port;
+	e->via_ip[0] = e->remote_ip[0];
+	e->via_ip[1] = e->remote_ip[1];
+	e->via_ip[2] = e->remote_ip[2];
+	e->via_ip[3] = e->remote_ip[3];
+	if (st->client_family)
+		e->family = client_of(skb, st, e->remote_ip, &e->remote_port);
 }
 
 /* Steering policy: which acme-tls/1 hellos belong to us. */
@@ -293,10 +362,11 @@ static __always_inline int steer_first(struct __sk_buff *skb,
 {
 	struct alpnsteer_slot *s;
 	struct alpnsteer_event *e;
-	__u32 slot, src[4];
+	__u32 slot, src[4], ip[4], port, family;
 	long r;
 
-	if (!srccap_allow(skb, src)) {
+	family = client_of(skb, st, ip, &port);
+	if (!srccap_allow(family, ip, src)) {
 		st->verdict = AS_SRC_CAPPED;
 		count(AC_SRC_CAPPED);
 		return SK_PASS;
@@ -332,7 +402,7 @@ static __always_inline int steer_first(struct __sk_buff *skb,
 	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 	if (e) {
 		__builtin_memset(e, 0, sizeof(*e));
-		fill_event(e, skb, cookie, slot, info);
+		fill_event(e, skb, cookie, slot, info, st);
 		bpf_ringbuf_submit(e, 0);
 	}
 	return r;
@@ -359,13 +429,54 @@ static __always_inline int steer_more(struct __sk_buff *skb,
 	return SK_PASS;
 }
 
-static __always_inline int record_oversized(struct __sk_buff *skb)
+static __always_inline int record_oversized(struct __sk_buff *skb, __u32 base)
 {
 	__u8 h[TLS_RECORD_HDR];
 
-	if (bpf_skb_load_bytes(skb, 0, h, sizeof(h)))
+	if (bpf_skb_load_bytes(skb, base, h, sizeof(h)))
 		return 0;
 	return ch_be16(h + 3) > ALPNSTEER_MAX_RECORD;
+}
+
+/*
+ * --proxy-protocol: the PROXY header a load balancer sends first
+ * (docs/design.md, "PROXY protocol").  Nothing is cut from the skb: a
+ * steered connection takes its header along to the responder, which
+ * consumes it before TLS, and a normal one reaches the webserver byte for
+ * byte.  (Shrinking the skb here would leave copied_seq short by the
+ * header: tcp_eat_skb() counts what is left after the program.)
+ * 1: the header came alone, pass it and classify the next skb; 0: the
+ * hello starts at *@base; -1: no well-formed header, fail open.
+ */
+static __always_inline int take_proxy_header(struct __sk_buff *skb,
+					     struct alpnsteer_conn_state *st,
+					     __u32 *base)
+{
+	ch_src_t src = { .skb = skb, .base = 0 };
+	struct ph_info *ph;
+	__u32 zero = 0;
+
+	ph = bpf_map_lookup_elem(&ph_scratch, &zero);
+	if (!ph)
+		return -1;
+	__builtin_memset(ph, 0, sizeof(*ph));
+	if (ph_parse(&src, skb->len, ph) != PH_OK ||
+	    ph->len > ALPNSTEER_PROXY_MAX) {
+		st->verdict = AS_PROXY_BAD;
+		count(AC_PROXY_BAD);
+		return -1;
+	}
+	st->proxy_seen = ph->version;
+	st->client_family = ph->family;
+	st->client_port = ph->sport;
+	st->client_ip[0] = ph->src[0];
+	st->client_ip[1] = ph->src[1];
+	st->client_ip[2] = ph->src[2];
+	st->client_ip[3] = ph->src[3];
+	if (ph->len >= skb->len)
+		return 1;
+	*base = ph->len;
+	return 0;
 }
 
 SEC("sk_skb") /* BPF_SK_SKB_VERDICT: libbpf 1.1 knows no sk_skb/verdict */
@@ -376,7 +487,7 @@ int alpnsteer_verdict(struct __sk_buff *skb)
 	struct alpnsteer_conn_state *st;
 	ch_src_t src = { .base = 0 };
 	struct ch_info *info;
-	__u32 zero = 0;
+	__u32 zero = 0, base = 0;
 	int rc;
 
 	/* Not caught by us (inserted by hand?): the webserver's. */
@@ -387,12 +498,20 @@ int alpnsteer_verdict(struct __sk_buff *skb)
 		return steer_more(skb, st, cookie);
 	if (st->verdict != AS_UNDECIDED)
 		return SK_PASS;
+	if (!st->proxy_seen && port_is_proxied(skb->local_port)) {
+		rc = take_proxy_header(skb, st, &base);
+		if (rc)
+			return SK_PASS;
+	}
+	if (st->proxy_seen)
+		count(AC_PROXIED);
 	info = bpf_map_lookup_elem(&ch_scratch, &zero);
 	if (!info)
 		return SK_PASS;
 	__builtin_memset(info, 0, sizeof(*info));
 	src.skb = skb;
-	rc = ch_parse(&src, skb->len, info);
+	src.base = base;
+	rc = ch_parse(&src, skb->len - base, info);
 	/* The first record goes on in later skbs, and without a stream
 	 * parser nothing waits for them.  The prefix decides when it holds
 	 * the whole ALPN extension, and for acme-tls/1 the SNI too, which
@@ -413,7 +532,7 @@ int alpnsteer_verdict(struct __sk_buff *skb)
 	}
 	if (rc != CH_OK) {
 		st->verdict = AS_MALFORMED;
-		count(record_oversized(skb) ? AC_OVERSIZED : AC_MALFORMED);
+		count(record_oversized(skb, base) ? AC_OVERSIZED : AC_MALFORMED);
 		return SK_PASS;
 	}
 	if (!info->acme) {

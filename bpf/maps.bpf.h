@@ -34,6 +34,10 @@ __shared const volatile __u32 pool_size __init(1);
 /* --preclassify: the tc program decides which connections enter conns;
  * sock_ops then only names the socket (cookie) and watches it. */
 __shared const volatile __u32 preclassify;
+/* --proxy-protocol PORT: ports whose connections begin with a PROXY
+ * protocol header from a load balancer (a subset of ports[]). */
+__shared const volatile __u32 proxy_ports[ALPNSTEER_MAX_PORTS];
+__shared const volatile __u32 nr_proxy_ports;
 
 /* Webserver child sockets on a steered port, keyed by socket cookie.  The
  * verdict is attached here (BPF_SK_SKB_VERDICT, no stream parser). */
@@ -120,6 +124,14 @@ __shared struct {
 	__type(key, __u32);
 	__type(value, struct ch_info);
 } ch_scratch SEC(".maps");
+
+/* The PROXY header parse, same reason (include/proxyhdr.h). */
+__shared struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct ph_info);
+} ph_scratch SEC(".maps");
 
 static __always_inline int port_is_steered(__u32 port)
 {

@@ -22,6 +22,7 @@
 #include <bpf/bpf_endian.h>
 
 #include "clienthello.h"
+#include "proxyhdr.h"
 #define ALPNSTEER_EXTERN
 #include "maps.bpf.h"
 

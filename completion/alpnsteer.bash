@@ -25,12 +25,12 @@ _alpnsteer()
 		COMPREPLY=($(compgen -W "$(command ls /sys/class/net 2>/dev/null)" -- "$cur"))
 		return
 		;;
-	--port | --forward | --domain | --pool | --pool-max | --per-source | --handshake-timeout | --holder | --ttl | --drain-wait | --digest | --address | --keyauth)
+	--port | --forward | --domain | --pool | --pool-max | --per-source | --handshake-timeout | --holder | --ttl | --drain-wait | --proxy-protocol | --digest | --address | --keyauth)
 		return
 		;;
 	esac
 
-	local i w cmd= takes=" --port --forward --domain --pool --pool-max --per-source --cgroup --handshake-timeout --alpn-dir --control-group --user --holder --ttl --drain-wait --preclassify --digest --address --keyauth "
+	local i w cmd= takes=" --port --forward --domain --pool --pool-max --per-source --cgroup --handshake-timeout --alpn-dir --control-group --user --holder --ttl --drain-wait --proxy-protocol --preclassify --digest --address --keyauth "
 	for ((i = 1; i < cword; i++)); do
 		w=${words[i]}
 		if [[ $w == -* ]]; then
@@ -52,10 +52,10 @@ _alpnsteer()
 		fi
 		;;
 	"attach")
-		COMPREPLY=($(compgen -W "--port --forward --domain --pool --pool-max --per-source --cgroup --handshake-timeout --alpn-dir --control-group --user --holder --ttl --drain-wait --preclassify -h --help" -- "$cur"))
+		COMPREPLY=($(compgen -W "--port --forward --domain --pool --pool-max --per-source --cgroup --handshake-timeout --alpn-dir --control-group --user --holder --ttl --drain-wait --proxy-protocol --preclassify -h --help" -- "$cur"))
 		;;
 	"run")
-		COMPREPLY=($(compgen -W "--port --forward --domain --pool --pool-max --per-source --cgroup --handshake-timeout --alpn-dir --control-group --user --holder --ttl --drain-wait --preclassify -h --help" -- "$cur"))
+		COMPREPLY=($(compgen -W "--port --forward --domain --pool --pool-max --per-source --cgroup --handshake-timeout --alpn-dir --control-group --user --holder --ttl --drain-wait --proxy-protocol --preclassify -h --help" -- "$cur"))
 		;;
 	"detach")
 		COMPREPLY=($(compgen -W "--holder --all --wait -h --help" -- "$cur"))

@@ -27,6 +27,11 @@
  * verdict leaves it to the webserver at once. */
 #define ALPNSTEER_MAX_RECORD	 (16384 + 2048)
 
+/* Longest PROXY protocol header taken in front of a hello (--proxy-protocol):
+ * v1's own limit is 107 bytes; a v2 header with more TLVs than fit here is
+ * left to the webserver. */
+#define ALPNSTEER_PROXY_MAX	 256
+
 /* Per-connection classification, kept in socket-local storage. */
 enum alpnsteer_verdict {
 	AS_UNDECIDED = 0,
@@ -42,12 +47,21 @@ enum alpnsteer_verdict {
 			     * ALPN (and SNI): left to the webserver */
 	AS_SRC_CAPPED = 10, /* acme-tls/1, but its source prefix holds its
 			       share of the pool (settings.src_cap) */
+	AS_PROXY_BAD = 11,  /* --proxy-protocol port, but no well-formed PROXY
+			     * header in the first skb: left to the webserver */
 };
 
 struct alpnsteer_conn_state {
 	__u32 verdict; /* enum alpnsteer_verdict */
 	__u32 slot;
 	__u32 release_tries; /* RTT callbacks that tried to release it */
+	/* --proxy-protocol: the header came alone in the first skb and went
+	 * to the webserver; the hello is the next skb.  The client it named
+	 * (family 0: none, the connection's own peer is the client). */
+	__u32 proxy_seen;
+	__u32 client_family;
+	__u32 client_port; /* host byte order */
+	__u32 client_ip[4]; /* network byte order */
 };
 
 /* One entry per responder slot, indexed by slot number. */
@@ -99,7 +113,10 @@ struct alpnsteer_name {
 	X(AC_RELEASED_CLOSING, "released_closing")                           \
 	X(AC_REAPED, "reaped") /* released by the drain's socket iterator */ \
 	/* acme-tls/1 whose source prefix held src_cap slots already */      \
-	X(AC_SRC_CAPPED, "src_capped")
+	X(AC_SRC_CAPPED, "src_capped")                                       \
+	X(AC_PROXIED, "proxied") /* hellos behind a PROXY header */          \
+	/* --proxy-protocol port, no whole well-formed PROXY header first */ \
+	X(AC_PROXY_BAD, "proxy_bad")
 
 #define __ALPNSTEER_COUNTER_ID(id, name) id,
 enum alpnsteer_counter {
@@ -128,6 +145,12 @@ struct alpnsteer_event {
 	__u32 remote_ip[4]; /* network byte order; IPv4 in remote_ip[0] */
 	__u32 local_ip[4];
 	__u8 sni[ALPNSTEER_NAME_MAX];
+	/* Behind a PROXY header, remote_* is the client the header named
+	 * and via_* the connection's own peer (the load balancer). */
+	__u32 proxy; /* PROXY protocol version, 0: none */
+	__u32 via_family;
+	__u32 via_port;
+	__u32 via_ip[4];
 };
 
 /* Runtime settings the daemon changes while attached (single-entry array). */

@@ -187,10 +187,32 @@ const struct cmd_opt cli_attach_opts[] = {
 	  "this holder lets go by itself after DURATION (90s, 30m, 1h, 2d) if its detach never comes" },
 	{ "drain-wait", 'W', CMD_ARG_REQUIRED, "DURATION",
 	  "how long to wait for an earlier attachment's drain to end (default " STR(ALPNSTEER_DEFAULT_DRAIN_WAIT) "s)" },
+	{ "proxy-protocol", 'X', CMD_ARG_REQUIRED, "PORT",
+	  "connections to PORT (one of --port) start with a PROXY protocol header (v1 or v2) from a layer-4 load balancer: the hello after it is classified, a steered one has its header consumed, every other keeps it for the webserver byte for byte (repeatable)" },
 	{ "preclassify", 'P', CMD_ARG_REQUIRED, "IFACE[,IFACE]",
 	  "experimental, off by default: a tc ingress program on these interfaces (every one steered connections arrive on, lo included) lets only connections that may offer acme-tls/1 into the sockhash" },
 	{},
 };
+
+/* A PROXY header is only looked for on a steered port: a
+ * --proxy-protocol port that is not one is a mistake worth naming. */
+static int check_proxy_ports(const struct daemon_opts *o)
+{
+	__u32 i, j;
+
+	for (i = 0; i < o->cfg.nr_proxy_ports; i++) {
+		for (j = 0; j < o->cfg.nr_ports; j++)
+			if (o->cfg.ports[j] == o->cfg.proxy_ports[i])
+				break;
+		if (j == o->cfg.nr_ports) {
+			p_err("--proxy-protocol %u is not a steered port",
+			      o->cfg.proxy_ports[i]);
+			p_hint("name it with --port too (--port 443 --proxy-protocol 443)");
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
 
 int cli_parse_attach(int argc, char **argv, struct daemon_opts *o)
 {
@@ -318,6 +340,19 @@ int cli_parse_attach(int argc, char **argv, struct daemon_opts *o)
 				return -EINVAL;
 			}
 			break;
+		case 'X':
+			if (cli_parse_port(optarg, &v)) {
+				p_err("--proxy-protocol '%s' is not a port number",
+				      optarg);
+				return -EINVAL;
+			}
+			if (o->cfg.nr_proxy_ports >= ALPNSTEER_MAX_PORTS) {
+				p_err("too many --proxy-protocol options (at most %d)",
+				      ALPNSTEER_MAX_PORTS);
+				return -E2BIG;
+			}
+			o->cfg.proxy_ports[o->cfg.nr_proxy_ports++] = v;
+			break;
 		case 'P':
 			err = add_ifaces(o, optarg);
 			if (err)
@@ -341,6 +376,9 @@ int cli_parse_attach(int argc, char **argv, struct daemon_opts *o)
 		return -EINVAL;
 	if (!o->cfg.nr_ports)
 		o->cfg.ports[o->cfg.nr_ports++] = 443;
+	err = check_proxy_ports(o);
+	if (err)
+		return err;
 	if (o->pool_max < o->cfg.pool_size) {
 		if (max_given) {
 			p_err("--pool-max %u is below --pool %u", o->pool_max,

@@ -95,6 +95,9 @@ static int open_and_load(struct steer *s, const struct steer_config *cfg,
 	skel->rodata->netns_cookie = cfg->netns_cookie;
 	skel->rodata->pool_size = cfg->pool_size;
 	skel->rodata->preclassify = cfg->nr_preclass > 0;
+	for (i = 0; i < cfg->nr_proxy_ports; i++)
+		skel->rodata->proxy_ports[i] = cfg->proxy_ports[i];
+	skel->rodata->nr_proxy_ports = cfg->nr_proxy_ports;
 	/* Not even verified unless asked for. */
 	bpf_program__set_autoload(skel->progs.alpnsteer_preclass,
 				  cfg->nr_preclass > 0);

@@ -17,6 +17,7 @@
 #include <unistd.h>
 #include <sys/epoll.h>
 
+#include "proxy.h"
 #include "relay.h"
 
 void relay_init(struct relay *r)
@@ -122,6 +123,16 @@ enum relay_result relay_pump(struct relay *r, int p_fd)
 		return RELAY_DONE;
 	if (!finish_connect(r))
 		return RELAY_DONE;
+	/* The external responder is no load balancer's backend: it gets
+	 * the hello, never the header. */
+	if (!r->hello_next) {
+		rc = proxy_consume(p_fd);
+		if (rc < 0)
+			return RELAY_DONE;
+		if (!rc)
+			return RELAY_CONTINUE;
+		r->hello_next = true;
+	}
 	do {
 		moved = 0;
 		rc = fill(&r->to_up, p_fd);

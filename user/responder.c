@@ -22,6 +22,7 @@
 #include <openssl/tls1.h>
 
 #include "log.h"
+#include "proxy.h"
 #include "responder.h"
 
 #define ACME_ALPN "acme-tls/1"
@@ -156,6 +157,14 @@ enum relay_result tls_conn_pump(struct tls_conn *c)
 
 	if (!c->ssl)
 		return RELAY_DONE;
+	if (!c->hello_next) {
+		rc = proxy_consume(SSL_get_fd(c->ssl));
+		if (rc < 0)
+			return RELAY_DONE;
+		if (!rc)
+			return RELAY_CONTINUE;
+		c->hello_next = true;
+	}
 	errno = 0;
 	rc = SSL_do_handshake(c->ssl);
 	if (rc == 1) {
