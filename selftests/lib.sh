@@ -193,13 +193,18 @@ st_require_web() {
 
 # st_require_usable: skip unless `alpnsteer features` finds every kernel
 # feature alpnsteer needs (skb_verdict, ...); the reason names the missing
+# A binary that cannot run, or a features report that does not parse, is a
+# failure, never a skip: a skip would hide the very thing under test.
 st_require_usable() {
 	local f
 	f=$("$ALPNSTEER" features -j 2>/dev/null | python3 -c '
 import json, sys
 d = json.load(sys.stdin)
-print("" if d["usable"] else d["missing"] or "?")' 2>/dev/null) ||
-		f="'alpnsteer features -j' failed"
+print("" if d["usable"] else d["missing"] or "?")' 2>/dev/null) || {
+		not_ok "'$ALPNSTEER features -j' runs and reports"
+		st_summary
+		exit 1
+	}
 	[ -z "$f" ] || st_skip "the kernel lacks what alpnsteer needs: $f"
 }
 
