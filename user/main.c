@@ -23,6 +23,7 @@
 #include "acme_cert.h"
 #include "check.h"
 #include "cli.h"
+#include "cmd_agent.h"
 #include "control.h"
 #include "daemon.h"
 #include "diag.h"
@@ -57,6 +58,8 @@ static void usage(FILE *f)
 		"                          validate IDENT as a CA does (TLS 1.2 and 1.3,\n"
 		"                          ALPN acme-tls/1), one line per rule\n"
 		"  features [-j]           can this kernel run alpnsteer, and how\n"
+		"  agent [--grace D] [--ttl D] [--store URL] [ATTACH OPTIONS] | agent status\n"
+		"                          stay detached; attach while a challenge pends\n"
 		"  help                    this text\n"
 		"\n"
 		"Attach options:\n"
@@ -205,6 +208,10 @@ static int cmd_challenge(int argc, char **argv)
 	struct acme_ident id;
 	int err;
 
+	/* Through a running agent, or --store (user/cmd_agent.c). */
+	err = agent_challenge(argc, argv);
+	if (err >= 0)
+		return err;
 	/* Refuse a bad identifier here, with the daemon's words, before
 	 * anything is sent. */
 	if ((!strcmp(verb, "add") || !strcmp(verb, "remove")) && argc > 2 &&
@@ -319,6 +326,8 @@ int main(int argc, char **argv)
 		return cmd_challenge(argc, argv);
 	if (!strcmp(cmd, "check"))
 		return cmd_check(argc, argv);
+	if (!strcmp(cmd, "agent"))
+		return do_agent(argc, argv);
 	if (!strcmp(cmd, "features"))
 		return cmd_features(argc, argv);
 	if (!strcmp(cmd, "help")) {
