@@ -21,6 +21,15 @@
 # "$0" "$@" from its deploy_challenge/clean_challenge.
 set -euo pipefail
 ALPNSTEER=${ALPNSTEER:-alpnsteer}
+# Agent mode (ALPNSTEER_AGENT=1, or an `alpnsteer agent` running: its
+# socket exists): only add and remove, never attach or detach; the agent
+# attaches while a challenge is pending.  With ALPNSTEER_STORE (and the
+# other ALPNSTEER_STORE_* variables) the challenges go to the shared store
+# instead, for the agents of every node.
+if [ "${ALPNSTEER_AGENT:-}" = 1 ] || [ -S "${ALPNSTEER_RUN_DIR:-/run/alpnsteer}/agent.sock" ] ||
+	[ -n "${ALPNSTEER_STORE:-}" ]; then
+	ALPNSTEER_HOOK_ATTACH=0
+fi
 holder=${ALPNSTEER_HOLDER:-dehydrated}
 op=${1:-}
 shift || true

@@ -19,6 +19,15 @@
 # the reverse-name SNI.
 set -euo pipefail
 ALPNSTEER=${ALPNSTEER:-alpnsteer}
+# Agent mode (ALPNSTEER_AGENT=1, or an `alpnsteer agent` running: its
+# socket exists): only add and remove, never attach or detach; the agent
+# attaches while a challenge is pending.  With ALPNSTEER_STORE (and the
+# other ALPNSTEER_STORE_* variables) the challenges go to the shared store
+# instead, for the agents of every node.
+if [ "${ALPNSTEER_AGENT:-}" = 1 ] || [ -S "${ALPNSTEER_RUN_DIR:-/run/alpnsteer}/agent.sock" ] ||
+	[ -n "${ALPNSTEER_STORE:-}" ]; then
+	ALPNSTEER_HOOK_ATTACH=0
+fi
 [ $# -eq 5 ] || { echo "usage: $(basename "$0") method type ident token auth" >&2; exit 85; }
 method=$1 type=$2 ident=$3 token=$4 auth=$5
 [ "$type" = tls-alpn-01 ] || exit 1
