@@ -226,12 +226,10 @@ int agent_entry_parse(const char *prefix, const char *key, const char *json,
 		rc = -ESTALE;
 		goto out;
 	}
-	if (exp - now > max) {
-		snprintf(err, errlen,
-			 "expires in %lld s, more than the %ld s allowed",
-			 (long long)(exp - now), max);
-		goto out;
-	}
+	/* Never longer than this agent allows (--ttl): a writer's clock or
+	 * its idea of a ttl does not keep steering on here. */
+	if (exp - now > max)
+		exp = now + max;
 	e->expires = exp;
 	rc = 0;
 out:

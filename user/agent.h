@@ -79,7 +79,7 @@ struct agent_entry {
  * "expires":...}, its identifier valid, its key @key exactly the one that
  * identifier has under @prefix (so that a client allowed to write only
  * some keys can only add those names), the digest a SHA-256 and the
- * expiry in the future and at most @max seconds away.  0, -ESTALE
+ * expiry in the future (cut to @max seconds from @now).  0, -ESTALE
  * (expired), or -EINVAL; @err says why. */
 int agent_entry_parse(const char *prefix, const char *key, const char *json,
 		      size_t len, time_t now, long max, struct agent_entry *e,

@@ -254,7 +254,7 @@ int agent_challenge(int argc, char **argv)
 		p_err("the key authorization is empty or contains white space");
 		return 1;
 	}
-	if (so.url) {
+	if (so.url && (!strcmp(pos[0], "add") || !strcmp(pos[0], "remove"))) {
 		/* The shared store: this host's agent need not run. */
 		if (!strcmp(pos[0], "add") &&
 		    ((npos == 3 && !digest) || (npos == 2 && digest))) {
