@@ -29,7 +29,7 @@ verify() {
 	out=$(cd "$U" && systemd-analyze verify "$@" 2>&1) || { echo "$out" | sed 's/^/#   /'; return 1; }
 	[ -z "$out" ] || { echo "$out" | sed 's/^/#   /'; return 1; }
 }
-for u in alpnsteer.service alpnsteer-attach.service alpnsteer-forward@8443.service; do
+for u in alpnsteer.service alpnsteer-attach.service alpnsteer-forward@8443.service alpnsteer-agent.service; do
 	check "systemd-analyze verify $u" verify "./$u"
 done
 sed 's/^ExecStart=/ExecStrat=/' "$U/alpnsteer-attach.service" > "$U/broken1.service"
@@ -43,13 +43,13 @@ score() {
 	(cd "$U" && systemd-analyze security --offline=yes "./$1" 2>&1) |
 		sed -n 's/.*Overall exposure level for .*: \([0-9.]*\).*/\1/p'
 }
-for u in alpnsteer.service alpnsteer-attach.service alpnsteer-forward@8443.service; do
+for u in alpnsteer.service alpnsteer-attach.service alpnsteer-forward@8443.service alpnsteer-agent.service; do
 	sc=$(score $u)
 	echo "# $u: exposure $sc"
 	check "$u scores 3.0 or better in systemd-analyze security (got $sc)" \
 		python3 -c 'import sys; sys.exit(not (sys.argv[1] and float(sys.argv[1]) <= 3.0))' "$sc"
 done
-for u in alpnsteer.service alpnsteer-attach.service alpnsteer-forward@.service; do
+for u in alpnsteer.service alpnsteer-attach.service alpnsteer-forward@.service alpnsteer-agent.service; do
 	check "$u: no CAP_SYS_ADMIN in its bounding set" bash -c "! grep -q '^CapabilityBoundingSet=.*CAP_SYS_ADMIN' '$U/$u'"
 done
 

@@ -52,6 +52,7 @@
 #define AGENT_TICK_MS 100
 #define AGENT_RETRY_S 5 /* after an attach that failed */
 #define AGENT_MAX_ARGS 128
+#define AGENT_STOP_WAIT 60 /* s: TimeoutStopSec=90 in the unit */
 
 struct agent {
 	struct lc_paths p;
@@ -330,7 +331,10 @@ static int in_child(struct agent *ag, bool attach)
 		lc_close_except(keep, 0);
 		if (attach)
 			_exit(lc_attach(&ag->p, &ag->o, false));
-		_exit(lc_detach(&ag->p, AGENT_HOLDER, false, -1));
+		/* Stopping (a service stop): wait for the drain, so that
+		 * nothing of ours is left to be killed with the unit. */
+		_exit(lc_detach(&ag->p, AGENT_HOLDER, false,
+				ag->stop ? AGENT_STOP_WAIT : -1));
 	}
 	while (waitpid(pid, &st, 0) < 0)
 		if (errno != EINTR)
