@@ -9,6 +9,7 @@ apt-get install -y -q --no-install-recommends \
 	make gcc clang llvm libc6-dev pkg-config \
 	libbpf-dev bpftool libelf-dev zlib1g-dev \
 	libssl-dev openssl libnl-3-dev libnl-route-3-dev libnl-idiag-3-dev \
+	libcurl4-openssl-dev libjson-c-dev etcd-server etcd-client \
 	libclang-rt-14-dev \
 	nginx-light curl python3 python3-cryptography xxd iproute2 ethtool kmod procps util-linux \
 	ca-certificates \
@@ -26,6 +27,11 @@ apt-get install -y -q --no-install-recommends \
 # selftests/lib.sh), each run with a private config, never as the system
 # service (lighttpd's TLS is its own package); the last line: make vmtest
 # (scripts/vmtest/: qemu, the initramfs, Debian's .ko.xz).
+# libcurl and json-c: the agent's etcd store (user/store_etcd.c); etcd-server
+# and etcd-client: selftests/test_fleet.sh starts its own etcd in a network
+# namespace, so the packaged etcd.service, which Debian starts on
+# 127.0.0.1:2379 at install, is not needed: stopped and disabled.
+systemctl disable --now etcd.service >/dev/null 2>&1 || true
 # bpffs and the cgroup2 mount are set up by alpnsteer itself when missing.
 # The daemon gives up root once steering is live and runs as this user.
 id -u alpnsteer >/dev/null 2>&1 ||
