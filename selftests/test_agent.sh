@@ -33,6 +33,16 @@ wait_detached() {
 	return 1
 }
 
+# The baseline on this machine as it is now: what a hook without an agent
+# pays, attach then challenge add.
+BASE=()
+for n in 1 2 3 4 5; do
+	t0=$(now_ms)
+	as attach --holder base >/dev/null && as challenge add b$n.agent.test tok$n.thumb
+	BASE+=($(( $(now_ms) - t0 )))
+	as detach --holder base --wait=30 >/dev/null
+done
+
 st_spawn nsenter --net=/var/run/netns/$ST_SRV "$ALPNSTEER" agent --grace ${GRACE}s \
 	> "$ST_WORK/agent.log" 2>&1
 AGENT=${ST_PIDS[-1]}
@@ -69,11 +79,15 @@ echo "# attach latency from challenge add (ms): ${ATT[*]}"
 echo "# detach after the last remove (ms, grace ${GRACE}s included): ${DET[*]}"
 best=$(printf '%s\n' "${ATT[@]}" | sort -n | head -1)
 med=$(printf '%s\n' "${ATT[@]}" | sort -n | sed -n 3p)
+bmed=$(printf '%s\n' "${BASE[@]}" | sort -n | sed -n 3p)
+echo "# attach + challenge add without the agent, same machine (ms): ${BASE[*]}"
 echo "# the agent's own figure for its last attach: $(agent_field "d['last_attach_ms']") ms; load average $(cut -d' ' -f1-3 /proc/loadavg)"
-# The attach is the lifecycle's (BPF load, pool, keeper): 39 ms median on
-# a busy machine; the margin is for a 2-core machine shared with others.
-check "attached within 100 ms of challenge add (best of 5: $best ms)" test "$best" -lt 100
-check "... and within 300 ms in the median ($med ms)" test "$med" -lt 300
+# The attach itself is the lifecycle's (BPF load, pool, keeper): 39 ms in
+# the median on a busy machine, several times that on a 2-core machine
+# shared with other runs.  What the agent adds to it must stay under
+# 100 ms whatever the load; the absolute figure is printed.
+check "the agent attaches within 100 ms of what attach + add cost here (median $med ms vs $bmed ms; best $best ms)" \
+	test $((med - bmed)) -lt 100
 dmin=$(printf '%s\n' "${DET[@]}" | sort -n | head -1)
 dmax=$(printf '%s\n' "${DET[@]}" | sort -n | tail -1)
 check "detached no sooner than the grace ($dmin ms >= ${GRACE}000)" test "$dmin" -ge $((GRACE * 1000))
@@ -92,7 +106,9 @@ check "... listed by the agent with its expiry" \
 check "it expires and the agent detaches (within ttl + grace + 3 s)" wait_detached $(( (3 + GRACE + 3) * 10 ))
 exp=$(( $(now_ms) - t0 ))
 echo "# crashed client: detached $exp ms after its add (ttl 3 s, grace ${GRACE} s)"
-check "... not before its ttl and the grace" test $exp -ge $(( (3 + GRACE) * 1000 - 200 ))
+# Expiry is counted in whole seconds of the wall clock (a store entry's
+# "expires"): up to a second early.
+check "... not before its ttl (less a second) and the grace" test $exp -ge $(( (3 - 1 + GRACE) * 1000 ))
 check "the agent says it expired" grep -q "challenge crashed.agent.test expired (ttl)" "$ST_WORK/agent.log"
 
 # A bad request changes nothing.
