@@ -303,6 +303,8 @@ out=$(in_ns $ST_NS-n1 env ALPNSTEER_STORE=$ETCD ALPNSTEER_STORE_CA="$PKI/ca.pem"
 	ALPNSTEER_STORE_KEY="$PKI/node1.key" ALPNSTEER_STORE_USER=node ALPNSTEER_STORE_PASSWORD_FILE="$PKI/node.pw" \
 	"$ALPNSTEER" challenge add n1.fleet.test tok.x 2>&1) && rc=0 || rc=$?
 check "a node may not write (exit $rc)" test $rc -ne 0
+no_lease() { etcdctl_root lease list 2>/dev/null | grep -q "^found 0 leases"; }
+check "the refused adds left no lease behind" no_lease
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 -subj "/O=rogue" \
 	-keyout "$PKI/rogue-self.key" -out "$PKI/rogue-self.pem" 2>/dev/null
 out=$(in_ns $ST_NS-n1 env ALPNSTEER_STORE=$ETCD ALPNSTEER_STORE_CA="$PKI/ca.pem" ALPNSTEER_STORE_CERT="$PKI/rogue-self.pem" \

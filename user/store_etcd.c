@@ -307,6 +307,16 @@ static int op_put(const struct store_opts *o, const char *base,
 		 lease);
 	rc = post(o, base, "/v3/kv/put", token, body, &r, err, errlen);
 	json_object_put(r);
+	if (rc && strcmp(lease, "0")) {
+		/* Refused (a key outside the role): the lease goes too, not
+		 * at its ttl. */
+		char e2[200];
+
+		snprintf(body, sizeof(body), "{\"ID\":\"%s\"}", lease);
+		if (!post(o, base, "/v3/lease/revoke", token, body, &r, e2,
+			  sizeof(e2)))
+			json_object_put(r);
+	}
 	return rc;
 }
 
@@ -328,7 +338,7 @@ static void say_store_error(int rc, const char *err, const char *what)
 {
 	p_err("store: %s: %s", what, err);
 	if (rc == -EACCES)
-		p_hint("the store's user needs a readwrite role on this name's key (see the README, \"Fleet\")");
+		p_hint("the store's user needs a readwrite role on this name's key (README, \"Agent and fleet\")");
 	else
 		p_hint("--store https://HOST:2379 with --store-ca, --store-cert/--store-key and --store-user/--store-password-file (or ALPNSTEER_STORE*)");
 }
