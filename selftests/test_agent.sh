@@ -142,6 +142,21 @@ check "after the hooks' removes and the grace, the agent is detached" wait_detac
 kill "$AGENT"
 wait "$AGENT" 2>/dev/null || true
 check "a stopped agent leaves no socket" test ! -e /run/alpnsteer/agent.sock
+
+# Two agents started at the same instant: exactly one stays.
+in_srv "$ALPNSTEER" agent --grace 1s > "$ST_WORK/race1.log" 2>&1 &
+R1=$!
+in_srv "$ALPNSTEER" agent --grace 1s > "$ST_WORK/race2.log" 2>&1 &
+R2=$!
+ST_PIDS+=($R1 $R2)
+sleep 1.5
+alive=0
+for p in $R1 $R2; do kill -0 $p 2>/dev/null && alive=$((alive + 1)); done
+check "two agents racing: exactly one stays ($alive)" test $alive -eq 1
+check "... the other said why" grep -qh "^Error: another alpnsteer agent is running on this host" "$ST_WORK/race1.log" "$ST_WORK/race2.log"
+check "... and the one left is serving, detached" bash -c '"$0" agent status | grep -q "\"attached\":false"' "$ALPNSTEER"
+kill $R1 $R2 2>/dev/null || true
+wait $R1 $R2 2>/dev/null || true
 acme_load_check
 check "no kernel WARN" st_dmesg_clean
 st_summary
