@@ -11,6 +11,7 @@
 
 #include "testlib.h"
 #include "agent.h"
+#include "cmd_agent.h"
 
 #define P AGENT_STORE_PREFIX
 #define DIGEST \
@@ -199,6 +200,25 @@ TEST(set)
 	CHECK_EQ((long)agent_set_next(&s), 0L);
 }
 
+/* Both spellings of a challenge request: today's "challenge add ..." and
+ * a command table's sub-verb "add ...".  A bad identifier is refused
+ * before any socket; with no agent running, -1 hands over to the
+ * daemon's control socket. */
+TEST(challenge_argv)
+{
+	char *a1[] = { "challenge", "add", "*.bad.test", "k", NULL };
+	char *a2[] = { "add", "*.bad.test", "k", NULL };
+	char *a3[] = { "remove", "bad ident", NULL };
+	char *a4[] = { "add", "ok.test", "--digest", "zz", NULL };
+	char *a5[] = { "frobnicate", NULL };
+
+	CHECK_EQ(agent_challenge(4, a1), 1);
+	CHECK_EQ(agent_challenge(3, a2), 1);
+	CHECK_EQ(agent_challenge(2, a3), 1);
+	CHECK_EQ(agent_challenge(4, a4), 1);
+	CHECK_EQ(agent_challenge(1, a5), -1);
+}
+
 int main(void)
 {
 	RUN(key_layout);
@@ -207,5 +227,6 @@ int main(void)
 	RUN(garbage);
 	RUN(ttl);
 	RUN(set);
+	RUN(challenge_argv);
 	return TEST_SUMMARY();
 }

@@ -211,11 +211,16 @@ int agent_challenge(int argc, char **argv)
 	char req[2048], why[200], *reply;
 	long ttl = 0;
 	int i, npos = 0, err, rc;
-	bool list_json = false;
+	bool list_json = false, sub;
 
 	store_opts_env(&so);
-	for (i = 1; i < argc; i++) {
-		rc = store_opt(argc, argv, &i, &so);
+	/* argv[0] is "challenge" (today's main.c) or the sub-verb itself
+	 * (a command table's "add", "remove", "list"): both work. */
+	sub = !strcmp(argv[0], "add") || !strcmp(argv[0], "remove") ||
+	      !strcmp(argv[0], "list");
+	i = sub ? 0 : 1;
+	for (; i < argc; i++) {
+		rc = i ? store_opt(argc, argv, &i, &so) : 0;
 		if (rc < 0)
 			return 2;
 		if (rc)

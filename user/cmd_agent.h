@@ -7,7 +7,8 @@
 /* alpnsteer agent [OPTIONS] | agent status; an exit code. */
 int do_agent(int argc, char **argv);
 /* `challenge ARGS` through a running agent or --store URL: an exit code,
- * or -1 when neither applies (the daemon's control socket then). */
+ * or -1 when neither applies (the daemon's control socket then).  argv[0]
+ * is "challenge" or the sub-verb ("add", "remove", "list"). */
 int agent_challenge(int argc, char **argv);
 
 #endif
