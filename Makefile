@@ -37,6 +37,8 @@ WARN := -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers -Wer
 CFLAGS ?= -O2 -g
 ALL_CFLAGS := $(CPPFLAGS) $(CFLAGS) $(WARN) -D_GNU_SOURCE -Iinclude -Iuser -I$(OUTPUT) $(NL_CFLAGS)
 LDLIBS := -lbpf -lelf -lz -lssl -lcrypto $(NL_LIBS)
+# the agent: json-c for the store's entries, libcurl for etcd's JSON gateway
+LDLIBS += -ljson-c -lcurl
 BPF_CFLAGS := -O2 -g -Wall -Werror -target bpf -D__TARGET_ARCH_$(ARCH) \
 	-Iinclude -I$(OUTPUT)
 

@@ -25,12 +25,12 @@ _alpnsteer()
 		COMPREPLY=($(compgen -W "$(command ls /sys/class/net 2>/dev/null)" -- "$cur"))
 		return
 		;;
-	--port | --forward | --domain | --pool | --pool-max | --per-source | --handshake-timeout | --holder | --ttl | --drain-wait | --proxy-protocol | --digest | --address | --keyauth)
+	--port | --forward | --domain | --pool | --pool-max | --per-source | --handshake-timeout | --holder | --ttl | --drain-wait | --proxy-protocol | --digest | --store | --address | --keyauth | --grace | --store-ca | --store-cert | --store-key | --store-user | --store-password-file)
 		return
 		;;
 	esac
 
-	local i w cmd= takes=" --port --forward --domain --pool --pool-max --per-source --cgroup --handshake-timeout --alpn-dir --control-group --user --holder --ttl --drain-wait --proxy-protocol --preclassify --digest --address --keyauth "
+	local i w cmd= takes=" --port --forward --domain --pool --pool-max --per-source --cgroup --handshake-timeout --alpn-dir --control-group --user --holder --ttl --drain-wait --proxy-protocol --preclassify --digest --store --address --keyauth --grace --store-ca --store-cert --store-key --store-user --store-password-file "
 	for ((i = 1; i < cword; i++)); do
 		w=${words[i]}
 		if [[ $w == -* ]]; then
@@ -48,7 +48,7 @@ _alpnsteer()
 		if [[ $cur == -* ]]; then
 			COMPREPLY=($(compgen -W "-j --json -v --verbose -d --debug -V --version -h --help" -- "$cur"))
 		else
-			COMPREPLY=($(compgen -W "attach run detach status challenge check features version help" -- "$cur"))
+			COMPREPLY=($(compgen -W "attach run detach status challenge check agent features version help" -- "$cur"))
 		fi
 		;;
 	"attach")
@@ -71,16 +71,19 @@ _alpnsteer()
 		fi
 		;;
 	"challenge add")
-		COMPREPLY=($(compgen -W "--digest -h --help" -- "$cur"))
+		COMPREPLY=($(compgen -W "--digest --ttl --store -h --help" -- "$cur"))
 		;;
 	"challenge remove")
-		COMPREPLY=($(compgen -W "-h --help" -- "$cur"))
+		COMPREPLY=($(compgen -W "--store -h --help" -- "$cur"))
 		;;
 	"challenge list")
 		COMPREPLY=($(compgen -W "-j --json -h --help" -- "$cur"))
 		;;
 	"check")
 		COMPREPLY=($(compgen -W "--address --keyauth --port -h --help" -- "$cur"))
+		;;
+	"agent")
+		COMPREPLY=($(compgen -W "--grace --ttl --store --store-ca --store-cert --store-key --store-user --store-password-file -h --help" -- "$cur"))
 		;;
 	"features")
 		COMPREPLY=($(compgen -W "-j --json -h --help" -- "$cur"))
@@ -89,7 +92,7 @@ _alpnsteer()
 		COMPREPLY=($(compgen -W "-j --json -h --help" -- "$cur"))
 		;;
 	help)
-		COMPREPLY=($(compgen -W "attach run detach status challenge check features version help" -- "$cur"))
+		COMPREPLY=($(compgen -W "attach run detach status challenge check agent features version help" -- "$cur"))
 		;;
 	esac
 } &&

@@ -10,6 +10,7 @@ apt-get install -y -q --no-install-recommends \
 	libbpf-dev bpftool libelf-dev zlib1g-dev libseccomp-dev \
 	debhelper dpkg-dev fakeroot lintian \
 	libssl-dev openssl libnl-3-dev libnl-route-3-dev libnl-idiag-3-dev \
+	libcurl4-openssl-dev libjson-c-dev etcd-server etcd-client \
 	libclang-rt-14-dev \
 	nginx-light curl python3 python3-cryptography xxd iproute2 ethtool kmod procps util-linux \
 	ca-certificates \
@@ -32,6 +33,11 @@ apt-get install -y -q --no-install-recommends \
 # (scripts/vmtest/: qemu, the initramfs, Debian's .ko.xz); bash-completion
 # and groff-base: tests/test_docs.sh runs the completion and renders
 # alpnsteer(8) with warnings on.
+# libcurl and json-c: the agent's etcd store (user/store_etcd.c); etcd-server
+# and etcd-client: selftests/test_fleet.sh starts its own etcd in a network
+# namespace, so the packaged etcd.service, which Debian starts on
+# 127.0.0.1:2379 at install, is not needed: stopped and disabled.
+systemctl disable --now etcd.service >/dev/null 2>&1 || true
 # bpffs and the cgroup2 mount are set up by alpnsteer itself when missing.
 # The daemon gives up root once steering is live and runs as this user,
 # declared where the package and `make install-user` find it too.

@@ -75,6 +75,7 @@ extern const struct cmd_opt global_opts[];
 	X(status)         \
 	X(challenge)      \
 	X(check)          \
+	X(agent)          \
 	X(features)       \
 	X(version)        \
 	X(help)

@@ -14,6 +14,7 @@
 
 #include "acme_cert.h"
 #include "cmd.h"
+#include "cmd_agent.h"
 #include "control.h"
 #include "log.h"
 
@@ -76,6 +77,11 @@ static int do_add(int argc, char **argv)
 	char req[2048];
 	int rc;
 
+	/* A running agent, or --store: theirs (user/cmd_agent.c). */
+	rc = agent_challenge(argc, argv);
+	if (rc >= 0)
+		return rc;
+
 	if (argc == 4 && !strcmp(argv[2], "--digest"))
 		dg = argv[3];
 	else if (argc == 3 && !strncmp(argv[2], "--digest=", 9))
@@ -115,6 +121,10 @@ static int do_remove(int argc, char **argv)
 	char req[2048];
 	int c, rc;
 
+	rc = agent_challenge(argc, argv);
+	if (rc >= 0)
+		return rc;
+
 	while ((c = cmd_getopt(argc, argv, &challenge_remove_cmd)) != -1)
 		return EXIT_USAGE;
 	if (!cmd_operands(argc, argv, &challenge_remove_cmd, 1, 1))
@@ -134,7 +144,10 @@ static const struct cmd_opt list_opts[] = {
 
 static int do_list(int argc, char **argv)
 {
-	int c;
+	int c = agent_challenge(argc, argv);
+
+	if (c >= 0)
+		return c;
 
 	while ((c = cmd_getopt(argc, argv, &challenge_list_cmd)) != -1) {
 		if (c != 'j')
@@ -146,16 +159,30 @@ static int do_list(int argc, char **argv)
 	return request(log_json ? "list" : "table");
 }
 
+/* Handled by agent_challenge() before the parsing here; listed for the
+ * help, the man page and the completion. */
+#define STORE_OPTS                                                          \
+	{ "store", 1003, CMD_ARG_REQUIRED, "URL[,URL]",                     \
+	  "through the fleet's etcd, for every node's agent, instead of this host (and the --store-ca, --store-cert, --store-key, --store-user, --store-password-file of agent; also the ALPNSTEER_STORE* variables)" }
+
 static const struct cmd_opt add_opts[] = {
 	{ "digest", 'd', CMD_ARG_REQUIRED, "SHA256",
 	  "SHA-256 of the key authorization instead of the key authorization itself, which is all dehydrated's and uacme's hooks are given: 64 hex digits (colons between bytes allowed) or 43 base64url characters" },
+	{ "ttl", 1002, CMD_ARG_REQUIRED, "DURATION",
+	  "with a running agent or --store: the challenge expires after DURATION (at most the agent's --ttl)" },
+	STORE_OPTS,
+	{},
+};
+
+static const struct cmd_opt remove_opts[] = {
+	STORE_OPTS,
 	{},
 };
 
 static const struct cmd challenge_add_cmd = {
 	.name = "add",
 	.func = do_add,
-	.synopsis = "IDENT {KEYAUTH | --digest SHA256}",
+	.synopsis = "IDENT {KEYAUTH | --digest SHA256} [--ttl DURATION] [--store URL]",
 	.summary =
 		"make IDENT pending, answered with the ACME key authorization KEYAUTH",
 	.desc = "IDENT is a DNS name (no wildcard) or an IPv4/IPv6 address. Adding a pending IDENT again replaces its key authorization.",
@@ -167,6 +194,7 @@ static const struct cmd challenge_remove_cmd = {
 	.func = do_remove,
 	.args = "IDENT",
 	.summary = "drop the pending challenge of IDENT",
+	.opts = remove_opts,
 };
 
 static const struct cmd challenge_list_cmd = {
