@@ -61,6 +61,7 @@ ALPNSTEER_VERSION := $(shell git describe --tags --dirty 2>/dev/null || \
 endif
 ALPNSTEER_VERSION ?= $(VERSION_FILE)
 
+.PHONY: bench-agent
 .PHONY: all test selftest fuzz check install install-user uninstall deb clean help format bench demo docs FORCE
 .DELETE_ON_ERROR:
 
@@ -141,6 +142,11 @@ demo:
 
 bench: all
 	$(Q)selftests/isolate.sh bench scripts/bench/bench.sh $(OUTPUT)
+
+# root: the agent's time from challenge add to live steering, against
+# attach + challenge add, in alternating blocks (~2 min).
+bench-agent: all
+	$(Q)selftests/isolate.sh benchag scripts/bench/agent.sh $(OUTPUT)
 
 # The parser of include/clienthello.h, under libFuzzer and ASan.
 $(OUTPUT)/fuzz_clienthello: tests/fuzz_clienthello.c include/clienthello.h include/proxyhdr.h | $(OUTPUT)
