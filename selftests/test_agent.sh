@@ -146,11 +146,13 @@ wait "$AGENT" 2>/dev/null || true
 check "a stopped agent leaves no socket" test ! -e /run/alpnsteer/agent.sock
 
 # Two agents started at the same instant: exactly one stays.
-in_srv "$ALPNSTEER" agent --grace 1s > "$ST_WORK/race1.log" 2>&1 &
-R1=$!
-in_srv "$ALPNSTEER" agent --grace 1s > "$ST_WORK/race2.log" 2>&1 &
-R2=$!
-ST_PIDS+=($R1 $R2)
+# (nsenter itself, not the in_srv function: a function sent to the
+# background is a subshell, and killing it leaves the agent running into
+# the next selftest)
+st_spawn nsenter --net=/var/run/netns/$ST_SRV "$ALPNSTEER" agent --grace 1s > "$ST_WORK/race1.log" 2>&1
+R1=${ST_PIDS[-1]}
+st_spawn nsenter --net=/var/run/netns/$ST_SRV "$ALPNSTEER" agent --grace 1s > "$ST_WORK/race2.log" 2>&1
+R2=${ST_PIDS[-1]}
 sleep 1.5
 alive=0
 for p in $R1 $R2; do kill -0 $p 2>/dev/null && alive=$((alive + 1)); done
@@ -159,6 +161,8 @@ check "... the other said why" grep -qh "^Error: another alpnsteer agent is runn
 check "... and the one left is serving, detached" bash -c '"$0" agent status | grep -q "\"attached\":false"' "$ALPNSTEER"
 kill $R1 $R2 2>/dev/null || true
 wait $R1 $R2 2>/dev/null || true
+check "no agent is left running" bash -c '! pgrep -f "$0 agent" >/dev/null' "$ALPNSTEER"
+check "... nor its socket" test ! -e /run/alpnsteer/agent.sock
 acme_load_check
 check "no kernel WARN" st_dmesg_clean
 st_summary

@@ -524,23 +524,25 @@ static void wait_note(const struct lc_view *v, bool *said)
 		v->state == LC_ORPHANED ? "orphaned" : "previous");
 }
 
-int lc_attach(const struct lc_paths *p, struct daemon_opts *o, bool foreground)
+/* lc_attach() with the run directory and the edit lock open: @fds holds
+ * them and the lock file's descriptor, for lc_attach() to close whatever
+ * way this returns (the agent calls it again and again). */
+struct attach_fds {
+	int run, edit, lock;
+};
+
+static int attach_in(const struct lc_paths *p, struct daemon_opts *o,
+		     bool foreground, struct attach_fds *fd)
 {
 	struct lc_opts want;
 	struct lc_view v;
 	char why[1024], h[LC_HOLDER_MAX * (LC_HOLDER_NAME + 2)];
-	int run_fd, edit_fd, lock_fd, waited = 0, err, pfd[2];
+	int run_fd = fd->run, waited = 0, err, pfd[2];
 	bool said = false;
 	char status = 1;
 	pid_t pid;
 
 	lc_opts_from(o, &want);
-	run_fd = lc_run_dir_open(p, true);
-	if (run_fd < 0)
-		return 1;
-	edit_fd = edit_lock(p, run_fd);
-	if (edit_fd < 0)
-		return 1;
 	for (;;) {
 		lc_observe(p, run_fd, &v);
 		switch (lc_plan_attach(&v, &want, why, sizeof(why))) {
@@ -576,7 +578,7 @@ int lc_attach(const struct lc_paths *p, struct daemon_opts *o, bool foreground)
 			       h);
 			return 1;
 		case LC_ATTACH_WAIT:
-			flock(edit_fd, LOCK_UN);
+			flock(fd->edit, LOCK_UN);
 			wait_note(&v, &said);
 			if (o->drain_wait >= 0 && waited >= o->drain_wait * 1000) {
 				p_err("the previous attachment is still draining %d connections after %d s",
@@ -586,12 +588,12 @@ int lc_attach(const struct lc_paths *p, struct daemon_opts *o, bool foreground)
 			}
 			usleep(50 * 1000);
 			waited += 50;
-			if (lc_lock_take(edit_fd, EDIT_LOCK_MS))
+			if (lc_lock_take(fd->edit, EDIT_LOCK_MS))
 				return 1;
 			continue;
 		case LC_ATTACH_REPLACE:
 			wait_note(&v, &said);
-			err = drain_orphan(p, run_fd, &edit_fd,
+			err = drain_orphan(p, run_fd, &fd->edit,
 					   o->drain_wait >= 0 ?
 						   o->drain_wait * 1000 : -1);
 			if (err == -EBUSY)
@@ -612,24 +614,26 @@ int lc_attach(const struct lc_paths *p, struct daemon_opts *o, bool foreground)
 	if (lc_pin_dir_check(p))
 		return 1;
 	lc_record_remove(run_fd);
-	lock_fd = lc_lock_open(run_fd, LC_LOCK_FILE, p->owner);
-	if (lock_fd < 0) {
+	fd->lock = lc_lock_open(run_fd, LC_LOCK_FILE, p->owner);
+	if (fd->lock < 0) {
 		p_err("cannot open %s/%s: %s", p->run_dir, LC_LOCK_FILE,
-		      lock_fd == -EPERM ? "not a regular file of root's with one link" :
-					  strerror(-lock_fd));
+		      fd->lock == -EPERM ? "not a regular file of root's with one link" :
+					  strerror(-fd->lock));
 		p_hint("remove it; everything root opens in %s must be root's",
 		       p->run_dir);
 		return 1;
 	}
 	/* Not once: a status looking (LOCK_SH for an instant) must not
 	 * fail an attach. */
-	if (lc_lock_take(lock_fd, 1000)) {
+	if (lc_lock_take(fd->lock, 1000)) {
 		p_err("another alpnsteer holds %s/%s", p->run_dir, LC_LOCK_FILE);
 		return 1;
 	}
 	if (foreground) {
 		log_daemon = true;
-		err = keeper_main(p, o, run_fd, lock_fd, edit_fd, -1);
+		err = keeper_main(p, o, run_fd, fd->lock, fd->edit, -1);
+		/* The keeper's now, whatever it has closed of them. */
+		fd->run = fd->lock = fd->edit = -1;
 		return err ? 1 : 0;
 	}
 	if (pipe2(pfd, O_CLOEXEC))
@@ -643,16 +647,36 @@ int lc_attach(const struct lc_paths *p, struct daemon_opts *o, bool foreground)
 	if (pid == 0) {
 		close(pfd[0]);
 		setsid();
-		_exit(keeper_main(p, o, run_fd, lock_fd, edit_fd, pfd[1]) ? 1 : 0);
+		_exit(keeper_main(p, o, run_fd, fd->lock, fd->edit, pfd[1]) ? 1 : 0);
 	}
 	close(pfd[1]);
-	close(lock_fd);
-	if (read(pfd[0], &status, 1) != 1 || status != 0)
+	err = read(pfd[0], &status, 1) != 1 || status != 0;
+	close(pfd[0]);
+	if (err)
 		return 1; /* the daemon or the keeper said why */
 	lc_observe(p, run_fd, &v);
 	say_attached(&v.rec, "new");
-	close(edit_fd);
 	return 0;
+}
+
+int lc_attach(const struct lc_paths *p, struct daemon_opts *o, bool foreground)
+{
+	struct attach_fds fd = { .run = -1, .edit = -1, .lock = -1 };
+	int rc = 1;
+
+	fd.run = lc_run_dir_open(p, true);
+	if (fd.run >= 0)
+		fd.edit = edit_lock(p, fd.run);
+	if (fd.edit >= 0)
+		rc = attach_in(p, o, foreground, &fd);
+	/* The keeper, if one was started, has its own copies. */
+	if (fd.lock >= 0)
+		close(fd.lock);
+	if (fd.edit >= 0)
+		close(fd.edit);
+	if (fd.run >= 0)
+		close(fd.run);
+	return rc;
 }
 
 static int wait_gone(const struct lc_paths *p, int run_fd, int seconds)
