@@ -8,7 +8,8 @@
 # real validation certificate), a validation as a CA does it (`alpnsteer
 # check`), post (detach --wait).  Every hook call succeeds, every
 # validation passes, every post returns within 3 s, and the webserver is
-# left with none of the health checks' sockets.
+# left with none of the health checks' sockets.  One st_test per webserver
+# (lib.sh), each in a set-up of its own, skipped if it is not installed.
 . "$(dirname "$0")/lib.sh"
 HOOKS=$(cd "$HERE/../scripts/hooks" && pwd)
 WEBS=${RENEW_WEBS:-nginx}
@@ -55,8 +56,14 @@ web_closewait() {
 	in_srv ss -Htn state close-wait '( sport = :443 )' | wc -l
 }
 
-case_renewals() {
+# test_renewals WEB: RENEWALS renewals through the hooks next to WEB's
+# health checks; the hooks attach and detach, the test only makes sure that
+# nothing is left attached or draining after it, whatever the outcome.
+test_renewals() {
 	local r t0 ms out rc posts="" pre_fail=0 check_fail=0 post_fail=0 slow=0
+	ST_WEB=$1
+	st_setup || { not_ok "[$ST_WEB] set-up"; return; }
+	st_defer as detach --all --wait=70
 	ip netns exec $ST_CLI python3 "$HERE/probes.py" health $SRV4,$SRV6 --every 1 > "$ST_WORK/health.out" &
 	HEALTH=$!
 	ST_PIDS+=($HEALTH)
@@ -99,15 +106,11 @@ case_renewals() {
 	local i
 	for i in $(seq 1 10); do [ "$(web_closewait)" = 0 ] && break; sleep 0.1; done
 	expect_eq "[$ST_WEB] within 1 s of the last health check, no webserver socket in CLOSE-WAIT" "$(web_closewait)" 0
-	# whatever the outcome, leave nothing draining
-	as detach --wait=70 >/dev/null 2>&1 || true
 }
 
 st_dmesg_mark
-for ST_WEB in $WEBS; do
-	st_setup || { not_ok "[$ST_WEB] set-up"; continue; }
-	case_renewals
-	st_cleanup
+for w in $WEBS; do
+	st_test renewals_$w test_renewals $w
 done
 check "no kernel WARN" st_dmesg_clean
 st_summary
