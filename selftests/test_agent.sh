@@ -161,7 +161,7 @@ check "... the other said why" grep -qh "^Error: another alpnsteer agent is runn
 check "... and the one left is serving, detached" bash -c '"$0" agent status | grep -q "\"attached\":false"' "$ALPNSTEER"
 kill $R1 $R2 2>/dev/null || true
 wait $R1 $R2 2>/dev/null || true
-check "no agent is left running" bash -c '! pgrep -f "$0 agent" >/dev/null' "$ALPNSTEER"
+check "no agent is left running" bash -c '! kill -0 $0 2>/dev/null && ! kill -0 $1 2>/dev/null' $R1 $R2
 check "... nor its socket" test ! -e /run/alpnsteer/agent.sock
 acme_load_check
 check "no kernel WARN" st_dmesg_clean
