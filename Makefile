@@ -34,7 +34,7 @@ NL_LIBS := -lnl-idiag-3 -lnl-route-3 -lnl-3
 WARN := -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers -Werror
 CFLAGS ?= -O2 -g
 ALL_CFLAGS := $(CFLAGS) $(WARN) -D_GNU_SOURCE -Iinclude -Iuser -I$(OUTPUT) $(NL_CFLAGS)
-LDLIBS := -lbpf -lelf -lz -lssl -lcrypto $(NL_LIBS)
+LDLIBS := -lbpf -lelf -lz -lssl -lcrypto -lseccomp $(NL_LIBS)
 BPF_CFLAGS := -O2 -g -Wall -Werror -target bpf -D__TARGET_ARCH_$(ARCH) \
 	-Iinclude -I$(OUTPUT)
 

@@ -9,6 +9,7 @@ apt-get install -y -q --no-install-recommends \
 	make gcc clang llvm libc6-dev pkg-config \
 	libbpf-dev bpftool libelf-dev zlib1g-dev \
 	libssl-dev openssl libnl-3-dev libnl-route-3-dev libnl-idiag-3-dev \
+	libseccomp-dev \
 	libclang-rt-14-dev \
 	nginx-light curl python3 python3-cryptography xxd iproute2 ethtool kmod procps util-linux \
 	ca-certificates \
