@@ -63,6 +63,7 @@ expect_eq "worker runs as the alpnsteer user" "$(st $w Uid)" "$(id -u alpnsteer)
 expect_eq "worker is not dumpable (its /proc files are root's)" "$(stat -c %u /proc/$w/mem 2>/dev/null)" 0
 fd_kinds $w | sed 's/^/#   worker fd: /'
 expect_eq "worker holds no BPF map, program or link" "$(fd_kinds $w | grep -c 'bpf')" 0
+expect_eq "worker maps no BPF map (the ring buffer's pages went)" "$(grep -c 'anon_inode:bpf' /proc/$w/maps)" 0
 expect_eq "worker holds no file but /dev/null (no log, no control socket)" \
 	"$(fd_kinds $w | grep '^/' | grep -vc '^/dev/null$')" 0
 expect_eq "worker holds its socket and its epoll only, besides 0-2" "$(fd_kinds $w | wc -l)" 5

@@ -18,7 +18,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <malloc.h>
 #include <unistd.h>
+#include <sys/mman.h>
 #include <sys/epoll.h>
 #include <sys/syscall.h>
 #include <openssl/err.h>
@@ -274,6 +276,24 @@ static void loop(struct worker *w)
 	}
 }
 
+/* The monitor's mappings of BPF maps went with the fork: the ring buffer
+ * (its consumer page writable: the worker could make the monitor skip
+ * events, and read who was steered) and any mmap-able map.  None stays. */
+static void unmap_bpf(void)
+{
+	char line[512];
+	unsigned long lo, hi;
+	FILE *f = fopen("/proc/self/maps", "re");
+
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f))
+		if (strstr(line, "anon_inode:bpf") &&
+		    sscanf(line, "%lx-%lx", &lo, &hi) == 2)
+			munmap((void *)lo, hi - lo);
+	fclose(f);
+}
+
 /* Only the monitor's socket, and /dev/null on 0-2 (nothing of the
  * monitor's log: the worker's lines go through the monitor). */
 static int own_fds_only(int ipc_fd)
@@ -312,6 +332,7 @@ int worker_run(int ipc_fd, bool forward, __u32 pool_max)
 	w->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (!w->slot || w->ipc < 0 || w->epfd < 0)
 		return 1;
+	unmap_bpf();
 	for (i = 0; i < pool_max; i++) {
 		w->slot[i].fd = -1;
 		relay_init(&w->slot[i].relay);
@@ -320,6 +341,8 @@ int worker_run(int ipc_fd, bool forward, __u32 pool_max)
 	if (responder_init(&w->resp))
 		return 1;
 	ep(w, EPOLL_CTL_ADD, w->ipc, EPOLLIN, wk(WK_IPC, 0));
+	/* What the monitor freed before the fork need not stay resident. */
+	malloc_trim(0);
 	/* A slot socket (and its upstream) each, and a few to spare. */
 	err = sandbox_worker(w->ipc, 2 * pool_max + 16);
 	if (err) {
