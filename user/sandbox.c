@@ -75,13 +75,32 @@ static int set_limit(int res, rlim_t n)
  * docs/design.md's table says why.
  */
 static const int allowed[] = {
-	SCMP_SYS(read),		 SCMP_SYS(write),	 SCMP_SYS(close),
-	SCMP_SYS(sendto),	 SCMP_SYS(getpeername),	 SCMP_SYS(getsockopt),
-	SCMP_SYS(epoll_wait),	 SCMP_SYS(epoll_pwait),	 SCMP_SYS(epoll_ctl),
-	SCMP_SYS(clock_gettime), SCMP_SYS(gettimeofday), SCMP_SYS(brk),
-	SCMP_SYS(mmap),		 SCMP_SYS(munmap),	 SCMP_SYS(mremap),
-	SCMP_SYS(madvise),	 SCMP_SYS(getrandom),	 SCMP_SYS(getpid),
-	SCMP_SYS(futex),	 SCMP_SYS(exit_group),	 SCMP_SYS(exit),
+	/* the slot sockets (OpenSSL's socket BIO, the relay) */
+	SCMP_SYS(read),
+	SCMP_SYS(write),
+	SCMP_SYS(sendto),
+	SCMP_SYS(close),
+	/* the relay: has the monitor's connect completed */
+	SCMP_SYS(getpeername),
+	SCMP_SYS(getsockopt),
+	/* the loop */
+	SCMP_SYS(epoll_wait),
+	SCMP_SYS(epoll_pwait),
+	SCMP_SYS(epoll_ctl),
+	/* time, when the vDSO falls back to the kernel */
+	SCMP_SYS(clock_gettime),
+	SCMP_SYS(gettimeofday),
+	/* malloc */
+	SCMP_SYS(brk),
+	SCMP_SYS(mmap),
+	SCMP_SYS(munmap),
+	SCMP_SYS(mremap),
+	SCMP_SYS(madvise),
+	/* OpenSSL's DRBG: its reseeds, and its fork check */
+	SCMP_SYS(getrandom),
+	SCMP_SYS(getpid),
+	SCMP_SYS(exit_group),
+	SCMP_SYS(exit),
 	SCMP_SYS(rt_sigreturn),
 };
 
