@@ -113,6 +113,19 @@ check "... and not the monitor" test -d /proc/$mon
 check "... normal traffic is intact" web_ok
 check "... a new worker is started" test -n "$w3"
 check "... and validations pass again" valid $SRV4 ps.test ka-ps
+# A new worker gets every pending certificate again: 1,000 of them at
+# once, more than its socket holds, so the monitor queues.
+for i in $(seq 1 999); do
+	"$ALPNSTEER" challenge add "m$i.many.test" "ka-m$i" || break
+done
+check "a validation passes for the 999th name added" valid $SRV4 m999.many.test ka-m999
+w3=$(worker_of "$mon")
+[ -n "$w3" ] && kill -KILL "$w3"
+w4=$(wait_worker "$mon" "$w3") || w4=
+check "after a kill with 1,000 names pending, a new worker" test -n "$w4"
+check "... answers the last name added" valid $SRV6 m999.many.test ka-m999
+check "... and the first" valid $SRV4 ps.test ka-ps
+check "... and the monitor queued nothing it could not send" bash -c "! grep -q 'stopped reading its socket' $LOG"
 sed -n '/TLS worker/p' $LOG | tail -6 | sed 's/^/#   log: /'
 check "detach --wait" as detach --wait=20
 

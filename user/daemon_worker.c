@@ -34,6 +34,8 @@
 #define WQ_MAX_BYTES (8u << 20)
 /* Log lines it may send per tick (100 ms); the rest are dropped. */
 #define WLOG_PER_TICK 20
+/* Messages read from the worker per wake-up. */
+#define WK_BATCH 64
 /* A worker that lived less than this is restarted after a delay. */
 #define WYOUNG_MS 5000
 
@@ -87,16 +89,19 @@ static void wk_send(struct daemon *d, const struct ipc_hdr *h, const char *name,
 	struct wk_msg *m;
 	int i, n;
 
+	static unsigned char scratch[IPC_MAX_MSG];
+
 	if (d->wfd < 0)
 		goto drop;
-	m = malloc(sizeof(*m) + IPC_MAX_MSG);
+	/* Queued at its own size: a worker restarted with 1,024 names
+	 * pending is sent 1,024 certificates at once. */
+	n = ipc_build(scratch, h, name, cert, key, NULL);
+	if (n < 0)
+		goto drop;
+	m = malloc(sizeof(*m) + n);
 	if (!m)
 		goto drop;
-	n = ipc_build(m->data, h, name, cert, key, NULL);
-	if (n < 0) {
-		free(m);
-		goto drop;
-	}
+	memcpy(m->data, scratch, n);
 	m->len = n;
 	m->nfds = nfds;
 	for (i = 0; i < nfds; i++)
@@ -352,14 +357,16 @@ static bool on_msg(struct daemon *d, const void *buf, int n, int *fds, int nfds,
 void wk_on_io(struct daemon *d, unsigned int events)
 {
 	static unsigned char buf[IPC_MAX_MSG];
-	int fds[IPC_MAX_FDS], nfds, n;
+	int fds[IPC_MAX_FDS], nfds, n, i;
 	bool trunc;
 
 	if (d->wfd < 0)
 		return;
 	if (events & EPOLLOUT)
 		wk_flush(d);
-	while (d->wfd >= 0) {
+	/* A batch at a time: a worker that floods its socket must not keep
+	 * the monitor from its other events (epoll says again). */
+	for (i = 0; i < WK_BATCH && d->wfd >= 0; i++) {
 		n = ipc_recv(d->wfd, buf, sizeof(buf), fds, &nfds, &trunc);
 		if (n == -EAGAIN)
 			return;
