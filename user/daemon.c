@@ -1,9 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * daemon.c - the alpnsteer daemon: owns the responder pool while attached.
+ * daemon.c - the alpnsteer daemon, the monitor: owns the responder pool
+ * while attached, and hands each steered connection to its TLS worker,
+ * which alone reads what the client sends (docs/design.md, "Privilege
+ * separation"; daemon_worker.c).
  *
- * One thread, one epoll: the ring buffer (steered / client closed), the slot
- * sockets, the upstream sockets of --forward relays, signals and a timer.
+ * One thread, one epoll: the ring buffer (steered / client closed), the
+ * free slot sockets, the worker's socket, signals and a timer.
  * SIGTERM or SIGINT (or the draining flag set by `alpnsteer detach`) starts
  * the drain: nothing new is caught or steered, connections in flight finish,
  * and once the conns sockhash is empty everything is removed.
