@@ -6,6 +6,8 @@
 #   make selftest   root: real programs, network namespaces, nginx, openssl
 #   make fuzz       libFuzzer on the ClientHello parser, FUZZ_SECONDS long
 #   make bench      root: alpnsteer vs. direct vs. splitters, ~15 min
+#   make install    PREFIX=/usr/local DESTDIR= (see "Installation paths")
+#   make deb        $(OUTPUT)/alpnsteer_VERSION_ARCH.deb (debhelper)
 #   make V=1        show the commands
 #   make help       this list
 
@@ -33,12 +35,15 @@ NL_LIBS := -lnl-idiag-3 -lnl-route-3 -lnl-3
 
 WARN := -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers -Werror
 CFLAGS ?= -O2 -g
-ALL_CFLAGS := $(CFLAGS) $(WARN) -D_GNU_SOURCE -Iinclude -Iuser -I$(OUTPUT) $(NL_CFLAGS)
+ALL_CFLAGS := $(CPPFLAGS) $(CFLAGS) $(WARN) -D_GNU_SOURCE -Iinclude -Iuser -I$(OUTPUT) $(NL_CFLAGS)
 LDLIBS := -lbpf -lelf -lz -lssl -lcrypto -lseccomp $(NL_LIBS)
+# the agent: json-c for the store's entries, libcurl for etcd's JSON gateway
+LDLIBS += -ljson-c -lcurl
 BPF_CFLAGS := -O2 -g -Wall -Werror -target bpf -D__TARGET_ARCH_$(ARCH) \
 	-Iinclude -I$(OUTPUT)
 
 BPF_SRCS := $(wildcard bpf/*.bpf.c)
+BPF_OBJS := $(patsubst bpf/%.c,$(OUTPUT)/bpf/%.o,$(BPF_SRCS))
 BPF_HDRS := $(wildcard bpf/*.h) $(wildcard include/*.h)
 USER_SRCS := $(filter-out user/main.c,$(wildcard user/*.c))
 USER_OBJS := $(patsubst user/%.c,$(OUTPUT)/obj/%.o,$(USER_SRCS))
@@ -47,12 +52,21 @@ TEST_SRCS := $(wildcard tests/test_*.c)
 TEST_BINS := $(patsubst tests/%.c,$(OUTPUT)/tests/%,$(TEST_SRCS))
 SKEL := $(OUTPUT)/alpnsteer.skel.h
 
-.PHONY: all test selftest fuzz check install clean help format bench demo
+# `git describe` in a git checkout (VERSION-gHASH before the first tag),
+# else VERSION: a release tarball or the Debian package build has no .git.
+VERSION_FILE := $(shell cat VERSION)
+ifneq ($(wildcard .git),)
+ALPNSTEER_VERSION := $(shell git describe --tags --dirty 2>/dev/null || \
+	echo "$(VERSION_FILE)-g$$(git rev-parse --short HEAD)$$(git diff --quiet HEAD 2>/dev/null || echo -dirty)")
+endif
+ALPNSTEER_VERSION ?= $(VERSION_FILE)
+
+.PHONY: all test selftest fuzz check install install-user uninstall deb clean help format bench demo docs FORCE
 .DELETE_ON_ERROR:
 
 all: $(OUTPUT)/alpnsteer
 
-$(OUTPUT) $(OUTPUT)/obj $(OUTPUT)/tests:
+$(OUTPUT) $(OUTPUT)/obj $(OUTPUT)/tests $(OUTPUT)/bpf:
 	$(Q)mkdir -p $@
 
 # vmlinux.h is generated from the running kernel's BTF, never committed.
@@ -60,9 +74,16 @@ $(OUTPUT)/vmlinux.h: | $(OUTPUT)
 	$(call msg,GEN,$@)
 	$(Q)$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > $@
 
-$(OUTPUT)/%.bpf.o: bpf/%.bpf.c $(BPF_HDRS) $(OUTPUT)/vmlinux.h | $(OUTPUT)
+$(OUTPUT)/bpf/%.bpf.o: bpf/%.bpf.c $(BPF_HDRS) $(OUTPUT)/vmlinux.h | $(OUTPUT)/bpf
 	$(call msg,BPF,$@)
 	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+# One object, one skeleton: libbpf's static linker joins the production
+# programs (alpnsteer.bpf.c) and the --preclassify spike (preclass.bpf.c),
+# which share alpnsteer.bpf.c's maps and configuration (maps.bpf.h).
+$(OUTPUT)/alpnsteer.bpf.o: $(BPF_OBJS)
+	$(call msg,BPF-LINK,$@)
+	$(Q)$(BPFTOOL) gen object $@ $^
 
 $(SKEL): $(OUTPUT)/alpnsteer.bpf.o
 	$(call msg,GEN-SKEL,$@)
@@ -72,17 +93,38 @@ $(OUTPUT)/obj/%.o: user/%.c $(USER_HDRS) $(SKEL) | $(OUTPUT)/obj
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) -c $< -o $@
 
+# Rewritten only when the version changes, so that only cmd_version.o is
+# rebuilt after a commit.
+$(OUTPUT)/version.h: FORCE | $(OUTPUT)
+	$(Q)echo '#define ALPNSTEER_VERSION "$(ALPNSTEER_VERSION)"' > $@.tmp
+	$(Q)cmp -s $@.tmp $@ && rm -f $@.tmp || mv $@.tmp $@
+
+$(OUTPUT)/obj/cmd_version.o: $(OUTPUT)/version.h
+
 $(OUTPUT)/obj/libalpnsteer.a: $(USER_OBJS)
 	$(call msg,AR,$@)
 	$(Q)$(AR) rcs $@ $^
 
 $(OUTPUT)/alpnsteer: $(OUTPUT)/obj/main.o $(OUTPUT)/obj/libalpnsteer.a
 	$(call msg,BINARY,$@)
-	$(Q)$(CC) $(ALL_CFLAGS) $^ -o $@ $(LDLIBS)
+	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) $^ -o $@ $(LDLIBS)
 
 $(OUTPUT)/tests/%: tests/%.c tests/testlib.h $(OUTPUT)/obj/libalpnsteer.a | $(OUTPUT)/tests
 	$(call msg,TEST-CC,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) -Itests $< $(OUTPUT)/obj/libalpnsteer.a -o $@ $(LDLIBS)
+
+# alpnsteer(8) and the bash completion, from the command table (user/cmds.c)
+# and man/alpnsteer.8.in; committed, and make test fails when they differ
+# from what the table gives.
+$(OUTPUT)/gendoc: tools/gendoc.c $(OUTPUT)/obj/libalpnsteer.a | $(OUTPUT)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) $< $(OUTPUT)/obj/libalpnsteer.a -o $@ $(LDLIBS)
+
+docs: $(OUTPUT)/gendoc
+	$(call msg,GEN,man/alpnsteer.8)
+	$(Q)$(OUTPUT)/gendoc man man/alpnsteer.8.in > man/alpnsteer.8
+	$(call msg,GEN,completion/alpnsteer.bash)
+	$(Q)$(OUTPUT)/gendoc bash > completion/alpnsteer.bash
 
 test: $(TEST_BINS) $(OUTPUT)/alpnsteer
 	$(Q)tests/run.sh $(OUTPUT)
@@ -101,7 +143,7 @@ bench: all
 	$(Q)selftests/isolate.sh bench scripts/bench/bench.sh $(OUTPUT)
 
 # The parser of include/clienthello.h, under libFuzzer and ASan.
-$(OUTPUT)/fuzz_clienthello: tests/fuzz_clienthello.c include/clienthello.h | $(OUTPUT)
+$(OUTPUT)/fuzz_clienthello: tests/fuzz_clienthello.c include/clienthello.h include/proxyhdr.h | $(OUTPUT)
 	$(call msg,FUZZ-CC,$@)
 	$(Q)$(CLANG) -O1 -g -fsanitize=fuzzer,address,undefined -Iinclude $< -o $@
 
@@ -116,11 +158,74 @@ check:
 	$(Q)$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=$(CHECK_FUZZ_SECONDS)
 	$(Q)$(MAKE) --no-print-directory selftest
 
+# Installation paths.  Hooks are programs that ACME clients run, not
+# users, and not data: FHS puts such internal executables in $(PREFIX)/lib
+# (/usr/share is for architecture-independent data, not programs).  Units
+# go where systemd looks for them under PREFIX ($(PREFIX)/lib/systemd/system
+# is in its search path for /usr/local too); the package passes Debian 12's
+# /lib/systemd/system, the only place its dh_installsystemd looks.
+SBINDIR ?= $(PREFIX)/sbin
+HOOKDIR ?= $(PREFIX)/lib/alpnsteer/hooks
+UNITDIR ?= $(PREFIX)/lib/systemd/system
+SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
+MANDIR ?= $(PREFIX)/share/man
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+# The README and docs/ keep their layout, so that their links work there
+# (the units' Documentation= names DOCDIR/README.md).
+DOCDIR ?= $(PREFIX)/share/doc/alpnsteer
+DOCS := $(wildcard docs/*.md docs/*.png)
+HOOKS := $(wildcard scripts/hooks/*.sh)
+UNITS := $(wildcard scripts/systemd/*.service)
+
+# No user is created here: with DESTDIR (a package, a staging tree) this is
+# not the machine alpnsteer will run on, and its /etc/passwd is not ours to
+# change.  The package creates it in postinst from the sysusers.d file
+# installed below; on a machine installed from source, `make install-user`.
 install: all
-	install -D -m 0755 $(OUTPUT)/alpnsteer $(DESTDIR)$(PREFIX)/sbin/alpnsteer
-	@# the unprivileged user the daemon becomes once attached
-	id -u alpnsteer >/dev/null 2>&1 || useradd --system --no-create-home \
-		--home-dir /nonexistent --shell /usr/sbin/nologin alpnsteer
+	install -D -m 0755 $(OUTPUT)/alpnsteer $(DESTDIR)$(SBINDIR)/alpnsteer
+	install -d $(DESTDIR)$(HOOKDIR) $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSUSERSDIR)
+	install -m 0755 $(HOOKS) $(DESTDIR)$(HOOKDIR)/
+	@# The units name /usr/local/sbin/alpnsteer (make install's default,
+	@# and what test_acme_units.sh rewrites); point them at this PREFIX.
+	for u in $(UNITS); do \
+		sed 's|/usr/local/|$(PREFIX)/|g' $$u > $(DESTDIR)$(UNITDIR)/$${u##*/} && \
+		chmod 0644 $(DESTDIR)$(UNITDIR)/$${u##*/} || exit 1; \
+	done
+	install -m 0644 scripts/sysusers.d/alpnsteer.conf $(DESTDIR)$(SYSUSERSDIR)/alpnsteer.conf
+	install -D -m 0644 README.md $(DESTDIR)$(DOCDIR)/README.md
+	install -d $(DESTDIR)$(DOCDIR)/docs
+	install -m 0644 $(DOCS) $(DESTDIR)$(DOCDIR)/docs/
+	install -D -m 0644 man/alpnsteer.8 $(DESTDIR)$(MANDIR)/man8/alpnsteer.8
+	install -D -m 0644 completion/alpnsteer.bash $(DESTDIR)$(BASHCOMPDIR)/alpnsteer
+	@id -u alpnsteer >/dev/null 2>&1 || [ -n "$(DESTDIR)" ] || \
+		echo "Note: no user alpnsteer here yet (the daemon runs as it): make install-user"
+
+# The daemon's user, from the same sysusers.d file the package uses.
+install-user:
+	@if command -v systemd-sysusers >/dev/null; then \
+		echo systemd-sysusers $(CURDIR)/scripts/sysusers.d/alpnsteer.conf; \
+		systemd-sysusers $(CURDIR)/scripts/sysusers.d/alpnsteer.conf; \
+	else \
+		id -u alpnsteer >/dev/null 2>&1 || useradd --system --no-create-home \
+			--home-dir /nonexistent --shell /usr/sbin/nologin alpnsteer; \
+	fi
+
+# Leaves the user (files it wrote may remain) and anything attached.
+uninstall:
+	rm -f $(DESTDIR)$(SBINDIR)/alpnsteer $(DESTDIR)$(MANDIR)/man8/alpnsteer.8 \
+		$(DESTDIR)$(BASHCOMPDIR)/alpnsteer $(DESTDIR)$(SYSUSERSDIR)/alpnsteer.conf \
+		$(addprefix $(DESTDIR)$(UNITDIR)/,$(notdir $(UNITS))) \
+		$(addprefix $(DESTDIR)$(HOOKDIR)/,$(notdir $(HOOKS))) \
+		$(DESTDIR)$(DOCDIR)/README.md $(addprefix $(DESTDIR)$(DOCDIR)/,$(DOCS))
+	-rmdir $(DESTDIR)$(HOOKDIR) $(DESTDIR)$(PREFIX)/lib/alpnsteer \
+		$(DESTDIR)$(DOCDIR)/docs $(DESTDIR)$(DOCDIR)
+
+# The Debian package, built by dpkg-buildpackage in a copy of the tree
+# under $(OUTPUT)/deb (so neither ./build nor the tree's parent, where
+# dpkg-buildpackage writes, is touched); the .deb ends up as
+# $(OUTPUT)/alpnsteer_VERSION_ARCH.deb (VERSION: the file).
+deb:
+	$(Q)scripts/build-deb.sh $(OUTPUT)
 
 format:
 	clang-format -i bpf/*.c bpf/*.h user/*.c user/*.h include/*.h tests/*.c tests/*.h
@@ -138,7 +243,11 @@ help:
 	@echo '  check     test + fuzz (30 s) + selftest: what CI runs (root)'
 	@echo '  bench     root: throughput/latency vs. direct and splitters (~15 min)'
 	@echo '  demo      root: certificates from a local ACME CA through alpnsteer'
-	@echo '  install   install alpnsteer into $$(DESTDIR)$$(PREFIX)/sbin'
+	@echo '  install   binary, hooks, units, man page into $$(DESTDIR)$$(PREFIX)'
+	@echo '  install-user  create the alpnsteer system user (sysusers.d)'
+	@echo '  uninstall what install installed'
+	@echo '  deb       $$(OUTPUT)/alpnsteer_VERSION_ARCH.deb (dpkg-buildpackage)'
+	@echo '  docs      regenerate man/alpnsteer.8 and completion/alpnsteer.bash'
 	@echo '  clean     remove $$(OUTPUT)'
 	@echo 'Variables: OUTPUT=DIR V=1 CC= CLANG= BPFTOOL= FUZZ_SECONDS='
 

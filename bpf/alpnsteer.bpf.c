@@ -16,6 +16,10 @@
  *               that hold nothing, such as silent ones, so that they cannot
  *               hold a detach.
  *
+ * A fifth program, the tc pre-classifier of --preclassify (an experiment,
+ * off by default), is preclass.bpf.c, linked into the same object; this
+ * file defines the maps they share (maps.bpf.h).
+ *
  * Any doubt ends in SK_PASS to the webserver: normal traffic must never be
  * the victim of a steering failure.
  */
@@ -25,7 +29,9 @@
 #include <bpf/bpf_core_read.h>
 
 #include "clienthello.h"
+#include "proxyhdr.h"
 #include "maps.bpf.h"
+#include "preclass.bpf.h"
 #include "psock.bpf.h"
 #include "srccap.bpf.h"
 
@@ -36,24 +42,17 @@ char LICENSE[] SEC("license") = "GPL";
 #define AF_INET 2
 #define AF_INET6 10
 
-static __always_inline int port_is_steered(__u32 port)
+static __always_inline int port_is_proxied(__u32 port)
 {
 	__u32 i;
 
 	for (i = 0; i < ALPNSTEER_MAX_PORTS; i++) {
-		if (i >= nr_ports)
+		if (i >= nr_proxy_ports)
 			break;
-		if (ports[i] == port)
+		if (proxy_ports[i] == port)
 			return 1;
 	}
 	return 0;
-}
-
-static __always_inline struct alpnsteer_settings *get_settings(void)
-{
-	__u32 zero = 0;
-
-	return bpf_map_lookup_elem(&settings, &zero);
 }
 
 /* Bytes of payload in the segment that established the connection: the
@@ -95,13 +94,7 @@ static __always_inline void catch_conn(struct bpf_sock_ops *skops)
 	cookie = bpf_get_socket_cookie(skops);
 	early = handshake_payload(skops);
 	if (preclassify && !early) {
-		/* The cookie now exists for tc to read; RTT_CB turns the
-		 * callbacks off again once tc let the first bytes pass, and
-		 * STATE_CB frees the slot of a steered one.  (tc saw the
-		 * bytes of an early socket before the socket existed, so
-		 * those are caught here as without --preclassify.) */
-		bpf_sock_ops_cb_flags_set(skops, BPF_SOCK_OPS_RTT_CB_FLAG |
-							 BPF_SOCK_OPS_STATE_CB_FLAG);
+		preclass_watch(skops); /* tc decides: preclass.bpf.h */
 		return;
 	}
 	if (bpf_map_update_elem(&conn_state, &cookie, &undecided, BPF_ANY)) {
@@ -164,12 +157,8 @@ static __always_inline void try_release(struct bpf_sock_ops *skops)
 		return;
 	cookie = bpf_get_socket_cookie(skops);
 	st = bpf_map_lookup_elem(&conn_state, &cookie);
-	/* --preclassify: bytes came and tc did not insert the socket, so it
-	 * never will: an ordinary socket, no more callbacks. */
-	if (!st && preclassify && skops->bytes_received) {
-		bpf_sock_ops_cb_flags_set(skops, 0);
-		return;
-	}
+	if (!st && preclassify && preclass_let_go(skops))
+		return; /* tc did not insert it: preclass.bpf.h */
 	/* Undecided sockets wait for their verdict; steered ones stay in
 	 * the map for life so their bytes keep flowing to the responder. */
 	if (!st || st->verdict == AS_UNDECIDED || st->verdict == AS_STEERED)
@@ -270,9 +259,53 @@ int alpnsteer_sockops(struct bpf_sock_ops *skops)
 	return 1;
 }
 
+/* The client of @skb's connection: the one its PROXY header named, or
+ * else its own peer.  @ip in network byte order, IPv4 in ip[0]. */
+static __always_inline __u32 client_of(struct __sk_buff *skb,
+				       const struct alpnsteer_conn_state *st,
+				       __u32 ip[4], __u32 *port)
+{
+	__u32 family, v4, a, b, c, d;
+
+	if (st->client_family) {
+		ip[0] = st->client_ip[0];
+		ip[1] = st->client_ip[1];
+		ip[2] = st->client_ip[2];
+		ip[3] = st->client_ip[3];
+		*port = st->client_port;
+		return st->client_family;
+	}
+	/* Every field read whatever the family: a load from a pointer the
+	 * compiler picked between two ctx fields is refused by the
+	 * verifier ("dereference of modified ctx ptr"). */
+	family = skb->family;
+	v4 = skb->remote_ip4;
+	a = skb->remote_ip6[0];
+	b = skb->remote_ip6[1];
+	c = skb->remote_ip6[2];
+	d = skb->remote_ip6[3];
+	barrier_var(v4);
+	barrier_var(a);
+	barrier_var(b);
+	barrier_var(c);
+	barrier_var(d);
+	if (family == AF_INET6) {
+		ip[0] = a;
+		ip[1] = b;
+		ip[2] = c;
+		ip[3] = d;
+	} else {
+		ip[0] = v4;
+		ip[1] = ip[2] = ip[3] = 0;
+	}
+	*port = bpf_ntohl(skb->remote_port);
+	return family;
+}
+
 static __always_inline void fill_event(struct alpnsteer_event *e,
 				       struct __sk_buff *skb, __u64 cookie,
-				       __u32 slot, const struct ch_info *info)
+				       __u32 slot, const struct ch_info *info,
+				       const struct alpnsteer_conn_state *st)
 {
 	__u32 n = info->sni_len;
 
@@ -298,6 +331,17 @@ static __always_inline void fill_event(struct alpnsteer_event *e,
 	e->sni_len = n;
 	/* The whole NUL-padded buffer: fixed size, nothing to prove. */
 	__builtin_memcpy(e->sni, info->sni, sizeof(e->sni));
+	if (!st->proxy_seen)
+		return;
+	e->proxy = st->proxy_seen;
+	e->via_family = e->family;
+	e->via_port = e->remote_port;
+	e->via_ip[0] = e->remote_ip[0];
+	e->via_ip[1] = e->remote_ip[1];
+	e->via_ip[2] = e->remote_ip[2];
+	e->via_ip[3] = e->remote_ip[3];
+	if (st->client_family)
+		e->family = client_of(skb, st, e->remote_ip, &e->remote_port);
 }
 
 /* Steering policy: which acme-tls/1 hellos belong to us. */
@@ -318,10 +362,11 @@ static __always_inline int steer_first(struct __sk_buff *skb,
 {
 	struct alpnsteer_slot *s;
 	struct alpnsteer_event *e;
-	__u32 slot, src[4];
+	__u32 slot, src[4], ip[4], port, family;
 	long r;
 
-	if (!srccap_allow(skb, src)) {
+	family = client_of(skb, st, ip, &port);
+	if (!srccap_allow(family, ip, src)) {
 		st->verdict = AS_SRC_CAPPED;
 		count(AC_SRC_CAPPED);
 		return SK_PASS;
@@ -357,7 +402,7 @@ static __always_inline int steer_first(struct __sk_buff *skb,
 	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 	if (e) {
 		__builtin_memset(e, 0, sizeof(*e));
-		fill_event(e, skb, cookie, slot, info);
+		fill_event(e, skb, cookie, slot, info, st);
 		bpf_ringbuf_submit(e, 0);
 	}
 	return r;
@@ -384,13 +429,54 @@ static __always_inline int steer_more(struct __sk_buff *skb,
 	return SK_PASS;
 }
 
-static __always_inline int record_oversized(struct __sk_buff *skb)
+static __always_inline int record_oversized(struct __sk_buff *skb, __u32 base)
 {
 	__u8 h[TLS_RECORD_HDR];
 
-	if (bpf_skb_load_bytes(skb, 0, h, sizeof(h)))
+	if (bpf_skb_load_bytes(skb, base, h, sizeof(h)))
 		return 0;
 	return ch_be16(h + 3) > ALPNSTEER_MAX_RECORD;
+}
+
+/*
+ * --proxy-protocol: the PROXY header a load balancer sends first
+ * (docs/design.md, "PROXY protocol").  Nothing is cut from the skb: a
+ * steered connection takes its header along to the responder, which
+ * consumes it before TLS, and a normal one reaches the webserver byte for
+ * byte.  (Shrinking the skb here would leave copied_seq short by the
+ * header: tcp_eat_skb() counts what is left after the program.)
+ * 1: the header came alone, pass it and classify the next skb; 0: the
+ * hello starts at *@base; -1: no well-formed header, fail open.
+ */
+static __always_inline int take_proxy_header(struct __sk_buff *skb,
+					     struct alpnsteer_conn_state *st,
+					     __u32 *base)
+{
+	ch_src_t src = { .skb = skb, .base = 0 };
+	struct ph_info *ph;
+	__u32 zero = 0;
+
+	ph = bpf_map_lookup_elem(&ph_scratch, &zero);
+	if (!ph)
+		return -1;
+	__builtin_memset(ph, 0, sizeof(*ph));
+	if (ph_parse(&src, skb->len, ph) != PH_OK ||
+	    ph->len > ALPNSTEER_PROXY_MAX) {
+		st->verdict = AS_PROXY_BAD;
+		count(AC_PROXY_BAD);
+		return -1;
+	}
+	st->proxy_seen = ph->version;
+	st->client_family = ph->family;
+	st->client_port = ph->sport;
+	st->client_ip[0] = ph->src[0];
+	st->client_ip[1] = ph->src[1];
+	st->client_ip[2] = ph->src[2];
+	st->client_ip[3] = ph->src[3];
+	if (ph->len >= skb->len)
+		return 1;
+	*base = ph->len;
+	return 0;
 }
 
 SEC("sk_skb") /* BPF_SK_SKB_VERDICT: libbpf 1.1 knows no sk_skb/verdict */
@@ -401,7 +487,7 @@ int alpnsteer_verdict(struct __sk_buff *skb)
 	struct alpnsteer_conn_state *st;
 	ch_src_t src = { .base = 0 };
 	struct ch_info *info;
-	__u32 zero = 0;
+	__u32 zero = 0, base = 0;
 	int rc;
 
 	/* Not caught by us (inserted by hand?): the webserver's. */
@@ -412,12 +498,20 @@ int alpnsteer_verdict(struct __sk_buff *skb)
 		return steer_more(skb, st, cookie);
 	if (st->verdict != AS_UNDECIDED)
 		return SK_PASS;
+	if (!st->proxy_seen && port_is_proxied(skb->local_port)) {
+		rc = take_proxy_header(skb, st, &base);
+		if (rc)
+			return SK_PASS;
+	}
+	if (st->proxy_seen)
+		count(AC_PROXIED);
 	info = bpf_map_lookup_elem(&ch_scratch, &zero);
 	if (!info)
 		return SK_PASS;
 	__builtin_memset(info, 0, sizeof(*info));
 	src.skb = skb;
-	rc = ch_parse(&src, skb->len, info);
+	src.base = base;
+	rc = ch_parse(&src, skb->len - base, info);
 	/* The first record goes on in later skbs, and without a stream
 	 * parser nothing waits for them.  The prefix decides when it holds
 	 * the whole ALPN extension, and for acme-tls/1 the SNI too, which
@@ -438,7 +532,7 @@ int alpnsteer_verdict(struct __sk_buff *skb)
 	}
 	if (rc != CH_OK) {
 		st->verdict = AS_MALFORMED;
-		count(record_oversized(skb) ? AC_OVERSIZED : AC_MALFORMED);
+		count(record_oversized(skb, base) ? AC_OVERSIZED : AC_MALFORMED);
 		return SK_PASS;
 	}
 	if (!info->acme) {
@@ -486,7 +580,7 @@ drop:
 }
 
 /*
- * The drain's release point (docs/design.md, "Release").  A caught socket
+ * The drain's release point (docs/design.md, "Release points").  A caught socket
  * that never sent a byte (a scanner, an idle client, a health check that
  * has not closed yet) gets no RTT callback and would hold a detach until
  * the webserver gave up on it.  The tcp iterator runs its program with the
@@ -524,135 +618,4 @@ int alpnsteer_reap(struct bpf_iter__tcp *ctx)
 		return 0;
 	count(AC_REAPED);
 	return 0;
-}
-
-/*
- * tc ingress pre-classifier (--preclassify, a spike kept off by default:
- * docs/benchmarks in the README measure it): look at the first in-order data segment of a connection to a
- * steered port and insert the socket into conns only if that segment does
- * not prove the hello free of acme-tls/1 (it offers acme-tls/1, or the
- * record goes on in later segments, or it does not parse).  A normal
- * connection then never gets a psock: no strparser, no verdict, no
- * self-release.  The insertion happens here, before TCP queues the segment,
- * so the psock sees the connection's first byte.
- */
-#define ETH_HLEN 14
-#define ETH_P_IP 0x0800
-#define ETH_P_IPV6 0x86DD
-#define IPPROTO_TCP 6
-#define TC_ACT_OK 0
-
-struct pc_tcp {
-	__u16 sport, dport;
-	__u32 seq, ack;
-	__u8 doff_res, flags;
-};
-
-SEC("tc")
-int alpnsteer_preclass(struct __sk_buff *skb)
-{
-	struct alpnsteer_conn_state undecided = {};
-	struct alpnsteer_settings *cfg;
-	struct bpf_sock_tuple t = {};
-	struct alpnsteer_conn_state *st;
-	ch_src_t src = { .skb = skb };
-	__u32 l4, tlen, off, zero = 0;
-	struct bpf_sock *sk;
-	struct tcp_sock *tp;
-	struct ch_info *info;
-	struct pc_tcp th;
-	__u8 rec[6];
-	__u64 cookie;
-	int rc;
-
-	if (skb->protocol == bpf_htons(ETH_P_IP)) {
-		struct iphdr ip;
-
-		if (bpf_skb_load_bytes(skb, ETH_HLEN, &ip, sizeof(ip)) ||
-		    ip.protocol != IPPROTO_TCP || (ip.frag_off & bpf_htons(0x3fff)))
-			return TC_ACT_OK;
-		l4 = ETH_HLEN + ip.ihl * 4;
-		tlen = sizeof(t.ipv4);
-		t.ipv4.saddr = ip.saddr;
-		t.ipv4.daddr = ip.daddr;
-	} else if (skb->protocol == bpf_htons(ETH_P_IPV6)) {
-		struct ipv6hdr ip6;
-
-		/* Extension headers: not ours to decide (no insert). */
-		if (bpf_skb_load_bytes(skb, ETH_HLEN, &ip6, sizeof(ip6)) ||
-		    ip6.nexthdr != IPPROTO_TCP)
-			return TC_ACT_OK;
-		l4 = ETH_HLEN + sizeof(ip6);
-		tlen = sizeof(t.ipv6);
-		__builtin_memcpy(t.ipv6.saddr, &ip6.saddr, 16);
-		__builtin_memcpy(t.ipv6.daddr, &ip6.daddr, 16);
-	} else {
-		return TC_ACT_OK;
-	}
-	if (bpf_skb_load_bytes(skb, l4, &th, sizeof(th)) ||
-	    !port_is_steered(bpf_ntohs(th.dport)))
-		return TC_ACT_OK;
-	off = l4 + (th.doff_res >> 4) * 4;
-	/* Cheap filter first, for every packet: a first data segment starts
-	 * with a TLS handshake record holding a ClientHello, or with as much
-	 * of its header as a tiny first segment carries (trickled hellos). */
-	if (off >= skb->len || bpf_skb_load_bytes(skb, off, rec, 1) ||
-	    rec[0] != TLS_CT_HANDSHAKE)
-		return TC_ACT_OK;
-	if (off + sizeof(rec) <= skb->len &&
-	    (bpf_skb_load_bytes(skb, off, rec, sizeof(rec)) || rec[1] != 3 ||
-	     rec[5] != TLS_HS_CLIENT_HELLO))
-		return TC_ACT_OK;
-	cfg = get_settings();
-	if (!cfg || cfg->draining)
-		return TC_ACT_OK;
-	if (tlen == sizeof(t.ipv6)) {
-		t.ipv6.sport = th.sport;
-		t.ipv6.dport = th.dport;
-	} else {
-		t.ipv4.sport = th.sport;
-		t.ipv4.dport = th.dport;
-	}
-	sk = bpf_sk_lookup_tcp(skb, &t, tlen, BPF_F_CURRENT_NETNS, 0);
-	if (!sk)
-		return TC_ACT_OK;
-	if (sk->state != BPF_TCP_ESTABLISHED)
-		goto out;
-	tp = bpf_skc_to_tcp_sock(sk);
-	/* Only the first in-order data: a retransmit or a later segment
-	 * that happens to look like a hello is never a first byte. */
-	if (!tp || tp->bytes_received || tp->rcv_nxt != bpf_ntohl(th.seq))
-		goto out;
-	/* sock_ops named the socket at PASSIVE_ESTABLISHED: no cookie, not
-	 * a connection we caught (other port, other namespace, draining). */
-	cookie = tp->inet_conn.icsk_inet.sk.__sk_common.skc_cookie.counter;
-	if (!cookie)
-		goto out;
-	st = bpf_map_lookup_elem(&conn_state, &cookie);
-	if (st)
-		goto out;
-	info = bpf_map_lookup_elem(&ch_scratch, &zero);
-	if (!info)
-		goto out;
-	__builtin_memset(info, 0, sizeof(*info));
-	src.base = off;
-	rc = ch_parse(&src, skb->len - off, info);
-	if (rc == CH_OK && !info->acme) {
-		count(AC_PRECLASS_NORMAL);
-		goto out;
-	}
-	/* acme-tls/1, or not decidable from this segment: the full path. */
-	if (bpf_map_update_elem(&conn_state, &cookie, &undecided, BPF_ANY)) {
-		count(AC_INSERT_FAILED);
-		goto out;
-	}
-	if (bpf_map_update_elem(&conns, &cookie, sk, BPF_NOEXIST)) {
-		bpf_map_delete_elem(&conn_state, &cookie);
-		count(AC_INSERT_FAILED);
-		goto out;
-	}
-	count(AC_SEEN);
-out:
-	bpf_sk_release(sk);
-	return TC_ACT_OK;
 }

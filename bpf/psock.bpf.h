@@ -4,7 +4,7 @@
  *
  * A socket may leave the conns sockhash only when its psock holds nothing:
  * removing it with bytes still queued in the psock loses them and corrupts
- * the stream (docs/design.md, "Release").  These reads are the guard every
+ * the stream (docs/design.md, "Release points").  These reads are the guard every
  * release point goes through; they are CO-RE reads of kernel-private
  * fields, so the fields they rely on are named here and nowhere else.
  */

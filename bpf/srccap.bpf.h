@@ -41,19 +41,22 @@ static long srccap_step(__u64 i, void *ctx)
 	return 0;
 }
 
-/* The client's prefix into @key; 1 when it may take one more slot. */
-static __always_inline int srccap_allow(struct __sk_buff *skb, __u32 key[4])
+/* The prefix of the client at @ip (network byte order; IPv4 in ip[0])
+ * into @key; 1 when it may take one more slot.  Behind a load balancer
+ * the client is the one its PROXY header names, not the balancer. */
+static __always_inline int srccap_allow(__u32 family, const __u32 ip[4],
+					__u32 key[4])
 {
 	struct srccap_scan c = {};
 	struct alpnsteer_settings *cfg;
 	__u32 zero = 0;
 
-	c.key[0] = skb->family;
-	if (skb->family == 10 /* AF_INET6 */) {
-		c.key[1] = skb->remote_ip6[0];
-		c.key[2] = skb->remote_ip6[1] & bpf_htonl(0xffff0000);
+	c.key[0] = family;
+	if (family == 10 /* AF_INET6 */) {
+		c.key[1] = ip[0];
+		c.key[2] = ip[1] & bpf_htonl(0xffff0000);
 	} else {
-		c.key[1] = skb->remote_ip4 & bpf_htonl(0xffffff00);
+		c.key[1] = ip[0] & bpf_htonl(0xffffff00);
 	}
 	key[0] = c.key[0];
 	key[1] = c.key[1];

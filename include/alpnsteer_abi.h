@@ -27,6 +27,11 @@
  * verdict leaves it to the webserver at once. */
 #define ALPNSTEER_MAX_RECORD	 (16384 + 2048)
 
+/* Longest PROXY protocol header taken in front of a hello (--proxy-protocol):
+ * v1's own limit is 107 bytes; a v2 header with more TLVs than fit here is
+ * left to the webserver. */
+#define ALPNSTEER_PROXY_MAX	 256
+
 /* Per-connection classification, kept in socket-local storage. */
 enum alpnsteer_verdict {
 	AS_UNDECIDED = 0,
@@ -42,12 +47,21 @@ enum alpnsteer_verdict {
 			     * ALPN (and SNI): left to the webserver */
 	AS_SRC_CAPPED = 10, /* acme-tls/1, but its source prefix holds its
 			       share of the pool (settings.src_cap) */
+	AS_PROXY_BAD = 11,  /* --proxy-protocol port, but no well-formed PROXY
+			     * header in the first skb: left to the webserver */
 };
 
 struct alpnsteer_conn_state {
 	__u32 verdict; /* enum alpnsteer_verdict */
 	__u32 slot;
 	__u32 release_tries; /* RTT callbacks that tried to release it */
+	/* --proxy-protocol: the header came alone in the first skb and went
+	 * to the webserver; the hello is the next skb.  The client it named
+	 * (family 0: none, the connection's own peer is the client). */
+	__u32 proxy_seen;
+	__u32 client_family;
+	__u32 client_port; /* host byte order */
+	__u32 client_ip[4]; /* network byte order */
 };
 
 /* One entry per responder slot, indexed by slot number. */
@@ -64,47 +78,55 @@ struct alpnsteer_name {
 	__u8 name[ALPNSTEER_NAME_MAX];
 };
 
-/* Per-CPU counters, indexed by enum alpnsteer_counter. */
-enum alpnsteer_counter {
-	AC_SEEN,	     /* connections inserted into the conns sockhash */
-	AC_INSERT_FAILED,    /* sockhash full or insert refused: left alone */
-	AC_STEERED,	     /* acme-tls/1 hellos handed to the responder */
-	AC_NORMAL,	     /* TLS hellos without acme-tls/1 */
-	AC_NOT_TLS,	     /* first bytes not a TLS handshake record */
-	AC_MALFORMED,	     /* TLS record, but not a parseable ClientHello */
-	AC_NOT_PENDING,	     /* acme-tls/1 for a name that is not pending */
-	AC_NO_SLOT,	     /* acme-tls/1 with the pool exhausted */
-	AC_NO_RESPONDER,     /* acme-tls/1, slot socket gone (daemon dead) */
-	AC_OVERSIZED,	     /* first record longer than any ClientHello */
-	AC_RELEASED,	     /* normal sockets that left the sockhash */
-	AC_RELEASE_DEFERRED, /* release attempts postponed by a guard */
-	AC_STALE_DROPPED,    /* bytes of a client whose slot was recycled */
-	AC_REPLY_SENT,	     /* responder writes sent on the client socket */
-	AC_REPLY_DROPPED,    /* responder writes with no client to go to */
-	AC_CLIENT_CLOSED,    /* steered client connections that closed */
-	AC_PASSED_DRAINING,  /* acme-tls/1 left to the webserver: detaching */
-	AC_RELEASED_FIRST,   /* released at the first RTT callback after the
-				verdict (released - released_first: later) */
-	AC_PRECLASS_NORMAL,  /* --preclassify: hellos without acme-tls/1 decided
-				in tc, never inserted into the sockhash */
-	AC_EARLY,	     /* caught with bytes in the handshake segment
-				(deferred accept, TFO) */
-	AC_SPLIT,	     /* hellos undecidable from their first skb */
-	AC_RELEASED_CLOSING, /* released at the client's FIN, before the
-				webserver read it */
-	AC_REAPED,	     /* released by the drain's socket iterator */
-	AC_SRC_CAPPED,	     /* acme-tls/1 whose source prefix held src_cap
-				slots already: left to the webserver */
-	AC__MAX,
-};
+/*
+ * Per-CPU counters, indexed by enum alpnsteer_counter: X(id, name) for
+ * each, in index order.  The one list makes both the enum and the names
+ * that `alpnsteer status` prints and `status -j` uses as keys (an
+ * interface: names are only ever added, never renamed), so a counter
+ * cannot be added without its name.  New counters go at the end.
+ */
+#define ALPNSTEER_COUNTERS(X)                                                \
+	X(AC_SEEN, "seen") /* inserted into the conns sockhash */            \
+	X(AC_INSERT_FAILED, "insert_failed") /* sockhash full: left alone */ \
+	X(AC_STEERED, "steered") /* acme-tls/1 handed to the responder */    \
+	X(AC_NORMAL, "normal") /* TLS hellos without acme-tls/1 */           \
+	X(AC_NOT_TLS, "not_tls") /* first bytes not a TLS handshake */       \
+	X(AC_MALFORMED, "malformed") /* TLS, not a parseable ClientHello */  \
+	X(AC_NOT_PENDING, "not_pending") /* acme-tls/1, name not pending */  \
+	X(AC_NO_SLOT, "no_slot") /* acme-tls/1 with the pool exhausted */    \
+	X(AC_NO_RESPONDER, "no_responder") /* slot socket gone (daemon) */   \
+	X(AC_OVERSIZED, "oversized") /* first record > any ClientHello */    \
+	X(AC_RELEASED, "released") /* normal sockets that left conns */      \
+	X(AC_RELEASE_DEFERRED, "release_deferred") /* postponed by guard */  \
+	X(AC_STALE_DROPPED, "stale_dropped") /* client's slot recycled */    \
+	X(AC_REPLY_SENT, "reply_sent") /* responder writes sent on */        \
+	X(AC_REPLY_DROPPED, "reply_dropped") /* writes with no client */     \
+	X(AC_CLIENT_CLOSED, "client_closed") /* steered clients closed */    \
+	X(AC_PASSED_DRAINING, "passed_draining") /* acme-tls/1, detaching */ \
+	/* released at the first RTT callback after the verdict */           \
+	X(AC_RELEASED_FIRST, "released_first")                               \
+	/* --preclassify: no acme-tls/1, decided in tc, never inserted */    \
+	X(AC_PRECLASS_NORMAL, "preclass_normal")                             \
+	X(AC_EARLY, "early") /* bytes in the handshake (deferred, TFO) */    \
+	X(AC_SPLIT, "split") /* hellos undecidable from their first skb */   \
+	/* released at the client's FIN, before the webserver read it */     \
+	X(AC_RELEASED_CLOSING, "released_closing")                           \
+	X(AC_REAPED, "reaped") /* released by the drain's socket iterator */ \
+	/* acme-tls/1 whose source prefix held src_cap slots already */      \
+	X(AC_SRC_CAPPED, "src_capped")                                       \
+	X(AC_PROXIED, "proxied") /* hellos behind a PROXY header */          \
+	/* --proxy-protocol port, no whole well-formed PROXY header first */ \
+	X(AC_PROXY_BAD, "proxy_bad")
 
-#define ALPNSTEER_COUNTER_NAMES                                              \
-	"seen", "insert_failed", "steered", "normal", "not_tls", "malformed", \
-		"not_pending", "no_slot", "no_responder", "oversized",        \
-		"released", "release_deferred", "stale_dropped", "reply_sent", \
-		"reply_dropped", "client_closed", "passed_draining",   \
-		"released_first", "preclass_normal", "early", "split",       \
-		"released_closing", "reaped", "src_capped"
+#define __ALPNSTEER_COUNTER_ID(id, name) id,
+enum alpnsteer_counter {
+	ALPNSTEER_COUNTERS(__ALPNSTEER_COUNTER_ID) AC__MAX,
+};
+#undef __ALPNSTEER_COUNTER_ID
+
+/* Initialiser of a const char *[AC__MAX], indexed by the counter. */
+#define __ALPNSTEER_COUNTER_NAME(id, name) [id] = name,
+#define ALPNSTEER_COUNTER_NAMES ALPNSTEER_COUNTERS(__ALPNSTEER_COUNTER_NAME)
 
 enum alpnsteer_event_type {
 	AE_STEERED = 1,	      /* a connection was handed to slot */
@@ -123,6 +145,12 @@ struct alpnsteer_event {
 	__u32 remote_ip[4]; /* network byte order; IPv4 in remote_ip[0] */
 	__u32 local_ip[4];
 	__u8 sni[ALPNSTEER_NAME_MAX];
+	/* Behind a PROXY header, remote_* is the client the header named
+	 * and via_* the connection's own peer (the load balancer). */
+	__u32 proxy; /* PROXY protocol version, 0: none */
+	__u32 via_family;
+	__u32 via_port;
+	__u32 via_ip[4];
 };
 
 /* Runtime settings the daemon changes while attached (single-entry array). */

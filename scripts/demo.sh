@@ -21,11 +21,21 @@
 #     lego 4.9.1 cannot order IP identifiers);
 #   - the first is installed into nginx (reload by PID), openssl s_client
 #     sees it (issuer: pebble), alpnsteer detaches, and a summary follows.
+# With --agent, `alpnsteer agent --alpn-dir DIR` runs instead of the
+# attach: detached (nothing loaded) until dehydrated's files or uacme's
+# hook make a challenge pending, attached while one is, detached again a
+# grace (2 s) after the last.
 # Everything is undone on exit, also on Ctrl-C: processes by PID,
 # namespaces, pins (the pins and /run/alpnsteer are private to the demo:
 # it runs under selftests/isolate.sh).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
+AGENT=0
+case "${1:-}" in
+--agent) AGENT=1 ;;
+"") ;;
+*) echo "usage: scripts/demo.sh [--agent]" >&2; exit 2 ;;
+esac
 if [ "$(id -u)" != 0 ]; then
 	echo "Error: the demo creates network namespaces and loads BPF programs: run it as root (sudo scripts/demo.sh)" >&2
 	exit 1
@@ -69,10 +79,20 @@ step "load generator: keep-alive GETs, sha256-checked downloads and uploads, new
 acme_loop_start
 sleep 1
 
-step "alpnsteer attach --alpn-dir (in $ST_SRV)"
 ALPN=$ST_WORK/alpn-certs
 mkdir -p "$ALPN"
-as attach --alpn-dir "$ALPN"
+if [ $AGENT = 1 ]; then
+	step "alpnsteer agent --alpn-dir --grace 2s (in $ST_SRV): resident, detached"
+	st_spawn nsenter --net=/var/run/netns/$ST_SRV "$ALPNSTEER" agent --alpn-dir "$ALPN" \
+		--grace 2s > "$ST_WORK/agent.log" 2>&1
+	AGENT_PID=${ST_PIDS[-1]}
+	for i in $(seq 1 50); do [ -S /run/alpnsteer/agent.sock ] && break; sleep 0.1; done
+	echo "   state: $(status_field 'd["state"]'); pins: $(ls /sys/fs/bpf/alpnsteer 2>/dev/null | wc -l); BPF programs loaded by it: none"
+	[ "$(status_field 'd["state"]')" = detached ] || fail "the agent is not detached at start"
+else
+	step "alpnsteer attach --alpn-dir (in $ST_SRV)"
+	as attach --alpn-dir "$ALPN"
+fi
 
 step "dehydrated -t tls-alpn-01 --alpn $ALPN: www.demo.test, v6.demo.test"
 D=$ST_WORK/dehydrated
@@ -115,10 +135,19 @@ grep -E ' (steered|answered) ' /run/alpnsteer/daemon.log | sed 's/^/   /'
 [ "$VIA4" = ipv4 ] || fail "www.demo.test was not validated over IPv4 only"
 [ "$VIA6" = ipv6 ] || fail "v6.demo.test was not validated over IPv6 only"
 [ "$VIAIP" = ipv4 ] || fail "$SRVCA4 was not validated over IPv4"
-STEERED=$(counter steered)
-NOT_PENDING=$(counter not_pending)
-step "alpnsteer status while attached"
-"$ALPNSTEER" status | sed 's/^/   /'
+if [ $AGENT = 1 ]; then
+	# The agent may have detached already: the counters went with the
+	# maps, the daemon's log stays.
+	STEERED=$(grep -c ' to slot' /run/alpnsteer/daemon.log || true)
+	NOT_PENDING="n/a (agent)"
+	step "alpnsteer agent status"
+	"$ALPNSTEER" agent status | sed 's/^/   /'
+else
+	STEERED=$(counter steered)
+	NOT_PENDING=$(counter not_pending)
+	step "alpnsteer status while attached"
+	"$ALPNSTEER" status | sed 's/^/   /'
+fi
 
 # nginx's own graceful reload closes idle keep-alive connections, and a
 # request that races that close fails (RemoteDisconnected), alpnsteer or
@@ -150,9 +179,18 @@ echo "   over IPv6 ([$SRV6]:443, v6.demo.test): $(grep 'Verify return code' "$ST
 step "load resumed"
 acme_loop_start
 sleep 2
-step "alpnsteer detach --wait"
-as detach --wait=30 || fail "detach"
-echo "   state: $(status_field 'd["state"]')"
+if [ $AGENT = 1 ]; then
+	step "the agent detaches by itself, the grace after the last challenge"
+	for i in $(seq 1 100); do [ "$(status_field 'd["state"]')" = detached ] && break; sleep 0.1; done
+	echo "   state: $(status_field 'd["state"]'); pins: $(ls /sys/fs/bpf/alpnsteer 2>/dev/null | wc -l)"
+	[ "$(status_field 'd["state"]')" = detached ] || fail "the agent did not detach"
+	grep -E 'agent: (attached|no challenge)' "$ST_WORK/agent.log" | sed 's/^/   /'
+	kill "$AGENT_PID"
+else
+	step "alpnsteer detach --wait"
+	as detach --wait=30 || fail "detach"
+	echo "   state: $(status_field 'd["state"]')"
+fi
 acme_loop_stop
 LOAD=$ACME_LOOP_SUM
 FAILS=$((FAILS + $(field "$LOAD" failures)))

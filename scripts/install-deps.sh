@@ -7,16 +7,20 @@ export DEBIAN_FRONTEND=noninteractive
 apt-get update -q
 apt-get install -y -q --no-install-recommends \
 	make gcc clang llvm libc6-dev pkg-config \
-	libbpf-dev bpftool libelf-dev zlib1g-dev \
+	libbpf-dev bpftool libelf-dev zlib1g-dev libseccomp-dev \
+	debhelper dpkg-dev fakeroot lintian \
 	libssl-dev openssl libnl-3-dev libnl-route-3-dev libnl-idiag-3-dev \
-	libseccomp-dev \
+	libcurl4-openssl-dev libjson-c-dev etcd-server etcd-client \
 	libclang-rt-14-dev \
 	nginx-light curl python3 python3-cryptography xxd iproute2 ethtool kmod procps util-linux \
 	ca-certificates \
 	pebble lego dehydrated uacme systemd \
 	wrk haproxy sslh libnginx-mod-stream gnuplot-nox strace \
 	apache2 lighttpd lighttpd-mod-openssl caddy \
-	qemu-system-x86 busybox-static cpio xz-utils zstd
+	qemu-system-x86 busybox-static cpio xz-utils zstd \
+	bash-completion groff-base
+# debhelper ... lintian: make deb and selftests/test_package.sh (libseccomp-dev
+# for the worker's seccomp filter, a build dependency of the package too);
 # pebble (with pebble-challtestsrv), lego, dehydrated and uacme: the local
 # ACME CA and the clients of the demo and the selftests/test_acme_*.sh;
 # systemd for systemd-analyze verify and security of scripts/systemd/
@@ -26,9 +30,16 @@ apt-get install -y -q --no-install-recommends \
 # selftests/test_webservers.sh and the field selftests (ST_WEB in
 # selftests/lib.sh), each run with a private config, never as the system
 # service (lighttpd's TLS is its own package); the last line: make vmtest
-# (scripts/vmtest/: qemu, the initramfs, Debian's .ko.xz).
+# (scripts/vmtest/: qemu, the initramfs, Debian's .ko.xz); bash-completion
+# and groff-base: tests/test_docs.sh runs the completion and renders
+# alpnsteer(8) with warnings on.
+# libcurl and json-c: the agent's etcd store (user/store_etcd.c); etcd-server
+# and etcd-client: selftests/test_fleet.sh starts its own etcd in a network
+# namespace, so the packaged etcd.service, which Debian starts on
+# 127.0.0.1:2379 at install, is not needed: stopped and disabled.
+systemctl disable --now etcd.service >/dev/null 2>&1 || true
 # bpffs and the cgroup2 mount are set up by alpnsteer itself when missing.
-# The daemon gives up root once steering is live and runs as this user.
-id -u alpnsteer >/dev/null 2>&1 ||
-	useradd --system --no-create-home --home-dir /nonexistent \
-		--shell /usr/sbin/nologin alpnsteer
+# The daemon gives up root once steering is live and runs as this user,
+# declared where the package and `make install-user` find it too.
+# (systemd-sysusers looks a relative name up in its own directories)
+systemd-sysusers "$(cd "$(dirname "$0")" && pwd)/sysusers.d/alpnsteer.conf"

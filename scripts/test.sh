@@ -3,7 +3,8 @@
 # The README's test command: on a fresh Debian 12 machine, as root, install
 # the dependencies, build, and run every test (unit, fuzz, selftests), then
 # the reduced selftest suite on Debian's own 6.1 and 6.12 kernels under qemu
-# (scripts/vmtest/).  Ends with one combined "total: N passed, N failed".
+# (scripts/vmtest/).  Ends with one combined line,
+# "total: N passed, N failed, N skipped".
 #   VMTEST_KERNELS="6.1 6.12" (empty: no VM runs), VMTEST_CYCLES (loss test)
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -14,24 +15,28 @@ rc=0
 make check 2>&1 | tee "$log"
 [ "${PIPESTATUS[0]}" -eq 0 ] || rc=1
 
-passed=0 failed=0
-add() { # add LINE: "LABEL: N passed, N failed"
-	local p f
-	p=$(echo "$1" | sed -nE 's/^[^:]+: ([0-9]+) passed, ([0-9]+) failed$/\1/p')
-	f=$(echo "$1" | sed -nE 's/^[^:]+: ([0-9]+) passed, ([0-9]+) failed$/\2/p')
+passed=0 failed=0 skipped=0
+# "LABEL: N passed, N failed" with an optional ", N skipped" (tests/tally.sh)
+summary_re='^[^:]+: ([0-9]+) passed, ([0-9]+) failed(, ([0-9]+) skipped)?$'
+add() { # add LINE
+	local p f s
+	p=$(echo "$1" | sed -nE "s/$summary_re/\\1/p")
+	f=$(echo "$1" | sed -nE "s/$summary_re/\\2/p")
+	s=$(echo "$1" | sed -nE "s/$summary_re/\\4/p")
 	passed=$((passed + ${p:-0}))
 	failed=$((failed + ${f:-1}))
+	skipped=$((skipped + ${s:-0}))
 }
 for label in unit selftest; do
-	add "$(grep -E "^$label: [0-9]+ passed, [0-9]+ failed$" "$log" | tail -n1)"
+	add "$(grep -E "^$label: [0-9]+ passed, [0-9]+ failed(, [0-9]+ skipped)?$" "$log" | tail -n1)"
 done
 
 scripts/vmtest/fetch-kernels.sh ${VMTEST_KERNELS-6.1 6.12} >/dev/null || rc=1
 for k in ${VMTEST_KERNELS-6.1 6.12}; do
 	scripts/vmtest/run.sh "$k" build 2>&1 | tee "$log"
 	[ "${PIPESTATUS[0]}" -eq 0 ] || rc=1
-	add "$(grep -E "^vmtest $k: [0-9]+ passed, [0-9]+ failed$" "$log" | tail -n1 | sed 's/^vmtest /vmtest-/')"
+	add "$(grep -E "^vmtest $k: [0-9]+ passed, [0-9]+ failed(, [0-9]+ skipped)?$" "$log" | tail -n1 | sed 's/^vmtest /vmtest-/')"
 done
 [ "$failed" -eq 0 ] || rc=1
-echo "total: $passed passed, $failed failed"
+echo "total: $passed passed, $failed failed, $skipped skipped"
 exit $rc

@@ -41,9 +41,10 @@ acme_cleanup() {
 # acme_setup: lib.sh's set-up, then the CA namespace with pebble and
 # challtestsrv; CA_BUNDLE is the certificate pebble's own HTTPS uses.
 acme_setup() {
+	st_require_cmd pebble pebble-challtestsrv
 	ip netns del $ST_CA 2>/dev/null || true
 	st_setup
-	trap 'acme_cleanup' EXIT
+	st_on_exit acme_cleanup
 	ip netns add $ST_CA
 	ip link add $ST_V2 type veth peer name $ST_V3
 	ip link set $ST_V2 netns $ST_SRV

@@ -71,8 +71,181 @@ expect_eq() {
 }
 
 st_summary() {
-	echo "$ST_PASS passed, $ST_FAIL failed"
+	echo "$ST_PASS passed, $ST_FAIL failed, $ST_SKIP skipped"
 	[ "$ST_FAIL" -eq 0 ]
+}
+
+# One function per test, as in xdp-tools' test-lib.sh:
+#
+#	test_small_mtu() {
+#		st_require_cmd ethtool
+#		check "attach" as attach --forward 127.0.0.1:8443
+#		st_defer as detach --all --wait=10
+#		...
+#	}
+#	st_setup
+#	st_test small_mtu test_small_mtu
+#	st_summary
+#
+# st_test runs the function in a subshell, so whatever it changes stays in
+# it; then the cleanups it registered with st_defer (last first), and it
+# ends the processes it started with st_spawn.  Its checks count as in a
+# plain file; a function that returns non-zero without a failed check is
+# one more failure.  A test that cannot run here (a tool not installed, a
+# kernel feature missing) ends with st_skip REASON, or exits 249 (xdp-tools'
+# SKIPPED_TEST): counted and printed as skipped, never as a pass.  ST_ONLY
+# ("name ...") runs only the tests named.  Files not written this way still
+# run as before; st_skip at the top of one skips the whole file.
+ST_SKIP=0
+ST_SKIPPED=249
+ST_DEFERS=()
+ST_IN_TEST=
+
+# st_defer COMMAND...: run COMMAND after the current test (or, outside a
+# test, at st_cleanup), whatever the test's outcome.
+st_defer() {
+	ST_DEFERS+=("$(printf '%q ' "$@")")
+}
+
+# Last registered first; each is taken off the list before it runs, so a
+# cleanup that runs the cleanups itself (st_cleanup) runs none twice.
+st_run_defers() {
+	local c
+	while [ ${#ST_DEFERS[@]} -gt 0 ]; do
+		c=${ST_DEFERS[-1]}
+		unset 'ST_DEFERS[-1]'
+		eval "$c" >/dev/null 2>&1 || true
+	done
+}
+
+# st_on_exit COMMAND: what a set-up must undo: at the end of the current
+# test inside st_test (whose own EXIT trap must stay), else at exit.
+st_on_exit() {
+	if [ -n "$ST_IN_TEST" ]; then
+		st_defer "$@"
+	else
+		trap "$*" EXIT
+	fi
+}
+
+# st_skip REASON: the current test (outside a test: the whole file) cannot
+# run here.
+st_skip() {
+	echo "# SKIP: $*"
+	if [ -z "$ST_IN_TEST" ]; then
+		ST_SKIP=$((ST_SKIP + 1))
+		st_summary
+	fi
+	exit $ST_SKIPPED
+}
+
+# skipped REASON: one part of a test could not run here (a sub-test that
+# exited 249): counted as skipped, and the test goes on.
+skipped() {
+	ST_SKIP=$((ST_SKIP + 1))
+	echo "# SKIP: $*"
+}
+
+# st_require_cmd TOOL...: skip unless every TOOL is installed
+st_require_cmd() {
+	local t p
+	for t in "$@"; do
+		# command -v also names a file it found but cannot run
+		p=$(command -v "$t" 2>/dev/null) &&
+			{ [ "${p#/}" = "$p" ] || [ -f "$p" -a -x "$p" ]; } ||
+			st_skip "$t is not installed"
+	done
+}
+
+# st_require_feature NAME...: skip unless `alpnsteer features -j` finds
+# each kernel feature (skb_verdict, tcx, iter_tcp, ...)
+st_require_feature() {
+	local f have
+	for f in "$@"; do
+		have=$("$ALPNSTEER" features -j 2>/dev/null | python3 -c \
+			"import json,sys; print(json.load(sys.stdin)['features'].get('$f'))" 2>/dev/null)
+		[ "$have" = True ] || st_skip "the kernel lacks $f (alpnsteer features)"
+	done
+}
+
+# The end of a test, in its subshell: its cleanups, its processes, and
+# its counts for the parent.
+__st_test_end() {
+	local rc=$1 p
+	st_run_defers
+	for p in "${ST_PIDS[@]:$__st_npids}"; do
+		kill "$p" 2>/dev/null || true
+	done
+	for p in "${ST_PIDS[@]:$__st_npids}"; do
+		{ wait "$p"; } 2>/dev/null || true
+	done
+	echo "$rc $ST_N $ST_PASS $ST_FAIL $ST_SKIP" > "$__st_result"
+}
+
+# st_require_web [WEB]: skip unless the webserver (default $ST_WEB) is
+# installed
+st_require_web() {
+	case ${1:-$ST_WEB} in
+	nginx*) st_require_cmd nginx ;;
+	*) st_require_cmd ${1:-$ST_WEB} ;;
+	esac
+}
+
+# st_require_usable: skip unless `alpnsteer features` finds every kernel
+# feature alpnsteer needs (skb_verdict, ...); the reason names the missing
+# A binary that cannot run, or a features report that does not parse, is a
+# failure, never a skip: a skip would hide the very thing under test.
+st_require_usable() {
+	local f
+	f=$("$ALPNSTEER" features -j 2>/dev/null | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+print("" if d["usable"] else d["missing"] or "?")' 2>/dev/null) || {
+		not_ok "'$ALPNSTEER features -j' runs and reports"
+		st_summary
+		exit 1
+	}
+	[ -z "$f" ] || st_skip "the kernel lacks what alpnsteer needs: $f"
+}
+
+# st_test NAME FUNCTION [ARGS...]
+st_test() {
+	local name=$1 rc n p f sk res
+	shift
+	if [ -n "${ST_ONLY:-}" ] && [[ " $ST_ONLY " != *" $name "* ]]; then
+		return 0
+	fi
+	res=$(mktemp /tmp/alpnsteer-st-test.XXXXXX)
+	echo "# test $name"
+	(
+		ST_IN_TEST=$name
+		ST_PASS=0
+		ST_FAIL=0
+		ST_SKIP=0
+		ST_DEFERS=()
+		__st_npids=${#ST_PIDS[@]}
+		__st_result=$res
+		trap '__st_test_end $?' EXIT
+		trap 'exit 130' INT TERM
+		"$@"
+	)
+	rc=$?
+	read -r rc n p f sk < "$res" 2>/dev/null || { n=$ST_N p=0 f=0 sk=0; }
+	rm -f "$res"
+	ST_N=$n
+	ST_PASS=$((ST_PASS + p))
+	ST_FAIL=$((ST_FAIL + f))
+	ST_SKIP=$((ST_SKIP + sk))
+	if [ "$rc" -eq "$ST_SKIPPED" ]; then
+		ST_SKIP=$((ST_SKIP + 1))
+		echo "# test $name: skipped"
+	elif [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
+		not_ok "$name ended with exit status $rc"
+		echo "# test $name: failed"
+	else
+		[ "$f" -eq 0 ] && echo "# test $name: passed" || echo "# test $name: failed"
+	fi
+	return 0
 }
 
 in_srv() { nsenter --net=/var/run/netns/$ST_SRV "$@"; }
@@ -196,6 +369,7 @@ st_spawn() {
 
 st_cleanup() {
 	local p
+	st_run_defers
 	"$ALPNSTEER" detach --all --wait=20 >/dev/null 2>&1 || true
 	for p in "${ST_PIDS[@]}"; do
 		kill "$p" 2>/dev/null || true
@@ -282,8 +456,10 @@ st_restart_web() {
 # st_setup [MTU]: namespaces, certificates, nginx, upstream, responder.
 st_setup() {
 	local mtu=${1:-}
+	st_require_web
+	st_require_usable
 	st_cleanup
-	trap 'st_cleanup' EXIT
+	st_on_exit st_cleanup
 	trap 'exit 130' INT TERM
 	ST_WORK=$(mktemp -d /tmp/alpnsteer-selftest.XXXXXX)
 	chmod 755 "$ST_WORK"

@@ -1,8 +1,9 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-only
 # Run every selftests/test_*.sh as root against OUTPUT/alpnsteer and print
-# one combined "selftest: N passed, N failed" line.  Each test checks the
-# kernel log for WARNs itself; this also checks across the whole run.
+# one combined "selftest: N passed, N failed, N skipped" line (skipped: a
+# test that cannot run here, tests/tally.sh).  Each test checks the kernel
+# log for WARNs itself; this also checks across the whole run.
 set -u
 out=${1:?usage: selftests/run.sh OUTPUT}
 here=$(cd "$(dirname "$0")" && pwd)
@@ -20,5 +21,5 @@ done
 warns=$(dmesg | tail -n +$((start + 1)) | grep -cE 'WARNING:|BUG:|seq # bug|refcount_t|general protection|Oops')
 echo "# kernel WARN/BUG lines during the selftests: $warns"
 [ "$warns" -eq 0 ] || TALLY_FAILED=$((TALLY_FAILED + 1))
-echo "selftest: $TALLY_PASSED passed, $TALLY_FAILED failed"
+tally_line selftest
 [ "$TALLY_FAILED" -eq 0 ]

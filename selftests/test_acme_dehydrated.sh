@@ -10,6 +10,7 @@
 # IP identifiers are not tried here (uacme's test does them).
 . "$(dirname "$0")/lib.sh"
 . "$HERE/acme_lib.sh"
+st_require_cmd dehydrated # not installed: skipped, counted
 acme_setup
 st_dmesg_mark
 acme_dns a v4.dehydrated.test $SRVCA4

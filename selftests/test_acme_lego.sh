@@ -6,6 +6,7 @@
 # only, one over IPv6 only), and no request of the load fails.
 . "$(dirname "$0")/lib.sh"
 . "$HERE/acme_lib.sh"
+st_require_cmd lego # not installed: skipped, counted
 acme_setup
 st_dmesg_mark
 acme_dns a v4.lego.test $SRVCA4

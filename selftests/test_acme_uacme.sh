@@ -8,6 +8,7 @@
 # account key, to exercise the hook's other thumbprint.
 . "$(dirname "$0")/lib.sh"
 . "$HERE/acme_lib.sh"
+st_require_cmd uacme # not installed: skipped, counted
 acme_setup
 st_dmesg_mark
 acme_dns a v4.uacme.test $SRVCA4

@@ -14,6 +14,7 @@
 # itself (checked by the trace instead).
 . "$(dirname "$0")/lib.sh"
 UNITS=$(cd "$HERE/../scripts/systemd" && pwd)
+st_require_cmd systemd-analyze strace
 st_setup
 st_dmesg_mark
 U=$ST_WORK/units
@@ -29,7 +30,7 @@ verify() {
 	out=$(cd "$U" && systemd-analyze verify "$@" 2>&1) || { echo "$out" | sed 's/^/#   /'; return 1; }
 	[ -z "$out" ] || { echo "$out" | sed 's/^/#   /'; return 1; }
 }
-for u in alpnsteer.service alpnsteer-attach.service alpnsteer-forward@8443.service; do
+for u in alpnsteer.service alpnsteer-attach.service alpnsteer-forward@8443.service alpnsteer-agent.service; do
 	check "systemd-analyze verify $u" verify "./$u"
 done
 sed 's/^ExecStart=/ExecStrat=/' "$U/alpnsteer-attach.service" > "$U/broken1.service"
@@ -43,13 +44,13 @@ score() {
 	(cd "$U" && systemd-analyze security --offline=yes "./$1" 2>&1) |
 		sed -n 's/.*Overall exposure level for .*: \([0-9.]*\).*/\1/p'
 }
-for u in alpnsteer.service alpnsteer-attach.service alpnsteer-forward@8443.service; do
+for u in alpnsteer.service alpnsteer-attach.service alpnsteer-forward@8443.service alpnsteer-agent.service; do
 	sc=$(score $u)
 	echo "# $u: exposure $sc"
 	check "$u scores 3.0 or better in systemd-analyze security (got $sc)" \
 		python3 -c 'import sys; sys.exit(not (sys.argv[1] and float(sys.argv[1]) <= 3.0))' "$sc"
 done
-for u in alpnsteer.service alpnsteer-attach.service alpnsteer-forward@.service; do
+for u in alpnsteer.service alpnsteer-attach.service alpnsteer-forward@.service alpnsteer-agent.service; do
 	check "$u: no CAP_SYS_ADMIN in its bounding set" bash -c "! grep -q '^CapabilityBoundingSet=.*CAP_SYS_ADMIN' '$U/$u'"
 done
 
@@ -145,5 +146,32 @@ PY
 }
 check "every system call of attach and detach is allowed by SystemCallFilter" \
 	allowed "$U/alpnsteer-forward@.service" "$ST_WORK/trace.start" "$ST_WORK/trace.stop"
+# alpnsteer-agent.service's ExecStart (ALPNSTEER_AGENT_OPTS="--grace 1s"),
+# restricted and traced: detached, attached by a challenge, detached again.
+agent=$(unit_cmd "$U/alpnsteer-agent.service" ExecStart "")
+runtime_dir
+nsenter --net=/var/run/netns/$ST_SRV "${RESTRICT[@]}" "${TRACE[@]}" "$ST_WORK/trace.agent" \
+	$agent --grace 1s > "$ST_WORK/agent.log" 2>&1 &
+AGENT=$!
+ST_PIDS+=($AGENT)
+for i in $(seq 1 100); do [ -S /run/alpnsteer/agent.sock ] && break; sleep 0.1; done
+expect_eq "alpnsteer-agent.service's ExecStart ($agent --grace 1s), restricted, starts detached" \
+	"$(status_field 'd["state"]')" detached
+check "... a challenge add attaches it" "$ALPNSTEER" challenge add agent.unit.test ka.agent
+check "... and is answered" quiet ip netns exec $ST_CLI python3 "$HERE/check_cert.py" $SRV4 agent.unit.test ka.agent
+check "... its remove detaches it after the grace" \
+	bash -c '"$0" challenge remove agent.unit.test && for i in $(seq 1 100); do [ ! -e /sys/fs/bpf/alpnsteer ] && exit 0; sleep 0.1; done; exit 1' "$ALPNSTEER"
+# $! is strace (the exec chain ends in it): the agent is its child, which
+# systemd's MainPID would be.
+MAIN=$(cat /proc/$AGENT/task/$AGENT/children 2>/dev/null | cut -d' ' -f1)
+check "... the agent runs (pid ${MAIN:-none})" test -n "$MAIN"
+[ -n "$MAIN" ] && kill -TERM "$MAIN"
+rc=0
+timeout 30 tail --pid=$AGENT -f /dev/null || rc=timeout
+wait $AGENT || rc=$?
+expect_eq "SIGTERM (systemctl stop) ends the agent with status 0" $rc 0
+check "... a stopped agent leaves no socket" test ! -e /run/alpnsteer/agent.sock
+check "every system call of the agent (and its keeper and daemon) is allowed by its SystemCallFilter" \
+	allowed "$U/alpnsteer-agent.service" "$ST_WORK/trace.agent"
 check "no kernel WARN" st_dmesg_clean
 st_summary

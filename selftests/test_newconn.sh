@@ -7,7 +7,7 @@
 # and IPv6 in turn: with nothing attached (the baseline) and with
 # alpnsteer attached, every one answered.  The counters are printed at the
 # end of each attached run; a hung connection is shown as the server sees
-# it (ss) and as the conns sockhash holds it.
+# it (ss) and as the conns sockhash holds it.  One st_test per webserver.
 . "$(dirname "$0")/lib.sh"
 N=${NEWCONN_N:-3000}
 WEBS=${NEWCONN_WEBS:-apache2 nginx-deferred}
@@ -26,10 +26,9 @@ conns_count() {
 newconn() {
 	local label=$1 out=$ST_WORK/$1.json i
 	: > "$out"
-	ip netns exec $ST_CLI python3 "$HERE/newconn.py" --host $SRV4 --host $SRV6 \
-		--count "$N" --threads "$THREADS" --timeout 5 --hold 4 > "$out" &
-	local pid=$!
-	ST_PIDS+=($pid)
+	st_spawn ip netns exec $ST_CLI python3 "$HERE/newconn.py" --host $SRV4 --host $SRV6 \
+		--count "$N" --threads "$THREADS" --timeout 5 --hold 4 > "$out"
+	local pid=${ST_PIDS[-1]}
 	for i in $(seq 1 3000); do
 		[ -s "$out" ] && break
 		kill -0 $pid 2>/dev/null || break
@@ -86,12 +85,18 @@ case_attached() {
 	echo "# [$ST_WEB] detach took $(( ($(date +%s%N) - t0) / 1000000 )) ms"
 }
 
-st_dmesg_mark
-for ST_WEB in $WEBS; do
-	st_setup || { not_ok "[$ST_WEB] set-up"; continue; }
+# test_web WEB: the baseline and the attached run next to WEB, in a set-up
+# of its own (skipped when WEB is not installed)
+test_web() {
+	ST_WEB=$1
+	st_setup || { not_ok "[$ST_WEB] set-up"; return; }
 	case_detached
 	case_attached
-	st_cleanup
+}
+
+st_dmesg_mark
+for w in $WEBS; do
+	st_test $w test_web $w
 done
 check "no kernel WARN" st_dmesg_clean
 st_summary

@@ -8,6 +8,7 @@
 #  - 50 silent connections kept open across a `detach --wait=5`: the detach
 #    returns within a second, and each connection then gets its answer;
 #  - the time `detach --wait` takes with 0, 50 and 500 idle connections.
+# One st_test per webserver (lib.sh).
 . "$(dirname "$0")/lib.sh"
 WEBS=${PROBES_WEBS:-nginx apache2}
 # A detach with nothing steered in flight: within a second (the 500-idle
@@ -181,16 +182,23 @@ case_drain_times() {
 	echo "# [$ST_WEB] drain times (idle connections:detach wall time):$DRAIN_FIGURES"
 }
 
-st_dmesg_mark
-for ST_WEB in $WEBS; do
-	st_setup || { not_ok "[$ST_WEB] set-up"; continue; }
+# test_web WEB: every case next to WEB, in a set-up of its own (skipped
+# when WEB is not installed).  The cases share the baseline and may
+# restart the webserver, so they run in the one test, case_cleanup between.
+test_web() {
+	ST_WEB=$1
+	st_setup || { not_ok "[$ST_WEB] set-up"; return; }
 	case_baseline
 	case_probes_attached
 	case_cleanup
 	case_silent_across_detach
 	case_cleanup
 	case_drain_times
-	st_cleanup
+}
+
+st_dmesg_mark
+for w in $WEBS; do
+	st_test $w test_web $w
 done
 check "no kernel WARN" st_dmesg_clean
 st_summary

@@ -13,6 +13,33 @@
 #include <string.h>
 
 #include "clienthello.h"
+#include "proxyhdr.h"
+
+/* A PROXY header that parses is never longer than the bytes, nor than
+ * ALPNSTEER_PROXY_MAX, and a prefix of it is never OK. */
+static void fuzz_proxyhdr(const uint8_t *data, size_t size)
+{
+	struct ch_buf b = { .data = data, .len = size };
+	struct ph_info ph;
+	int st;
+
+	memset(&ph, 0, sizeof(ph));
+	st = ph_parse(&b, size, &ph);
+	if (st != PH_OK && st != PH_MALFORMED && st != PH_PARTIAL)
+		abort();
+	if (st != PH_OK)
+		return;
+	if (!ph.len || ph.len > size || ph.len > ALPNSTEER_PROXY_MAX)
+		abort();
+	if (ph.family && ph.family != PH_AF_INET && ph.family != PH_AF_INET6)
+		abort();
+	if (ph.sport > 65535)
+		abort();
+	b.len = ph.len - 1;
+	memset(&ph, 0, sizeof(ph));
+	if (ph_parse(&b, b.len, &ph) == PH_OK)
+		abort();
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -23,6 +50,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (size > 65536)
 		return 0;
+	fuzz_proxyhdr(data, size);
 	memset(&info, 0, sizeof(info));
 	st = ch_parse(&b, size, &info);
 	if (st != CH_OK && st != CH_NOT_TLS && st != CH_MALFORMED &&

@@ -53,34 +53,34 @@ TEST(identifiers)
 	struct acme_ident id;
 	char err[200], l64[80];
 
-	CHECK_EQ(acme_ident_parse("Example.COM", &id, err, sizeof(err)), 0);
-	CHECK_EQ(id.type, ACME_IDENT_DNS);
-	CHECK_STREQ(id.name, "example.com");
-	CHECK_STREQ(id.sni, "example.com");
-	CHECK_EQ(acme_ident_parse("example.com.", &id, err, sizeof(err)), 0);
-	CHECK_STREQ(id.name, "example.com");
-	CHECK_EQ(acme_ident_parse("1.2.3.4", &id, err, sizeof(err)), 0);
-	CHECK_EQ(id.type, ACME_IDENT_IP);
-	CHECK_EQ(id.ip_len, 4);
-	CHECK_STREQ(id.sni, "4.3.2.1.in-addr.arpa");
-	CHECK_EQ(acme_ident_parse("2001:DB8::1", &id, err, sizeof(err)), 0);
-	CHECK_STREQ(id.name, "2001:db8::1");
-	CHECK_STREQ(id.sni, "1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0."
+	ASSERT_EQ(acme_ident_parse("Example.COM", &id, err, sizeof(err)), 0);
+	ASSERT_EQ(id.type, ACME_IDENT_DNS);
+	ASSERT_STREQ(id.name, "example.com");
+	ASSERT_STREQ(id.sni, "example.com");
+	ASSERT_EQ(acme_ident_parse("example.com.", &id, err, sizeof(err)), 0);
+	ASSERT_STREQ(id.name, "example.com");
+	ASSERT_EQ(acme_ident_parse("1.2.3.4", &id, err, sizeof(err)), 0);
+	ASSERT_EQ(id.type, ACME_IDENT_IP);
+	ASSERT_EQ(id.ip_len, 4);
+	ASSERT_STREQ(id.sni, "4.3.2.1.in-addr.arpa");
+	ASSERT_EQ(acme_ident_parse("2001:DB8::1", &id, err, sizeof(err)), 0);
+	ASSERT_STREQ(id.name, "2001:db8::1");
+	ASSERT_STREQ(id.sni, "1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0."
 			    "8.b.d.0.1.0.0.2.ip6.arpa");
-	CHECK(acme_ident_parse("*.example.com", &id, err, sizeof(err)) < 0);
-	CHECK(strstr(err, "wildcard") != NULL);
-	CHECK(acme_ident_parse("", &id, err, sizeof(err)) < 0);
-	CHECK(acme_ident_parse("a..b", &id, err, sizeof(err)) < 0);
-	CHECK(acme_ident_parse("-a.b", &id, err, sizeof(err)) < 0);
-	CHECK(acme_ident_parse("a-.b", &id, err, sizeof(err)) < 0);
-	CHECK(acme_ident_parse("under_score.b", &id, err, sizeof(err)) < 0);
-	CHECK(acme_ident_parse("1.2.3.4.5", &id, err, sizeof(err)) == 0); /* a name */
-	CHECK_EQ(id.type, ACME_IDENT_DNS);
+	ASSERT_LT(acme_ident_parse("*.example.com", &id, err, sizeof(err)), 0);
+	ASSERT_STRSTR(err, "wildcard");
+	ASSERT_LT(acme_ident_parse("", &id, err, sizeof(err)), 0);
+	ASSERT_LT(acme_ident_parse("a..b", &id, err, sizeof(err)), 0);
+	ASSERT_LT(acme_ident_parse("-a.b", &id, err, sizeof(err)), 0);
+	ASSERT_LT(acme_ident_parse("a-.b", &id, err, sizeof(err)), 0);
+	ASSERT_LT(acme_ident_parse("under_score.b", &id, err, sizeof(err)), 0);
+	ASSERT_EQ(acme_ident_parse("1.2.3.4.5", &id, err, sizeof(err)), 0); /* a name */
+	ASSERT_EQ(id.type, ACME_IDENT_DNS);
 	memset(l64, 'a', 64);
 	strcpy(l64 + 64, ".com");
-	CHECK(acme_ident_parse(l64, &id, err, sizeof(err)) < 0);
+	ASSERT_LT(acme_ident_parse(l64, &id, err, sizeof(err)), 0);
 	l64[1] = '.';
-	CHECK_EQ(acme_ident_parse(l64, &id, err, sizeof(err)), 0);
+	ASSERT_EQ(acme_ident_parse(l64, &id, err, sizeof(err)), 0);
 }
 
 TEST(reverse_names_both_ways)
@@ -91,16 +91,16 @@ TEST(reverse_names_both_ways)
 	size_t i;
 
 	for (i = 0; i < sizeof(ips) / sizeof(ips[0]); i++) {
-		CHECK_EQ(acme_ident_parse(ips[i], &id, err, sizeof(err)), 0);
-		CHECK_EQ(acme_sni_to_ident(id.sni, &back), 0);
-		CHECK_EQ(back.type, ACME_IDENT_IP);
-		CHECK_STREQ(back.name, ips[i]);
+		ASSERT_EQ(acme_ident_parse(ips[i], &id, err, sizeof(err)), 0);
+		ASSERT_EQ(acme_sni_to_ident(id.sni, &back), 0);
+		ASSERT_EQ(back.type, ACME_IDENT_IP);
+		ASSERT_STREQ(back.name, ips[i]);
 	}
-	CHECK_EQ(acme_sni_to_ident("WWW.Example.org", &back), 0);
-	CHECK_STREQ(back.name, "www.example.org");
-	CHECK(acme_sni_to_ident("256.1.1.1.in-addr.arpa", &back) < 0);
-	CHECK(acme_sni_to_ident("x.ip6.arpa", &back) < 0);
-	CHECK(acme_sni_to_ident("1.2.3.in-addr.arpa", &back) < 0);
+	ASSERT_EQ(acme_sni_to_ident("WWW.Example.org", &back), 0);
+	ASSERT_STREQ(back.name, "www.example.org");
+	ASSERT_LT(acme_sni_to_ident("256.1.1.1.in-addr.arpa", &back), 0);
+	ASSERT_LT(acme_sni_to_ident("x.ip6.arpa", &back), 0);
+	ASSERT_LT(acme_sni_to_ident("1.2.3.in-addr.arpa", &back), 0);
 }
 
 TEST(built_certificate_passes_every_rule)
@@ -113,20 +113,20 @@ TEST(built_certificate_passes_every_rule)
 	size_t i;
 
 	for (i = 0; i < sizeof(idents) / sizeof(idents[0]); i++) {
-		CHECK_EQ(acme_ident_parse(idents[i], &id, err, sizeof(err)), 0);
-		CHECK_EQ(acme_cert_build(&id, "tok.thumb", &x, &k), 0);
+		ASSERT_EQ(acme_ident_parse(idents[i], &id, err, sizeof(err)), 0);
+		ASSERT_EQ(acme_cert_build(&id, "tok.thumb", &x, &k), 0);
 		judge(x, idents[i], "tok.thumb");
-		CHECK_EQ(nrules, 9);
-		CHECK_EQ(failing(), 0);
-		CHECK_EQ(EVP_PKEY_base_id(k), EVP_PKEY_EC);
-		CHECK_EQ(X509_check_private_key(x, k), 1);
+		ASSERT_EQ(nrules, 9);
+		ASSERT_EQ(failing(), 0);
+		ASSERT_EQ(EVP_PKEY_base_id(k), EVP_PKEY_EC);
+		ASSERT_EQ(X509_check_private_key(x, k), 1);
 		/* and a different key authorization is caught */
 		judge(x, idents[i], "tok.other");
-		CHECK_EQ(rule_ok("acme_ext_digest"), 0);
-		CHECK_EQ(failing(), 1);
+		ASSERT_EQ(rule_ok("acme_ext_digest"), 0);
+		ASSERT_EQ(failing(), 1);
 		/* the wrong identifier too */
 		judge(x, "other.example", "tok.thumb");
-		CHECK_EQ(rule_ok("san_matches"), 0);
+		ASSERT_EQ(rule_ok("san_matches"), 0);
 		X509_free(x);
 		EVP_PKEY_free(k);
 	}
@@ -174,35 +174,35 @@ TEST(digest_spellings)
 		sprintf(hex + 2 * i, "%02x", want[i]);
 	hex_colons(want, col);
 	b64url(want, b64);
-	CHECK_EQ(strlen(b64), 43);
+	ASSERT_EQ(strlen(b64), 43);
 
 	memset(got, 0, sizeof(got));
-	CHECK_EQ(acme_digest_parse(hex, got), 0);
-	CHECK(!memcmp(got, want, sizeof(want)));
+	ASSERT_EQ(acme_digest_parse(hex, got), 0);
+	ASSERT_FALSE(memcmp(got, want, sizeof(want)));
 	memset(got, 0, sizeof(got));
-	CHECK_EQ(acme_digest_parse(col, got), 0);
-	CHECK(!memcmp(got, want, sizeof(want)));
+	ASSERT_EQ(acme_digest_parse(col, got), 0);
+	ASSERT_FALSE(memcmp(got, want, sizeof(want)));
 	memset(got, 0, sizeof(got));
-	CHECK_EQ(acme_digest_parse(b64, got), 0);
-	CHECK(!memcmp(got, want, sizeof(want)));
+	ASSERT_EQ(acme_digest_parse(b64, got), 0);
+	ASSERT_FALSE(memcmp(got, want, sizeof(want)));
 
 	/* Refused: wrong lengths, a stray character, a misplaced colon, a
 	 * base64url with its spare bits set, padding, the standard alphabet. */
-	CHECK(acme_digest_parse("", got) < 0);
-	CHECK(acme_digest_parse("abcd", got) < 0);
+	ASSERT_LT(acme_digest_parse("", got), 0);
+	ASSERT_LT(acme_digest_parse("abcd", got), 0);
 	hex[5] = 'g';
-	CHECK(acme_digest_parse(hex, got) < 0);
+	ASSERT_LT(acme_digest_parse(hex, got), 0);
 	snprintf(bad, sizeof(bad), "%s", col);
 	bad[2] = '-';
-	CHECK(acme_digest_parse(bad, got) < 0);
+	ASSERT_LT(acme_digest_parse(bad, got), 0);
 	snprintf(bad, sizeof(bad), "%s", b64);
 	bad[42] = bad[42] == 'B' ? 'C' : 'B'; /* B = 1, C = 2: spare bits */
-	CHECK(acme_digest_parse(bad, got) < 0);
+	ASSERT_LT(acme_digest_parse(bad, got), 0);
 	snprintf(bad, sizeof(bad), "%s=", b64);
-	CHECK(acme_digest_parse(bad, got) < 0);
+	ASSERT_LT(acme_digest_parse(bad, got), 0);
 	snprintf(bad, sizeof(bad), "%s", b64);
 	bad[0] = '+';
-	CHECK(acme_digest_parse(bad, got) < 0);
+	ASSERT_LT(acme_digest_parse(bad, got), 0);
 }
 
 TEST(certificate_from_digest_is_the_same)
@@ -214,12 +214,12 @@ TEST(certificate_from_digest_is_the_same)
 	X509 *x;
 
 	SHA256((const unsigned char *)"tok.thumb", 9, d);
-	CHECK_EQ(acme_ident_parse("example.com", &id, err, sizeof(err)), 0);
-	CHECK_EQ(acme_cert_build_digest(&id, d, &x, &k), 0);
+	ASSERT_EQ(acme_ident_parse("example.com", &id, err, sizeof(err)), 0);
+	ASSERT_EQ(acme_cert_build_digest(&id, d, &x, &k), 0);
 	judge(x, "example.com", "tok.thumb");
-	CHECK_EQ(failing(), 0);
+	ASSERT_EQ(failing(), 0);
 	judge(x, "example.com", "tok.other");
-	CHECK_EQ(rule_ok("acme_ext_digest"), 0);
+	ASSERT_EQ(rule_ok("acme_ext_digest"), 0);
 	X509_free(x);
 	EVP_PKEY_free(k);
 }
@@ -305,18 +305,18 @@ TEST(each_rule_catches_its_breakage)
 
 	x = make(OK, "ka");
 	judge(x, "example.com", "ka");
-	CHECK_EQ(failing(), 0);
+	ASSERT_EQ(failing(), 0);
 	X509_free(x);
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		x = make(cases[i].b, "ka");
 		judge(x, "example.com", "ka");
-		CHECK_EQ(rule_ok(cases[i].rule), 0);
+		ASSERT_EQ(rule_ok(cases[i].rule), 0);
 		/* Exactly that rule (a short digest also fails the digest;
 		 * two SANs cannot match one identifier). */
 		if (cases[i].b == SHORT_DIGEST || cases[i].b == TWO_SANS)
-			CHECK_EQ(failing(), 2);
+			ASSERT_EQ(failing(), 2);
 		else
-			CHECK_EQ(failing(), 1);
+			ASSERT_EQ(failing(), 1);
 		if (tl_case_failed)
 			printf("  (breakage %d)\n", cases[i].b);
 		X509_free(x);
@@ -372,26 +372,26 @@ TEST(equivalent_to_openssl_command_line)
 	EVP_PKEY *k;
 	X509 *cli, *ours;
 
-	CHECK(mkdtemp(dir) != NULL);
+	ASSERT_OK_PTR(mkdtemp(dir));
 	cli = openssl_cli_cert("tok.thumb", dir);
-	CHECK(cli != NULL);
+	ASSERT_OK_PTR(cli);
 	if (!cli)
 		return;
 	judge(cli, "example.com", "tok.thumb");
-	CHECK_EQ(failing(), 0);
-	CHECK_EQ(acme_ident_parse("example.com", &id, err, sizeof(err)), 0);
-	CHECK_EQ(acme_cert_build(&id, "tok.thumb", &ours, &k), 0);
+	ASSERT_EQ(failing(), 0);
+	ASSERT_EQ(acme_ident_parse("example.com", &id, err, sizeof(err)), 0);
+	ASSERT_EQ(acme_cert_build(&id, "tok.thumb", &ours, &k), 0);
 	a = ext_value(cli, 0, ACME_OID_IDENTIFIER);
 	b = ext_value(ours, 0, ACME_OID_IDENTIFIER);
-	CHECK(a && b && ASN1_OCTET_STRING_cmp(a, b) == 0);
+	ASSERT_TRUE(a && b && ASN1_OCTET_STRING_cmp(a, b) == 0);
 	a = ext_value(cli, NID_subject_alt_name, NULL);
 	b = ext_value(ours, NID_subject_alt_name, NULL);
-	CHECK(a && b && ASN1_OCTET_STRING_cmp(a, b) == 0);
+	ASSERT_TRUE(a && b && ASN1_OCTET_STRING_cmp(a, b) == 0);
 	X509_free(cli);
 	X509_free(ours);
 	EVP_PKEY_free(k);
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	CHECK_EQ(system(cmd), 0);
+	ASSERT_EQ(system(cmd), 0);
 }
 
 /* Names of 65..253 characters are legal DNS identifiers; the CN's upper
@@ -408,36 +408,25 @@ TEST(long_name_and_numeric_tld)
 	memset(name, 'a', sizeof(name));
 	name[63] = name[127] = name[191] = '.';
 	strcpy(name + 192, "com");
-	CHECK_EQ(acme_ident_parse(name, &id, err, sizeof(err)), 0);
-	CHECK_EQ(acme_cert_build(&id, "tok.thumb", &x, &k), 0);
+	ASSERT_EQ(acme_ident_parse(name, &id, err, sizeof(err)), 0);
+	ASSERT_EQ(acme_cert_build(&id, "tok.thumb", &x, &k), 0);
 	if (x) {
 		judge(x, name, "tok.thumb");
-		CHECK_EQ(failing(), 0);
+		ASSERT_EQ(failing(), 0);
 		char cn[300] = "";
 
 		X509_NAME_get_text_by_NID(X509_get_subject_name(x),
 					  NID_commonName, cn, sizeof(cn));
-		CHECK(strlen(cn) <= 64);
+		ASSERT_LE(strlen(cn), 64);
 	}
 	X509_free(x);
 	EVP_PKEY_free(k);
 	/* An address with a trailing dot is not a DNS name. */
-	CHECK(acme_ident_parse("1.2.3.4.", &id, err, sizeof(err)) != 0);
-	CHECK(strstr(err, "not a DNS name") != NULL);
-	CHECK_EQ(acme_ident_parse("1.2.3.4", &id, err, sizeof(err)), 0);
-	CHECK_EQ(id.type, ACME_IDENT_IP);
-	CHECK_EQ(acme_ident_parse("123.example", &id, err, sizeof(err)), 0);
+	ASSERT_NE(acme_ident_parse("1.2.3.4.", &id, err, sizeof(err)), 0);
+	ASSERT_STRSTR(err, "not a DNS name");
+	ASSERT_EQ(acme_ident_parse("1.2.3.4", &id, err, sizeof(err)), 0);
+	ASSERT_EQ(id.type, ACME_IDENT_IP);
+	ASSERT_EQ(acme_ident_parse("123.example", &id, err, sizeof(err)), 0);
 }
 
-int main(void)
-{
-	RUN(identifiers);
-	RUN(reverse_names_both_ways);
-	RUN(built_certificate_passes_every_rule);
-	RUN(each_rule_catches_its_breakage);
-	RUN(equivalent_to_openssl_command_line);
-	RUN(digest_spellings);
-	RUN(certificate_from_digest_is_the_same);
-	RUN(long_name_and_numeric_tld);
-	return TEST_SUMMARY();
-}
+TEST_MAIN()

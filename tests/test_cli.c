@@ -2,6 +2,7 @@
 /*
  * test_cli.c - option parsing, the cgroup2 lookup and the JSON writer.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,14 +34,14 @@ TEST(port_numbers)
 {
 	__u32 p = 0;
 
-	CHECK_EQ(cli_parse_port("443", &p), 0);
-	CHECK_EQ(p, 443);
-	CHECK_EQ(cli_parse_port("65535", &p), 0);
-	CHECK(cli_parse_port("0", &p) < 0);
-	CHECK(cli_parse_port("65536", &p) < 0);
-	CHECK(cli_parse_port("", &p) < 0);
-	CHECK(cli_parse_port("44x", &p) < 0);
-	CHECK(cli_parse_port("-1", &p) < 0);
+	ASSERT_EQ(cli_parse_port("443", &p), 0);
+	ASSERT_EQ(p, 443);
+	ASSERT_EQ(cli_parse_port("65535", &p), 0);
+	ASSERT_LT(cli_parse_port("0", &p), 0);
+	ASSERT_LT(cli_parse_port("65536", &p), 0);
+	ASSERT_LT(cli_parse_port("", &p), 0);
+	ASSERT_LT(cli_parse_port("44x", &p), 0);
+	ASSERT_LT(cli_parse_port("-1", &p), 0);
 }
 
 TEST(hostport)
@@ -51,33 +52,33 @@ TEST(hostport)
 	socklen_t len;
 	char buf[INET6_ADDRSTRLEN];
 
-	CHECK_EQ(cli_parse_hostport("127.0.0.1:8443", &ss, &len), 0);
-	CHECK_EQ(ss.ss_family, AF_INET);
-	CHECK_EQ(ntohs(in->sin_port), 8443);
-	CHECK_EQ(in->sin_addr.s_addr, htonl(INADDR_LOOPBACK));
-	CHECK_EQ(cli_parse_hostport("[::1]:9", &ss, &len), 0);
-	CHECK_EQ(ss.ss_family, AF_INET6);
-	CHECK_EQ(ntohs(in6->sin6_port), 9);
+	ASSERT_EQ(cli_parse_hostport("127.0.0.1:8443", &ss, &len), 0);
+	ASSERT_EQ(ss.ss_family, AF_INET);
+	ASSERT_EQ(ntohs(in->sin_port), 8443);
+	ASSERT_EQ(in->sin_addr.s_addr, htonl(INADDR_LOOPBACK));
+	ASSERT_EQ(cli_parse_hostport("[::1]:9", &ss, &len), 0);
+	ASSERT_EQ(ss.ss_family, AF_INET6);
+	ASSERT_EQ(ntohs(in6->sin6_port), 9);
 	inet_ntop(AF_INET6, &in6->sin6_addr, buf, sizeof(buf));
-	CHECK_STREQ(buf, "::1");
-	CHECK(cli_parse_hostport("127.0.0.1", &ss, &len) < 0);
-	CHECK(cli_parse_hostport(":443", &ss, &len) < 0);
-	CHECK(cli_parse_hostport("[::1]8443", &ss, &len) < 0);
-	CHECK(cli_parse_hostport("127.0.0.1:0", &ss, &len) < 0);
-	CHECK(cli_parse_hostport("127.0.0.1:99999", &ss, &len) < 0);
+	ASSERT_STREQ(buf, "::1");
+	ASSERT_LT(cli_parse_hostport("127.0.0.1", &ss, &len), 0);
+	ASSERT_LT(cli_parse_hostport(":443", &ss, &len), 0);
+	ASSERT_LT(cli_parse_hostport("[::1]8443", &ss, &len), 0);
+	ASSERT_LT(cli_parse_hostport("127.0.0.1:0", &ss, &len), 0);
+	ASSERT_LT(cli_parse_hostport("127.0.0.1:99999", &ss, &len), 0);
 }
 
 TEST(wait_option)
 {
 	int s = -1;
 
-	CHECK_EQ(cli_parse_wait(NULL, &s), 0);
-	CHECK_EQ(s, 0);
-	CHECK_EQ(cli_parse_wait("30", &s), 0);
-	CHECK_EQ(s, 30);
-	CHECK(cli_parse_wait("x", &s) < 0);
-	CHECK(cli_parse_wait("-3", &s) < 0);
-	CHECK(cli_parse_wait("", &s) < 0);
+	ASSERT_EQ(cli_parse_wait(NULL, &s), 0);
+	ASSERT_EQ(s, 0);
+	ASSERT_EQ(cli_parse_wait("30", &s), 0);
+	ASSERT_EQ(s, 30);
+	ASSERT_LT(cli_parse_wait("x", &s), 0);
+	ASSERT_LT(cli_parse_wait("-3", &s), 0);
+	ASSERT_LT(cli_parse_wait("", &s), 0);
 }
 
 TEST(cgroup2_root_from_mounts)
@@ -86,19 +87,19 @@ TEST(cgroup2_root_from_mounts)
 	FILE *f;
 	int fd = mkstemp(path);
 
-	CHECK(fd >= 0);
+	ASSERT_GE(fd, 0);
 	f = fdopen(fd, "w");
 	fputs("proc /proc proc rw 0 0\n"
 	      "cgroup /sys/fs/cgroup/cpu cgroup rw,cpu 0 0\n"
 	      "cgroup2 /sys/fs/cgroup/unified cgroup2 rw,relatime 0 0\n",
 	      f);
 	fclose(f);
-	CHECK_EQ(cli_cgroup2_root(path, root, sizeof(root)), 0);
-	CHECK_STREQ(root, "/sys/fs/cgroup/unified");
+	ASSERT_EQ(cli_cgroup2_root(path, root, sizeof(root)), 0);
+	ASSERT_STREQ(root, "/sys/fs/cgroup/unified");
 	f = fopen(path, "w");
 	fputs("proc /proc proc rw 0 0\n", f);
 	fclose(f);
-	CHECK(cli_cgroup2_root(path, root, sizeof(root)) < 0);
+	ASSERT_LT(cli_cgroup2_root(path, root, sizeof(root)), 0);
 	unlink(path);
 }
 
@@ -106,48 +107,67 @@ TEST(attach_defaults)
 {
 	struct daemon_opts o;
 
-	CHECK_EQ(parse(&o, "attach --forward 127.0.0.1:8443 --cgroup /x"), 0);
-	CHECK_EQ(o.cfg.nr_ports, 1);
-	CHECK_EQ(o.cfg.ports[0], 443);
-	CHECK_EQ(o.cfg.pool_size, ALPNSTEER_DEFAULT_POOL);
-	CHECK_STREQ(o.cfg.cgroup, "/x");
-	CHECK_STREQ(o.forward, "127.0.0.1:8443");
-	CHECK_EQ(o.nr_domains, 0);
-	CHECK_EQ(o.handshake_timeout, ALPNSTEER_DEFAULT_HS_TIMEOUT);
+	ASSERT_EQ(parse(&o, "attach --forward 127.0.0.1:8443 --cgroup /x"), 0);
+	ASSERT_EQ(o.cfg.nr_ports, 1);
+	ASSERT_EQ(o.cfg.ports[0], 443);
+	ASSERT_EQ(o.cfg.pool_size, ALPNSTEER_DEFAULT_POOL);
+	ASSERT_STREQ(o.cfg.cgroup, "/x");
+	ASSERT_STREQ(o.forward, "127.0.0.1:8443");
+	ASSERT_EQ(o.nr_domains, 0);
+	ASSERT_EQ(o.handshake_timeout, ALPNSTEER_DEFAULT_HS_TIMEOUT);
 }
 
 TEST(attach_options)
 {
 	struct daemon_opts o;
 
-	CHECK_EQ(parse(&o, "attach --port 443 --port 8443 --pool 3 "
+	ASSERT_EQ(parse(&o, "attach --port 443 --port 8443 --pool 3 "
 			   "--forward [::1]:9 --domain Example.COM "
-			   "--domain b.test --cgroup /c --handshake-timeout 7"),
-		 0);
-	CHECK_EQ(o.cfg.nr_ports, 2);
-	CHECK_EQ(o.cfg.ports[1], 8443);
-	CHECK_EQ(o.cfg.pool_size, 3);
-	CHECK_EQ(o.nr_domains, 2);
-	CHECK_STREQ(o.domains[0], "example.com");
-	CHECK_STREQ(o.domains[1], "b.test");
-	CHECK_EQ(o.handshake_timeout, 7);
+			   "--domain b.test --cgroup /c --handshake-timeout 7"), 0);
+	ASSERT_EQ(o.cfg.nr_ports, 2);
+	ASSERT_EQ(o.cfg.ports[1], 8443);
+	ASSERT_EQ(o.cfg.pool_size, 3);
+	ASSERT_EQ(o.nr_domains, 2);
+	ASSERT_STREQ(o.domains[0], "example.com");
+	ASSERT_STREQ(o.domains[1], "b.test");
+	ASSERT_EQ(o.handshake_timeout, 7);
 }
 
 TEST(attach_refusals)
 {
 	struct daemon_opts o;
 
-	CHECK(parse(&o, "attach --domain a.test --cgroup /c") < 0);
-	CHECK(parse(&o, "attach --forward nohost --cgroup /c") < 0);
-	CHECK(parse(&o, "attach --forward 1.2.3.4:1 --port 0 --cgroup /c") < 0);
-	CHECK(parse(&o, "attach --forward 1.2.3.4:1 --pool 0 --cgroup /c") < 0);
-	CHECK(parse(&o, "attach --forward 1.2.3.4:1 --pool 5000 --cgroup /c") <
-	      0);
-	CHECK(parse(&o, "attach --forward 1.2.3.4:1 --bogus --cgroup /c") < 0);
-	CHECK(parse(&o, "attach --forward 1.2.3.4:1 extra --cgroup /c") < 0);
-	CHECK(parse(&o, "attach --forward 1.2.3.4:1 --port 1 --port 2 "
+	ASSERT_LT(parse(&o, "attach --domain a.test --cgroup /c"), 0);
+	ASSERT_LT(parse(&o, "attach --forward nohost --cgroup /c"), 0);
+	ASSERT_LT(parse(&o, "attach --forward 1.2.3.4:1 --port 0 --cgroup /c"), 0);
+	ASSERT_LT(parse(&o, "attach --forward 1.2.3.4:1 --pool 0 --cgroup /c"), 0);
+	ASSERT_LT(parse(&o, "attach --forward 1.2.3.4:1 --pool 5000 --cgroup /c"), 0);
+	ASSERT_LT(parse(&o, "attach --forward 1.2.3.4:1 --bogus --cgroup /c"), 0);
+	ASSERT_LT(parse(&o, "attach --forward 1.2.3.4:1 extra --cgroup /c"), 0);
+	ASSERT_LT(parse(&o, "attach --forward 1.2.3.4:1 --port 1 --port 2 "
 			"--port 3 --port 4 --port 5 --port 6 --port 7 "
-			"--port 8 --port 9 --cgroup /c") < 0);
+			"--port 8 --port 9 --cgroup /c"), 0);
+}
+
+/* -EINVAL/-E2BIG: the command line is wrong (exit 2); another errno: the
+ * system is (exit 1). */
+TEST(attach_refusal_kinds)
+{
+	struct daemon_opts o;
+
+	CHECK_EQ(parse(&o, "attach --cgroup /c --bogus"), -EINVAL);
+	CHECK_EQ(parse(&o, "attach --cgroup /c --port"), -EINVAL);
+	CHECK_EQ(parse(&o, "attach --cgroup /c extra"), -EINVAL);
+	CHECK_EQ(parse(&o, "attach --cgroup /c --ttl soon"), -EINVAL);
+	CHECK_EQ(parse(&o, "attach --cgroup /c --port 1 --port 2 --port 3 "
+			   "--port 4 --port 5 --port 6 --port 7 --port 8 "
+			   "--port 9"),
+		 -E2BIG);
+	CHECK_EQ(parse(&o,
+		       "attach --cgroup /c --control-group no-such-group-x"),
+		 -ENOENT);
+	CHECK_EQ(parse(&o, "attach --cgroup /c --preclassify no-such-if0"),
+		 -ENODEV);
 }
 
 static char *json_of(void (*fn)(struct json_writer *))
@@ -189,11 +209,9 @@ static void doc_escapes(struct json_writer *jw)
 
 TEST(json_writer)
 {
-	CHECK_STREQ(json_of(doc_nested),
-		    "{\"attached\":true,\"ports\":[443,8443],"
+	ASSERT_STREQ(json_of(doc_nested), "{\"attached\":true,\"ports\":[443,8443],"
 		    "\"pool\":{\"size\":16},\"pid\":null}\n");
-	CHECK_STREQ(json_of(doc_escapes),
-		    "{\"s\":\"a\\\"b\\\\c\\n\\u0001\"}\n");
+	ASSERT_STREQ(json_of(doc_escapes), "{\"s\":\"a\\\"b\\\\c\\n\\u0001\"}\n");
 }
 
 /* The pool grows from --pool up to --pool-max; one source prefix may
@@ -202,22 +220,22 @@ TEST(pool_options)
 {
 	struct daemon_opts o;
 
-	CHECK_EQ(parse(&o, "attach --cgroup /x"), 0);
-	CHECK_EQ(o.cfg.pool_size, ALPNSTEER_DEFAULT_POOL);
-	CHECK_EQ(o.pool_max, ALPNSTEER_DEFAULT_POOL_MAX);
-	CHECK_EQ(o.per_source, ALPNSTEER_DEFAULT_PER_SOURCE);
-	CHECK_EQ(parse(&o, "attach --cgroup /x --pool 4 --pool-max 8 --per-source 2"), 0);
-	CHECK_EQ(o.cfg.pool_size, 4);
-	CHECK_EQ(o.pool_max, 8);
-	CHECK_EQ(o.per_source, 2);
-	CHECK_EQ(parse(&o, "attach --cgroup /x --per-source 0"), 0);
-	CHECK_EQ(o.per_source, 0);
+	ASSERT_EQ(parse(&o, "attach --cgroup /x"), 0);
+	ASSERT_EQ(o.cfg.pool_size, ALPNSTEER_DEFAULT_POOL);
+	ASSERT_EQ(o.pool_max, ALPNSTEER_DEFAULT_POOL_MAX);
+	ASSERT_EQ(o.per_source, ALPNSTEER_DEFAULT_PER_SOURCE);
+	ASSERT_EQ(parse(&o, "attach --cgroup /x --pool 4 --pool-max 8 --per-source 2"), 0);
+	ASSERT_EQ(o.cfg.pool_size, 4);
+	ASSERT_EQ(o.pool_max, 8);
+	ASSERT_EQ(o.per_source, 2);
+	ASSERT_EQ(parse(&o, "attach --cgroup /x --per-source 0"), 0);
+	ASSERT_EQ(o.per_source, 0);
 	/* a --pool past the default maximum raises it */
-	CHECK_EQ(parse(&o, "attach --cgroup /x --pool 512"), 0);
-	CHECK_EQ(o.pool_max, 512);
-	CHECK(parse(&o, "attach --cgroup /x --pool 32 --pool-max 16") < 0);
-	CHECK(parse(&o, "attach --cgroup /x --pool-max 1025") < 0);
-	CHECK(parse(&o, "attach --cgroup /x --per-source -1") < 0);
+	ASSERT_EQ(parse(&o, "attach --cgroup /x --pool 512"), 0);
+	ASSERT_EQ(o.pool_max, 512);
+	ASSERT_LT(parse(&o, "attach --cgroup /x --pool 32 --pool-max 16"), 0);
+	ASSERT_LT(parse(&o, "attach --cgroup /x --pool-max 1025"), 0);
+	ASSERT_LT(parse(&o, "attach --cgroup /x --per-source -1"), 0);
 }
 
 /* What a client sends (an SNI) reaches the log escaped. */
@@ -226,32 +244,22 @@ TEST(log_escape)
 	char out[64];
 
 	log_escape("example.test", 12, out, sizeof(out));
-	CHECK_STREQ(out, "example.test");
+	ASSERT_STREQ(out, "example.test");
 	log_escape("a\nb\x1b[2Jc\\ d", 11, out, sizeof(out));
-	CHECK_STREQ(out, "a\\x0ab\\x1b[2Jc\\x5c\\x20d");
+	ASSERT_STREQ(out, "a\\x0ab\\x1b[2Jc\\x5c\\x20d");
 	log_escape("a\0b", 3, out, sizeof(out));
-	CHECK_STREQ(out, "a\\x00b");
+	ASSERT_STREQ(out, "a\\x00b");
 	/* cut short, never mid-escape */
 	log_escape("abc\n", 4, out, 6);
-	CHECK_STREQ(out, "abc");
+	ASSERT_STREQ(out, "abc");
 	log_escape("abc", 3, out, 1);
-	CHECK_STREQ(out, "");
+	ASSERT_STREQ(out, "");
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
 	/* The refusals print their Error: lines; failures go to stdout. */
-	if (!getenv("TEST_VERBOSE"))
-		freopen("/dev/null", "w", stderr);
-	RUN(port_numbers);
-	RUN(hostport);
-	RUN(wait_option);
-	RUN(cgroup2_root_from_mounts);
-	RUN(attach_defaults);
-	RUN(attach_options);
-	RUN(attach_refusals);
-	RUN(pool_options);
-	RUN(log_escape);
-	RUN(json_writer);
-	return TEST_SUMMARY();
+	if (!getenv("TEST_VERBOSE") && !freopen("/dev/null", "w", stderr))
+		return 1;
+	return tl_run_all(argc, argv);
 }

@@ -77,14 +77,14 @@ TEST(golden_hellos)
 			tl_case_failed = 1;
 			continue;
 		}
-		CHECK_EQ(parse(b.d, b.len, &info), g->status);
-		CHECK_EQ(info.acme, g->acme);
-		CHECK_STREQ((const char *)info.sni, g->sni);
-		CHECK_EQ(info.sni_len, strlen(g->sni));
+		ASSERT_EQ(parse(b.d, b.len, &info), g->status);
+		ASSERT_EQ(info.acme, g->acme);
+		ASSERT_STREQ((const char *)info.sni, g->sni);
+		ASSERT_EQ(info.sni_len, strlen(g->sni));
 		if (g->alpn_count == 0xffff)
-			CHECK(info.alpn_count >= 1);
+			ASSERT_GE(info.alpn_count, 1);
 		else
-			CHECK_EQ(info.alpn_count, g->alpn_count);
+			ASSERT_EQ(info.alpn_count, g->alpn_count);
 		if (tl_case_failed) {
 			printf("  (in %s)\n", g->file);
 			return;
@@ -97,8 +97,8 @@ TEST(padded_is_big)
 {
 	struct blob b;
 
-	CHECK(!load("acme_padded_2k", &b));
-	CHECK(b.len > 2048);
+	ASSERT_OK(load("acme_padded_2k", &b));
+	ASSERT_GT(b.len, 2048);
 }
 
 static const char *const tls_goldens[] = {
@@ -125,8 +125,8 @@ TEST(truncated_at_every_byte)
 	int st;
 
 	for (i = 0; i < NR_TLS_GOLDENS; i++) {
-		CHECK(!load(tls_goldens[i], &b));
-		CHECK(parse(b.d, b.len, &whole) == CH_OK);
+		ASSERT_OK(load(tls_goldens[i], &b));
+		ASSERT_EQ(parse(b.d, b.len, &whole), CH_OK);
 		for (n = 0; n < b.len; n++) {
 			int want_acme;
 
@@ -227,9 +227,9 @@ TEST(every_length_field_too_large)
 	int n, k, st, checked = 0;
 
 	for (i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
-		CHECK(!load(files[i], &b));
+		ASSERT_OK(load(files[i], &b));
 		n = fields_of(b.d, b.len, f, 128);
-		CHECK(n >= 10);
+		ASSERT_GE(n, 10);
 		for (k = 0; k < n; k++) {
 			__u32 max = (1u << (8 * f[k].width)) - 1;
 
@@ -257,7 +257,7 @@ TEST(every_length_field_too_large)
 			checked++;
 		}
 	}
-	CHECK(checked > 60);
+	ASSERT_GT(checked, 60);
 }
 
 /* A hello built here: extensions appended with add_ext(). */
@@ -349,8 +349,8 @@ TEST(built_hello_baseline)
 	const char *p[] = { "acme-tls/1" };
 	int st;
 
-	CHECK_EQ(acme_with(p, 1, 0, &st), 1);
-	CHECK_EQ(st, CH_OK);
+	ASSERT_EQ(acme_with(p, 1, 0, &st), 1);
+	ASSERT_EQ(st, CH_OK);
 }
 
 TEST(extension_limit)
@@ -360,9 +360,9 @@ TEST(extension_limit)
 
 	/* ALPN as the 64th extension is seen, as the 65th it is not, and
 	 * the connection then simply stays with the webserver. */
-	CHECK_EQ(acme_with(p, 1, CH_MAX_EXTENSIONS - 1, &st), 1);
-	CHECK_EQ(acme_with(p, 1, CH_MAX_EXTENSIONS, &st), 0);
-	CHECK_EQ(st, CH_OK);
+	ASSERT_EQ(acme_with(p, 1, CH_MAX_EXTENSIONS - 1, &st), 1);
+	ASSERT_EQ(acme_with(p, 1, CH_MAX_EXTENSIONS, &st), 0);
+	ASSERT_EQ(st, CH_OK);
 }
 
 TEST(alpn_entry_limit)
@@ -376,10 +376,10 @@ TEST(alpn_entry_limit)
 		p[i] = names[i];
 	}
 	p[CH_MAX_ALPN - 1] = "acme-tls/1";
-	CHECK_EQ(acme_with(p, CH_MAX_ALPN, 0, &st), 1);
+	ASSERT_EQ(acme_with(p, CH_MAX_ALPN, 0, &st), 1);
 	p[CH_MAX_ALPN - 1] = names[CH_MAX_ALPN - 1];
 	p[CH_MAX_ALPN] = "acme-tls/1";
-	CHECK_EQ(acme_with(p, CH_MAX_ALPN + 1, 0, &st), 0);
+	ASSERT_EQ(acme_with(p, CH_MAX_ALPN + 1, 0, &st), 0);
 }
 
 TEST(alpn_near_misses)
@@ -388,11 +388,11 @@ TEST(alpn_near_misses)
 		   *c[] = { "ACME-TLS/1" }, *d[] = { "acme-tls/" };
 	int st;
 
-	CHECK_EQ(acme_with(a, 1, 0, &st), 0);
-	CHECK_EQ(acme_with(b, 1, 0, &st), 0);
-	CHECK_EQ(acme_with(c, 1, 0, &st), 0);
-	CHECK_EQ(acme_with(d, 1, 0, &st), 0);
-	CHECK_EQ(st, CH_OK);
+	ASSERT_EQ(acme_with(a, 1, 0, &st), 0);
+	ASSERT_EQ(acme_with(b, 1, 0, &st), 0);
+	ASSERT_EQ(acme_with(c, 1, 0, &st), 0);
+	ASSERT_EQ(acme_with(d, 1, 0, &st), 0);
+	ASSERT_EQ(st, CH_OK);
 }
 
 /* The same extension twice is malformed (RFC 8446 section 4.2), however
@@ -409,15 +409,15 @@ TEST(duplicate_extensions)
 	add_alpn(&h, no, 1);
 	add_alpn(&h, acme, 1);
 	hello_end(&h);
-	CHECK_EQ(parse(h.d, h.len, &info), CH_MALFORMED);
-	CHECK_EQ(info.acme, 0);
+	ASSERT_EQ(parse(h.d, h.len, &info), CH_MALFORMED);
+	ASSERT_EQ(info.acme, 0);
 	/* two ALPN, the first offering it */
 	hello_begin(&h);
 	add_alpn(&h, acme, 1);
 	add_alpn(&h, no, 1);
 	hello_end(&h);
-	CHECK_EQ(parse(h.d, h.len, &info), CH_MALFORMED);
-	CHECK_EQ(info.acme, 0);
+	ASSERT_EQ(parse(h.d, h.len, &info), CH_MALFORMED);
+	ASSERT_EQ(info.acme, 0);
 	/* a repeated high type (renegotiation_info) between others */
 	hello_begin(&h);
 	add_ext(&h, 0xff01, "\0", 1);
@@ -425,8 +425,8 @@ TEST(duplicate_extensions)
 	add_alpn(&h, acme, 1);
 	add_ext(&h, 0xff01, "\0", 1);
 	hello_end(&h);
-	CHECK_EQ(parse(h.d, h.len, &info), CH_MALFORMED);
-	CHECK_EQ(info.acme, 0);
+	ASSERT_EQ(parse(h.d, h.len, &info), CH_MALFORMED);
+	ASSERT_EQ(info.acme, 0);
 	/* distinct types, low and high, with the same low byte: fine */
 	hello_begin(&h);
 	add_ext(&h, 0x0001, "", 0);
@@ -434,8 +434,8 @@ TEST(duplicate_extensions)
 	add_ext(&h, 0xff01, "\0", 1);
 	add_alpn(&h, acme, 1);
 	hello_end(&h);
-	CHECK_EQ(parse(h.d, h.len, &info), CH_OK);
-	CHECK_EQ(info.acme, 1);
+	ASSERT_EQ(parse(h.d, h.len, &info), CH_OK);
+	ASSERT_EQ(info.acme, 1);
 }
 
 TEST(alpn_zero_length_entry)
@@ -443,8 +443,8 @@ TEST(alpn_zero_length_entry)
 	const char *p[] = { "h2", "", "acme-tls/1" };
 	int st;
 
-	CHECK_EQ(acme_with(p, 3, 0, &st), 0);
-	CHECK_EQ(st, CH_MALFORMED);
+	ASSERT_EQ(acme_with(p, 3, 0, &st), 0);
+	ASSERT_EQ(st, CH_MALFORMED);
 }
 
 TEST(sni_rules)
@@ -464,11 +464,11 @@ TEST(sni_rules)
 	memset(sni + 5, 'A', n);
 	add_ext(&h, 0, sni, n + 5);
 	hello_end(&h);
-	CHECK_EQ(parse(h.d, h.len, &info), CH_OK);
-	CHECK_EQ(info.sni_len, 255);
-	CHECK_EQ(info.sni[0], 'a');
-	CHECK_EQ(info.sni[254], 'a');
-	CHECK_EQ(info.sni[255], 0);
+	ASSERT_EQ(parse(h.d, h.len, &info), CH_OK);
+	ASSERT_EQ(info.sni_len, 255);
+	ASSERT_EQ(info.sni[0], 'a');
+	ASSERT_EQ(info.sni[254], 'a');
+	ASSERT_EQ(info.sni[255], 0);
 
 	/* 256 bytes cannot be a DNS name: ignored, not refused. */
 	n = 256;
@@ -480,8 +480,8 @@ TEST(sni_rules)
 	memset(sni + 5, 'b', n);
 	add_ext(&h, 0, sni, n + 5);
 	hello_end(&h);
-	CHECK_EQ(parse(h.d, h.len, &info), CH_OK);
-	CHECK_EQ(info.sni_len, 0);
+	ASSERT_EQ(parse(h.d, h.len, &info), CH_OK);
+	ASSERT_EQ(info.sni_len, 0);
 }
 
 TEST(not_a_client_hello)
@@ -489,30 +489,15 @@ TEST(not_a_client_hello)
 	struct ch_info info;
 	struct blob b;
 
-	CHECK(!load("acme_openssl", &b));
+	ASSERT_OK(load("acme_openssl", &b));
 	b.d[5] = 2; /* ServerHello */
-	CHECK_EQ(parse(b.d, b.len, &info), CH_MALFORMED);
-	CHECK(!load("acme_openssl", &b));
+	ASSERT_EQ(parse(b.d, b.len, &info), CH_MALFORMED);
+	ASSERT_OK(load("acme_openssl", &b));
 	b.d[0] = 23; /* application data */
-	CHECK_EQ(parse(b.d, b.len, &info), CH_NOT_TLS);
-	CHECK(!load("acme_openssl", &b));
+	ASSERT_EQ(parse(b.d, b.len, &info), CH_NOT_TLS);
+	ASSERT_OK(load("acme_openssl", &b));
 	b.d[1] = 2; /* SSL 2 major version */
-	CHECK_EQ(parse(b.d, b.len, &info), CH_NOT_TLS);
+	ASSERT_EQ(parse(b.d, b.len, &info), CH_NOT_TLS);
 }
 
-int main(void)
-{
-	RUN(golden_hellos);
-	RUN(padded_is_big);
-	RUN(truncated_at_every_byte);
-	RUN(every_length_field_too_large);
-	RUN(built_hello_baseline);
-	RUN(extension_limit);
-	RUN(alpn_entry_limit);
-	RUN(alpn_near_misses);
-	RUN(alpn_zero_length_entry);
-	RUN(duplicate_extensions);
-	RUN(sni_rules);
-	RUN(not_a_client_hello);
-	return TEST_SUMMARY();
-}
+TEST_MAIN()

@@ -33,28 +33,28 @@ TEST(add_list_remove)
 {
 	struct challenges cs = {};
 
-	CHECK_EQ(req(&cs, "add Example.com tok.thumb\n"), 1);
-	CHECK_STREQ(reply, "ok");
-	CHECK_EQ(req(&cs, "add 198.18.0.1 tok2.thumb"), 1);
-	CHECK_EQ(cs.nr, 2);
-	CHECK(challenges_find_sni(&cs, "example.com") != NULL);
-	CHECK(challenges_find_sni(&cs, "1.0.18.198.in-addr.arpa") != NULL);
-	CHECK(challenges_find_sni(&cs, "198.18.0.1") == NULL);
-	CHECK_EQ(req(&cs, "list"), 0);
-	CHECK(strstr(reply, "\"identifier\":\"example.com\"") != NULL);
-	CHECK(strstr(reply, "\"sni\":\"1.0.18.198.in-addr.arpa\"") != NULL);
-	CHECK_EQ(reply[0], '[');
+	ASSERT_EQ(req(&cs, "add Example.com tok.thumb\n"), 1);
+	ASSERT_STREQ(reply, "ok");
+	ASSERT_EQ(req(&cs, "add 198.18.0.1 tok2.thumb"), 1);
+	ASSERT_EQ(cs.nr, 2);
+	ASSERT_OK_PTR(challenges_find_sni(&cs, "example.com"));
+	ASSERT_OK_PTR(challenges_find_sni(&cs, "1.0.18.198.in-addr.arpa"));
+	ASSERT_NULL(challenges_find_sni(&cs, "198.18.0.1"));
+	ASSERT_EQ(req(&cs, "list"), 0);
+	ASSERT_STRSTR(reply, "\"identifier\":\"example.com\"");
+	ASSERT_STRSTR(reply, "\"sni\":\"1.0.18.198.in-addr.arpa\"");
+	ASSERT_EQ(reply[0], '[');
 	/* replacing keeps one entry per name */
-	CHECK_EQ(req(&cs, "add example.com other.thumb"), 1);
-	CHECK_EQ(cs.nr, 2);
-	CHECK_EQ(req(&cs, "remove EXAMPLE.com"), 1);
-	CHECK_EQ(cs.nr, 1);
-	CHECK(req(&cs, "remove example.com") < 0);
-	CHECK(strstr(reply, "no pending challenge") != NULL);
-	CHECK_EQ(req(&cs, "remove 198.18.0.1"), 1);
-	CHECK_EQ(cs.nr, 0);
-	CHECK_EQ(req(&cs, "list"), 0);
-	CHECK_STREQ(reply, "[]\n");
+	ASSERT_EQ(req(&cs, "add example.com other.thumb"), 1);
+	ASSERT_EQ(cs.nr, 2);
+	ASSERT_EQ(req(&cs, "remove EXAMPLE.com"), 1);
+	ASSERT_EQ(cs.nr, 1);
+	ASSERT_LT(req(&cs, "remove example.com"), 0);
+	ASSERT_STRSTR(reply, "no pending challenge");
+	ASSERT_EQ(req(&cs, "remove 198.18.0.1"), 1);
+	ASSERT_EQ(cs.nr, 0);
+	ASSERT_EQ(req(&cs, "list"), 0);
+	ASSERT_STREQ(reply, "[]\n");
 	challenges_free(&cs);
 }
 
@@ -62,16 +62,16 @@ TEST(refusals)
 {
 	struct challenges cs = {};
 
-	CHECK(req(&cs, "") < 0);
-	CHECK(req(&cs, "add onlyone") < 0);
-	CHECK(req(&cs, "add a.test b c") < 0);
-	CHECK(req(&cs, "add *.a.test ka") < 0);
-	CHECK(strstr(reply, "wildcard") != NULL);
-	CHECK(req(&cs, "add bad_name ka") < 0);
-	CHECK(strncmp(reply, "error: ", 7) == 0);
-	CHECK(req(&cs, "frobnicate") < 0);
-	CHECK(req(&cs, "list extra") < 0);
-	CHECK_EQ(cs.nr, 0);
+	ASSERT_LT(req(&cs, ""), 0);
+	ASSERT_LT(req(&cs, "add onlyone"), 0);
+	ASSERT_LT(req(&cs, "add a.test b c"), 0);
+	ASSERT_LT(req(&cs, "add *.a.test ka"), 0);
+	ASSERT_STRSTR(reply, "wildcard");
+	ASSERT_LT(req(&cs, "add bad_name ka"), 0);
+	ASSERT_EQ(strncmp(reply, "error: ", 7), 0);
+	ASSERT_LT(req(&cs, "frobnicate"), 0);
+	ASSERT_LT(req(&cs, "list extra"), 0);
+	ASSERT_EQ(cs.nr, 0);
 	challenges_free(&cs);
 }
 
@@ -99,22 +99,20 @@ TEST(add_by_digest)
 	struct challenges cs = {};
 
 	/* SHA-256("ka") as dehydrated passes it, then as uacme does */
-	CHECK_EQ(req(&cs, "add-digest d.test "
+	ASSERT_EQ(req(&cs, "add-digest d.test "
 			  "3E:BB:1C:99:B1:2B:77:46:3E:97:C3:A0:F2:06:E4:FD:"
-			  "46:17:6C:D1:B8:E1:83:81:6A:67:33:8C:04:B2:5E:5B"),
-		 1);
-	CHECK_EQ(req(&cs, "add-digest 198.18.0.7 "
-			  "PrscmbErd0Y-l8Og8gbk_UYXbNG44YOBamczjASyXls"),
-		 1);
-	CHECK_EQ(cs.nr, 2);
-	CHECK(passes(&cs, "d.test", "d.test", "ka"));
-	CHECK(passes(&cs, "198.18.0.7", "7.0.18.198.in-addr.arpa", "ka"));
-	CHECK(!passes(&cs, "d.test", "d.test", "kb"));
-	CHECK(req(&cs, "add-digest e.test 1234") < 0);
-	CHECK(strstr(reply, "not a SHA-256 digest") != NULL);
-	CHECK(req(&cs, "add-digest *.e.test "
-		       "PrscmbErd0Y-l8Og8gbk_UYXbNG44YOBamczjASyXls") < 0);
-	CHECK_EQ(cs.nr, 2);
+			  "46:17:6C:D1:B8:E1:83:81:6A:67:33:8C:04:B2:5E:5B"), 1);
+	ASSERT_EQ(req(&cs, "add-digest 198.18.0.7 "
+			  "PrscmbErd0Y-l8Og8gbk_UYXbNG44YOBamczjASyXls"), 1);
+	ASSERT_EQ(cs.nr, 2);
+	ASSERT_TRUE(passes(&cs, "d.test", "d.test", "ka"));
+	ASSERT_TRUE(passes(&cs, "198.18.0.7", "7.0.18.198.in-addr.arpa", "ka"));
+	ASSERT_FALSE(passes(&cs, "d.test", "d.test", "kb"));
+	ASSERT_LT(req(&cs, "add-digest e.test 1234"), 0);
+	ASSERT_STRSTR(reply, "not a SHA-256 digest");
+	ASSERT_LT(req(&cs, "add-digest *.e.test "
+		       "PrscmbErd0Y-l8Og8gbk_UYXbNG44YOBamczjASyXls"), 0);
+	ASSERT_EQ(cs.nr, 2);
 	challenges_free(&cs);
 }
 
@@ -124,22 +122,22 @@ TEST(answers_are_counted)
 	struct challenge *c;
 	int i;
 
-	CHECK_EQ(req(&cs, "add a.test ka"), 1);
+	ASSERT_EQ(req(&cs, "add a.test ka"), 1);
 	c = challenges_find_sni(&cs, "a.test");
-	CHECK(c != NULL);
+	ASSERT_OK_PTR(c);
 	if (!c)
 		return;
 	for (i = 0; i < 6; i++)
 		challenges_note_answer(c, i < 2 ? AF_INET6 : AF_INET,
 				       i == 5 ? "198.18.0.9:1" : "x");
-	CHECK_EQ(c->answered_v6, 2);
-	CHECK_EQ(c->answered_v4, 4);
-	CHECK_EQ(req(&cs, "list"), 0);
-	CHECK(strstr(reply, "\"answered_ipv4\":4,\"answered_ipv6\":2") != NULL);
+	ASSERT_EQ(c->answered_v6, 2);
+	ASSERT_EQ(c->answered_v4, 4);
+	ASSERT_EQ(req(&cs, "list"), 0);
+	ASSERT_STRSTR(reply, "\"answered_ipv4\":4,\"answered_ipv6\":2");
 	/* the last four, the newest last */
-	CHECK(strstr(reply, "\"x\",\"x\",\"x\",\"198.18.0.9:1\"]") != NULL);
-	CHECK_EQ(req(&cs, "table"), 0);
-	CHECK(strstr(reply, "a.test") != NULL);
+	ASSERT_STRSTR(reply, "\"x\",\"x\",\"x\",\"198.18.0.9:1\"]");
+	ASSERT_EQ(req(&cs, "table"), 0);
+	ASSERT_STRSTR(reply, "a.test");
 	challenges_free(&cs);
 }
 
@@ -156,23 +154,23 @@ TEST(pending_limit_and_big_list)
 		snprintf(line, sizeof(line), "add n%04d.a-rather-long-name-for-a-big-list.test ka%d", i, i);
 		rc = req(&cs, line) == 1 ? 0 : -1;
 	}
-	CHECK_EQ(rc, 0);
-	CHECK_EQ(cs.nr, ALPNSTEER_MAX_PENDING);
-	CHECK(req(&cs, "add one-too-many.test ka") < 0);
-	CHECK(strstr(reply, "1024") != NULL);
-	CHECK_EQ(cs.nr, ALPNSTEER_MAX_PENDING);
+	ASSERT_EQ(rc, 0);
+	ASSERT_EQ(cs.nr, ALPNSTEER_MAX_PENDING);
+	ASSERT_LT(req(&cs, "add one-too-many.test ka"), 0);
+	ASSERT_STRSTR(reply, "1024");
+	ASSERT_EQ(cs.nr, ALPNSTEER_MAX_PENDING);
 	/* Replacing an existing one is still fine. */
-	CHECK_EQ(req(&cs, "add n0001.a-rather-long-name-for-a-big-list.test other"), 1);
+	ASSERT_EQ(req(&cs, "add n0001.a-rather-long-name-for-a-big-list.test other"), 1);
 	copy = strdup("list");
-	CHECK_EQ(ctl_apply(&cs, copy, &r), 0);
-	CHECK(r && strlen(r) > 65536);
+	ASSERT_EQ(ctl_apply(&cs, copy, &r), 0);
+	ASSERT_TRUE(r && strlen(r) > 65536);
 	if (r) {
 		FILE *p = popen("python3 -c 'import json,sys; d=json.load(sys.stdin); sys.exit(0 if len(d) == 1024 else 1)'", "w");
 
-		CHECK(p != NULL);
+		ASSERT_OK_PTR(p);
 		if (p) {
 			fputs(r, p);
-			CHECK_EQ(pclose(p), 0);
+			ASSERT_EQ(pclose(p), 0);
 		}
 	}
 	free(r);
@@ -180,12 +178,4 @@ TEST(pending_limit_and_big_list)
 	challenges_free(&cs);
 }
 
-int main(void)
-{
-	RUN(add_list_remove);
-	RUN(refusals);
-	RUN(add_by_digest);
-	RUN(answers_are_counted);
-	RUN(pending_limit_and_big_list);
-	return TEST_SUMMARY();
-}
+TEST_MAIN()

@@ -89,7 +89,7 @@ TEST(record_round_trip)
 
 	fresh_paths();
 	fd = lc_run_dir_open(&P, true);
-	CHECK(fd >= 0);
+	ASSERT_GE(fd, 0);
 	base_record(&w);
 	snprintf(w.opts.forward, sizeof(w.opts.forward), "127.0.0.1:8443");
 	snprintf(w.opts.domains, sizeof(w.opts.domains), "a.test,b.test");
@@ -98,23 +98,23 @@ TEST(record_round_trip)
 	w.opts.preclass[0] = 3;
 	w.opts.nr_preclass = 1;
 	lc_holder_add(&w, "acme.sh", 1700003600);
-	CHECK_EQ(lc_record_write(fd, &w), 0);
-	CHECK_EQ(lc_record_read(fd, &r, P.owner), 0);
-	CHECK_EQ(r.pid, 1234);
-	CHECK_EQ(r.keeper, 1233);
-	CHECK_EQ(r.since, 1700000000);
-	CHECK_STREQ(r.opts.forward, "127.0.0.1:8443");
-	CHECK_STREQ(r.opts.domains, "a.test,b.test");
-	CHECK_EQ(r.opts.nr_ports, 2);
-	CHECK_EQ(r.opts.ports[1], 8443);
-	CHECK_EQ(r.opts.nr_preclass, 1);
-	CHECK_EQ(r.opts.preclass[0], 3);
-	CHECK_EQ(r.opts.netns, 4096);
-	CHECK_EQ(r.opts.control_gid, -1);
-	CHECK_EQ(r.nr_holders, 2);
-	CHECK_STREQ(r.holders[1].name, "acme.sh");
-	CHECK_EQ(r.holders[1].expires, 1700003600);
-	CHECK_EQ(lc_opts_diff(&w.opts, &r.opts, (char[256]){}, 256), 0);
+	ASSERT_EQ(lc_record_write(fd, &w), 0);
+	ASSERT_EQ(lc_record_read(fd, &r, P.owner), 0);
+	ASSERT_EQ(r.pid, 1234);
+	ASSERT_EQ(r.keeper, 1233);
+	ASSERT_EQ(r.since, 1700000000);
+	ASSERT_STREQ(r.opts.forward, "127.0.0.1:8443");
+	ASSERT_STREQ(r.opts.domains, "a.test,b.test");
+	ASSERT_EQ(r.opts.nr_ports, 2);
+	ASSERT_EQ(r.opts.ports[1], 8443);
+	ASSERT_EQ(r.opts.nr_preclass, 1);
+	ASSERT_EQ(r.opts.preclass[0], 3);
+	ASSERT_EQ(r.opts.netns, 4096);
+	ASSERT_EQ(r.opts.control_gid, -1);
+	ASSERT_EQ(r.nr_holders, 2);
+	ASSERT_STREQ(r.holders[1].name, "acme.sh");
+	ASSERT_EQ(r.holders[1].expires, 1700003600);
+	ASSERT_EQ(lc_opts_diff(&w.opts, &r.opts, (char[256]){}, 256), 0);
 	close(fd);
 }
 
@@ -130,35 +130,35 @@ TEST(run_files_never_followed)
 	fd = lc_run_dir_open(&P, true);
 	snprintf(target, sizeof(target), "%s/target", base);
 	t = open(target, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-	CHECK(t >= 0 && write(t, "secret", 6) == 6);
+	ASSERT_TRUE(t >= 0 && write(t, "secret", 6) == 6);
 	close(t);
 
 	snprintf(p, sizeof(p), "%s/%s", P.run_dir, LC_LOG_FILE);
-	CHECK_EQ(symlink(target, p), 0);
-	CHECK(lc_open_checked(fd, LC_LOG_FILE, O_WRONLY | O_APPEND, 0600,
-			      P.owner) < 0);
+	ASSERT_EQ(symlink(target, p), 0);
+	ASSERT_LT(lc_open_checked(fd, LC_LOG_FILE, O_WRONLY | O_APPEND, 0600,
+			      P.owner), 0);
 	snprintf(p, sizeof(p), "%s/%s", P.run_dir, LC_LOCK_FILE);
-	CHECK_EQ(symlink(target, p), 0);
-	CHECK(lc_lock_open(fd, LC_LOCK_FILE, P.owner) < 0);
+	ASSERT_EQ(symlink(target, p), 0);
+	ASSERT_LT(lc_lock_open(fd, LC_LOCK_FILE, P.owner), 0);
 	/* A hard link: one name too many. */
 	snprintf(p, sizeof(p), "%s/%s", P.run_dir, LC_EDIT_LOCK_FILE);
-	CHECK_EQ(link(target, p), 0);
-	CHECK_EQ(lc_lock_open(fd, LC_EDIT_LOCK_FILE, P.owner), -EPERM);
+	ASSERT_EQ(link(target, p), 0);
+	ASSERT_EQ(lc_lock_open(fd, LC_EDIT_LOCK_FILE, P.owner), -EPERM);
 	/* Someone else's file. */
-	CHECK_EQ(lc_open_checked(fd, LC_EDIT_LOCK_FILE, O_RDONLY, 0,
+	ASSERT_EQ(lc_open_checked(fd, LC_EDIT_LOCK_FILE, O_RDONLY, 0,
 				 P.owner + 1), -EPERM);
 
 	snprintf(p, sizeof(p), "%s/%s", P.run_dir, LC_STATE_FILE);
-	CHECK_EQ(symlink(target, p), 0);
-	CHECK(lc_record_read(fd, &r, P.owner) < 0);
+	ASSERT_EQ(symlink(target, p), 0);
+	ASSERT_LT(lc_record_read(fd, &r, P.owner), 0);
 	/* Writing replaces the symlink; the target is untouched. */
 	base_record(&w);
-	CHECK_EQ(lc_record_write(fd, &w), 0);
-	CHECK_EQ(lc_record_read(fd, &r, P.owner), 0);
+	ASSERT_EQ(lc_record_write(fd, &w), 0);
+	ASSERT_EQ(lc_record_read(fd, &r, P.owner), 0);
 	t = open(target, O_RDONLY);
-	CHECK(t >= 0 && read(t, buf, sizeof(buf)) == 6);
+	ASSERT_TRUE(t >= 0 && read(t, buf, sizeof(buf)) == 6);
 	close(t);
-	CHECK_STREQ(buf, "secret");
+	ASSERT_STREQ(buf, "secret");
 	close(fd);
 }
 
@@ -172,29 +172,29 @@ TEST(run_dir_checks)
 	/* A symlink in place of the run directory. */
 	snprintf(target, sizeof(target), "%s/elsewhere", base);
 	mkdir(target, 0755);
-	CHECK_EQ(symlink(target, P.run_dir), 0);
-	CHECK(lc_run_dir_open(&P, true) < 0);
+	ASSERT_EQ(symlink(target, P.run_dir), 0);
+	ASSERT_LT(lc_run_dir_open(&P, true), 0);
 	unlink(P.run_dir);
 	/* Writable by others (as the daemon user had it): taken back,
 	 * emptied of what was planted. */
 	mkdir(P.run_dir, 0777);
 	chmod(P.run_dir, 0777);
 	snprintf(p, sizeof(p), "%s/%s", P.run_dir, LC_LOG_FILE);
-	CHECK_EQ(symlink("/etc/shadow", p), 0);
+	ASSERT_EQ(symlink("/etc/shadow", p), 0);
 	fd = lc_run_dir_open(&P, true);
-	CHECK(fd >= 0);
-	CHECK(stat(P.run_dir, &st) == 0 && (st.st_mode & 0777) == 0755);
-	CHECK(lstat(p, &st) < 0 && errno == ENOENT);
+	ASSERT_GE(fd, 0);
+	ASSERT_TRUE(stat(P.run_dir, &st) == 0 && (st.st_mode & 0777) == 0755);
+	ASSERT_TRUE(lstat(p, &st) < 0 && errno == ENOENT);
 	close(fd);
 	/* A name that is not ours: not emptied, refused. */
 	chmod(P.run_dir, 0777);
 	touch(P.run_dir, "foreign");
-	CHECK(lc_run_dir_open(&P, true) < 0);
+	ASSERT_LT(lc_run_dir_open(&P, true), 0);
 	/* Refused, but taken back all the same: nobody else may add a name. */
-	CHECK(stat(P.run_dir, &st) == 0 && (st.st_mode & 0777) == 0755);
+	ASSERT_TRUE(stat(P.run_dir, &st) == 0 && (st.st_mode & 0777) == 0755);
 	/* status (create false) never repairs. */
 	chmod(P.run_dir, 0777);
-	CHECK_EQ(lc_run_dir_open(&P, false), -EPERM);
+	ASSERT_EQ(lc_run_dir_open(&P, false), -EPERM);
 }
 
 TEST(pin_dir_checks)
@@ -203,23 +203,23 @@ TEST(pin_dir_checks)
 	struct stat st;
 
 	fresh_paths();
-	CHECK_EQ(lc_pin_dir_check(&P), 0); /* absent */
+	ASSERT_EQ(lc_pin_dir_check(&P), 0); /* absent */
 	mkdir(P.pin_dir, 0700);
-	CHECK_EQ(lc_pin_dir_check(&P), 0); /* ours */
+	ASSERT_EQ(lc_pin_dir_check(&P), 0); /* ours */
 	/* An empty directory others may write to: removed, made again. */
 	chmod(P.pin_dir, 0777);
-	CHECK_EQ(lc_pin_dir_check(&P), 0);
-	CHECK(lstat(P.pin_dir, &st) < 0);
+	ASSERT_EQ(lc_pin_dir_check(&P), 0);
+	ASSERT_LT(lstat(P.pin_dir, &st), 0);
 	/* Not empty: refused. */
 	mkdir(P.pin_dir, 0777);
 	chmod(P.pin_dir, 0777);
 	touch(P.pin_dir, "planted");
-	CHECK_EQ(lc_pin_dir_check(&P), -EPERM);
+	ASSERT_EQ(lc_pin_dir_check(&P), -EPERM);
 	fresh_paths();
 	snprintf(target, sizeof(target), "%s/elsewhere-pins", base);
 	mkdir(target, 0700);
-	CHECK_EQ(symlink(target, P.pin_dir), 0);
-	CHECK_EQ(lc_pin_dir_check(&P), -EPERM);
+	ASSERT_EQ(symlink(target, P.pin_dir), 0);
+	ASSERT_EQ(lc_pin_dir_check(&P), -EPERM);
 }
 
 TEST(locks)
@@ -228,17 +228,17 @@ TEST(locks)
 
 	fresh_paths();
 	fd = lc_run_dir_open(&P, true);
-	CHECK_EQ(lc_lock_held(fd, LC_LOCK_FILE, P.owner), 0); /* no file */
+	ASSERT_EQ(lc_lock_held(fd, LC_LOCK_FILE, P.owner), 0); /* no file */
 	other = lc_lock_open(fd, LC_LOCK_FILE, P.owner);
-	CHECK(other >= 0);
+	ASSERT_GE(other, 0);
 	/* O_RDONLY: flock needs no write access. */
-	CHECK_EQ(fcntl(other, F_GETFL) & O_ACCMODE, O_RDONLY);
-	CHECK_EQ(lc_lock_held(fd, LC_LOCK_FILE, P.owner), 0);
-	CHECK_EQ(lc_lock_take(other, 0), 0);
-	CHECK_EQ(lc_lock_held(fd, LC_LOCK_FILE, P.owner), 1);
-	CHECK(fcntl(other, F_GETFD) & FD_CLOEXEC);
+	ASSERT_EQ(fcntl(other, F_GETFL) & O_ACCMODE, O_RDONLY);
+	ASSERT_EQ(lc_lock_held(fd, LC_LOCK_FILE, P.owner), 0);
+	ASSERT_EQ(lc_lock_take(other, 0), 0);
+	ASSERT_EQ(lc_lock_held(fd, LC_LOCK_FILE, P.owner), 1);
+	ASSERT_TRUE(fcntl(other, F_GETFD) & FD_CLOEXEC);
 	close(other);
-	CHECK_EQ(lc_lock_held(fd, LC_LOCK_FILE, P.owner), 0);
+	ASSERT_EQ(lc_lock_held(fd, LC_LOCK_FILE, P.owner), 0);
 	close(fd);
 }
 
@@ -258,21 +258,21 @@ static struct lc_view view(bool pins, bool sockops, bool flag, bool live,
 
 TEST(classify)
 {
-	CHECK_EQ(view(0, 0, 0, 0, 0, 0).state, LC_DETACHED);
+	ASSERT_EQ(view(0, 0, 0, 0, 0, 0).state, LC_DETACHED);
 	/* A stale record of a daemon long gone changes nothing. */
-	CHECK_EQ(view(0, 0, 0, 0, 1, 0).state, LC_DETACHED);
-	CHECK_EQ(view(0, 0, 0, 1, 0, 0).state, LC_ATTACHING);
-	CHECK_EQ(view(1, 0, 0, 1, 0, 0).state, LC_ATTACHING);
-	CHECK_EQ(view(1, 1, 0, 1, 1, LC_PHASE_ATTACHED).state, LC_ATTACHED);
-	CHECK_EQ(view(1, 1, 1, 1, 1, LC_PHASE_ATTACHED).state, LC_DRAINING);
-	CHECK_EQ(view(1, 1, 0, 1, 1, LC_PHASE_DRAINING).state, LC_DRAINING);
-	CHECK_EQ(view(1, 0, 0, 1, 1, LC_PHASE_ATTACHED).state, LC_DRAINING);
+	ASSERT_EQ(view(0, 0, 0, 0, 1, 0).state, LC_DETACHED);
+	ASSERT_EQ(view(0, 0, 0, 1, 0, 0).state, LC_ATTACHING);
+	ASSERT_EQ(view(1, 0, 0, 1, 0, 0).state, LC_ATTACHING);
+	ASSERT_EQ(view(1, 1, 0, 1, 1, LC_PHASE_ATTACHED).state, LC_ATTACHED);
+	ASSERT_EQ(view(1, 1, 1, 1, 1, LC_PHASE_ATTACHED).state, LC_DRAINING);
+	ASSERT_EQ(view(1, 1, 0, 1, 1, LC_PHASE_DRAINING).state, LC_DRAINING);
+	ASSERT_EQ(view(1, 0, 0, 1, 1, LC_PHASE_ATTACHED).state, LC_DRAINING);
 	/* The keeper is removing the pins. */
-	CHECK_EQ(view(0, 0, 0, 1, 1, LC_PHASE_DRAINING).state, LC_DRAINING);
-	CHECK_EQ(view(1, 1, 0, 0, 1, LC_PHASE_ATTACHED).state, LC_ORPHANED);
-	CHECK_EQ(view(1, 1, 1, 0, 0, 0).state, LC_ORPHANED);
-	CHECK_STREQ(lc_state_name(LC_ORPHANED), "orphaned");
-	CHECK_STREQ(lc_state_name(LC_ATTACHING), "attaching");
+	ASSERT_EQ(view(0, 0, 0, 1, 1, LC_PHASE_DRAINING).state, LC_DRAINING);
+	ASSERT_EQ(view(1, 1, 0, 0, 1, LC_PHASE_ATTACHED).state, LC_ORPHANED);
+	ASSERT_EQ(view(1, 1, 1, 0, 0, 0).state, LC_ORPHANED);
+	ASSERT_STREQ(lc_state_name(LC_ORPHANED), "orphaned");
+	ASSERT_STREQ(lc_state_name(LC_ATTACHING), "attaching");
 }
 
 /* The same, seen by lc_observe() from the directories. */
@@ -286,33 +286,33 @@ TEST(observe)
 	fresh_paths();
 	fd = lc_run_dir_open(&P, true);
 	lc_observe(&P, fd, &v);
-	CHECK_EQ(v.state, LC_DETACHED);
+	ASSERT_EQ(v.state, LC_DETACHED);
 	lock = lc_lock_open(fd, LC_LOCK_FILE, P.owner);
 	lc_lock_take(lock, 0);
 	lc_observe(&P, fd, &v);
-	CHECK_EQ(v.state, LC_ATTACHING);
+	ASSERT_EQ(v.state, LC_ATTACHING);
 	make_pins(true);
 	base_record(&r);
 	lc_record_write(fd, &r);
 	lc_observe(&P, fd, &v);
-	CHECK_EQ(v.state, LC_ATTACHED);
-	CHECK(v.live && v.pins && v.sockops && v.have_rec);
+	ASSERT_EQ(v.state, LC_ATTACHED);
+	ASSERT_TRUE(v.live && v.pins && v.sockops && v.have_rec);
 	r.phase = LC_PHASE_DRAINING;
 	lc_record_write(fd, &r);
 	lc_observe(&P, fd, &v);
-	CHECK_EQ(v.state, LC_DRAINING);
+	ASSERT_EQ(v.state, LC_DRAINING);
 	close(lock); /* the keeper is gone */
 	lc_observe(&P, fd, &v);
-	CHECK_EQ(v.state, LC_ORPHANED);
+	ASSERT_EQ(v.state, LC_ORPHANED);
 	snprintf(p, sizeof(p), "%s/settings", P.pin_dir);
 	unlink(p);
 	lc_observe(&P, fd, &v);
-	CHECK_EQ(v.state, LC_DETACHED);
+	ASSERT_EQ(v.state, LC_DETACHED);
 	/* Without the run directory (a user who may not look, or none):
 	 * pins alone say orphaned. */
 	make_pins(true);
 	lc_observe(&P, -1, &v);
-	CHECK_EQ(v.state, LC_ORPHANED);
+	ASSERT_EQ(v.state, LC_ORPHANED);
 	close(fd);
 }
 
@@ -323,42 +323,42 @@ TEST(options_compared)
 
 	base_opts(&live);
 	base_opts(&want);
-	CHECK_EQ(lc_opts_diff(&live, &want, why, sizeof(why)), 0);
-	CHECK_STREQ(why, "");
+	ASSERT_EQ(lc_opts_diff(&live, &want, why, sizeof(why)), 0);
+	ASSERT_STREQ(why, "");
 	snprintf(want.forward, sizeof(want.forward), "127.0.0.1:5443");
-	CHECK_EQ(lc_opts_diff(&live, &want, why, sizeof(why)), 1);
-	CHECK(strstr(why, "responder: attached with the built-in one, asked for 127.0.0.1:5443"));
+	ASSERT_EQ(lc_opts_diff(&live, &want, why, sizeof(why)), 1);
+	ASSERT_STRSTR(why, "responder: attached with the built-in one, asked for 127.0.0.1:5443");
 	base_opts(&want);
 	want.ports[0] = 8443;
-	CHECK_EQ(lc_opts_diff(&live, &want, why, sizeof(why)), 1);
-	CHECK(strstr(why, "--port: attached with 443, asked for 8443"));
+	ASSERT_EQ(lc_opts_diff(&live, &want, why, sizeof(why)), 1);
+	ASSERT_STRSTR(why, "--port: attached with 443, asked for 8443");
 	/* Ports are a set. */
 	live.ports[1] = 8443;
 	live.nr_ports = 2;
 	want.ports[0] = 8443;
 	want.ports[1] = 443;
 	want.nr_ports = 2;
-	CHECK_EQ(lc_opts_diff(&live, &want, why, sizeof(why)), 0);
+	ASSERT_EQ(lc_opts_diff(&live, &want, why, sizeof(why)), 0);
 	base_opts(&live);
 	base_opts(&want);
 	snprintf(want.domains, sizeof(want.domains), "a.test");
-	CHECK_EQ(lc_opts_diff(&live, &want, why, sizeof(why)), 1);
-	CHECK(strstr(why, "--domain"));
+	ASSERT_EQ(lc_opts_diff(&live, &want, why, sizeof(why)), 1);
+	ASSERT_STRSTR(why, "--domain");
 	/* Tuning counts only when named. */
 	base_opts(&want);
 	want.pool = 4;
-	CHECK_EQ(lc_opts_diff(&live, &want, why, sizeof(why)), 0);
+	ASSERT_EQ(lc_opts_diff(&live, &want, why, sizeof(why)), 0);
 	want.given = LC_GIVEN_POOL;
-	CHECK_EQ(lc_opts_diff(&live, &want, why, sizeof(why)), 1);
-	CHECK(strstr(why, "--pool: attached with 16, asked for 4"));
+	ASSERT_EQ(lc_opts_diff(&live, &want, why, sizeof(why)), 1);
+	ASSERT_STRSTR(why, "--pool: attached with 16, asked for 4");
 	/* Two differences, both named. */
 	want.ports[0] = 80;
-	CHECK_EQ(lc_opts_diff(&live, &want, why, sizeof(why)), 1);
-	CHECK(strstr(why, "--port") && strstr(why, "--pool"));
+	ASSERT_EQ(lc_opts_diff(&live, &want, why, sizeof(why)), 1);
+	ASSERT_TRUE(strstr(why, "--port") && strstr(why, "--pool"));
 	base_opts(&want);
 	want.netns = 1;
-	CHECK_EQ(lc_opts_diff(&live, &want, why, sizeof(why)), 1);
-	CHECK(strstr(why, "network namespace"));
+	ASSERT_EQ(lc_opts_diff(&live, &want, why, sizeof(why)), 1);
+	ASSERT_STRSTR(why, "network namespace");
 }
 
 TEST(attach_plans)
@@ -371,22 +371,22 @@ TEST(attach_plans)
 	base_opts(&other);
 	snprintf(other.forward, sizeof(other.forward), "127.0.0.1:5443");
 	v = view(0, 0, 0, 0, 0, 0);
-	CHECK_EQ(lc_plan_attach(&v, &want, why, sizeof(why)), LC_ATTACH_FRESH);
+	ASSERT_EQ(lc_plan_attach(&v, &want, why, sizeof(why)), LC_ATTACH_FRESH);
 	v = view(1, 1, 0, 1, 1, LC_PHASE_ATTACHED);
-	CHECK_EQ(lc_plan_attach(&v, &want, why, sizeof(why)), LC_ATTACH_JOIN);
-	CHECK_EQ(lc_plan_attach(&v, &other, why, sizeof(why)), LC_ATTACH_REFUSE);
-	CHECK(strstr(why, "responder"));
+	ASSERT_EQ(lc_plan_attach(&v, &want, why, sizeof(why)), LC_ATTACH_JOIN);
+	ASSERT_EQ(lc_plan_attach(&v, &other, why, sizeof(why)), LC_ATTACH_REFUSE);
+	ASSERT_STRSTR(why, "responder");
 	/* During a drain: the same options call it off, others wait. */
 	v = view(1, 1, 1, 1, 1, LC_PHASE_DRAINING);
-	CHECK_EQ(lc_plan_attach(&v, &want, why, sizeof(why)), LC_ATTACH_RESUME);
-	CHECK_EQ(lc_plan_attach(&v, &other, why, sizeof(why)), LC_ATTACH_WAIT);
+	ASSERT_EQ(lc_plan_attach(&v, &want, why, sizeof(why)), LC_ATTACH_RESUME);
+	ASSERT_EQ(lc_plan_attach(&v, &other, why, sizeof(why)), LC_ATTACH_WAIT);
 	/* A stop is never undone. */
 	v = view(1, 1, 1, 1, 1, LC_PHASE_STOPPING);
-	CHECK_EQ(lc_plan_attach(&v, &want, why, sizeof(why)), LC_ATTACH_WAIT);
+	ASSERT_EQ(lc_plan_attach(&v, &want, why, sizeof(why)), LC_ATTACH_WAIT);
 	v = view(0, 0, 0, 1, 0, 0);
-	CHECK_EQ(lc_plan_attach(&v, &want, why, sizeof(why)), LC_ATTACH_WAIT);
+	ASSERT_EQ(lc_plan_attach(&v, &want, why, sizeof(why)), LC_ATTACH_WAIT);
 	v = view(1, 1, 0, 0, 1, LC_PHASE_ATTACHED);
-	CHECK_EQ(lc_plan_attach(&v, &want, why, sizeof(why)), LC_ATTACH_REPLACE);
+	ASSERT_EQ(lc_plan_attach(&v, &want, why, sizeof(why)), LC_ATTACH_REPLACE);
 }
 
 TEST(holders_and_detach_plans)
@@ -395,26 +395,25 @@ TEST(holders_and_detach_plans)
 
 	/* The service's permanent holder plus a hook's. */
 	lc_holder_remove(&v.rec, "default");
-	CHECK_EQ(lc_holder_add(&v.rec, "alpnsteer.service", 0), 0);
-	CHECK_EQ(lc_holder_add(&v.rec, "acme.sh", 1000), 0);
-	CHECK_EQ(lc_holder_add(&v.rec, "acme.sh", 2000), 0); /* renewed */
-	CHECK_EQ(v.rec.nr_holders, 2);
-	CHECK_EQ(v.rec.holders[1].expires, 2000);
-	CHECK_EQ(lc_holder_add(&v.rec, "bad name", 0), -EINVAL);
-	CHECK_EQ(lc_holder_add(&v.rec, "x/../y", 0), -EINVAL);
-	CHECK_EQ(lc_plan_detach(&v, "acme.sh", false), LC_DETACH_LEAVE);
-	CHECK_EQ(lc_plan_detach(&v, "default", false), LC_DETACH_NOT_HOLDER);
-	CHECK_EQ(lc_plan_detach(&v, "default", true), LC_DETACH_DRAIN);
-	CHECK_EQ(lc_holder_remove(&v.rec, "acme.sh"), 0);
-	CHECK_EQ(lc_holder_remove(&v.rec, "acme.sh"), -ENOENT);
-	CHECK_EQ(lc_plan_detach(&v, "alpnsteer.service", false),
-		 LC_DETACH_DRAIN);
+	ASSERT_EQ(lc_holder_add(&v.rec, "alpnsteer.service", 0), 0);
+	ASSERT_EQ(lc_holder_add(&v.rec, "acme.sh", 1000), 0);
+	ASSERT_EQ(lc_holder_add(&v.rec, "acme.sh", 2000), 0); /* renewed */
+	ASSERT_EQ(v.rec.nr_holders, 2);
+	ASSERT_EQ(v.rec.holders[1].expires, 2000);
+	ASSERT_EQ(lc_holder_add(&v.rec, "bad name", 0), -EINVAL);
+	ASSERT_EQ(lc_holder_add(&v.rec, "x/../y", 0), -EINVAL);
+	ASSERT_EQ(lc_plan_detach(&v, "acme.sh", false), LC_DETACH_LEAVE);
+	ASSERT_EQ(lc_plan_detach(&v, "default", false), LC_DETACH_NOT_HOLDER);
+	ASSERT_EQ(lc_plan_detach(&v, "default", true), LC_DETACH_DRAIN);
+	ASSERT_EQ(lc_holder_remove(&v.rec, "acme.sh"), 0);
+	ASSERT_EQ(lc_holder_remove(&v.rec, "acme.sh"), -ENOENT);
+	ASSERT_EQ(lc_plan_detach(&v, "alpnsteer.service", false), LC_DETACH_DRAIN);
 	v = view(1, 1, 1, 1, 1, LC_PHASE_DRAINING);
-	CHECK_EQ(lc_plan_detach(&v, "default", false), LC_DETACH_DRAINING);
+	ASSERT_EQ(lc_plan_detach(&v, "default", false), LC_DETACH_DRAINING);
 	v = view(1, 1, 0, 0, 1, LC_PHASE_ATTACHED);
-	CHECK_EQ(lc_plan_detach(&v, "default", false), LC_DETACH_ORPHAN);
+	ASSERT_EQ(lc_plan_detach(&v, "default", false), LC_DETACH_ORPHAN);
 	v = view(0, 0, 0, 0, 0, 0);
-	CHECK_EQ(lc_plan_detach(&v, "default", false), LC_DETACH_NONE);
+	ASSERT_EQ(lc_plan_detach(&v, "default", false), LC_DETACH_NONE);
 }
 
 TEST(ttl_and_keeper_plans)
@@ -424,42 +423,42 @@ TEST(ttl_and_keeper_plans)
 	lc_holder_remove(&v.rec, "default");
 	lc_holder_add(&v.rec, "hook-a", 100);
 	lc_holder_add(&v.rec, "hook-b", 200);
-	CHECK_EQ(lc_holders_prune(&v.rec, 99), 0);
-	CHECK_EQ(lc_plan_keeper(&v, 5), LC_KEEP);
-	CHECK_EQ(lc_holders_prune(&v.rec, 100), 1);
-	CHECK_EQ(v.rec.nr_holders, 1);
-	CHECK_STREQ(v.rec.holders[0].name, "hook-b");
-	CHECK_EQ(lc_plan_keeper(&v, 5), LC_KEEP);
-	CHECK_EQ(lc_holders_prune(&v.rec, 1000), 1);
-	CHECK_EQ(lc_plan_keeper(&v, 5), LC_KEEP_EXPIRE);
+	ASSERT_EQ(lc_holders_prune(&v.rec, 99), 0);
+	ASSERT_EQ(lc_plan_keeper(&v, 5), LC_KEEP);
+	ASSERT_EQ(lc_holders_prune(&v.rec, 100), 1);
+	ASSERT_EQ(v.rec.nr_holders, 1);
+	ASSERT_STREQ(v.rec.holders[0].name, "hook-b");
+	ASSERT_EQ(lc_plan_keeper(&v, 5), LC_KEEP);
+	ASSERT_EQ(lc_holders_prune(&v.rec, 1000), 1);
+	ASSERT_EQ(lc_plan_keeper(&v, 5), LC_KEEP_EXPIRE);
 	/* A permanent holder never expires. */
 	lc_holder_add(&v.rec, "alpnsteer.service", 0);
-	CHECK_EQ(lc_holders_prune(&v.rec, 1L << 40), 0);
-	CHECK_EQ(lc_plan_keeper(&v, 0), LC_KEEP);
+	ASSERT_EQ(lc_holders_prune(&v.rec, 1L << 40), 0);
+	ASSERT_EQ(lc_plan_keeper(&v, 0), LC_KEEP);
 	/* Draining: finished only once nothing steered is left. */
 	v = view(1, 1, 1, 1, 1, LC_PHASE_DRAINING);
-	CHECK_EQ(lc_plan_keeper(&v, 3), LC_KEEP);
-	CHECK_EQ(lc_plan_keeper(&v, 0), LC_KEEP_FINISH);
+	ASSERT_EQ(lc_plan_keeper(&v, 3), LC_KEEP);
+	ASSERT_EQ(lc_plan_keeper(&v, 0), LC_KEEP_FINISH);
 	/* Called off (resumed): attached again, never finished. */
 	v.flag = false;
 	v.rec.phase = LC_PHASE_ATTACHED;
-	CHECK_EQ(lc_plan_keeper(&v, 0), LC_KEEP);
+	ASSERT_EQ(lc_plan_keeper(&v, 0), LC_KEEP);
 }
 
 TEST(durations)
 {
-	CHECK_EQ(lc_parse_duration("90s"), 90);
-	CHECK_EQ(lc_parse_duration("30m"), 1800);
-	CHECK_EQ(lc_parse_duration("1h"), 3600);
-	CHECK_EQ(lc_parse_duration("2d"), 172800);
-	CHECK_EQ(lc_parse_duration("45"), 45);
-	CHECK(lc_parse_duration("") < 0);
-	CHECK(lc_parse_duration("0") < 0);
-	CHECK(lc_parse_duration("-5m") < 0);
-	CHECK(lc_parse_duration("5x") < 0);
-	CHECK(lc_parse_duration("5mm") < 0);
-	CHECK(lc_parse_duration("h") < 0);
-	CHECK(lc_parse_duration("9999999d") < 0);
+	ASSERT_EQ(lc_parse_duration("90s"), 90);
+	ASSERT_EQ(lc_parse_duration("30m"), 1800);
+	ASSERT_EQ(lc_parse_duration("1h"), 3600);
+	ASSERT_EQ(lc_parse_duration("2d"), 172800);
+	ASSERT_EQ(lc_parse_duration("45"), 45);
+	ASSERT_LT(lc_parse_duration(""), 0);
+	ASSERT_LT(lc_parse_duration("0"), 0);
+	ASSERT_LT(lc_parse_duration("-5m"), 0);
+	ASSERT_LT(lc_parse_duration("5x"), 0);
+	ASSERT_LT(lc_parse_duration("5mm"), 0);
+	ASSERT_LT(lc_parse_duration("h"), 0);
+	ASSERT_LT(lc_parse_duration("9999999d"), 0);
 }
 
 TEST(close_except)
@@ -468,12 +467,12 @@ TEST(close_except)
 	int c = open("/dev/null", O_RDONLY);
 	int keep[] = { b };
 
-	CHECK(a >= 3 && b > a && c > b);
+	ASSERT_TRUE(a >= 3 && b > a && c > b);
 	lc_close_except(keep, 1);
-	CHECK(fcntl(a, F_GETFD) < 0 && errno == EBADF);
-	CHECK(fcntl(b, F_GETFD) >= 0);
-	CHECK(fcntl(c, F_GETFD) < 0);
-	CHECK(fcntl(1, F_GETFD) >= 0); /* stdio stays */
+	ASSERT_TRUE(fcntl(a, F_GETFD) < 0 && errno == EBADF);
+	ASSERT_GE(fcntl(b, F_GETFD), 0);
+	ASSERT_LT(fcntl(c, F_GETFD), 0);
+	ASSERT_GE(fcntl(1, F_GETFD), 0); /* stdio stays */
 	close(b);
 }
 
@@ -498,25 +497,25 @@ TEST(attach_options)
 	struct lc_opts l, m;
 	char why[512];
 
-	CHECK_EQ(parse(&o, "attach --cgroup /x"), 0);
-	CHECK_STREQ(o.holder, LC_DEFAULT_HOLDER);
-	CHECK_EQ(o.ttl, 0);
-	CHECK_EQ(o.given, 0);
-	CHECK_EQ(parse(&o, "attach --cgroup /x --holder acme.sh --ttl 30m --pool 4 --user u"), 0);
-	CHECK_STREQ(o.holder, "acme.sh");
-	CHECK_EQ(o.ttl, 1800);
-	CHECK_EQ(o.given, LC_GIVEN_POOL | LC_GIVEN_USER);
-	CHECK(parse(&o, "attach --cgroup /x --holder a/b") < 0);
-	CHECK(parse(&o, "attach --cgroup /x --ttl 0") < 0);
-	CHECK(parse(&o, "attach --cgroup /x --ttl soon") < 0);
+	ASSERT_EQ(parse(&o, "attach --cgroup /x"), 0);
+	ASSERT_STREQ(o.holder, LC_DEFAULT_HOLDER);
+	ASSERT_EQ(o.ttl, 0);
+	ASSERT_EQ(o.given, 0);
+	ASSERT_EQ(parse(&o, "attach --cgroup /x --holder acme.sh --ttl 30m --pool 4 --user u"), 0);
+	ASSERT_STREQ(o.holder, "acme.sh");
+	ASSERT_EQ(o.ttl, 1800);
+	ASSERT_EQ(o.given, LC_GIVEN_POOL | LC_GIVEN_USER);
+	ASSERT_LT(parse(&o, "attach --cgroup /x --holder a/b"), 0);
+	ASSERT_LT(parse(&o, "attach --cgroup /x --ttl 0"), 0);
+	ASSERT_LT(parse(&o, "attach --cgroup /x --ttl soon"), 0);
 	/* --domain is a set, in any order and case. */
-	CHECK_EQ(parse(&o, "attach --cgroup /x --forward 127.0.0.1:1 --domain B.test --domain a.test"), 0);
+	ASSERT_EQ(parse(&o, "attach --cgroup /x --forward 127.0.0.1:1 --domain B.test --domain a.test"), 0);
 	lc_opts_from(&o, &l);
-	CHECK_STREQ(l.domains, "a.test,b.test");
-	CHECK_STREQ(l.forward, "127.0.0.1:1");
-	CHECK_EQ(parse(&o, "attach --cgroup /x --forward 127.0.0.1:1 --domain a.test --domain b.test"), 0);
+	ASSERT_STREQ(l.domains, "a.test,b.test");
+	ASSERT_STREQ(l.forward, "127.0.0.1:1");
+	ASSERT_EQ(parse(&o, "attach --cgroup /x --forward 127.0.0.1:1 --domain a.test --domain b.test"), 0);
 	lc_opts_from(&o, &m);
-	CHECK_EQ(lc_opts_diff(&l, &m, why, sizeof(why)), 0);
+	ASSERT_EQ(lc_opts_diff(&l, &m, why, sizeof(why)), 0);
 }
 
 static int fmt(int family, const char *ip, char *buf)
@@ -531,15 +530,15 @@ TEST(v4_mapped_is_ipv4)
 {
 	char buf[64];
 
-	CHECK_EQ(fmt(AF_INET6, "::ffff:198.18.4.2", buf), AF_INET);
-	CHECK_STREQ(buf, "198.18.4.2:4433");
-	CHECK_EQ(fmt(AF_INET6, "fd00:a5:4::2", buf), AF_INET6);
-	CHECK_STREQ(buf, "[fd00:a5:4::2]:4433");
-	CHECK_EQ(fmt(AF_INET, "198.18.4.2", buf), AF_INET);
-	CHECK_STREQ(buf, "198.18.4.2:4433");
+	ASSERT_EQ(fmt(AF_INET6, "::ffff:198.18.4.2", buf), AF_INET);
+	ASSERT_STREQ(buf, "198.18.4.2:4433");
+	ASSERT_EQ(fmt(AF_INET6, "fd00:a5:4::2", buf), AF_INET6);
+	ASSERT_STREQ(buf, "[fd00:a5:4::2]:4433");
+	ASSERT_EQ(fmt(AF_INET, "198.18.4.2", buf), AF_INET);
+	ASSERT_STREQ(buf, "198.18.4.2:4433");
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
 	char cmd[PATH_MAX + 16];
 	int rc;
@@ -548,22 +547,7 @@ int main(void)
 		perror("mkdtemp");
 		return 1;
 	}
-	RUN(record_round_trip);
-	RUN(run_files_never_followed);
-	RUN(run_dir_checks);
-	RUN(pin_dir_checks);
-	RUN(locks);
-	RUN(classify);
-	RUN(observe);
-	RUN(options_compared);
-	RUN(attach_plans);
-	RUN(holders_and_detach_plans);
-	RUN(ttl_and_keeper_plans);
-	RUN(durations);
-	RUN(close_except);
-	RUN(v4_mapped_is_ipv4);
-	RUN(attach_options);
-	rc = TEST_SUMMARY();
+	rc = tl_run_all(argc, argv);
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", base);
 	if (system(cmd))
 		perror("rm");

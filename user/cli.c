@@ -17,6 +17,7 @@
 #include <arpa/inet.h>
 
 #include "cli.h"
+#include "cmd.h"
 #include "lifecycle.h"
 #include "log.h"
 
@@ -152,26 +153,71 @@ static int add_ifaces(struct daemon_opts *o, const char *arg)
 	return 0;
 }
 
+#define STR_(x) #x
+#define STR(x) STR_(x)
+
+/* The grammar of attach and run: cli_parse_attach() parses these, and the
+ * help, alpnsteer(8) and the completion are printed from them. */
+const struct cmd_opt cli_attach_opts[] = {
+	{ "port", 'p', CMD_ARG_REQUIRED, "N",
+	  "steer this local port (repeatable, up to " STR(ALPNSTEER_MAX_PORTS) "; default 443)" },
+	{ "forward", 'f', CMD_ARG_REQUIRED, "HOST:PORT",
+	  "relay steered connections byte for byte to this external TLS-ALPN-01 responder (lego --tls.port, acme.sh --tlsport) instead of answering them with the built-in one" },
+	{ "domain", 'D', CMD_ARG_REQUIRED, "NAME",
+	  "with --forward: steer only hellos whose SNI is NAME (repeatable); without it every acme-tls/1 hello is steered" },
+	{ "pool", 'n', CMD_ARG_REQUIRED, "N",
+	  "responder slots kept free for validations (default " STR(ALPNSTEER_DEFAULT_POOL) ", max " STR(ALPNSTEER_MAX_POOL) "): made at attach, topped up as hellos take them" },
+	{ "pool-max", 'M', CMD_ARG_REQUIRED, "M",
+	  "the most slots the pool grows to (default " STR(ALPNSTEER_DEFAULT_POOL_MAX) ", at least --pool)" },
+	{ "per-source", 'S', CMD_ARG_REQUIRED, "N",
+	  "slots one source network (its /24 for IPv4, /48 for IPv6) may hold at once (default " STR(ALPNSTEER_DEFAULT_PER_SOURCE) "; 0: no cap)" },
+	{ "cgroup", 'c', CMD_ARG_REQUIRED, "DIR",
+	  "cgroup v2 directory holding the webserver (default: the root of the cgroup2 mount)" },
+	{ "handshake-timeout", 't', CMD_ARG_REQUIRED, "SECONDS",
+	  "free the slot of a validation not done in SECONDS (default " STR(ALPNSTEER_DEFAULT_HS_TIMEOUT) "), connected or not" },
+	{ "alpn-dir", 'a', CMD_ARG_REQUIRED, "DIR",
+	  "answer with the NAME.crt.pem/NAME.key.pem files dehydrated writes there (-t tls-alpn-01 --alpn DIR)" },
+	{ "control-group", 'g', CMD_ARG_REQUIRED, "GROUP",
+	  "let GROUP use the control socket too" },
+	{ "user", 'u', CMD_ARG_REQUIRED, "USER",
+	  "the daemon's user once steering is live (default " ALPNSTEER_DEFAULT_USER "; root keeps it root)" },
+	{ "holder", 'H', CMD_ARG_REQUIRED, "NAME",
+	  "who this attach is for (default \"" LC_DEFAULT_HOLDER "\"): steering lasts until every holder has detached" },
+	{ "ttl", 'T', CMD_ARG_REQUIRED, "DURATION",
+	  "this holder lets go by itself after DURATION (90s, 30m, 1h, 2d) if its detach never comes" },
+	{ "drain-wait", 'W', CMD_ARG_REQUIRED, "DURATION",
+	  "how long to wait for an earlier attachment's drain to end (default " STR(ALPNSTEER_DEFAULT_DRAIN_WAIT) "s)" },
+	{ "proxy-protocol", 'X', CMD_ARG_REQUIRED, "PORT",
+	  "connections to PORT (one of --port) start with a PROXY protocol header (v1 or v2) from a layer-4 load balancer: the hello after it is classified, a steered one has its header consumed, every other keeps it for the webserver byte for byte (repeatable)" },
+	{ "preclassify", 'P', CMD_ARG_REQUIRED, "IFACE[,IFACE]",
+	  "experimental, off by default: a tc ingress program on these interfaces (every one steered connections arrive on, lo included) lets only connections that may offer acme-tls/1 into the sockhash" },
+	{},
+};
+
+/* A PROXY header is only looked for on a steered port: a
+ * --proxy-protocol port that is not one is a mistake worth naming. */
+static int check_proxy_ports(const struct daemon_opts *o)
+{
+	__u32 i, j;
+
+	for (i = 0; i < o->cfg.nr_proxy_ports; i++) {
+		for (j = 0; j < o->cfg.nr_ports; j++)
+			if (o->cfg.ports[j] == o->cfg.proxy_ports[i])
+				break;
+		if (j == o->cfg.nr_ports) {
+			p_err("--proxy-protocol %u is not a steered port",
+			      o->cfg.proxy_ports[i]);
+			p_hint("name it with --port too (--port 443 --proxy-protocol 443)");
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
 int cli_parse_attach(int argc, char **argv, struct daemon_opts *o)
 {
-	static const struct option opts[] = {
-		{ "port", required_argument, NULL, 'p' },
-		{ "cgroup", required_argument, NULL, 'c' },
-		{ "pool", required_argument, NULL, 'n' },
-		{ "forward", required_argument, NULL, 'f' },
-		{ "domain", required_argument, NULL, 'D' },
-		{ "handshake-timeout", required_argument, NULL, 't' },
-		{ "alpn-dir", required_argument, NULL, 'a' },
-		{ "control-group", required_argument, NULL, 'g' },
-		{ "user", required_argument, NULL, 'u' },
-		{ "preclassify", required_argument, NULL, 'P' },
-		{ "holder", required_argument, NULL, 'H' },
-		{ "ttl", required_argument, NULL, 'T' },
-		{ "drain-wait", required_argument, NULL, 'W' },
-		{ "pool-max", required_argument, NULL, 'M' },
-		{ "per-source", required_argument, NULL, 'S' },
-		{},
-	};
+	const struct cmd *self = argc && !strcmp(argv[0], "run") ? &run_cmd :
+								 &attach_cmd;
 	struct group *gr;
 	bool max_given = false;
 	__u32 v;
@@ -188,8 +234,7 @@ int cli_parse_attach(int argc, char **argv, struct daemon_opts *o)
 	o->log_fd = -1;
 	snprintf(o->holder, sizeof(o->holder), "%s", LC_DEFAULT_HOLDER);
 	optind = 0; /* 0, not 1: glibc then forgets the previous scan */
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+	while ((c = cmd_getopt(argc, argv, self)) != -1) {
 		switch (c) {
 		case 'p':
 			if (cli_parse_port(optarg, &v)) {
@@ -295,6 +340,19 @@ int cli_parse_attach(int argc, char **argv, struct daemon_opts *o)
 				return -EINVAL;
 			}
 			break;
+		case 'X':
+			if (cli_parse_port(optarg, &v)) {
+				p_err("--proxy-protocol '%s' is not a port number",
+				      optarg);
+				return -EINVAL;
+			}
+			if (o->cfg.nr_proxy_ports >= ALPNSTEER_MAX_PORTS) {
+				p_err("too many --proxy-protocol options (at most %d)",
+				      ALPNSTEER_MAX_PORTS);
+				return -E2BIG;
+			}
+			o->cfg.proxy_ports[o->cfg.nr_proxy_ports++] = v;
+			break;
 		case 'P':
 			err = add_ifaces(o, optarg);
 			if (err)
@@ -305,24 +363,22 @@ int cli_parse_attach(int argc, char **argv, struct daemon_opts *o)
 			if (!gr) {
 				p_err("--control-group '%s': no such group",
 				      optarg);
-				return -EINVAL;
+				return -ENOENT;
 			}
 			o->control_gid = gr->gr_gid;
 			o->given |= LC_GIVEN_CONTROL;
 			break;
-		default:
-			p_err("unknown option '%s' for %s", argv[optind - 1],
-			      argv[0]);
-			p_hint("see 'alpnsteer help'");
+		default: /* cmd_getopt() said why */
 			return -EINVAL;
 		}
 	}
-	if (optind < argc) {
-		p_err("unexpected argument '%s'", argv[optind]);
+	if (!cmd_operands(argc, argv, self, 0, 0))
 		return -EINVAL;
-	}
 	if (!o->cfg.nr_ports)
 		o->cfg.ports[o->cfg.nr_ports++] = 443;
+	err = check_proxy_ports(o);
+	if (err)
+		return err;
 	if (o->pool_max < o->cfg.pool_size) {
 		if (max_given) {
 			p_err("--pool-max %u is below --pool %u", o->pool_max,

@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <linux/types.h>
 
+#include "cmd.h"
 #include "daemon.h"
 
 #define ALPNSTEER_DEFAULT_POOL 64
@@ -21,7 +22,12 @@ int cli_parse_port(const char *s, __u32 *port);
 /* Parse "HOST:PORT" or "[V6]:PORT" into an address. */
 int cli_parse_hostport(const char *s, struct sockaddr_storage *ss,
 		       socklen_t *len);
-/* Parse attach/run options into @o; argv[0] is the command name. */
+/* The options of attach and run (cmd.h). */
+extern const struct cmd_opt cli_attach_opts[];
+
+/* Parse attach/run options into @o; argv[0] is the command name.  -EINVAL
+ * or -E2BIG: the command line is wrong (exit 2); another -errno: this
+ * system is (no such group, no such interface, no cgroup2 mount). */
 int cli_parse_attach(int argc, char **argv, struct daemon_opts *o);
 /* Parse "--wait", "--wait=SECONDS": -1 none, 0.. seconds, or -EINVAL. */
 int cli_parse_wait(const char *arg, int *seconds);

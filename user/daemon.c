@@ -182,6 +182,7 @@ static int on_event(void *ctx, void *data, size_t size)
 	struct daemon *d = ctx;
 	struct slot *s;
 	char addr[INET6_ADDRSTRLEN + 8], sni[4 * ALPNSTEER_NAME_MAX + 1];
+	char via[INET6_ADDRSTRLEN + 16];
 
 	if (size < sizeof(*e) || e->slot >= d->pool.size)
 		return 0;
@@ -195,7 +196,9 @@ static int on_event(void *ctx, void *data, size_t size)
 		log_escape(e->sni, e->sni_len < ALPNSTEER_NAME_MAX ?
 					   e->sni_len : 0,
 			   sni, sizeof(sni));
-		p_info("steered %s sni=%s to slot %u", addr, sni, e->slot);
+		evaddr_via(e, via, sizeof(via));
+		p_info("steered %s%s sni=%s to slot %u", addr, via, sni,
+		       e->slot);
 		if (s->state == SLOT_FREE)
 			slot_begin(d, e->slot, e->cookie);
 		if (s->owner == e->cookie)

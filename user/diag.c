@@ -4,7 +4,7 @@
  *
  * The sock_ops program runs for sockets whose cgroup is the attached one or
  * below it, and a child socket inherits the cgroup of the listener that
- * accepted it (DESIGN.md, "Environment").  A webserver started in another
+ * accepted it (docs/design.md, "Environment").  A webserver started in another
  * cgroup would silently never be steered, so attach asks the kernel
  * (NETLINK_SOCK_DIAG, through libnl) for every TCP listener on a steered
  * port and compares its INET_DIAG_CGROUP_ID with the ids of the cgroup

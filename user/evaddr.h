@@ -11,5 +11,7 @@
  * v4-mapped address (::ffff:a.b.c.d, from a dual-stack [::]:443 listener)
  * is an IPv4 client and is written and counted as one. */
 int evaddr_format(const struct alpnsteer_event *e, char *buf, size_t len);
+/* Behind a PROXY header: " via 1.2.3.4:5" (the balancer), else "". */
+void evaddr_via(const struct alpnsteer_event *e, char *buf, size_t len);
 
 #endif

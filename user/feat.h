@@ -45,7 +45,15 @@ enum feat_id feat_require(void);
  * are done; a later probe loads it again. */
 void feat_release(void);
 
-/* alpnsteer [-j] features */
-int cmd_features(int argc, char **argv);
+const char *feat_what(enum feat_id id); /* for people: "BPF_MAP_TYPE_QUEUE" */
+const char *feat_hint(enum feat_id id); /* required ones: what to do */
+
+/* Every probe, and what they add up to. */
+struct feat_report {
+	int v[FEAT__MAX];      /* feat_probe() of each */
+	enum feat_id missing;  /* the first required one absent, or FEAT__MAX */
+	bool links;	       /* sockmap links, else the legacy attach */
+};
+void feat_report(struct feat_report *r);
 
 #endif

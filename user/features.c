@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * features.c - `alpnsteer features [-j]`, and the probes attach relies on.
+ * features.c - the kernel feature probes attach and `alpnsteer features`
+ * (cmd_features.c) rely on.
  *
  * Every answer comes from trying the thing: a map is created, a program of
  * two instructions is loaded, a link is asked for, a field is looked up in
@@ -13,14 +14,12 @@
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
-#include <sys/utsname.h>
 #include <linux/bpf.h>
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 
 #include "feat.h"
-#include "json.h"
 #include "log.h"
 
 #define ALPNSTEER_BPF_TCX_INGRESS 46 /* absent from Debian 12's uapi */
@@ -244,95 +243,25 @@ enum feat_id feat_require(void)
 	return FEAT__MAX;
 }
 
-static const char *mark(int v)
+const char *feat_what(enum feat_id id)
 {
-	return v > 0 ? "yes" : v == 0 ? "no" : "?";
+	return descs[id].what;
 }
 
-int cmd_features(int argc, char **argv)
+const char *feat_hint(enum feat_id id)
 {
-	struct json_writer *jw;
-	enum feat_id missing = FEAT__MAX;
-	struct utsname u;
-	int v[FEAT__MAX], i;
-	bool links;
+	return descs[id].hint;
+}
 
-	if (argc > 1 && !strcmp(argv[1], "-j")) {
-		log_json = true;
-	} else if (argc > 1) {
-		p_err("usage: alpnsteer [-j] features");
-		return 2;
-	}
-	if (geteuid() != 0) {
-		p_err("features needs root: it loads small BPF programs to see what the kernel accepts");
-		p_hint("run 'sudo alpnsteer features'");
-		return 1;
-	}
-	uname(&u);
+void feat_report(struct feat_report *r)
+{
+	int i;
+
+	r->missing = FEAT__MAX;
 	for (i = 0; i < FEAT__MAX; i++) {
-		v[i] = feat_probe(i);
-		if (i < FEAT__REQUIRED && v[i] <= 0 && missing == FEAT__MAX)
-			missing = i;
+		r->v[i] = feat_probe(i);
+		if (i < FEAT__REQUIRED && r->v[i] <= 0 && r->missing == FEAT__MAX)
+			r->missing = i;
 	}
-	links = v[FEAT_SOCKMAP_LINK] > 0;
-	if (log_json) {
-		jw = jw_new(stdout);
-		jw_start_object(jw);
-		jw_string_field(jw, "kernel", u.release);
-		jw_bool_field(jw, "usable", missing == FEAT__MAX);
-		jw_name(jw, "mode");
-		if (missing == FEAT__MAX)
-			jw_string(jw, links ? "links" : "legacy");
-		else
-			jw_null(jw);
-		jw_name(jw, "missing");
-		if (missing == FEAT__MAX)
-			jw_null(jw);
-		else
-			jw_string(jw, descs[missing].name);
-		jw_bool_field(jw, "preclassify", missing == FEAT__MAX &&
-							 v[FEAT_TCX] > 0);
-		jw_string_field(jw, "release_guard",
-				v[FEAT_PSOCK_MSG_TOT_LEN] > 0 ?
-					"psock fields" : "fallback");
-		jw_name(jw, "features");
-		jw_start_object(jw);
-		for (i = 0; i < FEAT__MAX; i++) {
-			jw_name(jw, descs[i].name);
-			if (v[i] < 0)
-				jw_null(jw);
-			else
-				jw_bool(jw, v[i] > 0);
-		}
-		jw_end_object(jw);
-		jw_end_object(jw);
-		jw_destroy(jw);
-	} else {
-		if (missing == FEAT__MAX)
-			printf("kernel %s: alpnsteer can run, %s\n", u.release,
-			       links ? "map programs through bpf_links" :
-				       "map programs attached to the maps (legacy attach: no sockmap links)");
-		else
-			printf("kernel %s: alpnsteer cannot run: no %s\n",
-			       u.release, descs[missing].what);
-		for (i = 0; i < FEAT__MAX; i++) {
-			const char *note = "";
-
-			if (i == FEAT_SOCKMAP_LINK && v[i] == 0)
-				note = "  -> legacy attach (bpf_prog_attach)";
-			else if (i == FEAT_TCX && v[i] == 0)
-				note = "  -> no --preclassify";
-			else if (i == FEAT_PSOCK_MSG_TOT_LEN && v[i] == 0)
-				note = "  -> guard: ingress_msg list empty";
-			printf("  %-3s %s%s%s\n", mark(v[i]), descs[i].what,
-			       i < FEAT__REQUIRED ? " (required)" : "", note);
-		}
-	}
-	if (missing != FEAT__MAX) {
-		/* -j: the JSON said it; text: the line above did. */
-		if (!log_json)
-			p_hint("%s", descs[missing].hint);
-		return 1;
-	}
-	return 0;
+	r->links = r->v[FEAT_SOCKMAP_LINK] > 0;
 }

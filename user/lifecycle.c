@@ -264,7 +264,7 @@ static void join_ints(char *buf, size_t len, const void *v, __u32 n,
 int lc_record_write(int dirfd, const struct lc_record *r)
 {
 	const struct lc_opts *o = &r->opts;
-	char ports[128], pre[128];
+	char ports[128], pre[128], proxy[128];
 	FILE *f;
 	int fd, i;
 
@@ -282,12 +282,15 @@ int lc_record_write(int dirfd, const struct lc_record *r)
 	}
 	join_ints(ports, sizeof(ports), o->ports, o->nr_ports, false);
 	join_ints(pre, sizeof(pre), o->preclass, o->nr_preclass, true);
+	join_ints(proxy, sizeof(proxy), o->proxy_ports, o->nr_proxy_ports,
+		  false);
 	fprintf(f, "pid=%d\nkeeper=%d\nsince=%lld\nphase=%d\npool=%u\n"
 		   "cgroup=%s\nforward=%s\nports=%s\ndomains=%s\npreclass=%s\n"
+		   "proxy=%s\n"
 		   "netns=%llu\ntimeout=%d\nalpn_dir=%s\ncontrol_gid=%ld\n"
 		   "user=%s\n",
 		(int)r->pid, (int)r->keeper, (long long)r->since, r->phase,
-		o->pool, o->cgroup, o->forward, ports, o->domains, pre,
+		o->pool, o->cgroup, o->forward, ports, o->domains, pre, proxy,
 		(unsigned long long)o->netns, o->timeout, o->alpn_dir,
 		o->control_gid, o->user);
 	for (i = 0; i < r->nr_holders; i++)
@@ -365,6 +368,10 @@ int lc_record_read(int dirfd, struct lc_record *r, uid_t owner)
 						 ALPNSTEER_MAX_PORTS, false);
 		else if (!strcmp(line, "domains"))
 			snprintf(o->domains, sizeof(o->domains), "%s", v);
+		else if (!strcmp(line, "proxy"))
+			o->nr_proxy_ports = split_ints(v, o->proxy_ports,
+						       ALPNSTEER_MAX_PORTS,
+						       false);
 		else if (!strcmp(line, "preclass"))
 			o->nr_preclass = split_ints(v, o->preclass,
 						    ALPNSTEER_MAX_IFACES, true);
@@ -523,6 +530,11 @@ int lc_opts_diff(const struct lc_opts *live, const struct lc_opts *want,
 		    want->domains[0] ? want->domains : "none (every name)");
 	if (strcmp(live->cgroup, want->cgroup))
 		say(why, len, &off, "--cgroup", live->cgroup, want->cgroup);
+	ports_str(a, sizeof(a), live->proxy_ports, live->nr_proxy_ports);
+	ports_str(b, sizeof(b), want->proxy_ports, want->nr_proxy_ports);
+	if (strcmp(a, b))
+		say(why, len, &off, "--proxy-protocol", a[0] ? a : "none",
+		    b[0] ? b : "none");
 	join_ints(a, sizeof(a), live->preclass, live->nr_preclass, true);
 	join_ints(b, sizeof(b), want->preclass, want->nr_preclass, true);
 	if (strcmp(a, b))

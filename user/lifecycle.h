@@ -77,6 +77,8 @@ struct lc_opts {
 	char cgroup[PATH_MAX];
 	int preclass[ALPNSTEER_MAX_IFACES];
 	__u32 nr_preclass;
+	__u32 proxy_ports[ALPNSTEER_MAX_PORTS];
+	__u32 nr_proxy_ports;
 	__u64 netns;
 	__u32 pool;
 	int timeout;

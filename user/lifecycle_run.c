@@ -61,6 +61,8 @@ void lc_opts_from(const struct daemon_opts *o, struct lc_opts *l)
 	snprintf(l->cgroup, sizeof(l->cgroup), "%s", o->cfg.cgroup);
 	memcpy(l->preclass, o->cfg.preclass_ifindex, sizeof(l->preclass));
 	l->nr_preclass = o->cfg.nr_preclass;
+	memcpy(l->proxy_ports, o->cfg.proxy_ports, sizeof(l->proxy_ports));
+	l->nr_proxy_ports = o->cfg.nr_proxy_ports;
 	l->netns = o->cfg.netns_cookie;
 	l->pool = o->cfg.pool_size;
 	l->timeout = o->handshake_timeout;

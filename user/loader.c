@@ -2,8 +2,8 @@
 /*
  * loader.c - load, attach, pin and remove the BPF side of alpnsteer.
  *
- * Order matters (DESIGN.md, "Removal is dangerous" and "Links and pins"):
- *  - the map programs (reply, parser, verdict) are linked before sock_ops,
+ * Order matters (docs/design.md, "Attach order, links and pins"):
+ *  - the map programs (reply, verdict) are linked before sock_ops,
  *    because a psock copies its map's programs when a socket is inserted;
  *  - sock_ops is linked last: from that instant connections are caught;
  *  - removal never deletes a socket from conns by hand: detach sets the
@@ -95,6 +95,9 @@ static int open_and_load(struct steer *s, const struct steer_config *cfg,
 	skel->rodata->netns_cookie = cfg->netns_cookie;
 	skel->rodata->pool_size = cfg->pool_size;
 	skel->rodata->preclassify = cfg->nr_preclass > 0;
+	for (i = 0; i < cfg->nr_proxy_ports; i++)
+		skel->rodata->proxy_ports[i] = cfg->proxy_ports[i];
+	skel->rodata->nr_proxy_ports = cfg->nr_proxy_ports;
 	/* Not even verified unless asked for. */
 	bpf_program__set_autoload(skel->progs.alpnsteer_preclass,
 				  cfg->nr_preclass > 0);

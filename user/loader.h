@@ -20,6 +20,10 @@ struct steer_config {
 	/* --preclassify: tc ingress on these interfaces (0: off) */
 	int preclass_ifindex[ALPNSTEER_MAX_IFACES];
 	__u32 nr_preclass;
+	/* --proxy-protocol: ports whose connections start with a PROXY
+	 * header (each one also in ports[]) */
+	__u32 proxy_ports[ALPNSTEER_MAX_PORTS];
+	__u32 nr_proxy_ports;
 };
 
 enum steer_link {

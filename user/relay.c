@@ -7,7 +7,8 @@
  * program, the responder's bytes out on the client's own connection.  The
  * client's FIN never reaches the slot socket, so a relay ends when the
  * upstream closes or when a write towards the client fails with EACCES or
- * EPIPE, which is how a vanished client shows itself (DESIGN.md).
+ * EPIPE, which is how a vanished client shows itself (docs/design.md,
+ * "Steered connections").
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -16,6 +17,7 @@
 #include <unistd.h>
 #include <sys/epoll.h>
 
+#include "proxy.h"
 #include "relay.h"
 
 void relay_init(struct relay *r)
@@ -132,6 +134,16 @@ enum relay_result relay_pump(struct relay *r, int p_fd)
 		return RELAY_DONE;
 	if (!finish_connect(r))
 		return RELAY_DONE;
+	/* The external responder is no load balancer's backend: it gets
+	 * the hello, never the header. */
+	if (!r->hello_next) {
+		rc = proxy_consume(p_fd);
+		if (rc < 0)
+			return RELAY_DONE;
+		if (!rc)
+			return RELAY_CONTINUE;
+		r->hello_next = true;
+	}
 	do {
 		moved = 0;
 		rc = fill(&r->to_up, p_fd);

@@ -15,6 +15,7 @@ struct rbuf {
 };
 
 struct relay {
+	bool hello_next; /* no PROXY header (left) in front of the hello */
 	int up_fd; /* -1: no upstream */
 	bool connected;
 	struct rbuf to_up, to_client;

@@ -2,8 +2,8 @@
 /*
  * responder.c - answer TLS-ALPN-01 validations on the slot sockets.
  *
- * What a CA checks (DESIGN.md §4, Boulder va/tlsalpn.go) decides every
- * policy here:
+ * What a CA checks (docs/design.md, "What a validator checks"; Boulder's
+ * va/tlsalpn.go) decides every policy here:
  *  - TLS 1.2 and 1.3 only; no session tickets, no renegotiation, no early
  *    data: a validation is one full handshake and nothing else;
  *  - acme-tls/1 is agreed only when offered, and a hello that does not
@@ -24,6 +24,7 @@
 #include <openssl/tls1.h>
 
 #include "log.h"
+#include "proxy.h"
 #include "responder.h"
 
 #define ACME_ALPN "acme-tls/1"
@@ -238,6 +239,14 @@ enum relay_result tls_conn_pump(struct tls_conn *c)
 
 	if (!c->ssl)
 		return RELAY_DONE;
+	if (!c->hello_next) {
+		rc = proxy_consume(SSL_get_fd(c->ssl));
+		if (rc < 0)
+			return RELAY_DONE;
+		if (!rc)
+			return RELAY_CONTINUE;
+		c->hello_next = true;
+	}
 	errno = 0;
 	rc = SSL_do_handshake(c->ssl);
 	if (rc == 1) {

@@ -28,6 +28,7 @@ struct tls_conn {
 	SSL *ssl;
 	char sni[ALPNSTEER_NAME_MAX]; /* the pending name it was shown */
 	bool answered; /* a handshake completed with acme-tls/1 */
+	bool hello_next; /* no PROXY header (left) in front of the hello */
 };
 
 int responder_init(struct responder *r);

@@ -237,7 +237,7 @@ attach_fwd() {
 	as attach --forward 127.0.0.1:8443 --cgroup "$BENCH_CG" "$@" > /dev/null \
 		2>> "$RES/raw/attach.log"
 }
-# The tc pre-classifier spike (DESIGN.md section 3), when this build has it.
+# The tc pre-classifier spike (docs/benchmarks.md), when this build has it.
 HAS_PRECLASS=0
 grep -q -- preclassify "$ALPNSTEER" && HAS_PRECLASS=1
 CONFIGS=$(for c in $CONFIGS; do [ $c = preclass ] && [ $HAS_PRECLASS = 0 ] || echo $c; done)

@@ -19,6 +19,33 @@
 # the reverse-name SNI.
 set -euo pipefail
 ALPNSTEER=${ALPNSTEER:-alpnsteer}
+# Agent mode (ALPNSTEER_AGENT=1, or an `alpnsteer agent` running: its
+# socket exists): only add and remove, never attach or detach; the agent
+# attaches while a challenge is pending.  With ALPNSTEER_STORE (and the
+# other ALPNSTEER_STORE_* variables) the challenges go to the shared store
+# instead, for the agents of every node.
+if [ "${ALPNSTEER_AGENT:-}" = 1 ] || [ -S "${ALPNSTEER_RUN_DIR:-/run/alpnsteer}/agent.sock" ] ||
+	[ -n "${ALPNSTEER_STORE:-}" ]; then
+	ALPNSTEER_HOOK_ATTACH=0
+fi
+# With a store, the nodes' agents learn of a challenge within a second, but
+# the CA may validate at once: wait until each address in
+# ALPNSTEER_STORE_CHECK answers IDENT as a CA would (`alpnsteer check`, up
+# to 10 s each), or ALPNSTEER_STORE_SETTLE seconds (default 2).
+store_settle() {
+	local a i
+	[ -n "${ALPNSTEER_STORE:-}" ] || return 0
+	if [ -z "${ALPNSTEER_STORE_CHECK:-}" ]; then
+		sleep "${ALPNSTEER_STORE_SETTLE:-2}"
+		return 0
+	fi
+	for a in $ALPNSTEER_STORE_CHECK; do
+		for i in $(seq 1 50); do
+			"$ALPNSTEER" check "$1" --address "$a" >/dev/null 2>&1 && break
+			sleep 0.2
+		done
+	done
+}
 [ $# -eq 5 ] || { echo "usage: $(basename "$0") method type ident token auth" >&2; exit 85; }
 method=$1 type=$2 ident=$3 token=$4 auth=$5
 [ "$type" = tls-alpn-01 ] || exit 1
@@ -29,7 +56,8 @@ begin)
 		"$ALPNSTEER" attach --holder "uacme:${ident:0:57}" --ttl "${ALPNSTEER_TTL:-1h}" \
 			${ALPNSTEER_ATTACH_OPTS:-}
 	fi
-	exec "$ALPNSTEER" challenge add "$ident" --digest "$auth"
+	"$ALPNSTEER" challenge add "$ident" --digest "$auth"
+	store_settle "$ident"
 	;;
 done | failed)
 	"$ALPNSTEER" challenge remove "$ident" || true

@@ -21,7 +21,8 @@
 # VMTEST_MEM (MiB, 2048), VMTEST_TIMEOUT (seconds, 1800), VMTEST_BOOT_TIMEOUT
 # (seconds until guest.sh runs, 240; then the boot is tried again, 3 times
 # in all), VMTEST_CACHE.
-# Prints the guest's selftest output, then "vmtest LABEL: N passed, N failed";
+# Prints the guest's selftest output, then "vmtest LABEL: N passed, N failed,
+# N skipped";
 # exits non-zero on any failure, a kernel WARN included.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -204,15 +205,18 @@ if [ -n "${VMTEST_CMD:-}" ]; then
 fi
 line=$(grep -E '^selftest: [0-9]+ passed, [0-9]+ failed' "$work/out/selftest.log" 2>/dev/null | tail -n1 || true)
 warns=$(grep -oE 'kernel WARN/BUG lines during the selftests: [0-9]+' "$work/out/selftest.log" 2>/dev/null | grep -oE '[0-9]+$' || echo '?')
-passed=0 failed=1
+passed=0 failed=1 skipped=0
 if [ -n "$line" ]; then
 	passed=$(echo "$line" | sed -E 's/^selftest: ([0-9]+) passed.*/\1/')
 	failed=$(echo "$line" | sed -E 's/.* ([0-9]+) failed.*/\1/')
+	# ", N skipped" since tests/tally.sh counts skips; absent before
+	skipped=$(echo "$line" | sed -nE 's/.* ([0-9]+) skipped$/\1/p')
+	skipped=${skipped:-0}
 	rc=$(cat "$work/out/rc" 2>/dev/null || echo 1)
 	[ "$rc" = 0 ] || [ "$failed" -gt 0 ] || failed=1
 else
 	echo "# vmtest $label: no selftest summary from the guest (qemu exit $qrc)"
 fi
 echo "# vmtest $label: kernel $(grep -m1 -oE 'Linux version [^ ]+ .*' "$work/out/dmesg.log" 2>/dev/null | sed -E 's/.*Debian ([^ )]+).*/\1/' || echo "$kver"), boot $(cat "$work/out/boot_seconds" 2>/dev/null || echo '?') s, tests $(cat "$work/out/test_seconds" 2>/dev/null || echo '?') s, wall $wall s, kernel WARNs $warns"
-echo "vmtest $label: $passed passed, $failed failed"
+echo "vmtest $label: $passed passed, $failed failed, $skipped skipped"
 [ "$failed" -eq 0 ]

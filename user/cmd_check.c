@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * check.c - `alpnsteer check IDENT [--address ADDR] [--keyauth KA]`.
+ * cmd_check.c - `alpnsteer check IDENT [--address ADDR] [--keyauth KA]`.
  *
  * Makes the handshakes a CA makes for a TLS-ALPN-01 validation: TLS 1.2 and
  * TLS 1.3, ALPN acme-tls/1 alone, SNI = the identifier (its RFC 8738 reverse
@@ -19,8 +19,8 @@
 
 #include "acme_cert.h"
 #include "cert_check.h"
-#include "check.h"
 #include "cli.h"
+#include "cmd.h"
 #include "log.h"
 
 static int tcp_connect(const char *host, const char *port, char *peer,
@@ -113,23 +113,25 @@ out:
 	return failed;
 }
 
-int cmd_check(int argc, char **argv)
+static const struct cmd_opt check_opts[] = {
+	{ "address", 'a', CMD_ARG_REQUIRED, "ADDR",
+	  "connect to ADDR (default: IDENT itself, or what it resolves to)" },
+	{ "keyauth", 'k', CMD_ARG_REQUIRED, "KEYAUTH",
+	  "also check the certificate's acmeIdentifier against this key authorization" },
+	{ "port", 'p', CMD_ARG_REQUIRED, "N",
+	  "connect to port N (default 443)" },
+	{},
+};
+
+static int do_check(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "address", required_argument, NULL, 'a' },
-		{ "keyauth", required_argument, NULL, 'k' },
-		{ "port", required_argument, NULL, 'p' },
-		{},
-	};
 	const char *addr = NULL, *keyauth = NULL, *port = "443";
 	struct acme_ident id;
 	char why[200];
 	__u32 v;
 	int c, failed;
 
-	optind = 0; /* 0, not 1: glibc then forgets the previous scan */
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+	while ((c = cmd_getopt(argc, argv, &check_cmd)) != -1) {
 		switch (c) {
 		case 'a':
 			addr = optarg;
@@ -138,29 +140,39 @@ int cmd_check(int argc, char **argv)
 			keyauth = optarg;
 			break;
 		case 'p':
-			if (cli_parse_port(optarg, &v)) {
-				p_err("--port '%s' is not a port number", optarg);
-				return 2;
-			}
+			if (cli_parse_port(optarg, &v))
+				return cmd_usage_error(
+					&check_cmd,
+					"--port '%s' is not a port number",
+					optarg);
 			port = optarg;
 			break;
 		default:
-			p_err("usage: alpnsteer check IDENT [--address ADDR] [--keyauth KEYAUTH] [--port N]");
-			return 2;
+			return EXIT_USAGE;
 		}
 	}
-	if (optind != argc - 1) {
-		p_err("usage: alpnsteer check IDENT [--address ADDR] [--keyauth KEYAUTH] [--port N]");
-		return 2;
-	}
+	if (!cmd_operands(argc, argv, &check_cmd, 1, 1))
+		return EXIT_USAGE;
 	if (acme_ident_parse(argv[optind], &id, why, sizeof(why))) {
 		p_err("%s", why);
-		return 2;
+		p_hint("IDENT is a DNS name (no wildcard) or an IPv4/IPv6 address");
+		return EXIT_USAGE;
 	}
 	if (!addr)
 		addr = id.name;
 	failed = check_one(&id, addr, port, keyauth, TLS1_2_VERSION);
 	failed |= check_one(&id, addr, port, keyauth, TLS1_3_VERSION);
 	printf("%s\n", failed ? "check: FAILED" : "check: passed");
-	return failed ? 1 : 0;
+	return failed ? EXIT_FAIL : EXIT_OK;
 }
+
+const struct cmd check_cmd = {
+	.name = "check",
+	.func = do_check,
+	.args = "IDENT",
+	.summary =
+		"validate IDENT as a CA does (TLS 1.2 and 1.3, ALPN acme-tls/1), one line per rule",
+	.desc = "Makes the handshakes a CA makes for a TLS-ALPN-01 validation of IDENT (a DNS name, or an IP address: SNI is then its RFC 8738 reverse name) "
+		"and checks every rule the CA checks on the certificate, printing one pass or FAIL line per rule; exit 1 on any failure.",
+	.opts = check_opts,
+};

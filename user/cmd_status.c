@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * status.c - `alpnsteer status [-j]`.
+ * cmd_status.c - `alpnsteer status [-j]`.
  *
  * Read from the pins alone (plus the daemon's state file), so it works
  * whether the daemon is alive, dead or draining.  The JSON keys are an
  * interface: scripts and the selftests read them, so they are only ever
- * added to, never renamed.  README.md documents each.
+ * added to, never renamed.  docs/usage.md documents each.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -15,12 +15,12 @@
 #include <sys/stat.h>
 #include <bpf/bpf.h>
 
+#include "cmd.h"
 #include "control.h"
 #include "json.h"
 #include "loader.h"
 #include "log.h"
 #include "lifecycle.h"
-#include "status.h"
 
 static const char *const counter_names[AC__MAX] = { ALPNSTEER_COUNTER_NAMES };
 
@@ -376,20 +376,38 @@ static void print_text(const struct status *st)
 	       st->ids.link_id[LINK_REPLY], st->ids.link_id[LINK_REAP]);
 }
 
-int cmd_status(int argc, char **argv)
+static const struct cmd_opt status_opts[] = {
+	{ "json", 'j', CMD_ARG_NONE, NULL,
+	  "JSON output (as -j before the command)", true },
+	{},
+};
+
+static int do_status(int argc, char **argv)
 {
 	static struct status st;
+	int c;
 
-	if (argc > 1 && !strcmp(argv[1], "-j"))
+	while ((c = cmd_getopt(argc, argv, &status_cmd)) != -1) {
+		if (c != 'j')
+			return EXIT_USAGE;
 		log_json = true;
-	else if (argc > 1) {
-		p_err("usage: alpnsteer [-j] status");
-		return 1;
 	}
+	if (!cmd_operands(argc, argv, &status_cmd, 0, 0))
+		return EXIT_USAGE;
 	gather(&st);
 	if (log_json)
 		print_json(&st);
 	else
 		print_text(&st);
-	return 0;
+	return EXIT_OK;
 }
+
+const struct cmd status_cmd = {
+	.name = "status",
+	.func = do_status,
+	.summary =
+		"attached or not, counters, pool, pending challenges, ids for bpftool",
+	.desc = "Read from the pins and the run directory alone, so it works whether the daemon is alive, dead or draining; "
+		"without root the state may be \"unknown\". The JSON keys are an interface: they are only ever added to.",
+	.opts = status_opts,
+};

@@ -1,0 +1,99 @@
+# SPDX-License-Identifier: GPL-2.0-only
+# bash completion for alpnsteer(8).
+# Generated from the command table (user/cmds.c) by `make docs`: do not
+# edit; make test checks that it matches.
+
+_alpnsteer()
+{
+	local cur prev words cword
+	_init_completion -s || return
+
+	case $prev in
+	--cgroup | --alpn-dir)
+		_filedir -d
+		return
+		;;
+	--user)
+		COMPREPLY=($(compgen -u -- "$cur"))
+		return
+		;;
+	--control-group)
+		COMPREPLY=($(compgen -g -- "$cur"))
+		return
+		;;
+	--preclassify)
+		COMPREPLY=($(compgen -W "$(command ls /sys/class/net 2>/dev/null)" -- "$cur"))
+		return
+		;;
+	--port | --forward | --domain | --pool | --pool-max | --per-source | --handshake-timeout | --holder | --ttl | --drain-wait | --proxy-protocol | --digest | --store | --address | --keyauth | --grace | --store-ca | --store-cert | --store-key | --store-user | --store-password-file)
+		return
+		;;
+	esac
+
+	local i w cmd= takes=" --port --forward --domain --pool --pool-max --per-source --cgroup --handshake-timeout --alpn-dir --control-group --user --holder --ttl --drain-wait --proxy-protocol --preclassify --digest --store --address --keyauth --grace --store-ca --store-cert --store-key --store-user --store-password-file "
+	for ((i = 1; i < cword; i++)); do
+		w=${words[i]}
+		if [[ $w == -* ]]; then
+			[[ $takes == *" $w "* ]] && ((i++))
+			continue
+		fi
+		case "$cmd" in
+		"" | challenge) cmd=${cmd:+$cmd }$w ;;
+		*) break ;;
+		esac
+	done
+
+	case "$cmd" in
+	"")
+		if [[ $cur == -* ]]; then
+			COMPREPLY=($(compgen -W "-j --json -v --verbose -d --debug -V --version -h --help" -- "$cur"))
+		else
+			COMPREPLY=($(compgen -W "attach run detach status challenge check agent features version help" -- "$cur"))
+		fi
+		;;
+	"attach")
+		COMPREPLY=($(compgen -W "--port --forward --domain --pool --pool-max --per-source --cgroup --handshake-timeout --alpn-dir --control-group --user --holder --ttl --drain-wait --proxy-protocol --preclassify -h --help" -- "$cur"))
+		;;
+	"run")
+		COMPREPLY=($(compgen -W "--port --forward --domain --pool --pool-max --per-source --cgroup --handshake-timeout --alpn-dir --control-group --user --holder --ttl --drain-wait --proxy-protocol --preclassify -h --help" -- "$cur"))
+		;;
+	"detach")
+		COMPREPLY=($(compgen -W "--holder --all --wait -h --help" -- "$cur"))
+		;;
+	"status")
+		COMPREPLY=($(compgen -W "-j --json -h --help" -- "$cur"))
+		;;
+	"challenge")
+		if [[ $cur == -* ]]; then
+			COMPREPLY=($(compgen -W "-h --help" -- "$cur"))
+		else
+			COMPREPLY=($(compgen -W "add remove list" -- "$cur"))
+		fi
+		;;
+	"challenge add")
+		COMPREPLY=($(compgen -W "--digest --ttl --store -h --help" -- "$cur"))
+		;;
+	"challenge remove")
+		COMPREPLY=($(compgen -W "--store -h --help" -- "$cur"))
+		;;
+	"challenge list")
+		COMPREPLY=($(compgen -W "-j --json -h --help" -- "$cur"))
+		;;
+	"check")
+		COMPREPLY=($(compgen -W "--address --keyauth --port -h --help" -- "$cur"))
+		;;
+	"agent")
+		COMPREPLY=($(compgen -W "--grace --ttl --store --store-ca --store-cert --store-key --store-user --store-password-file -h --help" -- "$cur"))
+		;;
+	"features")
+		COMPREPLY=($(compgen -W "-j --json -h --help" -- "$cur"))
+		;;
+	"version")
+		COMPREPLY=($(compgen -W "-j --json -h --help" -- "$cur"))
+		;;
+	help)
+		COMPREPLY=($(compgen -W "attach run detach status challenge check agent features version help" -- "$cur"))
+		;;
+	esac
+} &&
+	complete -F _alpnsteer alpnsteer

@@ -1,0 +1,162 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
+# alpnsteer agent on one host, nginx on 443 busy throughout: detached (no
+# program loaded) while nothing is pending; attached within 100 ms of a
+# `challenge add`; detached after the last remove and the grace; a crashed
+# client's challenge (add, no remove, short --ttl) expires and the agent
+# detaches; a second agent is refused; uacme with its hook in agent mode
+# gets a certificate from pebble through the agent.
+. "$(dirname "$0")/lib.sh"
+. "$HERE/acme_lib.sh"
+PINS=/sys/fs/bpf/alpnsteer
+GRACE=1
+acme_setup
+st_dmesg_mark
+acme_dns a v4.agent.test $SRVCA4
+acme_loop_start
+
+now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
+agent_field() { "$ALPNSTEER" agent status | python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
+# no_bpf PID: the process holds no BPF object (program, map or link)
+no_bpf() { ! ls -l /proc/$1/fd 2>/dev/null | grep -q 'anon_inode:bpf'; }
+# detached_now: nothing pinned, nothing attached, the agent holds no BPF fd
+detached_now() {
+	[ ! -e $PINS ] && [ "$(status_field "d['state']")" = detached ] && no_bpf $AGENT
+}
+# wait_detached TENTHS: poll until detached_now
+wait_detached() {
+	local i
+	for i in $(seq 1 "$1"); do
+		detached_now && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# The baseline on this machine as it is now: what a hook without an agent
+# pays, attach then challenge add.
+BASE=()
+for n in 1 2 3 4 5; do
+	t0=$(now_ms)
+	as attach --holder base >/dev/null && as challenge add b$n.agent.test tok$n.thumb
+	BASE+=($(( $(now_ms) - t0 )))
+	as detach --holder base --wait=30 >/dev/null
+done
+
+st_spawn nsenter --net=/var/run/netns/$ST_SRV "$ALPNSTEER" agent --grace ${GRACE}s \
+	> "$ST_WORK/agent.log" 2>&1
+AGENT=${ST_PIDS[-1]}
+for i in $(seq 1 50); do [ -S /run/alpnsteer/agent.sock ] && break; sleep 0.1; done
+check "the agent's socket is there" test -S /run/alpnsteer/agent.sock
+check "the agent is detached: no pin directory, state detached, no BPF fd" detached_now
+
+# A second agent on the same host is refused at once, with Error and Hint.
+out=$(as agent --grace 1s 2>&1) && rc=0 || rc=$?
+echo "$out" | sed 's/^/# /'
+check "a second agent is refused (exit $rc)" test $rc -eq 1
+check "... with Error: another alpnsteer agent is running" grep -q "^Error: another alpnsteer agent is running on this host (pid $AGENT)" <<<"$out"
+check "... and a Hint" grep -q "^Hint: " <<<"$out"
+check "... and the first one is still detached and serving" detached_now
+
+# Attach from challenge add; detach after the last remove and the grace.
+ATT=() DET=() IDS=""
+for n in 1 2 3 4 5; do
+	t0=$(now_ms)
+	as challenge add c$n.agent.test tok$n.thumb
+	t1=$(now_ms)
+	ATT+=($((t1 - t0)))
+	[ -e $PINS/link_sockops ] && [ "$(status_field "d['state']")" = attached ] ||
+		not_ok "attached once challenge add returned (cycle $n)"
+	IDS="$IDS $(status_field "' '.join(str(v) for v in d['progs'].values() if v)")"
+	[ "$(tls $SRV4 --alpn acme-tls/1 --sni c$n.agent.test | python3 -c 'import json,sys; print(json.load(sys.stdin).get("alpn"))')" = acme-tls/1 ] ||
+		not_ok "the pending name is answered by the responder (cycle $n)"
+	t0=$(now_ms)
+	as challenge remove c$n.agent.test
+	wait_detached 100 || not_ok "detached within 10 s of the last remove (cycle $n)"
+	DET+=($(( $(now_ms) - t0 )))
+done
+echo "# attach latency from challenge add (ms): ${ATT[*]}"
+echo "# detach after the last remove (ms, grace ${GRACE}s included): ${DET[*]}"
+best=$(printf '%s\n' "${ATT[@]}" | sort -n | head -1)
+med=$(printf '%s\n' "${ATT[@]}" | sort -n | sed -n 3p)
+bmed=$(printf '%s\n' "${BASE[@]}" | sort -n | sed -n 3p)
+echo "# attach + challenge add without the agent, same machine (ms): ${BASE[*]}"
+echo "# the agent's own figure for its last attach: $(agent_field "d['last_attach_ms']") ms; load average $(cut -d' ' -f1-3 /proc/loadavg)"
+# The attach itself is the lifecycle's (BPF load, pool, keeper): 39 ms in
+# the median on a busy machine, several times that on a 2-core machine
+# shared with other runs.  What the agent adds to it must stay under
+# 100 ms whatever the load; the absolute figure is printed.
+check "the agent attaches within 100 ms of what attach + add cost here (median $med ms vs $bmed ms; best $best ms)" \
+	test $((med - bmed)) -lt 100
+dmin=$(printf '%s\n' "${DET[@]}" | sort -n | head -1)
+dmax=$(printf '%s\n' "${DET[@]}" | sort -n | tail -1)
+check "detached no sooner than the grace ($dmin ms >= ${GRACE}000)" test "$dmin" -ge $((GRACE * 1000))
+check "detached soon after the grace ($dmax ms < $((GRACE * 1000 + 3000)))" test "$dmax" -lt $((GRACE * 1000 + 3000))
+check "five attaches, five detaches" test "$(agent_field "d['attaches'], d['detaches']")" = "5 5"
+check "the detached state has nothing loaded: programs$IDS gone from bpftool prog show" \
+	bash -c 'for id in $0; do bpftool prog show id $id >/dev/null 2>&1 && exit 1; done; exit 0' "$IDS"
+check "... and the agent holds no BPF object" no_bpf $AGENT
+
+# A client that crashed between its hooks: added, never removed.
+t0=$(now_ms)
+check "challenge add --ttl 3s (then the client 'crashes')" as challenge add crashed.agent.test tok.x --ttl 3s
+check "... attached" test "$(status_field "d['state']")" = attached
+check "... listed by the agent with its expiry" \
+	bash -c '"$0" -j challenge list | python3 -c "import json,sys; l=json.load(sys.stdin); assert l[0][\"identifier\"] == \"crashed.agent.test\" and 0 < l[0][\"expires_in\"] <= 3"' "$ALPNSTEER"
+check "it expires and the agent detaches (within ttl + grace + 3 s)" wait_detached $(( (3 + GRACE + 3) * 10 ))
+exp=$(( $(now_ms) - t0 ))
+echo "# crashed client: detached $exp ms after its add (ttl 3 s, grace ${GRACE} s)"
+# Expiry is counted in whole seconds of the wall clock (a store entry's
+# "expires"): up to a second early.
+check "... not before its ttl (less a second) and the grace" test $exp -ge $(( (3 - 1 + GRACE) * 1000 ))
+check "the agent says it expired" grep -q "challenge crashed.agent.test expired (ttl)" "$ST_WORK/agent.log"
+
+# A bad request changes nothing.
+check "a bad digest is refused through the agent" bash -c '! "$0" challenge add x.agent.test --digest zz 2>&1 | grep -q "^Error: .zz. is not a SHA-256 digest" && exit 1 || exit 0' "$ALPNSTEER"
+check "... and leaves the agent detached" detached_now
+
+# uacme with its hook: ALPNSTEER_HOOK_ATTACH=1, yet agent mode (the agent's
+# socket) makes it only add and remove.
+uacme() {
+	local confdir=$1
+	shift
+	in_srv unshare --mount --propagation private -- bash -c '
+		mount --bind "$1" /etc/ssl/certs/ca-certificates.crt
+		shift
+		exec "$@"' uacme "$CA_BUNDLE" env UACME_CONFDIR="$confdir" ALPNSTEER_HOOK_ATTACH=1 \
+		ALPNSTEER="$ALPNSTEER" /usr/bin/uacme -v -c "$confdir" -a "$ACME_DIR" -y "$@"
+}
+U=$ST_WORK/uacme
+before=$(agent_field "d['attaches']")
+check "uacme new" logged "$ST_WORK/new.log" uacme "$U" new st@agent.test
+check "uacme issue v4.agent.test $SRVCA4 (hook in agent mode)" \
+	logged "$ST_WORK/issue.log" uacme "$U" -h "$HOOKS/uacme-hook.sh" issue v4.agent.test $SRVCA4
+check "the certificate is pebble's, for the name and the address, and its chain verifies" \
+	acme_cert_ok "$U/v4.agent.test/cert.pem" v4.agent.test $SRVCA4
+check "the agent attached for it" test "$(agent_field "d['attaches']")" -gt "$before"
+check "the hook never attached nor detached as its own holder" \
+	bash -c '! grep -q "holder uacme" /run/alpnsteer/daemon.log "$0"' "$ST_WORK/issue.log"
+expect_eq "v4.agent.test was validated over IPv4" "$(acme_via v4.agent.test)" ipv4
+check "after the hooks' removes and the grace, the agent is detached" wait_detached 100
+
+kill "$AGENT"
+wait "$AGENT" 2>/dev/null || true
+check "a stopped agent leaves no socket" test ! -e /run/alpnsteer/agent.sock
+
+# Two agents started at the same instant: exactly one stays.
+in_srv "$ALPNSTEER" agent --grace 1s > "$ST_WORK/race1.log" 2>&1 &
+R1=$!
+in_srv "$ALPNSTEER" agent --grace 1s > "$ST_WORK/race2.log" 2>&1 &
+R2=$!
+ST_PIDS+=($R1 $R2)
+sleep 1.5
+alive=0
+for p in $R1 $R2; do kill -0 $p 2>/dev/null && alive=$((alive + 1)); done
+check "two agents racing: exactly one stays ($alive)" test $alive -eq 1
+check "... the other said why" grep -qh "^Error: another alpnsteer agent is running on this host" "$ST_WORK/race1.log" "$ST_WORK/race2.log"
+check "... and the one left is serving, detached" bash -c '"$0" agent status | grep -q "\"attached\":false"' "$ALPNSTEER"
+kill $R1 $R2 2>/dev/null || true
+wait $R1 $R2 2>/dev/null || true
+acme_load_check
+check "no kernel WARN" st_dmesg_clean
+st_summary

@@ -1,0 +1,136 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
+# --proxy-protocol: nginx on 443 with `listen ... proxy_protocol` behind a
+# real HAProxy (send-proxy-v2 over IPv4, send-proxy over IPv6) and behind
+# hand-made headers (v1 and v2, with the hello in the header's segment or in
+# the next one).  acme-tls/1 for a pending name is answered by the built-in
+# responder, with the header consumed; every other connection reaches nginx
+# with its header byte for byte (nginx logs the client it names); a
+# malformed, oversized or missing header fails open (counter proxy_bad).
+# One function per test (lib.sh, st_test), each with its own attachment.
+. "$(dirname "$0")/lib.sh"
+LOG=/run/alpnsteer/daemon.log
+KA=proxy-key.auth-1
+
+# start_proxied_web: nginx with proxy_protocol listeners instead of
+# lib.sh's, and HAProxy as the balancer in the client namespace.
+start_proxied_web() {
+	local i f
+	kill "$ST_WEB_PID" && wait "$ST_WEB_PID" 2>/dev/null
+	for i in $(seq 1 100); do
+		[ -z "$(in_srv ss -Htln '( sport = :443 )')" ] && break
+		sleep 0.1
+	done
+	for f in nginx-proxy.conf haproxy-lb.cfg; do
+		sed "s|@WORK@|$ST_WORK|g" "$HERE/web/$f.in" > "$ST_WORK/$f"
+	done
+	: > "$ST_WORK/logs/access.log"
+	st_spawn ip netns exec $ST_SRV nginx -c "$ST_WORK/nginx-proxy.conf"
+	st_spawn ip netns exec $ST_CLI haproxy -db -f "$ST_WORK/haproxy-lb.cfg" \
+		>>"$ST_WORK/logs/haproxy-lb.log" 2>&1
+	wait_port 127.0.0.1 443 || return 1
+	for i in $(seq 1 100); do
+		in_cli bash -c "exec 3<>/dev/tcp/127.0.0.1/9443" 2>/dev/null && return 0
+		sleep 0.05
+	done
+	return 1
+}
+
+pc() { in_cli python3 "$HERE/proxyclient.py" "$@"; }
+lb_get() { in_cli curl -sk --max-time 5 "https://$1:9443/"; }
+# web_logged CLIENT: nginx's access log names CLIENT as the header's
+web_logged() { grep -q "client=$1 " "$ST_WORK/logs/access.log"; }
+
+attach_proxied() {
+	check "attach --proxy-protocol 443" as attach --proxy-protocol 443 --per-source 0
+	st_defer as detach --all --wait=10
+	check "challenge add a.test" "$ALPNSTEER" challenge add a.test $KA
+}
+
+test_options() {
+	local out r
+	out=$(as attach --proxy-protocol 8443 2>&1) && r=0 || r=$?
+	expect_eq "--proxy-protocol on a port not steered: a usage error" $r 2
+	check "... that says why" grep -q '^Error: .*not a steered port' <<<"$out"
+	attach_proxied
+	out=$(as attach 2>&1) && r=0 || r=$?
+	check "attach without --proxy-protocol next to one with it: refused" \
+		grep -q -- "--proxy-protocol" <<<"$out"
+	expect_eq "... with exit 1" $r 1
+}
+
+# A real balancer: HAProxy sends its header as the backend connection
+# opens, before the client's hello (a segment of its own).
+test_haproxy() {
+	local h
+	for h in 127.0.0.1 '[::1]'; do
+		expect_eq "[$h] detached: GET / through HAProxy" "$(lb_get $h)" hello-from-nginx
+	done
+	check "nginx saw HAProxy's v2 header (client 127.0.0.1)" grep -q "client=127.0.0.1:" "$ST_WORK/logs/access.log"
+	check "nginx saw HAProxy's v1 header (client ::1)" grep -q "client=::1:" "$ST_WORK/logs/access.log"
+	attach_proxied
+	for h in 127.0.0.1 ::1; do
+		check "[$h] alpnsteer check through HAProxy passes every CA rule" \
+			in_cli "$ALPNSTEER" check a.test --address $h --port 9443 --keyauth $KA
+	done
+	for h in 127.0.0.1 '[::1]'; do
+		expect_eq "[$h] attached: GET / through HAProxy" "$(lb_get $h)" hello-from-nginx
+	done
+}
+
+# Hand-made headers straight to nginx's port, in both ways they come.
+test_headers() {
+	local n=0 srv hdr split cl tag r ip proxied
+	attach_proxied
+	for srv in $SRV4 $SRV6; do
+		for hdr in v1 v2; do
+			for split in "" --split; do
+				n=$((n + 1))
+				cl="198.51.100.$n:4000$n"
+				[ $srv = $SRV6 ] && cl="[2001:db8:$n::7]:4000$n"
+				tag="[$srv $hdr${split:+ split}]"
+				r=$(pc $srv 443 --header $hdr $split --client $cl --alpn acme-tls/1 --sni a.test)
+				expect_eq "$tag acme-tls/1 gets the validation certificate" \
+					"$(field "$r" acme_cert) $(field "$r" alpn)" "True acme-tls/1"
+				r=$(pc $srv 443 --header $hdr $split --client $cl --alpn http/1.1 --sni a.test --get /)
+				expect_eq "$tag http/1.1 behind the header reaches nginx" "$(field "$r" body)" hello-from-nginx
+				ip=${cl%:*}
+				check "$tag nginx logged the header's client $ip" web_logged "${ip//[\[\]]/}:${cl##*:}"
+			done
+		done
+	done
+	check "the daemon logged the header's client and the balancer" \
+		grep -q "steered 198.51.100.1:40001 via 198.18.4.2:[0-9]* sni=a.test" "$LOG"
+	check "an IPv6 client behind an IPv6 header is logged as such" \
+		grep -q "steered \[2001:db8:5::7\]:40005 via \[fd00:a5:4::2\]:" "$LOG"
+	proxied=$(counter proxied)
+	check "counter proxied ($proxied) counts every hello behind a header" test "$proxied" -ge 16
+}
+
+# Fail open: whatever is not a well-formed header goes to nginx as it came.
+test_fail_open() {
+	local before hdr r
+	attach_proxied
+	before=$(counter steered)
+	for hdr in bad big none; do
+		r=$(pc $SRV4 443 --header $hdr --alpn acme-tls/1 --sni a.test)
+		expect_eq "[$hdr header] acme-tls/1 is not answered by the responder" "$(field "$r" acme_cert)" False
+	done
+	expect_eq "nothing was steered for them" "$(counter steered)" "$before"
+	expect_eq "counter proxy_bad" "$(counter proxy_bad)" 3
+	expect_eq "nginx still serves through HAProxy" "$(lb_get 127.0.0.1)" hello-from-nginx
+	check "detach --wait" as detach --wait=10
+	expect_eq "detached: acme-tls/1 behind a header reaches nginx" \
+		"$(field "$(pc $SRV4 443 --header v1 --alpn acme-tls/1 --sni a.test)" acme_cert)" False
+}
+
+st_require_cmd haproxy nginx curl
+st_setup
+start_proxied_web || { not_ok "nginx with proxy_protocol and HAProxy start"; st_summary; exit 1; }
+st_dmesg_mark
+st_test options test_options
+st_test haproxy test_haproxy
+st_test headers test_headers
+st_test fail_open test_fail_open
+check "no kernel WARN" st_dmesg_clean
+st_summary

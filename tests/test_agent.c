@@ -1,0 +1,224 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * test_agent.c - the agent's pure parts: the store's key layout (what an
+ * etcd role's key prefix grants), the validation of store entries, and
+ * the challenges' ttl arithmetic.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "testlib.h"
+#include "agent.h"
+#include "cmd_agent.h"
+
+#define P AGENT_STORE_PREFIX
+#define DIGEST \
+	"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+
+static char err[400];
+
+static const char *key(const char *ident)
+{
+	static char k[600];
+
+	if (agent_store_key(P, ident, k, sizeof(k), err, sizeof(err)))
+		return "(refused)";
+	return k;
+}
+
+TEST(key_layout)
+{
+	ASSERT_STREQ(key("www.example.org"), P "dns/org.example.www.");
+	ASSERT_STREQ(key("WWW.Example.ORG"), P "dns/org.example.www.");
+	ASSERT_STREQ(key("example.org"), P "dns/org.example.");
+	ASSERT_STREQ(key("localhost"), P "dns/localhost.");
+	ASSERT_STREQ(key("198.18.5.1"), P "ip/198.18.5.1");
+	ASSERT_STREQ(key("FD00:A5::1"), P "ip/fd00:a5::1");
+	ASSERT_STREQ(key("*.example.org"), "(refused)");
+	ASSERT_STREQ(key(""), "(refused)");
+	ASSERT_STREQ(key("a b.example"), "(refused)");
+}
+
+/* A role's key prefix must grant exactly a domain and the names under it. */
+TEST(key_prefixes_are_domains)
+{
+	const char *dom = P "dns/org.example.";
+
+	CHECK(!strncmp(key("example.org"), dom, strlen(dom)));
+	CHECK(!strncmp(key("a.b.example.org"), dom, strlen(dom)));
+	CHECK(strncmp(key("examples.org"), dom, strlen(dom)));
+	CHECK(strncmp(key("example.org.evil.test"), dom, strlen(dom)));
+	CHECK(strncmp(key("badexample.org"), dom, strlen(dom)));
+	CHECK(strncmp(key("198.18.5.1"), dom, strlen(dom)));
+}
+
+static int parse(const char *k, const char *json, long max,
+		 struct agent_entry *e)
+{
+	return agent_entry_parse(P, k, json, strlen(json), 1000000, max, e, err,
+				 sizeof(err));
+}
+
+TEST(entries)
+{
+	struct agent_entry e;
+	char *s;
+
+	ASSERT_EQ(parse(P "dns/org.example.www.",
+			"{\"ident\":\"www.example.org\",\"digest\":\"" DIGEST
+			"\",\"expires\":1000100}",
+			3600, &e),
+		  0);
+	ASSERT_STREQ(e.ident, "www.example.org");
+	ASSERT_STREQ(e.digest, DIGEST);
+	ASSERT_EQ((long)e.expires, 1000100L);
+	s = agent_entry_json(&e);
+	CHECK(s != NULL);
+	ASSERT_EQ(parse(P "dns/org.example.www.", s, 3600, &e), 0);
+	free(s);
+	/* dehydrated's colons and uacme's base64url are both digests */
+	ASSERT_EQ(
+		parse(P "ip/198.18.5.1",
+		      "{\"ident\":\"198.18.5.1\",\"expires\":1000010,\"digest\":\"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8\"}",
+		      3600, &e),
+		0);
+	ASSERT_STREQ(
+		e.digest,
+		"000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f");
+}
+
+TEST(garbage)
+{
+	struct agent_entry e;
+	const char *k = P "dns/org.example.www.";
+
+	ASSERT_EQ(parse(k, "", 3600, &e), -EINVAL);
+	ASSERT_EQ(parse(k, "not json", 3600, &e), -EINVAL);
+	ASSERT_EQ(parse(k, "[1,2]", 3600, &e), -EINVAL);
+	ASSERT_EQ(parse(k, "{\"ident\":\"www.example.org\"}", 3600, &e),
+		  -EINVAL);
+	ASSERT_EQ(parse(k,
+			"{\"ident\":\"www.example.org\",\"digest\":\"" DIGEST
+			"\",\"expires\":1000100} trailing",
+			3600, &e),
+		  -EINVAL);
+	/* another name than the key's: the role granted the key, not it */
+	ASSERT_EQ(parse(k,
+			"{\"ident\":\"evil.test\",\"digest\":\"" DIGEST
+			"\",\"expires\":1000100}",
+			3600, &e),
+		  -EINVAL);
+	CHECK(strstr(err, "does not belong") != NULL);
+	ASSERT_EQ(
+		parse(k,
+		      "{\"ident\":\"www.example.org\",\"digest\":\"abc\",\"expires\":1000100}",
+		      3600, &e),
+		-EINVAL);
+	ASSERT_EQ(parse(k,
+			"{\"ident\":\"www.example.org\",\"digest\":\"" DIGEST
+			"\",\"expires\":\"soon\"}",
+			3600, &e),
+		  -EINVAL);
+	ASSERT_EQ(parse(k,
+			"{\"ident\":\"www.example.org\",\"digest\":\"" DIGEST
+			"\",\"expires\":1000100,\"x\":1}",
+			3600, &e),
+		  -EINVAL);
+	ASSERT_EQ(parse(k,
+			"{\"ident\":\"*.example.org\",\"digest\":\"" DIGEST
+			"\",\"expires\":1000100}",
+			3600, &e),
+		  -EINVAL);
+	/* already past; too far away is cut short */
+	ASSERT_EQ(parse(k,
+			"{\"ident\":\"www.example.org\",\"digest\":\"" DIGEST
+			"\",\"expires\":1009999}",
+			3600, &e),
+		  0);
+	ASSERT_EQ((long)e.expires, 1003600L); /* the agent's --ttl */
+	ASSERT_EQ(parse(k,
+			"{\"ident\":\"www.example.org\",\"digest\":\"" DIGEST
+			"\",\"expires\":1000000}",
+			3600, &e),
+		  -ESTALE);
+}
+
+TEST(ttl)
+{
+	ASSERT_EQ((long)agent_expiry(1000, 0, 3600), 4600L);
+	ASSERT_EQ((long)agent_expiry(1000, 30, 3600), 1030L);
+	ASSERT_EQ((long)agent_expiry(1000, 7200, 3600), 4600L);
+	ASSERT_EQ((long)agent_expiry(1000, -5, 3600), 4600L);
+	ASSERT_EQ(agent_left(1030, 1000), 30L);
+	ASSERT_EQ(agent_left(1000, 1000), 0L);
+	ASSERT_EQ(agent_left(900, 1000), 0L);
+}
+
+TEST(set)
+{
+	struct agent_set s = {};
+	int i;
+
+	ASSERT_EQ(agent_set_put(&s, "a.test", "add a.test x", 100,
+				AGENT_SRC_LOCAL),
+		  1);
+	ASSERT_EQ(agent_set_put(&s, "a.test", "add a.test x", 100,
+				AGENT_SRC_LOCAL),
+		  0);
+	agent_set_find(&s, "a.test")->handed = true;
+	/* a longer ttl is no new challenge for the daemon... */
+	ASSERT_EQ(agent_set_put(&s, "a.test", "add a.test x", 200,
+				AGENT_SRC_LOCAL),
+		  1);
+	CHECK(agent_set_find(&s, "a.test")->handed);
+	/* ... a new key authorization is */
+	ASSERT_EQ(agent_set_put(&s, "a.test", "add a.test y", 200,
+				AGENT_SRC_LOCAL),
+		  1);
+	CHECK(!agent_set_find(&s, "a.test")->handed);
+	ASSERT_EQ(agent_set_put(&s, "b.test", "add b.test x", 150,
+				AGENT_SRC_STORE),
+		  1);
+	ASSERT_EQ((long)agent_set_next(&s), 150L);
+	ASSERT_EQ(agent_set_expired(&s, 149), -1);
+	i = agent_set_expired(&s, 150);
+	CHECK(i >= 0 && !strcmp(s.v[i].ident, "b.test"));
+	agent_set_drop(&s, i);
+	ASSERT_EQ(s.nr, 1);
+	CHECK(agent_set_find(&s, "b.test") == NULL);
+	for (i = 1; i < AGENT_MAX; i++) {
+		char n[32];
+
+		snprintf(n, sizeof(n), "n%d.test", i);
+		ASSERT_EQ(agent_set_put(&s, n, "r", 1, AGENT_SRC_LOCAL), 1);
+	}
+	ASSERT_EQ(agent_set_put(&s, "full.test", "r", 1, AGENT_SRC_LOCAL),
+		  -E2BIG);
+	agent_set_free(&s);
+	ASSERT_EQ((long)agent_set_next(&s), 0L);
+}
+
+/* Both spellings of a challenge request: today's "challenge add ..." and
+ * a command table's sub-verb "add ...".  A bad identifier is refused
+ * before any socket; with no agent running, -1 hands over to the
+ * daemon's control socket. */
+TEST(challenge_argv)
+{
+	char *a1[] = { "challenge", "add", "*.bad.test", "k", NULL };
+	char *a2[] = { "add", "*.bad.test", "k", NULL };
+	char *a3[] = { "remove", "bad ident", NULL };
+	char *a4[] = { "add", "ok.test", "--digest", "zz", NULL };
+	char *a5[] = { "frobnicate", NULL };
+
+	/* A bad identifier or digest is a usage error (exit 2), as for
+	 * challenge add without an agent. */
+	ASSERT_EQ(agent_challenge(4, a1), 2);
+	ASSERT_EQ(agent_challenge(3, a2), 2);
+	ASSERT_EQ(agent_challenge(2, a3), 2);
+	ASSERT_EQ(agent_challenge(4, a4), 2);
+	ASSERT_EQ(agent_challenge(1, a5), -1);
+}
+
+TEST_MAIN()
