@@ -79,6 +79,8 @@ static const int allowed[] = {
 	SCMP_SYS(read),
 	SCMP_SYS(write),
 	SCMP_SYS(sendto),
+	/* --proxy-protocol: the header peeked at, then taken (proxy.c) */
+	SCMP_SYS(recvfrom),
 	SCMP_SYS(close),
 	/* the relay: has the monitor's connect completed */
 	SCMP_SYS(getpeername),
