@@ -36,7 +36,7 @@ NL_LIBS := -lnl-idiag-3 -lnl-route-3 -lnl-3
 WARN := -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers -Werror
 CFLAGS ?= -O2 -g
 ALL_CFLAGS := $(CPPFLAGS) $(CFLAGS) $(WARN) -D_GNU_SOURCE -Iinclude -Iuser -I$(OUTPUT) $(NL_CFLAGS)
-LDLIBS := -lbpf -lelf -lz -lssl -lcrypto $(NL_LIBS)
+LDLIBS := -lbpf -lelf -lz -lssl -lcrypto -lseccomp $(NL_LIBS)
 # the agent: json-c for the store's entries, libcurl for etcd's JSON gateway
 LDLIBS += -ljson-c -lcurl
 BPF_CFLAGS := -O2 -g -Wall -Werror -target bpf -D__TARGET_ARCH_$(ARCH) \

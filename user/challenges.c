@@ -143,6 +143,8 @@ int challenges_remove(struct challenges *cs, const char *key)
 		if (strcmp(c->sni, sni) && strcmp(c->ident, key))
 			continue;
 		*pp = c->next;
+		if (cs->on_remove)
+			cs->on_remove(cs->arg, c);
 		challenge_free(c);
 		cs->nr--;
 		return 0;

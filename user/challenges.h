@@ -27,12 +27,17 @@ struct challenge {
 	__u64 answered_v4, answered_v6;
 	char last_addr[CHALLENGE_LAST_ADDRS][64];
 	unsigned int last_next;
+	bool in_worker; /* its certificate was handed to the TLS worker */
 	struct challenge *next;
 };
 
 struct challenges {
 	struct challenge *head;
 	int nr;
+	/* Told of each challenge challenges_remove() drops (the monitor
+	 * tells its TLS worker), or NULL. */
+	void (*on_remove)(void *arg, const struct challenge *c);
+	void *arg;
 };
 
 /* Add or replace IDENT's challenge; the certificate is built at once so a

@@ -1,9 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * daemon.c - the alpnsteer daemon: owns the responder pool while attached.
+ * daemon.c - the alpnsteer daemon, the monitor: owns the responder pool
+ * while attached, and hands each steered connection to its TLS worker,
+ * which alone reads what the client sends (docs/design.md, "Privilege
+ * separation"; daemon_worker.c).
  *
- * One thread, one epoll: the ring buffer (steered / client closed), the slot
- * sockets, the upstream sockets of --forward relays, signals and a timer.
+ * One thread, one epoll: the ring buffer (steered / client closed), the
+ * free slot sockets, the worker's socket, signals and a timer.
  * SIGTERM or SIGINT (or the draining flag set by `alpnsteer detach`) starts
  * the drain: nothing new is caught or steered, connections in flight finish,
  * and once the conns sockhash is empty everything is removed.
@@ -40,22 +43,6 @@ static void fmt_addr(const struct alpnsteer_event *e, char *buf, size_t len)
 	evaddr_format(e, buf, len);
 }
 
-static void slot_update_interest(struct daemon *d, __u32 idx)
-{
-	struct slot *s = &d->pool.slot[idx];
-	unsigned int p_ev, up_ev = 0;
-
-	if (forwarding(d))
-		relay_interest(&s->relay, &p_ev, &up_ev);
-	else
-		p_ev = s->state == SLOT_BUSY ? tls_conn_events(&s->tls) :
-					       EPOLLIN;
-	ep_set(d, EPOLL_CTL_MOD, s->p_fd, p_ev, ev_key(EV_SLOT, idx));
-	if (s->relay.up_fd >= 0)
-		ep_set(d, EPOLL_CTL_MOD, s->relay.up_fd, up_ev,
-		       ev_key(EV_UPSTREAM, idx));
-}
-
 static void slot_watch(struct daemon *d, __u32 idx)
 {
 	ep_set(d, EPOLL_CTL_ADD, d->pool.slot[idx].p_fd, EPOLLIN,
@@ -70,9 +57,13 @@ static void slot_watch(struct daemon *d, __u32 idx)
  * dropped, never seen by the slot's next client.  Waiting for the close
  * let anyone hold a slot for as long as the webserver kept the fd.
  */
-static void slot_recycle(struct daemon *d, __u32 idx)
+void slot_recycle(struct daemon *d, __u32 idx)
 {
-	int err = pool_recycle(&d->pool, idx);
+	int err;
+
+	/* Taken back from the worker first: it closes its copy. */
+	wk_cancel(d, idx);
+	err = pool_recycle(&d->pool, idx);
 
 	if (err) {
 		/* The slot stays out of free_slots: one fewer to steer to. */
@@ -110,34 +101,23 @@ static void slot_headroom(struct daemon *d)
 		       busy, p->max);
 }
 
+/* A client's hello is in slot @idx: the TLS worker answers it (or relays
+ * it); the monitor never reads a byte of it (docs/design.md, "Privilege
+ * separation"). */
 static void slot_begin(struct daemon *d, __u32 idx, __u64 owner)
 {
 	struct slot *s = &d->pool.slot[idx];
-	int err;
 
 	s->state = SLOT_BUSY;
 	s->owner = owner;
 	clock_gettime(CLOCK_MONOTONIC, &s->since);
 	slot_headroom(d);
-	if (!forwarding(d)) {
-		err = tls_conn_start(&d->resp, &s->tls, s->p_fd);
-		if (err) {
-			p_warn("slot %u: cannot start TLS: %s", idx,
-			       strerror(-err));
-			slot_recycle(d, idx);
-		}
-		return;
-	}
-	err = relay_start(&s->relay, (struct sockaddr *)&d->o->fwd_addr,
-			  d->o->fwd_len);
-	if (err) {
-		p_warn("slot %u: cannot reach %s: %s", idx, d->o->forward,
-		       strerror(-err));
+	if (!wk_hand(d, idx)) {
+		/* No worker (it is being restarted): this client gets no
+		 * answer, its slot goes back at once. */
+		p_info("slot %u: no TLS worker to take it", idx);
 		slot_recycle(d, idx);
-		return;
 	}
-	ep_set(d, EPOLL_CTL_ADD, s->relay.up_fd, EPOLLOUT | EPOLLIN,
-	       ev_key(EV_UPSTREAM, idx));
 }
 
 /* Bytes for a slot that has no handshake running are read and dropped. */
@@ -149,16 +129,27 @@ static void slot_discard(struct slot *s)
 		;
 }
 
-static void note_answer(struct daemon *d, struct slot *s)
+/* The worker says slot @idx answered @sni: counted only if @sni is still
+ * pending and is the name the kernel steered (when it said). */
+void slot_answered(struct daemon *d, __u32 idx, const char *sni)
 {
+	struct slot *s = &d->pool.slot[idx];
+	char addr[INET6_ADDRSTRLEN + 8], esc[4 * ALPNSTEER_NAME_MAX + 1];
 	struct challenge *c;
-	char addr[INET6_ADDRSTRLEN + 8];
+	size_t klen;
 
-	if (!s->tls.answered)
+	if (!sni)
 		return;
-	c = challenges_find_sni(&d->store, s->tls.sni);
-	if (!c)
+	klen = s->ev.sni_len < ALPNSTEER_NAME_MAX ? s->ev.sni_len : 0;
+	c = challenges_find_sni(&d->store, sni);
+	if (!c || (klen && (strlen(sni) != klen ||
+			    memcmp(sni, s->ev.sni, klen)))) {
+		log_escape(sni, strlen(sni), esc, sizeof(esc));
+		p_warn("slot %u: the worker answered %s, %s: not counted", idx,
+		       esc, c ? "not the name the kernel steered" :
+			       "no longer pending");
 		return;
+	}
 	/* A v4-mapped client is counted as the IPv4 client it is. */
 	challenges_note_answer(c, evaddr_format(&s->ev, addr, sizeof(addr)),
 			       addr);
@@ -170,35 +161,19 @@ static void on_slot_io(struct daemon *d, __u32 idx)
 	struct slot *s = &d->pool.slot[idx];
 	struct alpnsteer_slot ks;
 
-	if (s->state == SLOT_FREE) {
-		/* Data may outrun the ring-buffer event: the kernel's slot
-		 * entry already names the owner. */
-		if (bpf_map_lookup_elem(d->pool.map_slots, &idx, &ks) ||
-		    !ks.owner_cookie) {
-			slot_discard(s);
-			return;
-		}
-		slot_begin(d, idx, ks.owner_cookie);
-	}
-	if (s->state != SLOT_BUSY) {
+	/* Only free slots are watched here: a busy one is the worker's,
+	 * and an event for it can still be in this epoll batch, behind the
+	 * ring-buffer record that handed it over.  Its bytes are not ours. */
+	if (s->state != SLOT_FREE)
+		return;
+	/* Data may outrun the ring-buffer event: the kernel's slot entry
+	 * already names the owner. */
+	if (bpf_map_lookup_elem(d->pool.map_slots, &idx, &ks) ||
+	    !ks.owner_cookie) {
 		slot_discard(s);
 		return;
 	}
-	switch (forwarding(d) ? relay_pump(&s->relay, s->p_fd) :
-				tls_conn_pump(&s->tls)) {
-	case RELAY_CONTINUE:
-		slot_update_interest(d, idx);
-		break;
-	case RELAY_CLIENT_GONE:
-		p_info("slot %u: client gone", idx);
-		slot_recycle(d, idx);
-		break;
-	case RELAY_DONE:
-		if (!forwarding(d))
-			note_answer(d, s);
-		slot_recycle(d, idx);
-		break;
-	}
+	slot_begin(d, idx, ks.owner_cookie);
 }
 
 static int on_event(void *ctx, void *data, size_t size)
@@ -329,6 +304,7 @@ static bool on_tick(struct daemon *d)
 		}
 	}
 	ctl_expire(d, false);
+	wk_tick(d);
 	if (++d->ticks % SWEEP_TICKS == 0)
 		sweep(d);
 	return drained(d);
@@ -340,6 +316,8 @@ static bool on_signal(struct daemon *d)
 
 	if (read(d->sigfd, &si, sizeof(si)) != sizeof(si))
 		return false;
+	if (si.ssi_signo == SIGCHLD)
+		wk_on_sigchld(d);
 	if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT) {
 		d->stop = true;
 		start_drain(d, si.ssi_signo == SIGTERM ? "SIGTERM" : "SIGINT");
@@ -362,6 +340,7 @@ static int setup_loop(struct daemon *d)
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGTERM);
 	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGCHLD); /* the TLS worker */
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	d->sigfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
@@ -427,6 +406,9 @@ static void loop(struct daemon *d)
 				if (idx < d->pool.size)
 					on_slot_io(d, idx);
 				break;
+			case EV_WORKER:
+				wk_on_io(d, evs[i].events);
+				break;
 			}
 		}
 	}
@@ -479,7 +461,7 @@ static int drop_root(const struct daemon_opts *o)
 int daemon_run(const struct daemon_opts *o, int ready_fd)
 {
 	struct daemon d = { .o = o, .sigfd = -1, .timerfd = -1, .epfd = -1,
-			    .ctl_fd = -1, .dir_fd = -1 };
+			    .ctl_fd = -1, .dir_fd = -1, .wfd = -1 };
 	struct alpnsteer_bpf *k;
 	int err, logfd = o->log_fd;
 
@@ -490,8 +472,7 @@ int daemon_run(const struct daemon_opts *o, int ready_fd)
 	d.conns_fd = bpf_map__fd(k->maps.conns);
 	d.settings_fd = bpf_map__fd(k->maps.settings);
 	d.pending_fd = bpf_map__fd(k->maps.pending_names);
-	err = responder_init(&d.resp, &d.store);
-	err = err ?: add_domains(&d);
+	err = add_domains(&d);
 	err = err ?: steer_attach_map_progs(&d.steer);
 	err = err ?: pool_init(&d.pool, bpf_map__fd(k->maps.pool),
 			       bpf_map__fd(k->maps.pool_ports),
@@ -509,6 +490,9 @@ int daemon_run(const struct daemon_opts *o, int ready_fd)
 
 	/* The keeper writes the record once told we are live. */
 	err = drop_root(o);
+	/* Its own confinement is the worker's first act; forked after the
+	 * monitor's drop, it starts with nothing to give up but that. */
+	err = err ?: wk_start(&d);
 	if (err)
 		goto out;
 	if (ready_fd >= 0) {
@@ -525,6 +509,7 @@ int daemon_run(const struct daemon_opts *o, int ready_fd)
 	loop(&d);
 	p_info("drained; removing links and maps");
 out:
+	wk_stop(&d);
 	daemon_ready(ready_fd, 1);
 	steer_destroy(&d.steer);
 	pool_free(&d.pool);
@@ -541,7 +526,6 @@ out:
 	}
 	if (d.dir_fd >= 0)
 		close(d.dir_fd);
-	responder_free(&d.resp);
 	challenges_free(&d.store);
 	if (logfd >= 0)
 		close(logfd);

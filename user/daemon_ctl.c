@@ -32,6 +32,9 @@ int sync_policy(struct daemon *d)
 	err = challenges_sync_map(&d->store, d->pending_fd);
 	if (err)
 		return err;
+	/* The worker has every pending name's certificate before the kernel
+	 * steers to it: both go out before the next hello is read. */
+	wk_sync(d);
 	if (bpf_map_lookup_elem(d->settings_fd, &zero, &cfg))
 		return -errno;
 	cfg.sni_filter = !forwarding(d) || d->store.nr > 0;

@@ -14,7 +14,6 @@
 #include "daemon.h"
 #include "loader.h"
 #include "pool.h"
-#include "responder.h"
 
 enum ev_kind {
 	EV_RING = 1,
@@ -25,6 +24,15 @@ enum ev_kind {
 	EV_CONTROL,
 	EV_ALPNDIR,
 	EV_CTL_CLIENT,
+	EV_WORKER,
+};
+
+/* A message for the TLS worker waiting for room in the socket. */
+struct wk_msg {
+	struct wk_msg *next;
+	int len, nfds;
+	int fds[2];		/* owned: closed once sent or dropped */
+	unsigned char data[];
 };
 
 /* One control-socket connection: its request, then its reply going out. */
@@ -41,13 +49,21 @@ struct daemon {
 	struct pool pool;
 	struct ring_buffer *rb;
 	struct challenges store;
-	struct responder resp;
 	int epfd, sigfd, timerfd, ctl_fd, dir_fd;
 	int conns_fd, settings_fd, pending_fd;
 	bool draining;
 	bool stop; /* SIGTERM/SIGINT: exit once drained */
 	unsigned long ticks;
 	struct ctl_client ctl[CONTROL_MAX_CLIENTS];
+	/* The TLS worker (docs/design.md, "Privilege separation"). */
+	pid_t wpid;		/* 0: none running */
+	int wfd;		/* our end of its socket, -1: none */
+	struct timespec wstarted, wrestart_at;
+	unsigned int wquick;	/* deaths soon after a start, in a row */
+	bool wrestart;		/* start one at wrestart_at */
+	int wlog_budget;	/* its log lines left this tick */
+	struct wk_msg *wq, **wq_tail;
+	size_t wq_bytes;
 };
 
 static inline __u64 ev_key(enum ev_kind kind, __u32 idx)
@@ -77,5 +93,22 @@ void on_ctl_client(struct daemon *d, __u32 idx);
 /* Drop control clients past their deadline (and all of them at exit). */
 void ctl_expire(struct daemon *d, bool all);
 void on_alpndir(struct daemon *d);
+
+/* daemon.c: a slot is over (and the worker's answer for it, or NULL). */
+void slot_recycle(struct daemon *d, __u32 idx);
+void slot_answered(struct daemon *d, __u32 idx, const char *sni);
+
+/* daemon_worker.c: the TLS worker, seen from the monitor. */
+int wk_start(struct daemon *d);
+void wk_on_io(struct daemon *d, unsigned int events);
+void wk_on_sigchld(struct daemon *d);
+void wk_tick(struct daemon *d);
+/* Hand busy slot @idx over; false when there is no worker to take it. */
+bool wk_hand(struct daemon *d, __u32 idx);
+/* Take slot @idx back (timeout, client gone) before it is recycled. */
+void wk_cancel(struct daemon *d, __u32 idx);
+/* Send the worker each pending certificate it does not have. */
+void wk_sync(struct daemon *d);
+void wk_stop(struct daemon *d);
 
 #endif

@@ -41,6 +41,10 @@ const char *feat_name(enum feat_id id);
  * prints the one Error: naming it and a Hint:. */
 enum feat_id feat_require(void);
 
+/* Free the kernel's BTF the probes loaded (some 5 MiB parsed), once they
+ * are done; a later probe loads it again. */
+void feat_release(void);
+
 const char *feat_what(enum feat_id id); /* for people: "BPF_MAP_TYPE_QUEUE" */
 const char *feat_hint(enum feat_id id); /* required ones: what to do */
 

@@ -68,18 +68,25 @@ const char *feat_name(enum feat_id id)
 	return descs[id].name;
 }
 
+static struct btf *btf;
+static bool btf_tried;
+
 static struct btf *vmlinux_btf(void)
 {
-	static struct btf *btf;
-	static bool tried;
-
-	if (!tried) {
-		tried = true;
+	if (!btf_tried) {
+		btf_tried = true;
 		btf = btf__load_vmlinux_btf();
 		if (!btf)
 			btf = NULL;
 	}
 	return btf;
+}
+
+void feat_release(void)
+{
+	btf__free(btf);
+	btf = NULL;
+	btf_tried = false;
 }
 
 /* 1 when struct @type of the running kernel has a member @member. */

@@ -126,6 +126,9 @@ int steer_load(struct steer *s, const struct steer_config *cfg)
 		p_hint("attach without --preclassify: every connection then takes the sockmap path, as by default");
 		return -EOPNOTSUPP;
 	}
+	/* libbpf loads a copy of its own for CO-RE: one at a time keeps the
+	 * daemon's peak, and what its TLS worker inherits, 5 MiB smaller. */
+	feat_release();
 	/* -d: the verifier's statistics for each program, through libbpf's
 	 * debug log.  Log level 4 alone hides the verifier's log of a failed
 	 * load and with it libbpf's note naming an unresolved CO-RE field,

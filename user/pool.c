@@ -98,8 +98,6 @@ int pool_recycle(struct pool *p, __u32 idx)
 	__u64 fd;
 	int err;
 
-	relay_close(&s->relay);
-	tls_conn_close(&s->tls);
 	/* Disown first: from here the kernel drops this slot's late bytes. */
 	bpf_map_update_elem(p->map_slots, &idx, &free_slot, BPF_ANY);
 	if (s->p_fd >= 0) {
@@ -110,6 +108,7 @@ int pool_recycle(struct pool *p, __u32 idx)
 	memset(&s->ev, 0, sizeof(s->ev));
 	s->owner = 0;
 	s->client_closed = false;
+	s->handed = false;
 	s->state = SLOT_FREE;
 
 	err = make_pair(p->lfd, &s->p_fd, &s->q_fd, &s->port);
@@ -167,10 +166,8 @@ int pool_init(struct pool *p, int map_pool, int map_ports, int map_slots,
 	p->slot = calloc(max, sizeof(*p->slot));
 	if (!p->slot)
 		return -ENOMEM;
-	for (i = 0; i < max; i++) {
+	for (i = 0; i < max; i++)
 		p->slot[i].p_fd = p->slot[i].q_fd = -1;
-		relay_init(&p->slot[i].relay);
-	}
 	p->lfd = loopback_listener();
 	if (p->lfd < 0) {
 		p_err("cannot listen on 127.0.0.1 for the responder pool: %s",
@@ -199,8 +196,6 @@ void pool_free(struct pool *p)
 	if (!p->slot)
 		return;
 	for (i = 0; i < p->size; i++) {
-		relay_close(&p->slot[i].relay);
-		tls_conn_close(&p->slot[i].tls);
 		close_pair(&p->slot[i]);
 	}
 	free(p->slot);

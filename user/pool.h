@@ -8,12 +8,10 @@
 #include <linux/types.h>
 
 #include "alpnsteer_abi.h"
-#include "relay.h"
-#include "responder.h"
 
 enum slot_state {
 	SLOT_FREE,	/* in free_slots, waiting for a ClientHello */
-	SLOT_BUSY,	/* a client's handshake is being answered */
+	SLOT_BUSY,	/* a client's: with the TLS worker (handed) */
 };
 
 struct slot {
@@ -26,8 +24,8 @@ struct slot {
 	struct timespec since;	/* when it became busy */
 	bool client_closed;	/* the client has gone; recycle when done */
 	struct alpnsteer_event ev; /* who the client is, for logs and status */
-	struct relay relay;	/* --forward: the upstream side */
-	struct tls_conn tls;	/* built-in responder: the handshake */
+	__u32 gen;		/* handings to the worker so far */
+	bool handed;		/* the worker has it (handing gen) */
 };
 
 struct pool {

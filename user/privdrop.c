@@ -2,14 +2,17 @@
 /*
  * privdrop.c - least privilege for the long-running daemon.
  *
- * The daemon parses TLS from anyone on the Internet, so once the programs
- * are loaded and linked it stops being root.  It keeps CAP_BPF (the bpf()
- * syscall is closed to unprivileged users on these hosts) and
- * CAP_NET_ADMIN (sockmap updates when a slot is renewed), plus
- * CAP_DAC_READ_SEARCH with --alpn-dir because dehydrated's key files are
- * root's.  Nothing on disk is handed to the new user: the pin and run
- * directories stay root's and the keeper removes what is in them
- * (docs/design.md, "Lifecycle").
+ * Once the programs are loaded and linked, the monitor (the daemon that
+ * holds the maps and hands slots to the TLS worker) stops being root and
+ * keeps no capability: with the map descriptors already open, every map
+ * operation it makes (sockmap updates included) needs none, even with
+ * kernel.unprivileged_bpf_disabled=2.  Only --alpn-dir keeps
+ * CAP_DAC_READ_SEARCH, because dehydrated's key files are root's.  The
+ * bounding set is emptied first, while root may (CAP_SETPCAP): nothing
+ * it or its worker execs can gain a capability back (docs/design.md,
+ * "Privilege separation").  Nothing on disk is handed to the new user:
+ * the pin and run directories stay root's and the keeper removes what is
+ * in them (docs/design.md, "Lifecycle").
  */
 #include <errno.h>
 #include <grp.h>
@@ -23,6 +26,7 @@
 
 #include "log.h"
 #include "privdrop.h"
+#include "sandbox.h"
 
 static int set_caps(bool read_any)
 {
@@ -30,7 +34,7 @@ static int set_caps(bool read_any)
 		.version = _LINUX_CAPABILITY_VERSION_3,
 	};
 	struct __user_cap_data_struct data[2] = {};
-	__u64 keep = 1ULL << CAP_BPF | 1ULL << CAP_NET_ADMIN;
+	__u64 keep = 0;
 
 	if (read_any)
 		keep |= 1ULL << CAP_DAC_READ_SEARCH;
@@ -54,6 +58,14 @@ int privdrop(const char *user, bool read_any, const char *const *own)
 	for (i = 0; own && own[i]; i++)
 		if (chown(own[i], pw->pw_uid, pw->pw_gid) && errno != ENOENT)
 			return -errno;
+	/* Permitted capabilities survive this; only exec would need the
+	 * bounding set, and nothing here may gain one through it again. */
+	err = sandbox_drop_bounding();
+	if (err)
+		p_warn("cannot empty the capability bounding set: %s",
+		       strerror(-err));
+	if (err == -EPERM)
+		p_hint("give the service CAP_SETPCAP (CapabilityBoundingSet=), as the shipped units do");
 	/* Keep the permitted set across setuid, then trim it. */
 	if (prctl(PR_SET_KEEPCAPS, 1) || setgroups(0, NULL) ||
 	    setresgid(pw->pw_gid, pw->pw_gid, pw->pw_gid) ||

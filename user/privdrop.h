@@ -5,7 +5,7 @@
 
 #include <stdbool.h>
 
-/* Become @user, keeping only CAP_BPF and CAP_NET_ADMIN (and, when
+/* Become @user with an empty bounding set and no capability (but, when
  * @read_any, CAP_DAC_READ_SEARCH); @own (NULL-terminated, or NULL) are
  * paths handed to @user first: alpnsteer passes none (docs/design.md,
  * "Lifecycle"). */

@@ -26,32 +26,43 @@ void relay_init(struct relay *r)
 	r->up_fd = -1;
 }
 
-int relay_start(struct relay *r, const struct sockaddr *to, socklen_t len)
+/* The monitor connects (the worker may not), the worker relays: the
+ * connection is started here, non-blocking, and handed over at once. */
+int relay_connect(const struct sockaddr *to, socklen_t len)
 {
-	int fd;
+	int fd, err;
 
+	fd = socket(to->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+		    0);
+	if (fd < 0)
+		return -errno;
+	if (connect(fd, to, len) && errno != EINPROGRESS) {
+		err = -errno;
+		close(fd);
+		return err;
+	}
+	return fd;
+}
+
+int relay_adopt(struct relay *r, int up_fd)
+{
 	relay_close(r);
 	r->to_up.data = malloc(RELAY_BUF);
 	r->to_client.data = malloc(RELAY_BUF);
 	if (!r->to_up.data || !r->to_client.data) {
+		close(up_fd);
 		relay_close(r);
 		return -ENOMEM;
 	}
-	fd = socket(to->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
-		    0);
-	if (fd < 0) {
-		relay_close(r);
-		return -errno;
-	}
-	if (connect(fd, to, len) && errno != EINPROGRESS) {
-		int err = -errno;
-
-		close(fd);
-		relay_close(r);
-		return err;
-	}
-	r->up_fd = fd;
+	r->up_fd = up_fd;
 	return 0;
+}
+
+int relay_start(struct relay *r, const struct sockaddr *to, socklen_t len)
+{
+	int fd = relay_connect(to, len);
+
+	return fd < 0 ? fd : relay_adopt(r, fd);
 }
 
 void relay_close(struct relay *r)

@@ -29,6 +29,10 @@ enum relay_result {
 
 void relay_init(struct relay *r);
 int relay_start(struct relay *r, const struct sockaddr *to, socklen_t len);
+/* A non-blocking connect to @to: the socket, or -errno. */
+int relay_connect(const struct sockaddr *to, socklen_t len);
+/* Relay through @up_fd (taken over, closed on failure too). */
+int relay_adopt(struct relay *r, int up_fd);
 void relay_close(struct relay *r);
 /* Move whatever can move between the slot socket and the upstream. */
 enum relay_result relay_pump(struct relay *r, int p_fd);

@@ -16,6 +16,8 @@
  * out on the client's connection through the reply program.
  */
 #include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <openssl/err.h>
@@ -27,13 +29,23 @@
 
 #define ACME_ALPN "acme-tls/1"
 
+static struct resp_name *find_name(struct responder *r, const char *sni)
+{
+	struct resp_name *n;
+
+	for (n = r->head; n; n = n->next)
+		if (!strcmp(n->sni, sni))
+			return n;
+	return NULL;
+}
+
 /* ClientHello callback: pick the certificate, or refuse. */
 static int on_client_hello(SSL *ssl, int *alert, void *arg)
 {
 	struct responder *r = arg;
 	const unsigned char *ext, *sni_p;
 	char sni[ALPNSTEER_NAME_MAX];
-	struct challenge *c;
+	struct resp_name *c;
 	struct tls_conn *tc;
 	size_t len, n, i;
 	bool acme = false;
@@ -68,15 +80,14 @@ static int on_client_hello(SSL *ssl, int *alert, void *arg)
 		sni[i] = ch >= 'A' && ch <= 'Z' ? ch + 'a' - 'A' : ch;
 	}
 	sni[n] = '\0';
-	c = challenges_find_sni(r->store, sni);
+	c = find_name(r, sni);
 	if (!c)
 		goto unknown_name;
-	/* Loaded into each handshake rather than switched to a context per
-	 * name (SSL_set_SSL_CTX): measured no faster with OpenSSL 3.0 (both
-	 * ~2,750 server handshakes per CPU second in process), and a context
-	 * costs ~13 KiB, 13 MiB for a full pending_names map. */
-	if (SSL_use_certificate(ssl, c->cert) != 1 ||
-	    SSL_use_PrivateKey(ssl, c->key) != 1) {
+	/* Switch to the name's own context, built once with its certificate
+	 * and key, rather than load both into each handshake: no key check
+	 * and no certificate copy per handshake (docs/design.md, "Privilege
+	 * separation", for the figures). */
+	if (!SSL_set_SSL_CTX(ssl, c->ctx)) {
 		*alert = SSL_AD_INTERNAL_ERROR;
 		return SSL_CLIENT_HELLO_ERROR;
 	}
@@ -108,14 +119,14 @@ static int on_alpn(SSL *ssl, const unsigned char **out, unsigned char *outlen,
 	return SSL_TLSEXT_ERR_ALERT_FATAL;
 }
 
-int responder_init(struct responder *r, struct challenges *store)
+/* The policy every context shares: the base one, where each handshake
+ * starts, and each name's, which it switches to. */
+static SSL_CTX *new_ctx(void)
 {
 	SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
 
 	if (!ctx)
-		return -ENOMEM;
-	r->ctx = ctx;
-	r->store = store;
+		return NULL;
 	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
 	SSL_CTX_set_max_proto_version(ctx, TLS1_3_VERSION);
 	SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET | SSL_OP_NO_RENEGOTIATION |
@@ -124,13 +135,84 @@ int responder_init(struct responder *r, struct challenges *store)
 	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
 	SSL_CTX_set_num_tickets(ctx, 0);
 	SSL_CTX_set_max_early_data(ctx, 0);
-	SSL_CTX_set_client_hello_cb(ctx, on_client_hello, r);
-	SSL_CTX_set_alpn_select_cb(ctx, on_alpn, r);
+	/* The ALPN callback is looked up on the context switched to. */
+	SSL_CTX_set_alpn_select_cb(ctx, on_alpn, NULL);
+	/* The certificate is self-signed and goes alone: no chain to build,
+	 * which OpenSSL otherwise does per handshake through its store
+	 * (X509_verify_cert on a store context made for it). */
+	SSL_CTX_set_mode(ctx, SSL_MODE_NO_AUTO_CHAIN);
+	/* A hello (and the client's Finished) in one read, not two per
+	 * record. */
+	SSL_CTX_set_read_ahead(ctx, 1);
+	return ctx;
+}
+
+int responder_init(struct responder *r)
+{
+	memset(r, 0, sizeof(*r));
+	r->ctx = new_ctx();
+	if (!r->ctx)
+		return -ENOMEM;
+	SSL_CTX_set_client_hello_cb(r->ctx, on_client_hello, r);
 	return 0;
+}
+
+int responder_remove(struct responder *r, const char *sni)
+{
+	struct resp_name **pp, *n;
+
+	for (pp = &r->head; (n = *pp); pp = &n->next) {
+		if (strcmp(n->sni, sni))
+			continue;
+		*pp = n->next;
+		/* A handshake that switched to it holds its own reference. */
+		SSL_CTX_free(n->ctx);
+		free(n);
+		r->nr--;
+		return 0;
+	}
+	return -ENOENT;
+}
+
+int responder_add(struct responder *r, const char *sni, X509 *cert,
+		  EVP_PKEY *key)
+{
+	struct resp_name *n = NULL;
+	SSL_CTX *ctx = NULL;
+	int err = -EINVAL;
+
+	if (strlen(sni) >= sizeof(n->sni))
+		goto out;
+	ctx = new_ctx();
+	if (!ctx || SSL_CTX_use_certificate(ctx, cert) != 1 ||
+	    SSL_CTX_use_PrivateKey(ctx, key) != 1 ||
+	    SSL_CTX_check_private_key(ctx) != 1)
+		goto out;
+	n = calloc(1, sizeof(*n));
+	if (!n) {
+		err = -ENOMEM;
+		goto out;
+	}
+	responder_remove(r, sni);
+	snprintf(n->sni, sizeof(n->sni), "%s", sni);
+	n->ctx = ctx;
+	ctx = NULL;
+	n->next = r->head;
+	r->head = n;
+	r->nr++;
+	err = 0;
+out:
+	ERR_clear_error();
+	SSL_CTX_free(ctx);
+	X509_free(cert);
+	EVP_PKEY_free(key);
+	return err;
 }
 
 void responder_free(struct responder *r)
 {
+	while (r->head)
+		responder_remove(r, r->head->sni);
 	SSL_CTX_free(r->ctx);
 	r->ctx = NULL;
 }

@@ -6,12 +6,21 @@
 #include <stdbool.h>
 #include <openssl/ssl.h>
 
-#include "challenges.h"
+#include "alpnsteer_abi.h"
 #include "relay.h"
 
-struct responder {
+/* One pending name and the context that shows its certificate, built once
+ * when the monitor hands it over (docs/design.md, "Privilege separation"). */
+struct resp_name {
+	char sni[ALPNSTEER_NAME_MAX];
 	SSL_CTX *ctx;
-	struct challenges *store;
+	struct resp_name *next;
+};
+
+struct responder {
+	SSL_CTX *ctx; /* no certificate: every handshake starts here */
+	struct resp_name *head;
+	int nr;
 };
 
 /* One validation handshake on a slot socket. */
@@ -22,8 +31,13 @@ struct tls_conn {
 	bool hello_next; /* no PROXY header (left) in front of the hello */
 };
 
-int responder_init(struct responder *r, struct challenges *store);
+int responder_init(struct responder *r);
 void responder_free(struct responder *r);
+/* Answer @sni with @cert and @key (both taken over, also on failure),
+ * replacing what it had. */
+int responder_add(struct responder *r, const char *sni, X509 *cert,
+		  EVP_PKEY *key);
+int responder_remove(struct responder *r, const char *sni);
 
 int tls_conn_start(struct responder *r, struct tls_conn *c, int fd);
 /* Drive the handshake; RELAY_DONE once it is over (either way). */
