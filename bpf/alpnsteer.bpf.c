@@ -532,7 +532,8 @@ int alpnsteer_verdict(struct __sk_buff *skb)
 	}
 	if (rc != CH_OK) {
 		st->verdict = AS_MALFORMED;
-		count(record_oversized(skb, base) ? AC_OVERSIZED : AC_MALFORMED);
+		count(record_oversized(skb, base) ? AC_OVERSIZED :
+						    AC_MALFORMED);
 		return SK_PASS;
 	}
 	if (!info->acme) {

@@ -21,7 +21,8 @@
 
 static __always_inline struct sk_psock *psock_of(struct tcp_sock *tp)
 {
-	unsigned long ud = (unsigned long)tp->inet_conn.icsk_inet.sk.sk_user_data;
+	unsigned long ud =
+		(unsigned long)tp->inet_conn.icsk_inet.sk.sk_user_data;
 
 	if (!(ud & SK_USER_DATA_PSOCK))
 		return NULL;
@@ -47,9 +48,8 @@ static __always_inline struct sk_psock *psock_of(struct tcp_sock *tp)
  * worker puts a message on ingress_msg before it unlinks the skb it came
  * from, so once qlen reads 0 a message from it is already on the list.
  */
-static __always_inline bool psock_holds_nothing(struct tcp_sock *tp,
-						struct sk_psock *psock,
-						__u32 fin)
+static __always_inline bool
+psock_holds_nothing(struct tcp_sock *tp, struct sk_psock *psock, __u32 fin)
 {
 	__u32 tot = 0, qlen = 1;
 	void *next = NULL;

@@ -14,40 +14,40 @@
 #include <linux/types.h>
 #endif
 
-#define ALPNSTEER_PIN_DIR	 "/sys/fs/bpf/alpnsteer"
-#define ALPNSTEER_MAX_PORTS	 8
-#define ALPNSTEER_MAX_POOL	 1024
-#define ALPNSTEER_MAX_CONNS	 65536
-#define ALPNSTEER_MAX_PENDING	 1024
-#define ALPNSTEER_NAME_MAX	 256 /* 255 bytes of host_name + NUL */
-#define ALPNSTEER_MAX_IFACES	 8   /* --preclassify interfaces */
+#define ALPNSTEER_PIN_DIR "/sys/fs/bpf/alpnsteer"
+#define ALPNSTEER_MAX_PORTS 8
+#define ALPNSTEER_MAX_POOL 1024
+#define ALPNSTEER_MAX_CONNS 65536
+#define ALPNSTEER_MAX_PENDING 1024
+#define ALPNSTEER_NAME_MAX 256 /* 255 bytes of host_name + NUL */
+#define ALPNSTEER_MAX_IFACES 8 /* --preclassify interfaces */
 
 /* Largest TLSPlaintext record (2^14) plus the 2048 bytes TLSCiphertext may
  * add: a first record that claims more cannot be a real ClientHello, so the
  * verdict leaves it to the webserver at once. */
-#define ALPNSTEER_MAX_RECORD	 (16384 + 2048)
+#define ALPNSTEER_MAX_RECORD (16384 + 2048)
 
 /* Longest PROXY protocol header taken in front of a hello (--proxy-protocol):
  * v1's own limit is 107 bytes; a v2 header with more TLVs than fit here is
  * left to the webserver. */
-#define ALPNSTEER_PROXY_MAX	 256
+#define ALPNSTEER_PROXY_MAX 256
 
 /* Per-connection classification, kept in socket-local storage. */
 enum alpnsteer_verdict {
 	AS_UNDECIDED = 0,
-	AS_NORMAL = 1,	    /* TLS without acme-tls/1: stays with the webserver */
-	AS_NOT_TLS = 2,	    /* first bytes are not a TLS handshake record */
-	AS_MALFORMED = 3,   /* TLS record that is not a well-formed ClientHello */
+	AS_NORMAL = 1, /* TLS without acme-tls/1: stays with the webserver */
+	AS_NOT_TLS = 2, /* first bytes are not a TLS handshake record */
+	AS_MALFORMED = 3, /* TLS record that is not a well-formed ClientHello */
 	AS_NOT_PENDING = 4, /* acme-tls/1, but its SNI is not a pending name */
-	AS_NO_SLOT = 5,	    /* acme-tls/1, but the responder pool is exhausted */
+	AS_NO_SLOT = 5, /* acme-tls/1, but the responder pool is exhausted */
 	AS_NO_RESPONDER = 6, /* acme-tls/1, but the slot's socket is gone */
-	AS_STEERED = 7,	    /* handed to the responder, slot in conn_state */
-	AS_DRAINING = 8,    /* acme-tls/1 during detach: left to the webserver */
-	AS_SPLIT = 9,	    /* first skb holds neither the whole hello nor its
+	AS_STEERED = 7, /* handed to the responder, slot in conn_state */
+	AS_DRAINING = 8, /* acme-tls/1 during detach: left to the webserver */
+	AS_SPLIT = 9, /* first skb holds neither the whole hello nor its
 			     * ALPN (and SNI): left to the webserver */
 	AS_SRC_CAPPED = 10, /* acme-tls/1, but its source prefix holds its
 			       share of the pool (settings.src_cap) */
-	AS_PROXY_BAD = 11,  /* --proxy-protocol port, but no well-formed PROXY
+	AS_PROXY_BAD = 11, /* --proxy-protocol port, but no well-formed PROXY
 			     * header in the first skb: left to the webserver */
 };
 
@@ -67,7 +67,7 @@ struct alpnsteer_conn_state {
 /* One entry per responder slot, indexed by slot number. */
 struct alpnsteer_slot {
 	__u64 owner_cookie; /* socket cookie of the client connection, 0 = free */
-	__u64 steered_ns;   /* bpf_ktime_get_ns() when it was taken */
+	__u64 steered_ns; /* bpf_ktime_get_ns() when it was taken */
 	/* The client's source prefix: family, then its /24 (IPv4) or /48
 	 * (IPv6), network byte order; what settings.src_cap counts. */
 	__u32 src_prefix[4];
@@ -129,18 +129,18 @@ enum alpnsteer_counter {
 #define ALPNSTEER_COUNTER_NAMES ALPNSTEER_COUNTERS(__ALPNSTEER_COUNTER_NAME)
 
 enum alpnsteer_event_type {
-	AE_STEERED = 1,	      /* a connection was handed to slot */
+	AE_STEERED = 1, /* a connection was handed to slot */
 	AE_CLIENT_CLOSED = 2, /* the client side of slot's connection closed */
 };
 
 /* Ring-buffer record, one per steered connection and one at its close. */
 struct alpnsteer_event {
-	__u32 type;   /* enum alpnsteer_event_type */
+	__u32 type; /* enum alpnsteer_event_type */
 	__u32 slot;
 	__u64 cookie; /* socket cookie of the client connection */
 	__u32 family; /* AF_INET or AF_INET6 */
 	__u32 remote_port; /* host byte order */
-	__u32 local_port;  /* host byte order */
+	__u32 local_port; /* host byte order */
 	__u32 sni_len;
 	__u32 remote_ip[4]; /* network byte order; IPv4 in remote_ip[0] */
 	__u32 local_ip[4];
@@ -156,8 +156,8 @@ struct alpnsteer_event {
 /* Runtime settings the daemon changes while attached (single-entry array). */
 struct alpnsteer_settings {
 	__u32 sni_filter; /* 1: steer only SNIs present in pending_names */
-	__u32 draining;	  /* 1: detach under way, catch and steer nothing new */
-	__u32 src_cap;	  /* slots one source prefix may hold, 0: no cap */
+	__u32 draining; /* 1: detach under way, catch and steer nothing new */
+	__u32 src_cap; /* slots one source prefix may hold, 0: no cap */
 };
 
 #endif /* ALPNSTEER_ABI_H */

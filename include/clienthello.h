@@ -24,30 +24,30 @@
 #include "alpnsteer_abi.h"
 
 #define CH_MAX_EXTENSIONS 64
-#define CH_MAX_ALPN	  64
+#define CH_MAX_ALPN 64
 
-#define TLS_CT_HANDSHAKE	  22
-#define TLS_HS_CLIENT_HELLO	  1
-#define TLS_EXT_SERVER_NAME	  0
-#define TLS_EXT_ALPN		  16
-#define TLS_RECORD_HDR		  5
-#define ACME_TLS_1		  "acme-tls/1"
-#define ACME_TLS_1_LEN		  10
+#define TLS_CT_HANDSHAKE 22
+#define TLS_HS_CLIENT_HELLO 1
+#define TLS_EXT_SERVER_NAME 0
+#define TLS_EXT_ALPN 16
+#define TLS_RECORD_HDR 5
+#define ACME_TLS_1 "acme-tls/1"
+#define ACME_TLS_1_LEN 10
 
 enum ch_status {
-	CH_OK = 0,	 /* a well-formed ClientHello (up to the extensions read) */
-	CH_NOT_TLS = 1,	 /* not a TLS handshake record at all */
+	CH_OK = 0, /* a well-formed ClientHello (up to the extensions read) */
+	CH_NOT_TLS = 1, /* not a TLS handshake record at all */
 	CH_MALFORMED = 2, /* a TLS record whose ClientHello does not parse */
-	CH_PARTIAL = 3,	 /* well-formed as far as it goes, but the record goes
+	CH_PARTIAL = 3, /* well-formed as far as it goes, but the record goes
 			  * on past the bytes given: ch_info says what was
 			  * seen (alpn_off != 0: the whole ALPN extension) */
 };
 
 struct ch_info {
-	__u32 acme;	  /* ALPN offered acme-tls/1 */
+	__u32 acme; /* ALPN offered acme-tls/1 */
 	__u32 alpn_count; /* protocol names examined */
-	__u32 sni_len;	  /* 0: no usable host_name */
-	__u32 ext_count;  /* extensions examined */
+	__u32 sni_len; /* 0: no usable host_name */
+	__u32 ext_count; /* extensions examined */
 	__u8 sni[ALPNSTEER_NAME_MAX]; /* lowercase, NUL padded */
 	/* Where the walk found the two extensions (0: absent).  Kept in
 	 * here rather than in locals on purpose: in BPF this is map memory,
@@ -56,7 +56,7 @@ struct ch_info {
 	 * verified again through the ALPN and SNI parsers. */
 	__u32 alpn_off, alpn_end, sni_off, sni_end;
 	/* Extension types seen, to refuse one sent twice (ch_ext_dup()). */
-	__u64 ext_low[4];		      /* types 0..255, one bit each */
+	__u64 ext_low[4]; /* types 0..255, one bit each */
 	__u16 ext_high[CH_MAX_EXTENSIONS]; /* the others, as a list */
 	__u32 nr_high;
 };

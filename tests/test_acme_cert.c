@@ -66,7 +66,7 @@ TEST(identifiers)
 	ASSERT_EQ(acme_ident_parse("2001:DB8::1", &id, err, sizeof(err)), 0);
 	ASSERT_STREQ(id.name, "2001:db8::1");
 	ASSERT_STREQ(id.sni, "1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0."
-			    "8.b.d.0.1.0.0.2.ip6.arpa");
+			     "8.b.d.0.1.0.0.2.ip6.arpa");
 	ASSERT_LT(acme_ident_parse("*.example.com", &id, err, sizeof(err)), 0);
 	ASSERT_STRSTR(err, "wildcard");
 	ASSERT_LT(acme_ident_parse("", &id, err, sizeof(err)), 0);
@@ -74,7 +74,8 @@ TEST(identifiers)
 	ASSERT_LT(acme_ident_parse("-a.b", &id, err, sizeof(err)), 0);
 	ASSERT_LT(acme_ident_parse("a-.b", &id, err, sizeof(err)), 0);
 	ASSERT_LT(acme_ident_parse("under_score.b", &id, err, sizeof(err)), 0);
-	ASSERT_EQ(acme_ident_parse("1.2.3.4.5", &id, err, sizeof(err)), 0); /* a name */
+	ASSERT_EQ(acme_ident_parse("1.2.3.4.5", &id, err, sizeof(err)),
+		  0); /* a name */
 	ASSERT_EQ(id.type, ACME_IDENT_DNS);
 	memset(l64, 'a', 64);
 	strcpy(l64 + 64, ".com");
@@ -87,7 +88,8 @@ TEST(reverse_names_both_ways)
 {
 	struct acme_ident id, back;
 	char err[200];
-	const char *ips[] = { "198.18.0.1", "fd00:a5::1", "2001:db8::1", "::1" };
+	const char *ips[] = { "198.18.0.1", "fd00:a5::1", "2001:db8::1",
+			      "::1" };
 	size_t i;
 
 	for (i = 0; i < sizeof(ips) / sizeof(ips[0]); i++) {
@@ -113,7 +115,8 @@ TEST(built_certificate_passes_every_rule)
 	size_t i;
 
 	for (i = 0; i < sizeof(idents) / sizeof(idents[0]); i++) {
-		ASSERT_EQ(acme_ident_parse(idents[i], &id, err, sizeof(err)), 0);
+		ASSERT_EQ(acme_ident_parse(idents[i], &id, err, sizeof(err)),
+			  0);
 		ASSERT_EQ(acme_cert_build(&id, "tok.thumb", &x, &k), 0);
 		judge(x, idents[i], "tok.thumb");
 		ASSERT_EQ(nrules, 9);
@@ -246,16 +249,19 @@ static X509 *make(enum breakage b, const char *keyauth)
 	X509_EXTENSION *e;
 	ASN1_OCTET_STRING *v = ASN1_OCTET_STRING_new();
 	ASN1_OBJECT *oid = OBJ_txt2obj(ACME_OID_IDENTIFIER, 1);
-	const char *san = b == TWO_SANS ? "DNS:example.com,DNS:www.example.com" :
+	const char *san = b == TWO_SANS ?
+				  "DNS:example.com,DNS:www.example.com" :
 			  b == SAN_UPPERCASE ? "DNS:Example.com" :
 					       "DNS:example.com";
 
 	X509_set_version(x, 2);
 	ASN1_INTEGER_set(X509_get_serialNumber(x), 7);
 	X509_NAME_add_entry_by_txt(nm, "CN", MBSTRING_ASC,
-				   (const unsigned char *)"example.com", -1, -1, 0);
+				   (const unsigned char *)"example.com", -1, -1,
+				   0);
 	X509_NAME_add_entry_by_txt(iss, "CN", MBSTRING_ASC,
-				   (const unsigned char *)"someone else", -1, -1, 0);
+				   (const unsigned char *)"someone else", -1,
+				   -1, 0);
 	X509_set_subject_name(x, nm);
 	X509_set_issuer_name(x, b == NOT_SELF_SIGNED ? iss : nm);
 	X509_gmtime_adj(X509_getm_notBefore(x), b == EXPIRED ? -7200 : -60);
@@ -334,13 +340,14 @@ static X509 *openssl_cli_cert(const char *keyauth, char *dir)
 	SHA256((const unsigned char *)keyauth, strlen(keyauth), d);
 	for (i = 0; i < 32; i++)
 		sprintf(hex + 2 * i, "%02x", d[i]);
-	snprintf(cmd, sizeof(cmd),
-		 "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 "
-		 "-nodes -days 2 -subj /CN=example.com "
-		 "-addext subjectAltName=DNS:example.com "
-		 "-addext 1.3.6.1.5.5.7.1.31=critical,DER:0420%s "
-		 "-keyout %s/k.pem -out %s/c.pem 2>/dev/null",
-		 hex, dir, dir);
+	snprintf(
+		cmd, sizeof(cmd),
+		"openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 "
+		"-nodes -days 2 -subj /CN=example.com "
+		"-addext subjectAltName=DNS:example.com "
+		"-addext 1.3.6.1.5.5.7.1.31=critical,DER:0420%s "
+		"-keyout %s/k.pem -out %s/c.pem 2>/dev/null",
+		hex, dir, dir);
 	if (system(cmd))
 		return NULL;
 	snprintf(path, sizeof(path), "%s/c.pem", dir);
@@ -355,7 +362,8 @@ static X509 *openssl_cli_cert(const char *keyauth, char *dir)
 static const ASN1_OCTET_STRING *ext_value(X509 *x, int nid_or_neg,
 					  const char *oid_txt)
 {
-	ASN1_OBJECT *o = oid_txt ? OBJ_txt2obj(oid_txt, 1) : OBJ_nid2obj(nid_or_neg);
+	ASN1_OBJECT *o = oid_txt ? OBJ_txt2obj(oid_txt, 1) :
+				   OBJ_nid2obj(nid_or_neg);
 	int i = X509_get_ext_by_OBJ(x, o, -1);
 
 	if (oid_txt)

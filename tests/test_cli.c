@@ -121,9 +121,11 @@ TEST(attach_options)
 {
 	struct daemon_opts o;
 
-	ASSERT_EQ(parse(&o, "attach --port 443 --port 8443 --pool 3 "
-			   "--forward [::1]:9 --domain Example.COM "
-			   "--domain b.test --cgroup /c --handshake-timeout 7"), 0);
+	ASSERT_EQ(parse(&o,
+			"attach --port 443 --port 8443 --pool 3 "
+			"--forward [::1]:9 --domain Example.COM "
+			"--domain b.test --cgroup /c --handshake-timeout 7"),
+		  0);
 	ASSERT_EQ(o.cfg.nr_ports, 2);
 	ASSERT_EQ(o.cfg.ports[1], 8443);
 	ASSERT_EQ(o.cfg.pool_size, 3);
@@ -139,14 +141,20 @@ TEST(attach_refusals)
 
 	ASSERT_LT(parse(&o, "attach --domain a.test --cgroup /c"), 0);
 	ASSERT_LT(parse(&o, "attach --forward nohost --cgroup /c"), 0);
-	ASSERT_LT(parse(&o, "attach --forward 1.2.3.4:1 --port 0 --cgroup /c"), 0);
-	ASSERT_LT(parse(&o, "attach --forward 1.2.3.4:1 --pool 0 --cgroup /c"), 0);
-	ASSERT_LT(parse(&o, "attach --forward 1.2.3.4:1 --pool 5000 --cgroup /c"), 0);
-	ASSERT_LT(parse(&o, "attach --forward 1.2.3.4:1 --bogus --cgroup /c"), 0);
+	ASSERT_LT(parse(&o, "attach --forward 1.2.3.4:1 --port 0 --cgroup /c"),
+		  0);
+	ASSERT_LT(parse(&o, "attach --forward 1.2.3.4:1 --pool 0 --cgroup /c"),
+		  0);
+	ASSERT_LT(parse(&o,
+			"attach --forward 1.2.3.4:1 --pool 5000 --cgroup /c"),
+		  0);
+	ASSERT_LT(parse(&o, "attach --forward 1.2.3.4:1 --bogus --cgroup /c"),
+		  0);
 	ASSERT_LT(parse(&o, "attach --forward 1.2.3.4:1 extra --cgroup /c"), 0);
 	ASSERT_LT(parse(&o, "attach --forward 1.2.3.4:1 --port 1 --port 2 "
-			"--port 3 --port 4 --port 5 --port 6 --port 7 "
-			"--port 8 --port 9 --cgroup /c"), 0);
+			    "--port 3 --port 4 --port 5 --port 6 --port 7 "
+			    "--port 8 --port 9 --cgroup /c"),
+		  0);
 }
 
 /* -EINVAL/-E2BIG: the command line is wrong (exit 2); another errno: the
@@ -209,9 +217,11 @@ static void doc_escapes(struct json_writer *jw)
 
 TEST(json_writer)
 {
-	ASSERT_STREQ(json_of(doc_nested), "{\"attached\":true,\"ports\":[443,8443],"
-		    "\"pool\":{\"size\":16},\"pid\":null}\n");
-	ASSERT_STREQ(json_of(doc_escapes), "{\"s\":\"a\\\"b\\\\c\\n\\u0001\"}\n");
+	ASSERT_STREQ(json_of(doc_nested),
+		     "{\"attached\":true,\"ports\":[443,8443],"
+		     "\"pool\":{\"size\":16},\"pid\":null}\n");
+	ASSERT_STREQ(json_of(doc_escapes),
+		     "{\"s\":\"a\\\"b\\\\c\\n\\u0001\"}\n");
 }
 
 /* The pool grows from --pool up to --pool-max; one source prefix may
@@ -224,7 +234,10 @@ TEST(pool_options)
 	ASSERT_EQ(o.cfg.pool_size, ALPNSTEER_DEFAULT_POOL);
 	ASSERT_EQ(o.pool_max, ALPNSTEER_DEFAULT_POOL_MAX);
 	ASSERT_EQ(o.per_source, ALPNSTEER_DEFAULT_PER_SOURCE);
-	ASSERT_EQ(parse(&o, "attach --cgroup /x --pool 4 --pool-max 8 --per-source 2"), 0);
+	ASSERT_EQ(
+		parse(&o,
+		      "attach --cgroup /x --pool 4 --pool-max 8 --per-source 2"),
+		0);
 	ASSERT_EQ(o.cfg.pool_size, 4);
 	ASSERT_EQ(o.pool_max, 8);
 	ASSERT_EQ(o.per_source, 2);

@@ -19,7 +19,8 @@ struct blob {
 
 static int load(const char *name, struct blob *b)
 {
-	const char *dir = getenv("TESTDATA") ? getenv("TESTDATA") : "tests/data";
+	const char *dir = getenv("TESTDATA") ? getenv("TESTDATA") :
+					       "tests/data";
 	char path[512];
 	FILE *f;
 
@@ -102,8 +103,10 @@ TEST(padded_is_big)
 }
 
 static const char *const tls_goldens[] = {
-	"acme_openssl", "noalpn_openssl", "h2_openssl", "acme_tls12_openssl",
-	"curl", "acme_python_upper", "acme_36th", "acme_ip_reverse",
+	"acme_openssl",	  "noalpn_openssl",
+	"h2_openssl",	  "acme_tls12_openssl",
+	"curl",		  "acme_python_upper",
+	"acme_36th",	  "acme_ip_reverse",
 	"acme_padded_2k",
 };
 
@@ -161,10 +164,10 @@ static int fields_of(const unsigned char *h, __u32 len, struct field *f,
 	__u32 off, ext_end;
 	int n = 0;
 
-#define ADD(o, w, s, x)                                                    \
-	do {                                                               \
-		if (n < max)                                               \
-			f[n++] = (struct field){ (o), (w), (s), (x) };     \
+#define ADD(o, w, s, x)                                                \
+	do {                                                           \
+		if (n < max)                                           \
+			f[n++] = (struct field){ (o), (w), (s), (x) }; \
 	} while (0)
 
 	ADD(3, 2, "record length", 1);
@@ -246,7 +249,8 @@ TEST(every_length_field_too_large)
 			 * inner length may shift onto a valid layout). */
 			if (f[k].outer && get_field(b.d, &f[k]) < max) {
 				m = b;
-				set_field(m.d, &f[k], get_field(b.d, &f[k]) + 1);
+				set_field(m.d, &f[k],
+					  get_field(b.d, &f[k]) + 1);
 				st = parse(m.d, m.len, &info);
 				if (st != CH_MALFORMED) {
 					printf("FAIL %s: %s + 1: status %d\n",
@@ -274,16 +278,16 @@ static void hello_begin(struct hello *h)
 	p[0] = 22;
 	p[1] = 3;
 	p[2] = 1;
-	p[5] = 1;		/* ClientHello */
-	p[9] = 3;		/* legacy_version 3.3 */
+	p[5] = 1; /* ClientHello */
+	p[9] = 3; /* legacy_version 3.3 */
 	p[10] = 3;
 	h->len = 5 + 4 + 2 + 32;
-	p[h->len++] = 0;	/* session id */
-	p[h->len++] = 0;	/* cipher suites: one */
+	p[h->len++] = 0; /* session id */
+	p[h->len++] = 0; /* cipher suites: one */
 	p[h->len++] = 2;
 	p[h->len++] = 0x13;
 	p[h->len++] = 0x01;
-	p[h->len++] = 1;	/* compression: null */
+	p[h->len++] = 1; /* compression: null */
 	p[h->len++] = 0;
 	h->ext_start = h->len;
 	h->len += 2;
@@ -317,7 +321,8 @@ static void add_alpn(struct hello *h, const char *const *protos, int nr)
 
 static void hello_end(struct hello *h)
 {
-	__u32 ext = h->len - h->ext_start - 2, hs = h->len - 9, rec = h->len - 5;
+	__u32 ext = h->len - h->ext_start - 2, hs = h->len - 9,
+	      rec = h->len - 5;
 
 	h->d[h->ext_start] = ext >> 8;
 	h->d[h->ext_start + 1] = ext;

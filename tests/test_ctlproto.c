@@ -100,10 +100,12 @@ TEST(add_by_digest)
 
 	/* SHA-256("ka") as dehydrated passes it, then as uacme does */
 	ASSERT_EQ(req(&cs, "add-digest d.test "
-			  "3E:BB:1C:99:B1:2B:77:46:3E:97:C3:A0:F2:06:E4:FD:"
-			  "46:17:6C:D1:B8:E1:83:81:6A:67:33:8C:04:B2:5E:5B"), 1);
+			   "3E:BB:1C:99:B1:2B:77:46:3E:97:C3:A0:F2:06:E4:FD:"
+			   "46:17:6C:D1:B8:E1:83:81:6A:67:33:8C:04:B2:5E:5B"),
+		  1);
 	ASSERT_EQ(req(&cs, "add-digest 198.18.0.7 "
-			  "PrscmbErd0Y-l8Og8gbk_UYXbNG44YOBamczjASyXls"), 1);
+			   "PrscmbErd0Y-l8Og8gbk_UYXbNG44YOBamczjASyXls"),
+		  1);
 	ASSERT_EQ(cs.nr, 2);
 	ASSERT_TRUE(passes(&cs, "d.test", "d.test", "ka"));
 	ASSERT_TRUE(passes(&cs, "198.18.0.7", "7.0.18.198.in-addr.arpa", "ka"));
@@ -111,7 +113,8 @@ TEST(add_by_digest)
 	ASSERT_LT(req(&cs, "add-digest e.test 1234"), 0);
 	ASSERT_STRSTR(reply, "not a SHA-256 digest");
 	ASSERT_LT(req(&cs, "add-digest *.e.test "
-		       "PrscmbErd0Y-l8Og8gbk_UYXbNG44YOBamczjASyXls"), 0);
+			   "PrscmbErd0Y-l8Og8gbk_UYXbNG44YOBamczjASyXls"),
+		  0);
 	ASSERT_EQ(cs.nr, 2);
 	challenges_free(&cs);
 }
@@ -151,7 +154,10 @@ TEST(pending_limit_and_big_list)
 	int i, rc = 0;
 
 	for (i = 0; i < ALPNSTEER_MAX_PENDING && !rc; i++) {
-		snprintf(line, sizeof(line), "add n%04d.a-rather-long-name-for-a-big-list.test ka%d", i, i);
+		snprintf(
+			line, sizeof(line),
+			"add n%04d.a-rather-long-name-for-a-big-list.test ka%d",
+			i, i);
 		rc = req(&cs, line) == 1 ? 0 : -1;
 	}
 	ASSERT_EQ(rc, 0);
@@ -160,12 +166,16 @@ TEST(pending_limit_and_big_list)
 	ASSERT_STRSTR(reply, "1024");
 	ASSERT_EQ(cs.nr, ALPNSTEER_MAX_PENDING);
 	/* Replacing an existing one is still fine. */
-	ASSERT_EQ(req(&cs, "add n0001.a-rather-long-name-for-a-big-list.test other"), 1);
+	ASSERT_EQ(req(&cs,
+		      "add n0001.a-rather-long-name-for-a-big-list.test other"),
+		  1);
 	copy = strdup("list");
 	ASSERT_EQ(ctl_apply(&cs, copy, &r), 0);
 	ASSERT_TRUE(r && strlen(r) > 65536);
 	if (r) {
-		FILE *p = popen("python3 -c 'import json,sys; d=json.load(sys.stdin); sys.exit(0 if len(d) == 1024 else 1)'", "w");
+		FILE *p = popen(
+			"python3 -c 'import json,sys; d=json.load(sys.stdin); sys.exit(0 if len(d) == 1024 else 1)'",
+			"w");
 
 		ASSERT_OK_PTR(p);
 		if (p) {

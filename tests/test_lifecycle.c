@@ -136,7 +136,8 @@ TEST(run_files_never_followed)
 	snprintf(p, sizeof(p), "%s/%s", P.run_dir, LC_LOG_FILE);
 	ASSERT_EQ(symlink(target, p), 0);
 	ASSERT_LT(lc_open_checked(fd, LC_LOG_FILE, O_WRONLY | O_APPEND, 0600,
-			      P.owner), 0);
+				  P.owner),
+		  0);
 	snprintf(p, sizeof(p), "%s/%s", P.run_dir, LC_LOCK_FILE);
 	ASSERT_EQ(symlink(target, p), 0);
 	ASSERT_LT(lc_lock_open(fd, LC_LOCK_FILE, P.owner), 0);
@@ -146,7 +147,8 @@ TEST(run_files_never_followed)
 	ASSERT_EQ(lc_lock_open(fd, LC_EDIT_LOCK_FILE, P.owner), -EPERM);
 	/* Someone else's file. */
 	ASSERT_EQ(lc_open_checked(fd, LC_EDIT_LOCK_FILE, O_RDONLY, 0,
-				 P.owner + 1), -EPERM);
+				  P.owner + 1),
+		  -EPERM);
 
 	snprintf(p, sizeof(p), "%s/%s", P.run_dir, LC_STATE_FILE);
 	ASSERT_EQ(symlink(target, p), 0);
@@ -245,8 +247,11 @@ TEST(locks)
 static struct lc_view view(bool pins, bool sockops, bool flag, bool live,
 			   bool rec, enum lc_phase phase)
 {
-	struct lc_view v = { .pins = pins, .sockops = sockops, .flag = flag,
-			     .live = live, .have_rec = rec };
+	struct lc_view v = { .pins = pins,
+			     .sockops = sockops,
+			     .flag = flag,
+			     .live = live,
+			     .have_rec = rec };
 
 	if (rec) {
 		base_record(&v.rec);
@@ -327,7 +332,9 @@ TEST(options_compared)
 	ASSERT_STREQ(why, "");
 	snprintf(want.forward, sizeof(want.forward), "127.0.0.1:5443");
 	ASSERT_EQ(lc_opts_diff(&live, &want, why, sizeof(why)), 1);
-	ASSERT_STRSTR(why, "responder: attached with the built-in one, asked for 127.0.0.1:5443");
+	ASSERT_STRSTR(
+		why,
+		"responder: attached with the built-in one, asked for 127.0.0.1:5443");
 	base_opts(&want);
 	want.ports[0] = 8443;
 	ASSERT_EQ(lc_opts_diff(&live, &want, why, sizeof(why)), 1);
@@ -374,11 +381,13 @@ TEST(attach_plans)
 	ASSERT_EQ(lc_plan_attach(&v, &want, why, sizeof(why)), LC_ATTACH_FRESH);
 	v = view(1, 1, 0, 1, 1, LC_PHASE_ATTACHED);
 	ASSERT_EQ(lc_plan_attach(&v, &want, why, sizeof(why)), LC_ATTACH_JOIN);
-	ASSERT_EQ(lc_plan_attach(&v, &other, why, sizeof(why)), LC_ATTACH_REFUSE);
+	ASSERT_EQ(lc_plan_attach(&v, &other, why, sizeof(why)),
+		  LC_ATTACH_REFUSE);
 	ASSERT_STRSTR(why, "responder");
 	/* During a drain: the same options call it off, others wait. */
 	v = view(1, 1, 1, 1, 1, LC_PHASE_DRAINING);
-	ASSERT_EQ(lc_plan_attach(&v, &want, why, sizeof(why)), LC_ATTACH_RESUME);
+	ASSERT_EQ(lc_plan_attach(&v, &want, why, sizeof(why)),
+		  LC_ATTACH_RESUME);
 	ASSERT_EQ(lc_plan_attach(&v, &other, why, sizeof(why)), LC_ATTACH_WAIT);
 	/* A stop is never undone. */
 	v = view(1, 1, 1, 1, 1, LC_PHASE_STOPPING);
@@ -386,7 +395,8 @@ TEST(attach_plans)
 	v = view(0, 0, 0, 1, 0, 0);
 	ASSERT_EQ(lc_plan_attach(&v, &want, why, sizeof(why)), LC_ATTACH_WAIT);
 	v = view(1, 1, 0, 0, 1, LC_PHASE_ATTACHED);
-	ASSERT_EQ(lc_plan_attach(&v, &want, why, sizeof(why)), LC_ATTACH_REPLACE);
+	ASSERT_EQ(lc_plan_attach(&v, &want, why, sizeof(why)),
+		  LC_ATTACH_REPLACE);
 }
 
 TEST(holders_and_detach_plans)
@@ -407,7 +417,8 @@ TEST(holders_and_detach_plans)
 	ASSERT_EQ(lc_plan_detach(&v, "default", true), LC_DETACH_DRAIN);
 	ASSERT_EQ(lc_holder_remove(&v.rec, "acme.sh"), 0);
 	ASSERT_EQ(lc_holder_remove(&v.rec, "acme.sh"), -ENOENT);
-	ASSERT_EQ(lc_plan_detach(&v, "alpnsteer.service", false), LC_DETACH_DRAIN);
+	ASSERT_EQ(lc_plan_detach(&v, "alpnsteer.service", false),
+		  LC_DETACH_DRAIN);
 	v = view(1, 1, 1, 1, 1, LC_PHASE_DRAINING);
 	ASSERT_EQ(lc_plan_detach(&v, "default", false), LC_DETACH_DRAINING);
 	v = view(1, 1, 0, 0, 1, LC_PHASE_ATTACHED);
@@ -501,7 +512,10 @@ TEST(attach_options)
 	ASSERT_STREQ(o.holder, LC_DEFAULT_HOLDER);
 	ASSERT_EQ(o.ttl, 0);
 	ASSERT_EQ(o.given, 0);
-	ASSERT_EQ(parse(&o, "attach --cgroup /x --holder acme.sh --ttl 30m --pool 4 --user u"), 0);
+	ASSERT_EQ(
+		parse(&o,
+		      "attach --cgroup /x --holder acme.sh --ttl 30m --pool 4 --user u"),
+		0);
 	ASSERT_STREQ(o.holder, "acme.sh");
 	ASSERT_EQ(o.ttl, 1800);
 	ASSERT_EQ(o.given, LC_GIVEN_POOL | LC_GIVEN_USER);
@@ -509,11 +523,17 @@ TEST(attach_options)
 	ASSERT_LT(parse(&o, "attach --cgroup /x --ttl 0"), 0);
 	ASSERT_LT(parse(&o, "attach --cgroup /x --ttl soon"), 0);
 	/* --domain is a set, in any order and case. */
-	ASSERT_EQ(parse(&o, "attach --cgroup /x --forward 127.0.0.1:1 --domain B.test --domain a.test"), 0);
+	ASSERT_EQ(
+		parse(&o,
+		      "attach --cgroup /x --forward 127.0.0.1:1 --domain B.test --domain a.test"),
+		0);
 	lc_opts_from(&o, &l);
 	ASSERT_STREQ(l.domains, "a.test,b.test");
 	ASSERT_STREQ(l.forward, "127.0.0.1:1");
-	ASSERT_EQ(parse(&o, "attach --cgroup /x --forward 127.0.0.1:1 --domain a.test --domain b.test"), 0);
+	ASSERT_EQ(
+		parse(&o,
+		      "attach --cgroup /x --forward 127.0.0.1:1 --domain a.test --domain b.test"),
+		0);
 	lc_opts_from(&o, &m);
 	ASSERT_EQ(lc_opts_diff(&l, &m, why, sizeof(why)), 0);
 }

@@ -34,13 +34,13 @@ static int dns_name_ok(const char *s, char *err, size_t errlen)
 	size_t n = strlen(s), label = 0, i;
 
 	if (n == 0 || n > 253) {
-		snprintf(err, errlen, "'%s' is not a DNS name (1 to 253 characters)",
-			 s);
+		snprintf(err, errlen,
+			 "'%s' is not a DNS name (1 to 253 characters)", s);
 		return -EINVAL;
 	}
 	if (s[0] == '*') {
-		snprintf(err, errlen, "'%s': tls-alpn-01 cannot validate a wildcard",
-			 s);
+		snprintf(err, errlen,
+			 "'%s': tls-alpn-01 cannot validate a wildcard", s);
 		return -EINVAL;
 	}
 	for (i = 0; i <= n; i++) {
@@ -49,7 +49,8 @@ static int dns_name_ok(const char *s, char *err, size_t errlen)
 		if (c == '.' || c == '\0') {
 			if (label == 0 || label > 63 || s[i - 1] == '-') {
 				snprintf(err, errlen,
-					 "'%s' is not a DNS name (bad label)", s);
+					 "'%s' is not a DNS name (bad label)",
+					 s);
 				return -EINVAL;
 			}
 			label = 0;
@@ -57,7 +58,8 @@ static int dns_name_ok(const char *s, char *err, size_t errlen)
 		}
 		if (!(isalnum((unsigned char)c) || (c == '-' && label > 0))) {
 			snprintf(err, errlen,
-				 "'%s' is not a DNS name (character '%c')", s, c);
+				 "'%s' is not a DNS name (character '%c')", s,
+				 c);
 			return -EINVAL;
 		}
 		label++;
@@ -117,9 +119,10 @@ int acme_ident_parse(const char *ident, struct acme_ident *out, char *err,
 	/* "1.2.3.4." is an address with a dot, not a name: it would get a
 	 * dNSName certificate that no CA asks for. */
 	if (inet_pton(AF_INET, buf, out->ip) == 1) {
-		snprintf(err, errlen,
-			 "'%s' is not a DNS name (an IP address is written without a trailing dot)",
-			 ident);
+		snprintf(
+			err, errlen,
+			"'%s' is not a DNS name (an IP address is written without a trailing dot)",
+			ident);
 		memset(out->ip, 0, sizeof(out->ip));
 		return -EINVAL;
 	}
@@ -347,8 +350,8 @@ int acme_cert_build_digest(const struct acme_ident *id,
 	if (!bn || !BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(x)) ||
 	    !X509_set_version(x, 2) ||
 	    !X509_NAME_add_entry_by_txt(nm, "CN", MBSTRING_ASC,
-					(const unsigned char *)ACME_CERT_CN,
-					-1, -1, 0) ||
+					(const unsigned char *)ACME_CERT_CN, -1,
+					-1, 0) ||
 	    !X509_set_subject_name(x, nm) || !X509_set_issuer_name(x, nm) ||
 	    !X509_gmtime_adj(X509_getm_notBefore(x), -24 * 3600) ||
 	    !X509_gmtime_adj(X509_getm_notAfter(x), 7 * 24 * 3600) ||

@@ -20,7 +20,7 @@ enum acme_ident_type {
 struct acme_ident {
 	enum acme_ident_type type;
 	char name[ALPNSTEER_NAME_MAX]; /* lowercase DNS name or canonical IP */
-	char sni[ALPNSTEER_NAME_MAX];  /* what a CA sends (RFC 8738 for IPs) */
+	char sni[ALPNSTEER_NAME_MAX]; /* what a CA sends (RFC 8738 for IPs) */
 	unsigned char ip[16];
 	int ip_len; /* 4 or 16 for ACME_IDENT_IP */
 };

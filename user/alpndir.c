@@ -33,9 +33,9 @@ int alpndir_watch(const char *dir)
 
 	if (fd < 0)
 		return -errno;
-	if (inotify_add_watch(fd, dir, IN_CLOSE_WRITE | IN_MOVED_TO |
-					       IN_MOVED_FROM | IN_DELETE |
-					       IN_CREATE) < 0) {
+	if (inotify_add_watch(fd, dir,
+			      IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM |
+				      IN_DELETE | IN_CREATE) < 0) {
 		int err = -errno;
 
 		close(fd);

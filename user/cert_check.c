@@ -32,8 +32,8 @@ static void put(struct cert_rule *res, int max, int *n, const char *rule,
 static void check_san(X509 *cert, const struct acme_ident *id,
 		      struct cert_rule *res, int max, int *n)
 {
-	GENERAL_NAMES *gens = X509_get_ext_d2i(cert, NID_subject_alt_name,
-					       NULL, NULL);
+	GENERAL_NAMES *gens =
+		X509_get_ext_d2i(cert, NID_subject_alt_name, NULL, NULL);
 	char detail[300] = "";
 	bool match = false;
 	int nr = gens ? sk_GENERAL_NAME_num(gens) : 0;
@@ -47,7 +47,8 @@ static void check_san(X509 *cert, const struct acme_ident *id,
 
 		if (id->type == ACME_IDENT_DNS && type == GEN_DNS)
 			/* Byte-exact: the CA compares the lowercase name. */
-			match = ASN1_STRING_length(v) == (int)strlen(id->name) &&
+			match = ASN1_STRING_length(v) ==
+					(int)strlen(id->name) &&
 				!memcmp(ASN1_STRING_get0_data(v), id->name,
 					strlen(id->name));
 		else if (id->type == ACME_IDENT_IP && type == GEN_IPADD)
@@ -83,8 +84,8 @@ static void check_acme_ext(X509 *cert, const char *keyauth,
 	p = ASN1_STRING_get0_data(val);
 	len = ASN1_STRING_length(val);
 	/* extnValue must be exactly: 04 20 <32 bytes>. */
-	shape = len == 2 + SHA256_DIGEST_LENGTH && p[0] == V_ASN1_OCTET_STRING &&
-		p[1] == SHA256_DIGEST_LENGTH;
+	shape = len == 2 + SHA256_DIGEST_LENGTH &&
+		p[0] == V_ASN1_OCTET_STRING && p[1] == SHA256_DIGEST_LENGTH;
 	put(res, max, n, "acme_ext_32_bytes", shape, NULL);
 	if (!keyauth)
 		return;
@@ -100,8 +101,10 @@ static bool no_duplicates(X509 *cert)
 
 	for (i = 0; i < nr; i++)
 		for (j = i + 1; j < nr; j++)
-			if (!OBJ_cmp(X509_EXTENSION_get_object(X509_get_ext(cert, i)),
-				     X509_EXTENSION_get_object(X509_get_ext(cert, j))))
+			if (!OBJ_cmp(X509_EXTENSION_get_object(
+					     X509_get_ext(cert, i)),
+				     X509_EXTENSION_get_object(
+					     X509_get_ext(cert, j))))
 				return false;
 	return true;
 }

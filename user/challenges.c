@@ -35,9 +35,10 @@ static int room_for(struct challenges *cs, const char *sni, char *err,
 {
 	if (cs->nr < ALPNSTEER_MAX_PENDING || challenges_find_sni(cs, sni))
 		return 0;
-	snprintf(err, errlen,
-		 "too many pending challenges (at most %d, the size of the kernel's pending_names map)",
-		 ALPNSTEER_MAX_PENDING);
+	snprintf(
+		err, errlen,
+		"too many pending challenges (at most %d, the size of the kernel's pending_names map)",
+		ALPNSTEER_MAX_PENDING);
 	return -ENOSPC;
 }
 
@@ -77,7 +78,8 @@ int challenges_add_digest(struct challenges *cs, const char *ident,
 		return -ENOMEM;
 	rc = acme_cert_build_digest(&id, digest, &c->cert, &c->key);
 	if (rc) {
-		snprintf(err, errlen, "cannot build the validation certificate for %s",
+		snprintf(err, errlen,
+			 "cannot build the validation certificate for %s",
 			 id.name);
 		free(c);
 		return rc;
@@ -95,7 +97,8 @@ int challenges_add(struct challenges *cs, const char *ident,
 	unsigned char digest[ACME_DIGEST_LEN];
 
 	if (!keyauth || !*keyauth || strlen(keyauth) > 1024) {
-		snprintf(err, errlen, "the key authorization is empty or too long");
+		snprintf(err, errlen,
+			 "the key authorization is empty or too long");
 		return -EINVAL;
 	}
 	SHA256((const unsigned char *)keyauth, strlen(keyauth), digest);
@@ -110,7 +113,8 @@ int challenges_add_cert(struct challenges *cs, const char *sni, X509 *cert,
 	struct challenge *c;
 
 	if (acme_sni_to_ident(sni, &id)) {
-		snprintf(err, errlen, "'%s' is neither a DNS name nor a reverse IP name",
+		snprintf(err, errlen,
+			 "'%s' is neither a DNS name nor a reverse IP name",
 			 sni);
 		return -EINVAL;
 	}

@@ -14,12 +14,12 @@
 
 enum challenge_source {
 	SRC_CONTROL, /* alpnsteer challenge add */
-	SRC_DIR,     /* a dehydrated-style --alpn-dir pair of files */
+	SRC_DIR, /* a dehydrated-style --alpn-dir pair of files */
 };
 
 struct challenge {
 	char ident[ALPNSTEER_NAME_MAX]; /* DNS name or IP address text */
-	char sni[ALPNSTEER_NAME_MAX];	/* what the CA sends: name or reverse */
+	char sni[ALPNSTEER_NAME_MAX]; /* what the CA sends: name or reverse */
 	enum challenge_source source;
 	long long stamp; /* SRC_DIR: mtime (ns) of the certificate file */
 	X509 *cert;

@@ -160,33 +160,41 @@ static int add_ifaces(struct daemon_opts *o, const char *arg)
  * help, alpnsteer(8) and the completion are printed from them. */
 const struct cmd_opt cli_attach_opts[] = {
 	{ "port", 'p', CMD_ARG_REQUIRED, "N",
-	  "steer this local port (repeatable, up to " STR(ALPNSTEER_MAX_PORTS) "; default 443)" },
+	  "steer this local port (repeatable, up to " STR(
+		  ALPNSTEER_MAX_PORTS) "; default 443)" },
 	{ "forward", 'f', CMD_ARG_REQUIRED, "HOST:PORT",
 	  "relay steered connections byte for byte to this external TLS-ALPN-01 responder (lego --tls.port, acme.sh --tlsport) instead of answering them with the built-in one" },
 	{ "domain", 'D', CMD_ARG_REQUIRED, "NAME",
 	  "with --forward: steer only hellos whose SNI is NAME (repeatable); without it every acme-tls/1 hello is steered" },
 	{ "pool", 'n', CMD_ARG_REQUIRED, "N",
-	  "responder slots kept free for validations (default " STR(ALPNSTEER_DEFAULT_POOL) ", max " STR(ALPNSTEER_MAX_POOL) "): made at attach, topped up as hellos take them" },
+	  "responder slots kept free for validations (default " STR(ALPNSTEER_DEFAULT_POOL) ", max " STR(
+		  ALPNSTEER_MAX_POOL) "): made at attach, topped up as hellos take them" },
 	{ "pool-max", 'M', CMD_ARG_REQUIRED, "M",
-	  "the most slots the pool grows to (default " STR(ALPNSTEER_DEFAULT_POOL_MAX) ", at least --pool)" },
+	  "the most slots the pool grows to (default " STR(
+		  ALPNSTEER_DEFAULT_POOL_MAX) ", at least --pool)" },
 	{ "per-source", 'S', CMD_ARG_REQUIRED, "N",
-	  "slots one source network (its /24 for IPv4, /48 for IPv6) may hold at once (default " STR(ALPNSTEER_DEFAULT_PER_SOURCE) "; 0: no cap)" },
+	  "slots one source network (its /24 for IPv4, /48 for IPv6) may hold at once (default " STR(
+		  ALPNSTEER_DEFAULT_PER_SOURCE) "; 0: no cap)" },
 	{ "cgroup", 'c', CMD_ARG_REQUIRED, "DIR",
 	  "cgroup v2 directory holding the webserver (default: the root of the cgroup2 mount)" },
 	{ "handshake-timeout", 't', CMD_ARG_REQUIRED, "SECONDS",
-	  "free the slot of a validation not done in SECONDS (default " STR(ALPNSTEER_DEFAULT_HS_TIMEOUT) "), connected or not" },
+	  "free the slot of a validation not done in SECONDS (default " STR(
+		  ALPNSTEER_DEFAULT_HS_TIMEOUT) "), connected or not" },
 	{ "alpn-dir", 'a', CMD_ARG_REQUIRED, "DIR",
 	  "answer with the NAME.crt.pem/NAME.key.pem files dehydrated writes there (-t tls-alpn-01 --alpn DIR)" },
 	{ "control-group", 'g', CMD_ARG_REQUIRED, "GROUP",
 	  "let GROUP use the control socket too" },
 	{ "user", 'u', CMD_ARG_REQUIRED, "USER",
-	  "the daemon's user once steering is live (default " ALPNSTEER_DEFAULT_USER "; root keeps it root)" },
+	  "the daemon's user once steering is live (default " ALPNSTEER_DEFAULT_USER
+	  "; root keeps it root)" },
 	{ "holder", 'H', CMD_ARG_REQUIRED, "NAME",
-	  "who this attach is for (default \"" LC_DEFAULT_HOLDER "\"): steering lasts until every holder has detached" },
+	  "who this attach is for (default \"" LC_DEFAULT_HOLDER
+	  "\"): steering lasts until every holder has detached" },
 	{ "ttl", 'T', CMD_ARG_REQUIRED, "DURATION",
 	  "this holder lets go by itself after DURATION (90s, 30m, 1h, 2d) if its detach never comes" },
 	{ "drain-wait", 'W', CMD_ARG_REQUIRED, "DURATION",
-	  "how long to wait for an earlier attachment's drain to end (default " STR(ALPNSTEER_DEFAULT_DRAIN_WAIT) "s)" },
+	  "how long to wait for an earlier attachment's drain to end (default " STR(
+		  ALPNSTEER_DEFAULT_DRAIN_WAIT) "s)" },
 	{ "proxy-protocol", 'X', CMD_ARG_REQUIRED, "PORT",
 	  "connections to PORT (one of --port) start with a PROXY protocol header (v1 or v2) from a layer-4 load balancer: the hello after it is classified, a steered one has its header consumed, every other keeps it for the webserver byte for byte (repeatable)" },
 	{ "preclassify", 'P', CMD_ARG_REQUIRED, "IFACE[,IFACE]",
@@ -217,7 +225,7 @@ static int check_proxy_ports(const struct daemon_opts *o)
 int cli_parse_attach(int argc, char **argv, struct daemon_opts *o)
 {
 	const struct cmd *self = argc && !strcmp(argv[0], "run") ? &run_cmd :
-								 &attach_cmd;
+								   &attach_cmd;
 	struct group *gr;
 	bool max_given = false;
 	__u32 v;
@@ -319,7 +327,8 @@ int cli_parse_attach(int argc, char **argv, struct daemon_opts *o)
 			break;
 		case 'H':
 			if (!lc_holder_valid(optarg)) {
-				p_err("--holder '%s' is not a holder name", optarg);
+				p_err("--holder '%s' is not a holder name",
+				      optarg);
 				p_hint("1-63 letters, digits and . _ : @ -, for example --holder acme.sh");
 				return -EINVAL;
 			}
@@ -336,7 +345,8 @@ int cli_parse_attach(int argc, char **argv, struct daemon_opts *o)
 		case 'W':
 			o->drain_wait = lc_parse_duration(optarg);
 			if (o->drain_wait < 0) {
-				p_err("--drain-wait '%s' is not a duration", optarg);
+				p_err("--drain-wait '%s' is not a duration",
+				      optarg);
 				return -EINVAL;
 			}
 			break;

@@ -161,28 +161,28 @@ static int do_list(int argc, char **argv)
 
 /* Handled by agent_challenge() before the parsing here; listed for the
  * help, the man page and the completion. */
-#define STORE_OPTS                                                          \
-	{ "store", 1003, CMD_ARG_REQUIRED, "URL[,URL]",                     \
-	  "through the fleet's etcd, for every node's agent, instead of this host (and the --store-ca, --store-cert, --store-key, --store-user, --store-password-file of agent; also the ALPNSTEER_STORE* variables)" }
+#define STORE_HELP \
+	"through the fleet's etcd, for every node's agent, instead of this host (and the --store-ca, --store-cert, --store-key, --store-user, --store-password-file of agent; also the ALPNSTEER_STORE* variables)"
 
 static const struct cmd_opt add_opts[] = {
 	{ "digest", 'd', CMD_ARG_REQUIRED, "SHA256",
 	  "SHA-256 of the key authorization instead of the key authorization itself, which is all dehydrated's and uacme's hooks are given: 64 hex digits (colons between bytes allowed) or 43 base64url characters" },
 	{ "ttl", 1002, CMD_ARG_REQUIRED, "DURATION",
 	  "with a running agent or --store: the challenge expires after DURATION (at most the agent's --ttl)" },
-	STORE_OPTS,
+	{ "store", 1003, CMD_ARG_REQUIRED, "URL[,URL]", STORE_HELP },
 	{},
 };
 
 static const struct cmd_opt remove_opts[] = {
-	STORE_OPTS,
+	{ "store", 1003, CMD_ARG_REQUIRED, "URL[,URL]", STORE_HELP },
 	{},
 };
 
 static const struct cmd challenge_add_cmd = {
 	.name = "add",
 	.func = do_add,
-	.synopsis = "IDENT {KEYAUTH | --digest SHA256} [--ttl DURATION] [--store URL]",
+	.synopsis =
+		"IDENT {KEYAUTH | --digest SHA256} [--ttl DURATION] [--store URL]",
 	.summary =
 		"make IDENT pending, answered with the ACME key authorization KEYAUTH",
 	.desc = "IDENT is a DNS name (no wildcard) or an IPv4/IPv6 address. Adding a pending IDENT again replaces its key authorization.",

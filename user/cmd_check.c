@@ -54,7 +54,8 @@ static int tcp_connect(const char *host, const char *port, char *peer,
 static int check_one(const struct acme_ident *id, const char *addr,
 		     const char *port, const char *keyauth, int version)
 {
-	static const unsigned char alpn[] = "\x0a" "acme-tls/1";
+	static const unsigned char alpn[] = "\x0a"
+					    "acme-tls/1";
 	const char *tag = version == TLS1_3_VERSION ? "tls1.3" : "tls1.2";
 	struct cert_rule rules[CERT_RULES_MAX];
 	const unsigned char *sel = NULL;
@@ -89,8 +90,8 @@ static int check_one(const struct acme_ident *id, const char *addr,
 	}
 	SSL_get0_alpn_selected(ssl, &sel, &sel_len);
 	n = sel_len == 10 && !memcmp(sel, "acme-tls/1", 10);
-	printf("%s %s alpn_acme_tls_1 (%s, sni %s)\n", n ? "pass" : "FAIL",
-	       tag, peer, id->sni);
+	printf("%s %s alpn_acme_tls_1 (%s, sni %s)\n", n ? "pass" : "FAIL", tag,
+	       peer, id->sni);
 	failed |= !n;
 	cert = SSL_get1_peer_certificate(ssl);
 	if (!cert) {

@@ -32,7 +32,7 @@ struct obj_ids {
 
 struct status {
 	enum steer_state state; /* the "state" key, as it always was */
-	struct lc_view v;	/* the lifecycle, one of five */
+	struct lc_view v; /* the lifecycle, one of five */
 	bool legacy;
 	bool have_rs, alive;
 	int conns;
@@ -158,9 +158,9 @@ static void gather(struct status *st)
 	if (run_fd >= 0)
 		close(run_fd);
 	st->state = !st->v.pins ? STEER_DETACHED :
-		    !st->v.sockops || st->v.flag ||
-				    st->v.state == LC_DRAINING ?
-		    STEER_DRAINING : STEER_ATTACHED;
+		    !st->v.sockops || st->v.flag || st->v.state == LC_DRAINING ?
+				  STEER_DRAINING :
+				  STEER_ATTACHED;
 	st->have_rs = st->v.have_rec;
 	st->alive = st->have_rs && daemon_alive(st->v.rec.pid);
 	if (st->state == STEER_DETACHED) {
@@ -170,10 +170,11 @@ static void gather(struct status *st)
 		/* The pin directory is root's (mode 0700 on a 0700 bpffs):
 		 * "detached" only when we could have seen it attached. */
 		fd = steer_pinned_map("settings");
-		st->cannot_tell = geteuid() != 0 &&
-				  ((fd < 0 && (fd == -EACCES || fd == -EPERM ||
-					       errno == EACCES || errno == EPERM)) ||
-				   (stat(ALPNSTEER_PIN_DIR, &sb) && errno == EACCES));
+		st->cannot_tell =
+			geteuid() != 0 &&
+			((fd < 0 && (fd == -EACCES || fd == -EPERM ||
+				     errno == EACCES || errno == EPERM)) ||
+			 (stat(ALPNSTEER_PIN_DIR, &sb) && errno == EACCES));
 		if (fd >= 0)
 			close(fd);
 		return;
@@ -210,7 +211,8 @@ static void print_json(const struct status *st)
 	else
 		jw_bool(jw, st->state == STEER_ATTACHED);
 	jw_string_field(jw, "state", state_name(st));
-	jw_bool_field(jw, "daemon_running", (on || st->cannot_tell) && st->alive);
+	jw_bool_field(jw, "daemon_running",
+		      (on || st->cannot_tell) && st->alive);
 	jw_name(jw, "pid");
 	if (on && st->have_rs)
 		jw_int(jw, st->v.rec.pid);
@@ -227,20 +229,27 @@ static void print_json(const struct status *st)
 		jw_uint(jw, st->v.rec.opts.ports[i]);
 	jw_end_array(jw);
 	jw_string_field(jw, "cgroup", on ? st->v.rec.opts.cgroup : "");
-	jw_string_field(jw, "responder", on && st->v.rec.opts.forward[0] ? "forward" :
-				     on ? "builtin" : "");
+	jw_string_field(jw, "responder",
+			on && st->v.rec.opts.forward[0] ? "forward" :
+			on				? "builtin" :
+							  "");
 	jw_string_field(jw, "forward", on ? st->v.rec.opts.forward : "");
 	jw_name(jw, "pool");
 	jw_start_object(jw);
 	jw_uint_field(jw, "size", on ? st->made : 0);
 	jw_uint_field(jw, "in_use", st->in_use);
-	jw_uint_field(jw, "free", on && st->alive && st->made > st->in_use ?
-					  st->made - st->in_use : 0);
+	jw_uint_field(jw, "free",
+		      on && st->alive && st->made > st->in_use ?
+			      st->made - st->in_use :
+			      0);
 	jw_end_object(jw);
 	jw_uint_field(jw, "conns_held", st->conns > 0 ? st->conns : 0);
 	/* "links" (bpf_links, pinned) or "legacy" (the map programs attached
 	 * to the maps: no link ids for them) */
-	jw_string_field(jw, "attach_mode", !on ? "" : st->legacy ? "legacy" : "links");
+	jw_string_field(jw, "attach_mode",
+			!on	   ? "" :
+			st->legacy ? "legacy" :
+				     "links");
 	jw_name(jw, "counters");
 	jw_start_object(jw);
 	for (i = 0; i < AC__MAX; i++)
@@ -312,13 +321,15 @@ static void print_text(const struct status *st)
 	struct tm tm;
 	__u32 i;
 
-	printf("state:      %s\n", st->cannot_tell ? "unknown" :
-					 lc_state_name(st->v.state));
+	printf("state:      %s\n",
+	       st->cannot_tell ? "unknown" : lc_state_name(st->v.state));
 	if (st->cannot_tell) {
-		printf("            only root can read %s%s\n", ALPNSTEER_PIN_DIR,
+		printf("            only root can read %s%s\n",
+		       ALPNSTEER_PIN_DIR,
 		       st->alive ? "; a daemon is running" : "");
 		if (st->alive)
-			printf("daemon:     running (pid %d)\n", (int)st->v.rec.pid);
+			printf("daemon:     running (pid %d)\n",
+			       (int)st->v.rec.pid);
 		return;
 	}
 	if (st->state == STEER_DETACHED)
@@ -326,13 +337,14 @@ static void print_text(const struct status *st)
 	if (st->have_rs && localtime_r(&st->v.rec.since, &tm))
 		strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S %z", &tm);
 	printf("since:      %s\n", when);
-	printf("daemon:     %s (pid %d)\n", st->alive ? "running" : "NOT RUNNING",
-	       (int)st->v.rec.pid);
+	printf("daemon:     %s (pid %d)\n",
+	       st->alive ? "running" : "NOT RUNNING", (int)st->v.rec.pid);
 	printf("ports:     ");
 	for (i = 0; i < st->v.rec.opts.nr_ports; i++)
 		printf(" %u", st->v.rec.opts.ports[i]);
 	printf("\ncgroup:     %s\n", st->v.rec.opts.cgroup);
-	printf("responder:  %s%s\n", st->v.rec.opts.forward[0] ? "forward to " : "built-in",
+	printf("responder:  %s%s\n",
+	       st->v.rec.opts.forward[0] ? "forward to " : "built-in",
 	       st->v.rec.opts.forward);
 	printf("holders:   ");
 	for (i = 0; st->have_rs && i < (__u32)st->v.rec.nr_holders; i++) {
@@ -341,7 +353,8 @@ static void print_text(const struct status *st)
 		if (h->expires)
 			printf(" %s (%lld s left)", h->name,
 			       (long long)(h->expires > time(NULL) ?
-						   h->expires - time(NULL) : 0));
+						   h->expires - time(NULL) :
+						   0));
 		else
 			printf(" %s", h->name);
 	}
@@ -362,10 +375,12 @@ static void print_text(const struct status *st)
 		       ALPNSTEER_PIN_DIR);
 		printf("bpftool:    prog ids sockops %u verdict %u reply %u reap %u; "
 		       "link ids %u (sock_ops) %u (reap); map ids conns %u pool %u\n",
-		       st->ids.prog_id[LINK_SOCKOPS], st->ids.prog_id[LINK_VERDICT],
+		       st->ids.prog_id[LINK_SOCKOPS],
+		       st->ids.prog_id[LINK_VERDICT],
 		       st->ids.prog_id[LINK_REPLY], st->ids.prog_id[LINK_REAP],
-		       st->ids.link_id[LINK_SOCKOPS], st->ids.link_id[LINK_REAP],
-		       st->ids.map_id[0], st->ids.map_id[1]);
+		       st->ids.link_id[LINK_SOCKOPS],
+		       st->ids.link_id[LINK_REAP], st->ids.map_id[0],
+		       st->ids.map_id[1]);
 		return;
 	}
 	printf("bpftool:    prog ids sockops %u verdict %u reply %u reap %u; "

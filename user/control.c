@@ -131,7 +131,8 @@ int control_send(int fd, const char *msg, size_t len, size_t *off)
 	while (*off < len) {
 		size_t n = len - *off > CONTROL_CHUNK ? CONTROL_CHUNK :
 							len - *off;
-		ssize_t w = send(fd, msg + *off, n, MSG_NOSIGNAL | MSG_DONTWAIT);
+		ssize_t w =
+			send(fd, msg + *off, n, MSG_NOSIGNAL | MSG_DONTWAIT);
 
 		if (w < 0)
 			return errno == EAGAIN || errno == EINTR ? 0 : -errno;

@@ -102,8 +102,10 @@ static int ctl_add(struct challenges *cs, bool is_digest, const char *ident,
 	if (!is_digest)
 		return challenges_add(cs, ident, arg, err, errlen);
 	if (acme_digest_parse(arg, digest)) {
-		snprintf(err, errlen, "'%s' is not a SHA-256 digest (64 hex digits, or 43 base64url characters)",
-			 arg);
+		snprintf(
+			err, errlen,
+			"'%s' is not a SHA-256 digest (64 hex digits, or 43 base64url characters)",
+			arg);
 		return -EINVAL;
 	}
 	return challenges_add_digest(cs, ident, digest, err, errlen);
@@ -145,8 +147,8 @@ int ctl_apply(struct challenges *cs, char *req, char **reply)
 		*reply = ctl_list_table(cs);
 		return *reply ? 0 : -ENOMEM;
 	}
-	if ((!strcmp(verb, "add") || !strcmp(verb, "add-digest")) && a1 &&
-	    a2 && !extra) {
+	if ((!strcmp(verb, "add") || !strcmp(verb, "add-digest")) && a1 && a2 &&
+	    !extra) {
 		err[0] = '\0';
 		rc = ctl_add(cs, !strcmp(verb, "add-digest"), a1, a2, err,
 			     sizeof(err));
@@ -166,6 +168,7 @@ int ctl_apply(struct challenges *cs, char *req, char **reply)
 		*reply = msg("ok");
 		return 1;
 	}
-	*reply = msg("error: unknown request (add IDENT KEYAUTH | add-digest IDENT DIGEST | remove IDENT | list | table)");
+	*reply = msg(
+		"error: unknown request (add IDENT KEYAUTH | add-digest IDENT DIGEST | remove IDENT | list | table)");
 	return -EINVAL;
 }

@@ -142,12 +142,13 @@ void slot_answered(struct daemon *d, __u32 idx, const char *sni)
 		return;
 	klen = s->ev.sni_len < ALPNSTEER_NAME_MAX ? s->ev.sni_len : 0;
 	c = challenges_find_sni(&d->store, sni);
-	if (!c || (klen && (strlen(sni) != klen ||
-			    memcmp(sni, s->ev.sni, klen)))) {
+	if (!c ||
+	    (klen && (strlen(sni) != klen || memcmp(sni, s->ev.sni, klen)))) {
 		log_escape(sni, strlen(sni), esc, sizeof(esc));
 		p_warn("slot %u: the worker answered %s, %s: not counted", idx,
-		       esc, c ? "not the name the kernel steered" :
-			       "no longer pending");
+		       esc,
+		       c ? "not the name the kernel steered" :
+			   "no longer pending");
 		return;
 	}
 	/* A v4-mapped client is counted as the IPv4 client it is. */
@@ -193,8 +194,8 @@ static int on_event(void *ctx, void *data, size_t size)
 		/* The SNI is the client's, not a name we checked (--forward
 		 * steers any): escaped, so it cannot forge log lines or
 		 * reach a terminal as control sequences. */
-		log_escape(e->sni, e->sni_len < ALPNSTEER_NAME_MAX ?
-					   e->sni_len : 0,
+		log_escape(e->sni,
+			   e->sni_len < ALPNSTEER_NAME_MAX ? e->sni_len : 0,
 			   sni, sizeof(sni));
 		evaddr_via(e, via, sizeof(via));
 		p_info("steered %s%s sni=%s to slot %u", addr, via, sni,
@@ -344,7 +345,8 @@ static int setup_loop(struct daemon *d)
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	d->sigfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
-	d->timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	d->timerfd =
+		timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
 	d->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (d->sigfd < 0 || d->timerfd < 0 || d->epfd < 0)
 		return -errno;
@@ -355,10 +357,12 @@ static int setup_loop(struct daemon *d)
 		return -errno;
 	err = ep_set(d, EPOLL_CTL_ADD, ring_buffer__epoll_fd(d->rb), EPOLLIN,
 		     ev_key(EV_RING, 0));
-	err = err ?: ep_set(d, EPOLL_CTL_ADD, d->sigfd, EPOLLIN,
-			    ev_key(EV_SIGNAL, 0));
-	err = err ?: ep_set(d, EPOLL_CTL_ADD, d->timerfd, EPOLLIN,
-			    ev_key(EV_TIMER, 0));
+	err = err   ?:
+		      ep_set(d, EPOLL_CTL_ADD, d->sigfd, EPOLLIN,
+			     ev_key(EV_SIGNAL, 0));
+	err = err   ?:
+		      ep_set(d, EPOLL_CTL_ADD, d->timerfd, EPOLLIN,
+			     ev_key(EV_TIMER, 0));
 	for (i = 0; !err && i < d->pool.size; i++)
 		err = ep_set(d, EPOLL_CTL_ADD, d->pool.slot[i].p_fd, EPOLLIN,
 			     ev_key(EV_SLOT, i));
@@ -460,8 +464,13 @@ static int drop_root(const struct daemon_opts *o)
 
 int daemon_run(const struct daemon_opts *o, int ready_fd)
 {
-	struct daemon d = { .o = o, .sigfd = -1, .timerfd = -1, .epfd = -1,
-			    .ctl_fd = -1, .dir_fd = -1, .wfd = -1 };
+	struct daemon d = { .o = o,
+			    .sigfd = -1,
+			    .timerfd = -1,
+			    .epfd = -1,
+			    .ctl_fd = -1,
+			    .dir_fd = -1,
+			    .wfd = -1 };
 	struct alpnsteer_bpf *k;
 	int err, logfd = o->log_fd;
 
@@ -474,11 +483,12 @@ int daemon_run(const struct daemon_opts *o, int ready_fd)
 	d.pending_fd = bpf_map__fd(k->maps.pending_names);
 	err = add_domains(&d);
 	err = err ?: steer_attach_map_progs(&d.steer);
-	err = err ?: pool_init(&d.pool, bpf_map__fd(k->maps.pool),
-			       bpf_map__fd(k->maps.pool_ports),
-			       bpf_map__fd(k->maps.slots),
-			       bpf_map__fd(k->maps.free_slots),
-			       o->cfg.pool_size, o->pool_max);
+	err = err   ?:
+		      pool_init(&d.pool, bpf_map__fd(k->maps.pool),
+				bpf_map__fd(k->maps.pool_ports),
+				bpf_map__fd(k->maps.slots),
+				bpf_map__fd(k->maps.free_slots),
+				o->cfg.pool_size, o->pool_max);
 	err = err ?: setup_loop(&d);
 	err = err ?: setup_sources(&d);
 	err = err ?: sync_policy(&d);

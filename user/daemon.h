@@ -13,24 +13,24 @@
 
 struct daemon_opts {
 	struct steer_config cfg;
-	char forward[128];		/* HOST:PORT as given */
+	char forward[128]; /* HOST:PORT as given */
 	struct sockaddr_storage fwd_addr;
 	socklen_t fwd_len;
 	const char *domains[ALPNSTEER_MAX_DOMAINS]; /* pending names (SNI form) */
 	int nr_domains;
-	int handshake_timeout;		/* seconds a slot may stay busy */
-	__u32 pool_max;			/* the pool grows up to this */
-	__u32 per_source;		/* slots one /24 or /48 may hold, 0: any */
-	const char *alpn_dir;		/* dehydrated --alpn directory */
-	gid_t control_gid;		/* -1: control socket for root only */
-	const char *user;		/* who the daemon becomes once live */
+	int handshake_timeout; /* seconds a slot may stay busy */
+	__u32 pool_max; /* the pool grows up to this */
+	__u32 per_source; /* slots one /24 or /48 may hold, 0: any */
+	const char *alpn_dir; /* dehydrated --alpn directory */
+	gid_t control_gid; /* -1: control socket for root only */
+	const char *user; /* who the daemon becomes once live */
 	/* The lifecycle (user/lifecycle.h): */
-	char holder[64];		/* who this attach is for */
-	long ttl;			/* seconds the holder lasts; 0: until detach */
-	int drain_wait;			/* seconds to wait for a drain (-1: none) */
-	unsigned int given;		/* LC_GIVEN_* named on the command line */
-	int log_fd;			/* the daemon's stderr once live, or -1 */
-	pid_t keeper_pid;		/* the root process that owns it */
+	char holder[64]; /* who this attach is for */
+	long ttl; /* seconds the holder lasts; 0: until detach */
+	int drain_wait; /* seconds to wait for a drain (-1: none) */
+	unsigned int given; /* LC_GIVEN_* named on the command line */
+	int log_fd; /* the daemon's stderr once live, or -1 */
+	pid_t keeper_pid; /* the root process that owns it */
 };
 
 /* Attach and serve until detached.  @ready_fd (or -1) gets one byte once

@@ -40,7 +40,8 @@ int sync_policy(struct daemon *d)
 	cfg.sni_filter = !forwarding(d) || d->store.nr > 0;
 	cfg.src_cap = d->o->per_source;
 	return bpf_map_update_elem(d->settings_fd, &zero, &cfg, BPF_ANY) ?
-		       -errno : 0;
+		       -errno :
+		       0;
 }
 
 int add_domains(struct daemon *d)
@@ -159,9 +160,10 @@ static void ctl_answer(struct daemon *d, struct ctl_client *c)
 		if (rc > 0 && (rc = sync_policy(d)) < 0) {
 			free(c->reply);
 			c->reply = NULL;
-			if (asprintf(&c->reply,
-				     "error: cannot update the kernel's pending names: %s",
-				     strerror(-rc)) < 0)
+			if (asprintf(
+				    &c->reply,
+				    "error: cannot update the kernel's pending names: %s",
+				    strerror(-rc)) < 0)
 				c->reply = NULL;
 		}
 	}
@@ -218,7 +220,8 @@ int setup_sources(struct daemon *d)
 		      strerror(-d->ctl_fd));
 		return d->ctl_fd;
 	}
-	err = ep_set(d, EPOLL_CTL_ADD, d->ctl_fd, EPOLLIN, ev_key(EV_CONTROL, 0));
+	err = ep_set(d, EPOLL_CTL_ADD, d->ctl_fd, EPOLLIN,
+		     ev_key(EV_CONTROL, 0));
 	if (err || !d->o->alpn_dir)
 		return err;
 	d->dir_fd = alpndir_watch(d->o->alpn_dir);

@@ -31,14 +31,14 @@ enum ev_kind {
 struct wk_msg {
 	struct wk_msg *next;
 	int len, nfds;
-	int fds[2];		/* owned: closed once sent or dropped */
+	int fds[2]; /* owned: closed once sent or dropped */
 	unsigned char data[];
 };
 
 /* One control-socket connection: its request, then its reply going out. */
 struct ctl_client {
-	int fd;			/* -1: unused */
-	struct timespec since;	/* accepted; dropped CONTROL_DEADLINE_MS on */
+	int fd; /* -1: unused */
+	struct timespec since; /* accepted; dropped CONTROL_DEADLINE_MS on */
 	char *reply;
 	size_t len, off;
 };
@@ -56,12 +56,12 @@ struct daemon {
 	unsigned long ticks;
 	struct ctl_client ctl[CONTROL_MAX_CLIENTS];
 	/* The TLS worker (docs/design.md, "Privilege separation"). */
-	pid_t wpid;		/* 0: none running */
-	int wfd;		/* our end of its socket, -1: none */
+	pid_t wpid; /* 0: none running */
+	int wfd; /* our end of its socket, -1: none */
 	struct timespec wstarted, wrestart_at;
-	unsigned int wquick;	/* deaths soon after a start, in a row */
-	bool wrestart;		/* start one at wrestart_at */
-	int wlog_budget;	/* its log lines left this tick */
+	unsigned int wquick; /* deaths soon after a start, in a row */
+	bool wrestart; /* start one at wrestart_at */
+	int wlog_budget; /* its log lines left this tick */
 	struct wk_msg *wq, **wq_tail;
 	size_t wq_bytes;
 };
@@ -72,7 +72,7 @@ static inline __u64 ev_key(enum ev_kind kind, __u32 idx)
 }
 
 static inline int ep_set(struct daemon *d, int op, int fd, unsigned int events,
-		  __u64 key)
+			 __u64 key)
 {
 	struct epoll_event ev = { .events = events, .data.u64 = key };
 

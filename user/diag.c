@@ -106,8 +106,7 @@ static int dump_family(struct nl_sock *sk, int family, struct scan *s)
 	return nl_recvmsgs_default(sk) < 0 ? -EIO : 0;
 }
 
-int diag_check_listeners(const char *cgroup, const __u32 *ports,
-			 __u32 nr_ports)
+int diag_check_listeners(const char *cgroup, const __u32 *ports, __u32 nr_ports)
 {
 	struct scan s = { .ports = ports, .nr_ports = nr_ports };
 	char root[PATH_MAX];

@@ -11,8 +11,8 @@
 
 #include "evaddr.h"
 
-static int format_addr(int family, const __u32 *addr, __u32 port,
-		       char *buf, size_t len)
+static int format_addr(int family, const __u32 *addr, __u32 port, char *buf,
+		       size_t len)
 {
 	char ip[INET6_ADDRSTRLEN] = "?";
 	struct in6_addr a6;
@@ -26,8 +26,7 @@ static int format_addr(int family, const __u32 *addr, __u32 port,
 		}
 	}
 	inet_ntop(family, src, ip, sizeof(ip));
-	snprintf(buf, len, family == AF_INET6 ? "[%s]:%u" : "%s:%u", ip,
-		 port);
+	snprintf(buf, len, family == AF_INET6 ? "[%s]:%u" : "%s:%u", ip, port);
 	return family;
 }
 

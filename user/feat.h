@@ -50,9 +50,9 @@ const char *feat_hint(enum feat_id id); /* required ones: what to do */
 
 /* Every probe, and what they add up to. */
 struct feat_report {
-	int v[FEAT__MAX];      /* feat_probe() of each */
-	enum feat_id missing;  /* the first required one absent, or FEAT__MAX */
-	bool links;	       /* sockmap links, else the legacy attach */
+	int v[FEAT__MAX]; /* feat_probe() of each */
+	enum feat_id missing; /* the first required one absent, or FEAT__MAX */
+	bool links; /* sockmap links, else the legacy attach */
 };
 void feat_report(struct feat_report *r);
 

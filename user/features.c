@@ -45,19 +45,24 @@ static const struct feat_desc descs[FEAT__MAX] = {
 			  "alpnsteer needs a kernel with sockmap sk_skb programs" },
 	[FEAT_SK_MSG] = { "sk_msg", "sk_msg programs",
 			  "alpnsteer needs a kernel with sockmap sk_msg programs" },
-	[FEAT_SKB_VERDICT] = { "skb_verdict", "sockmap verdict-only sk_skb programs (BPF_SK_SKB_VERDICT)",
+	[FEAT_SKB_VERDICT] = { "skb_verdict",
+			       "sockmap verdict-only sk_skb programs (BPF_SK_SKB_VERDICT)",
 			       "alpnsteer needs a kernel with BPF_SK_SKB_VERDICT (5.13 and later)" },
 	[FEAT_ITER_TCP] = { "iter_tcp", "tcp socket iterators (bpf_iter__tcp)",
 			    "the drain releases idle sockets through a tcp iterator (5.9 and later)" },
 	[FEAT_BPF_LOOP] = { "bpf_loop", "bpf_loop() helper in sk_skb",
 			    "alpnsteer's ClientHello parser needs the bpf_loop() helper" },
-	[FEAT_SKC_TO_TCP_SOCK] = { "skc_to_tcp_sock", "bpf_skc_to_tcp_sock() helper in sock_ops",
+	[FEAT_SKC_TO_TCP_SOCK] = { "skc_to_tcp_sock",
+				   "bpf_skc_to_tcp_sock() helper in sock_ops",
 				   "alpnsteer's release check needs the bpf_skc_to_tcp_sock() helper" },
 	[FEAT_CGROUP_LINK] = { "cgroup_link", "cgroup bpf_link for sock_ops",
 			       "alpnsteer attaches sock_ops through a cgroup bpf_link" },
-	[FEAT_SOCKMAP_LINK] = { "sockmap_link", "sockmap bpf_link (BPF_LINK_TYPE_SOCKMAP)" },
-	[FEAT_TCX] = { "tcx", "tcx links (BPF_TCX_INGRESS), for --preclassify" },
-	[FEAT_PSOCK_MSG_TOT_LEN] = { "psock_msg_tot_len", "sk_psock.msg_tot_len (release guard)" },
+	[FEAT_SOCKMAP_LINK] = { "sockmap_link",
+				"sockmap bpf_link (BPF_LINK_TYPE_SOCKMAP)" },
+	[FEAT_TCX] = { "tcx",
+		       "tcx links (BPF_TCX_INGRESS), for --preclassify" },
+	[FEAT_PSOCK_MSG_TOT_LEN] = { "psock_msg_tot_len",
+				     "sk_psock.msg_tot_len (release guard)" },
 };
 
 static int cache[FEAT__MAX];
@@ -115,7 +120,8 @@ static int tiny_prog(enum bpf_prog_type type, enum bpf_attach_type expected,
 		     int ret)
 {
 	const struct bpf_insn insns[] = {
-		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0,
+		{ .code = BPF_ALU64 | BPF_MOV | BPF_K,
+		  .dst_reg = BPF_REG_0,
 		  .imm = ret },
 		{ .code = BPF_JMP | BPF_EXIT },
 	};
@@ -140,7 +146,9 @@ static int probe_sockmap_link(void)
 		return prog;
 	}
 	link = bpf_link_create(prog, map, BPF_SK_MSG_VERDICT, NULL);
-	err = link >= 0 ? 1 : errno == EINVAL || errno == EOPNOTSUPP ? 0 : -errno;
+	err = link >= 0				     ? 1 :
+	      errno == EINVAL || errno == EOPNOTSUPP ? 0 :
+						       -errno;
 	if (link >= 0)
 		close(link);
 	close(prog);
@@ -237,7 +245,8 @@ enum feat_id feat_require(void)
 		if (feat_probe(i) != 0)
 			continue; /* present, or cannot tell: the load will */
 		p_err("this kernel has no %s", descs[i].what);
-		p_hint("%s; 'alpnsteer features' lists what this kernel has", descs[i].hint);
+		p_hint("%s; 'alpnsteer features' lists what this kernel has",
+		       descs[i].hint);
 		return i;
 	}
 	return FEAT__MAX;
@@ -260,7 +269,8 @@ void feat_report(struct feat_report *r)
 	r->missing = FEAT__MAX;
 	for (i = 0; i < FEAT__MAX; i++) {
 		r->v[i] = feat_probe(i);
-		if (i < FEAT__REQUIRED && r->v[i] <= 0 && r->missing == FEAT__MAX)
+		if (i < FEAT__REQUIRED && r->v[i] <= 0 &&
+		    r->missing == FEAT__MAX)
 			r->missing = i;
 	}
 	r->links = r->v[FEAT_SOCKMAP_LINK] > 0;

@@ -56,8 +56,10 @@ const char *lc_state_name(enum lc_state s)
 static bool run_dir_name(const char *n)
 {
 	static const char *const names[] = {
-		LC_STATE_FILE, LC_STATE_FILE ".new", LC_LOCK_FILE,
-		LC_EDIT_LOCK_FILE, LC_LOG_FILE, LC_CONTROL_SOCK, NULL,
+		LC_STATE_FILE, LC_STATE_FILE ".new",
+		LC_LOCK_FILE,  LC_EDIT_LOCK_FILE,
+		LC_LOG_FILE,   LC_CONTROL_SOCK,
+		NULL,
 	};
 	int i;
 
@@ -78,8 +80,8 @@ static int run_dir_repair(int fd, const struct lc_paths *p)
 	DIR *dir;
 	int dfd, lfd, err = 0;
 
-	lfd = openat(fd, LC_LOCK_FILE, O_RDONLY | O_NOFOLLOW | O_CLOEXEC |
-					       O_NONBLOCK);
+	lfd = openat(fd, LC_LOCK_FILE,
+		     O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
 	if (lfd >= 0) {
 		bool busy = flock(lfd, LOCK_SH | LOCK_NB) != 0;
 
@@ -100,8 +102,7 @@ static int run_dir_repair(int fd, const struct lc_paths *p)
 	while ((de = readdir(dir))) {
 		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
 			continue;
-		if (!run_dir_name(de->d_name) ||
-		    unlinkat(fd, de->d_name, 0)) {
+		if (!run_dir_name(de->d_name) || unlinkat(fd, de->d_name, 0)) {
 			err = -ENOTEMPTY;
 			break;
 		}
@@ -123,17 +124,18 @@ int lc_run_dir_open(const struct lc_paths *p, bool create)
 			return err;
 		}
 	} else if (create) {
-		chmod(p->run_dir, 0755); /* whatever the umask: status reads it */
+		chmod(p->run_dir,
+		      0755); /* whatever the umask: status reads it */
 	}
 	fd = open(p->run_dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0) {
 		err = -errno;
 		if (errno == ENOENT && !create)
 			return err;
-		p_err("%s is not a directory alpnsteer can use: %s",
-		      p->run_dir, errno == ENOTDIR || errno == ELOOP ?
-					   "a symlink or not a directory" :
-					   strerror(errno));
+		p_err("%s is not a directory alpnsteer can use: %s", p->run_dir,
+		      errno == ENOTDIR || errno == ELOOP ?
+			      "a symlink or not a directory" :
+			      strerror(errno));
 		p_hint("it must be a real directory owned by root; remove it and attach again");
 		return err;
 	}
@@ -180,8 +182,10 @@ int lc_pin_dir_check(const struct lc_paths *p)
 		return 0;
 	}
 	p_err("%s is %s owned by uid %u, mode %03o: root will not pin into it",
-	      p->pin_dir, S_ISDIR(st.st_mode) ? "a directory" :
-			  S_ISLNK(st.st_mode) ? "a symlink" : "not a directory",
+	      p->pin_dir,
+	      S_ISDIR(st.st_mode) ? "a directory" :
+	      S_ISLNK(st.st_mode) ? "a symlink" :
+				    "not a directory",
 	      (unsigned int)st.st_uid, (unsigned int)(st.st_mode & 07777));
 	p_hint("the pin directory must be root's; look at what is in it, remove it, and attach again");
 	return -EPERM;
@@ -284,11 +288,12 @@ int lc_record_write(int dirfd, const struct lc_record *r)
 	join_ints(pre, sizeof(pre), o->preclass, o->nr_preclass, true);
 	join_ints(proxy, sizeof(proxy), o->proxy_ports, o->nr_proxy_ports,
 		  false);
-	fprintf(f, "pid=%d\nkeeper=%d\nsince=%lld\nphase=%d\npool=%u\n"
-		   "cgroup=%s\nforward=%s\nports=%s\ndomains=%s\npreclass=%s\n"
-		   "proxy=%s\n"
-		   "netns=%llu\ntimeout=%d\nalpn_dir=%s\ncontrol_gid=%ld\n"
-		   "user=%s\n",
+	fprintf(f,
+		"pid=%d\nkeeper=%d\nsince=%lld\nphase=%d\npool=%u\n"
+		"cgroup=%s\nforward=%s\nports=%s\ndomains=%s\npreclass=%s\n"
+		"proxy=%s\n"
+		"netns=%llu\ntimeout=%d\nalpn_dir=%s\ncontrol_gid=%ld\n"
+		"user=%s\n",
 		(int)r->pid, (int)r->keeper, (long long)r->since, r->phase,
 		o->pool, o->cgroup, o->forward, ports, o->domains, pre, proxy,
 		(unsigned long long)o->netns, o->timeout, o->alpn_dir,
@@ -369,9 +374,8 @@ int lc_record_read(int dirfd, struct lc_record *r, uid_t owner)
 		else if (!strcmp(line, "domains"))
 			snprintf(o->domains, sizeof(o->domains), "%s", v);
 		else if (!strcmp(line, "proxy"))
-			o->nr_proxy_ports = split_ints(v, o->proxy_ports,
-						       ALPNSTEER_MAX_PORTS,
-						       false);
+			o->nr_proxy_ports = split_ints(
+				v, o->proxy_ports, ALPNSTEER_MAX_PORTS, false);
 		else if (!strcmp(line, "preclass"))
 			o->nr_preclass = split_ints(v, o->preclass,
 						    ALPNSTEER_MAX_IFACES, true);
@@ -476,7 +480,8 @@ static void say(char *why, size_t len, size_t *off, const char *what,
 {
 	if (*off >= len)
 		return;
-	*off += snprintf(why + *off, len - *off, "%s%s: attached with %s, asked for %s",
+	*off += snprintf(why + *off, len - *off,
+			 "%s%s: attached with %s, asked for %s",
 			 *off ? "; " : "", what, live, want);
 }
 
@@ -553,7 +558,8 @@ int lc_opts_diff(const struct lc_opts *live, const struct lc_opts *want,
 		snprintf(b, sizeof(b), "%u", want->pool);
 		say(why, len, &off, "--pool", a, b);
 	}
-	if ((want->given & LC_GIVEN_TIMEOUT) && live->timeout != want->timeout) {
+	if ((want->given & LC_GIVEN_TIMEOUT) &&
+	    live->timeout != want->timeout) {
 		snprintf(a, sizeof(a), "%d", live->timeout);
 		snprintf(b, sizeof(b), "%d", want->timeout);
 		say(why, len, &off, "--handshake-timeout", a, b);
@@ -561,7 +567,8 @@ int lc_opts_diff(const struct lc_opts *live, const struct lc_opts *want,
 	if ((want->given & LC_GIVEN_ALPN_DIR) &&
 	    strcmp(live->alpn_dir, want->alpn_dir))
 		say(why, len, &off, "--alpn-dir",
-		    live->alpn_dir[0] ? live->alpn_dir : "none", want->alpn_dir);
+		    live->alpn_dir[0] ? live->alpn_dir : "none",
+		    want->alpn_dir);
 	if ((want->given & LC_GIVEN_CONTROL) &&
 	    live->control_gid != want->control_gid) {
 		snprintf(a, sizeof(a), "gid %ld", live->control_gid);
@@ -619,7 +626,8 @@ enum lc_state lc_classify(const struct lc_view *v)
 			return LC_DETACHED;
 		/* Live without pins: being built, or being removed. */
 		return v->have_rec && v->rec.phase != LC_PHASE_ATTACHED ?
-			       LC_DRAINING : LC_ATTACHING;
+			       LC_DRAINING :
+			       LC_ATTACHING;
 	}
 	if (!v->live)
 		return LC_ORPHANED;
@@ -640,12 +648,14 @@ void lc_observe(const struct lc_paths *p, int run_dirfd, struct lc_view *v)
 		read_flag(p, &v->flag);
 	if (run_dirfd >= 0)
 		v->have_rec = !lc_record_read(run_dirfd, &v->rec, p->owner);
-	held = run_dirfd >= 0 ? lc_lock_held(run_dirfd, LC_LOCK_FILE, p->owner) :
-				-EBADF;
+	held = run_dirfd >= 0 ?
+		       lc_lock_held(run_dirfd, LC_LOCK_FILE, p->owner) :
+		       -EBADF;
 	/* A user who may not open the lock (it is root's, 0600): the
 	 * record's pids are the best left. */
-	v->live = held >= 0 ? held == 1 :
-			      v->have_rec && pid_lives(v->rec.keeper ?: v->rec.pid);
+	v->live = held >= 0 ?
+			  held == 1 :
+			  v->have_rec && pid_lives(v->rec.keeper ?: v->rec.pid);
 	/* bpffs is root's (0700): a user who may not look trusts the
 	 * record and its live keeper. */
 	if (!v->pins && !can_look(p))
@@ -667,7 +677,8 @@ enum lc_attach_plan lc_plan_attach(const struct lc_view *v,
 		return LC_ATTACH_WAIT;
 	case LC_ATTACHED:
 		return lc_opts_diff(&v->rec.opts, want, why, len) ?
-			       LC_ATTACH_REFUSE : LC_ATTACH_JOIN;
+			       LC_ATTACH_REFUSE :
+			       LC_ATTACH_JOIN;
 	case LC_DRAINING:
 		/* Nobody holds a draining attachment: other options simply
 		 * wait for it to end.  A stop (SIGTERM) is not undone. */

@@ -22,16 +22,16 @@
 
 #include "alpnsteer_abi.h"
 
-#define LC_RUN_DIR	   "/run/alpnsteer"
-#define LC_STATE_FILE	   "state"
-#define LC_LOCK_FILE	   "lock"      /* held by the keeper: a daemon lives */
-#define LC_EDIT_LOCK_FILE  "edit.lock" /* held while the state is changed */
-#define LC_LOG_FILE	   "daemon.log"
-#define LC_CONTROL_SOCK	   "control.sock"
-#define LC_DEFAULT_HOLDER  "default"
-#define LC_HOLDER_MAX	   32
-#define LC_HOLDER_NAME	   64
-#define LC_DOMAINS_LEN	   4096
+#define LC_RUN_DIR "/run/alpnsteer"
+#define LC_STATE_FILE "state"
+#define LC_LOCK_FILE "lock" /* held by the keeper: a daemon lives */
+#define LC_EDIT_LOCK_FILE "edit.lock" /* held while the state is changed */
+#define LC_LOG_FILE "daemon.log"
+#define LC_CONTROL_SOCK "control.sock"
+#define LC_DEFAULT_HOLDER "default"
+#define LC_HOLDER_MAX 32
+#define LC_HOLDER_NAME 64
+#define LC_DOMAINS_LEN 4096
 
 struct lc_paths {
 	char pin_dir[PATH_MAX];
@@ -89,7 +89,7 @@ struct lc_opts {
 };
 
 struct lc_record {
-	pid_t pid;    /* the daemon (TLS worker) */
+	pid_t pid; /* the daemon (TLS worker) */
 	pid_t keeper; /* the root process that owns the attachment */
 	time_t since;
 	enum lc_phase phase;
@@ -100,10 +100,10 @@ struct lc_record {
 
 struct lc_view {
 	enum lc_state state;
-	bool pins;	/* the settings map is pinned */
-	bool sockops;	/* and the sock_ops link */
-	bool flag;	/* settings.draining, when the map could be read */
-	bool live;	/* the keeper lock is held (or, unreadable, its pid lives) */
+	bool pins; /* the settings map is pinned */
+	bool sockops; /* and the sock_ops link */
+	bool flag; /* settings.draining, when the map could be read */
+	bool live; /* the keeper lock is held (or, unreadable, its pid lives) */
 	bool have_rec;
 	struct lc_record rec;
 };
@@ -152,11 +152,11 @@ void lc_observe(const struct lc_paths *p, int run_dirfd, struct lc_view *v);
 enum lc_state lc_classify(const struct lc_view *v);
 
 enum lc_attach_plan {
-	LC_ATTACH_FRESH,   /* nothing there: start a daemon */
-	LC_ATTACH_JOIN,	   /* attached with the same options: add the holder */
-	LC_ATTACH_RESUME,  /* draining with the same options: steer again */
-	LC_ATTACH_WAIT,	   /* draining or changing hands: wait, then again */
-	LC_ATTACH_REFUSE,  /* attached with other options */
+	LC_ATTACH_FRESH, /* nothing there: start a daemon */
+	LC_ATTACH_JOIN, /* attached with the same options: add the holder */
+	LC_ATTACH_RESUME, /* draining with the same options: steer again */
+	LC_ATTACH_WAIT, /* draining or changing hands: wait, then again */
+	LC_ATTACH_REFUSE, /* attached with other options */
 	LC_ATTACH_REPLACE, /* orphaned: drain and remove it, then fresh */
 };
 enum lc_attach_plan lc_plan_attach(const struct lc_view *v,
@@ -164,18 +164,18 @@ enum lc_attach_plan lc_plan_attach(const struct lc_view *v,
 				   size_t len);
 
 enum lc_detach_plan {
-	LC_DETACH_NONE,	      /* not attached */
+	LC_DETACH_NONE, /* not attached */
 	LC_DETACH_NOT_HOLDER, /* attached, but not for this holder */
-	LC_DETACH_LEAVE,      /* other holders remain: steering stays on */
-	LC_DETACH_DRAIN,      /* the last holder left: drain */
-	LC_DETACH_DRAINING,   /* already draining: only wait */
-	LC_DETACH_ORPHAN,     /* no keeper: drain and remove it ourselves */
+	LC_DETACH_LEAVE, /* other holders remain: steering stays on */
+	LC_DETACH_DRAIN, /* the last holder left: drain */
+	LC_DETACH_DRAINING, /* already draining: only wait */
+	LC_DETACH_ORPHAN, /* no keeper: drain and remove it ourselves */
 };
 enum lc_detach_plan lc_plan_detach(const struct lc_view *v, const char *holder,
 				   bool all);
 
 enum lc_keeper_plan {
-	LC_KEEP,	/* holders remain, or connections are in flight */
+	LC_KEEP, /* holders remain, or connections are in flight */
 	LC_KEEP_EXPIRE, /* no holder left (expired): start the drain */
 	LC_KEEP_FINISH, /* drained: stop the daemon, remove the pins */
 };

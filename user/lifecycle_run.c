@@ -68,7 +68,8 @@ void lc_opts_from(const struct daemon_opts *o, struct lc_opts *l)
 	l->timeout = o->handshake_timeout;
 	snprintf(l->alpn_dir, sizeof(l->alpn_dir), "%s",
 		 o->alpn_dir ? o->alpn_dir : "");
-	l->control_gid = o->control_gid == (gid_t)-1 ? -1 : (long)o->control_gid;
+	l->control_gid = o->control_gid == (gid_t)-1 ? -1 :
+						       (long)o->control_gid;
 	snprintf(l->user, sizeof(l->user), "%s", o->user);
 	l->given = o->given;
 }
@@ -146,7 +147,8 @@ static void remove_pins(const struct lc_paths *p)
 	char path[PATH_MAX + 64], name[32];
 	int dirfd, i, fd;
 
-	dirfd = open(p->pin_dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	dirfd = open(p->pin_dir,
+		     O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (dirfd < 0)
 		return;
 	for (i = 0; i < ALPNSTEER_MAX_IFACES + LINK__MAX; i++) {
@@ -285,7 +287,8 @@ static bool keeper_tick(struct keeper *k)
 		dirty = true;
 	/* Only a drain needs the count: walking a busy webserver's conns
 	 * every tick would cost thousands of syscalls a second. */
-	conns = v.rec.phase != LC_PHASE_ATTACHED || v.flag ? drain_held(k->p) : -1;
+	conns = v.rec.phase != LC_PHASE_ATTACHED || v.flag ? drain_held(k->p) :
+							     -1;
 	switch (lc_plan_keeper(&v, conns)) {
 	case LC_KEEP_EXPIRE:
 		v.rec.phase = LC_PHASE_DRAINING;
@@ -322,7 +325,8 @@ static int keeper_loop(struct keeper *k)
 	};
 	struct pollfd pfd[2];
 
-	k->timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	k->timerfd =
+		timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
 	if (k->sigfd < 0 || k->timerfd < 0)
 		return -errno;
 	timerfd_settime(k->timerfd, 0, &its, NULL);
@@ -352,8 +356,11 @@ static int keeper_loop(struct keeper *k)
 static int keeper_main(const struct lc_paths *p, struct daemon_opts *o,
 		       int run_fd, int lock_fd, int edit_fd, int ready_fd)
 {
-	struct keeper k = { .p = p, .run_fd = run_fd, .lock_fd = lock_fd,
-			    .sigfd = -1, .timerfd = -1 };
+	struct keeper k = { .p = p,
+			    .run_fd = run_fd,
+			    .lock_fd = lock_fd,
+			    .sigfd = -1,
+			    .timerfd = -1 };
 	struct lc_record rec = {};
 	int keep[] = { run_fd, lock_fd, edit_fd, ready_fd };
 	int wp[2], logfd = -1, err;
@@ -372,8 +379,9 @@ static int keeper_main(const struct lc_paths *p, struct daemon_opts *o,
 					p->owner);
 		if (logfd < 0) {
 			p_err("cannot open %s/%s: %s", p->run_dir, LC_LOG_FILE,
-			      logfd == -EPERM ? "not a regular file of root's with one link" :
-						strerror(-logfd));
+			      logfd == -EPERM ?
+				      "not a regular file of root's with one link" :
+				      strerror(-logfd));
 			p_hint("remove it; everything root opens in %s must be root's",
 			       p->run_dir);
 			daemon_ready(ready_fd, 1);
@@ -457,8 +465,9 @@ static int edit_lock(const struct lc_paths *p, int run_fd)
 
 	if (fd < 0) {
 		p_err("cannot open %s/%s: %s", p->run_dir, LC_EDIT_LOCK_FILE,
-		      fd == -EPERM ? "not a regular file of root's with one link" :
-				     strerror(-fd));
+		      fd == -EPERM ?
+			      "not a regular file of root's with one link" :
+			      strerror(-fd));
 		p_hint("remove it; everything root opens in %s must be root's",
 		       p->run_dir);
 		return fd;
@@ -520,7 +529,8 @@ static void wait_note(const struct lc_view *v, bool *said)
 	if (*said)
 		return;
 	*said = true;
-	fprintf(stderr, "alpnsteer: waiting for the %s attachment to finish draining\n",
+	fprintf(stderr,
+		"alpnsteer: waiting for the %s attachment to finish draining\n",
 		v->state == LC_ORPHANED ? "orphaned" : "previous");
 }
 
@@ -568,19 +578,22 @@ static int attach_in(const struct lc_paths *p, struct daemon_opts *o,
 				      strerror(-err));
 				return 1;
 			}
-			say_attached(&v.rec, v.state == LC_DRAINING ? "resumed" :
-								      "already");
+			say_attached(&v.rec, v.state == LC_DRAINING ?
+						     "resumed" :
+						     "already");
 			return 0;
 		case LC_ATTACH_REFUSE:
 			holders_str(&v.rec, h, sizeof(h));
-			p_err("alpnsteer is attached with other options: %s", why);
+			p_err("alpnsteer is attached with other options: %s",
+			      why);
 			p_hint("attach with the same options to share it, or end it first ('alpnsteer detach --holder NAME' for each of its holders: %s; or 'alpnsteer detach --all'); 'alpnsteer status' shows it",
 			       h);
 			return 1;
 		case LC_ATTACH_WAIT:
 			flock(fd->edit, LOCK_UN);
 			wait_note(&v, &said);
-			if (o->drain_wait >= 0 && waited >= o->drain_wait * 1000) {
+			if (o->drain_wait >= 0 &&
+			    waited >= o->drain_wait * 1000) {
 				p_err("the previous attachment is still draining %d connections after %d s",
 				      conns_held(p), o->drain_wait);
 				p_hint("steered connections end when their clients close; see 'alpnsteer status'");
@@ -593,9 +606,9 @@ static int attach_in(const struct lc_paths *p, struct daemon_opts *o,
 			continue;
 		case LC_ATTACH_REPLACE:
 			wait_note(&v, &said);
-			err = drain_orphan(p, run_fd, &fd->edit,
-					   o->drain_wait >= 0 ?
-						   o->drain_wait * 1000 : -1);
+			err = drain_orphan(
+				p, run_fd, &fd->edit,
+				o->drain_wait >= 0 ? o->drain_wait * 1000 : -1);
 			if (err == -EBUSY)
 				continue;
 			if (err) {
@@ -617,8 +630,9 @@ static int attach_in(const struct lc_paths *p, struct daemon_opts *o,
 	fd->lock = lc_lock_open(run_fd, LC_LOCK_FILE, p->owner);
 	if (fd->lock < 0) {
 		p_err("cannot open %s/%s: %s", p->run_dir, LC_LOCK_FILE,
-		      fd->lock == -EPERM ? "not a regular file of root's with one link" :
-					  strerror(-fd->lock));
+		      fd->lock == -EPERM ?
+			      "not a regular file of root's with one link" :
+			      strerror(-fd->lock));
 		p_hint("remove it; everything root opens in %s must be root's",
 		       p->run_dir);
 		return 1;
@@ -626,7 +640,8 @@ static int attach_in(const struct lc_paths *p, struct daemon_opts *o,
 	/* Not once: a status looking (LOCK_SH for an instant) must not
 	 * fail an attach. */
 	if (lc_lock_take(fd->lock, 1000)) {
-		p_err("another alpnsteer holds %s/%s", p->run_dir, LC_LOCK_FILE);
+		p_err("another alpnsteer holds %s/%s", p->run_dir,
+		      LC_LOCK_FILE);
 		return 1;
 	}
 	if (foreground) {
@@ -647,7 +662,9 @@ static int attach_in(const struct lc_paths *p, struct daemon_opts *o,
 	if (pid == 0) {
 		close(pfd[0]);
 		setsid();
-		_exit(keeper_main(p, o, run_fd, fd->lock, fd->edit, pfd[1]) ? 1 : 0);
+		_exit(keeper_main(p, o, run_fd, fd->lock, fd->edit, pfd[1]) ?
+			      1 :
+			      0);
 	}
 	close(pfd[1]);
 	err = read(pfd[0], &status, 1) != 1 || status != 0;
@@ -735,7 +752,8 @@ int lc_detach(const struct lc_paths *p, const char *holder, bool all, int wait)
 		lc_holder_remove(&v.rec, holder);
 		err = lc_record_write(run_fd, &v.rec);
 		if (err) {
-			p_err("cannot update the attachment: %s", strerror(-err));
+			p_err("cannot update the attachment: %s",
+			      strerror(-err));
 			return 1;
 		}
 		holders_str(&v.rec, h, sizeof(h));
@@ -799,7 +817,8 @@ int lc_detach(const struct lc_paths *p, const char *holder, bool all, int wait)
 	if (wait < 0) {
 		n = conns_held(p);
 		if (log_json)
-			printf("{\"attached\":false,\"draining\":%d}\n", n > 0 ? n : 0);
+			printf("{\"attached\":false,\"draining\":%d}\n",
+			       n > 0 ? n : 0);
 		else
 			printf("steering stopped; %d connections draining\n",
 			       n > 0 ? n : 0);

@@ -55,8 +55,8 @@ static const char *const link_map_name[LINK__MAX] = {
 
 /* Every map that is pinned; ch_scratch is private to the verdict. */
 const char *const steer_map_names[] = {
-	"conns",  "pool",     "free_slots", "slots",  "pool_ports",
-	"pending_names", "settings", "counters", "events", NULL,
+	"conns",	 "pool",     "free_slots", "slots",  "pool_ports",
+	"pending_names", "settings", "counters",   "events", NULL,
 };
 
 static void pin_path(char *buf, size_t len, const char *name)
@@ -150,7 +150,8 @@ int steer_load(struct steer *s, const struct steer_config *cfg)
 	s->cgroup_fd = open(cfg->cgroup, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (s->cgroup_fd < 0) {
 		err = -errno;
-		p_err("cannot open cgroup %s: %s", cfg->cgroup, strerror(errno));
+		p_err("cannot open cgroup %s: %s", cfg->cgroup,
+		      strerror(errno));
 		p_hint("--cgroup takes a cgroup v2 directory, such as the root of the cgroup2 mount");
 		return err;
 	}
@@ -160,7 +161,8 @@ int steer_load(struct steer *s, const struct steer_config *cfg)
 	/* Held for the final removal: once the daemon is no longer root it
 	 * cannot even walk /sys/fs/bpf (mode 0700), but it owns this
 	 * directory and may unlink what is in it through this fd. */
-	s->pin_dirfd = open(ALPNSTEER_PIN_DIR, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	s->pin_dirfd =
+		open(ALPNSTEER_PIN_DIR, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (s->pin_dirfd < 0)
 		return -errno;
 	for (i = 0; steer_map_names[i]; i++) {
@@ -335,8 +337,9 @@ static void detach_map_prog(enum steer_link which)
 	prog_fd = bpf_prog_get_fd_by_id(id);
 	if (prog_fd >= 0) {
 		if (bpf_prog_detach2(prog_fd, map_fd, link_attach_type[which]))
-			p_debug("detach %s from %s: %s", steer_link_names[which],
-				link_map_name[which], strerror(errno));
+			p_debug("detach %s from %s: %s",
+				steer_link_names[which], link_map_name[which],
+				strerror(errno));
 		close(prog_fd);
 	}
 	close(map_fd);
@@ -405,11 +408,14 @@ static void unlink_pins(int dirfd)
 static void steer_detach_legacy(struct steer *s, enum steer_link which)
 {
 	struct alpnsteer_bpf *k = s->skel;
-	struct bpf_program *prog = which == LINK_REPLY ? k->progs.alpnsteer_reply :
-							  k->progs.alpnsteer_verdict;
-	int map = bpf_map__fd(which == LINK_REPLY ? k->maps.pool : k->maps.conns);
+	struct bpf_program *prog = which == LINK_REPLY ?
+					   k->progs.alpnsteer_reply :
+					   k->progs.alpnsteer_verdict;
+	int map =
+		bpf_map__fd(which == LINK_REPLY ? k->maps.pool : k->maps.conns);
 
-	if (bpf_prog_detach2(bpf_program__fd(prog), map, link_attach_type[which]))
+	if (bpf_prog_detach2(bpf_program__fd(prog), map,
+			     link_attach_type[which]))
 		p_debug("detach %s from %s: %s", bpf_program__name(prog),
 			link_map_name[which], strerror(errno));
 	s->attached[which] = false;

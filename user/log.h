@@ -7,7 +7,7 @@
 #include <stddef.h>
 
 extern int log_verbose; /* -v: 1, -d: 2 (libbpf and verifier logs) */
-extern bool log_json;	/* -j: errors go out as JSON on stdout too */
+extern bool log_json; /* -j: errors go out as JSON on stdout too */
 extern bool log_daemon; /* in the daemon: prefix lines, no JSON */
 
 void p_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

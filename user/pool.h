@@ -10,30 +10,30 @@
 #include "alpnsteer_abi.h"
 
 enum slot_state {
-	SLOT_FREE,	/* in free_slots, waiting for a ClientHello */
-	SLOT_BUSY,	/* a client's: with the TLS worker (handed) */
+	SLOT_FREE, /* in free_slots, waiting for a ClientHello */
+	SLOT_BUSY, /* a client's: with the TLS worker (handed) */
 };
 
 struct slot {
-	int p_fd;		/* in the pool sockmap: client bytes arrive here,
+	int p_fd; /* in the pool sockmap: client bytes arrive here,
 				 * writes go out on the client's connection */
-	int q_fd;		/* its loopback peer, never used for data */
-	__u32 port;		/* local port of p_fd (pool_ports key) */
+	int q_fd; /* its loopback peer, never used for data */
+	__u32 port; /* local port of p_fd (pool_ports key) */
 	enum slot_state state;
-	__u64 owner;		/* socket cookie of the client connection */
-	struct timespec since;	/* when it became busy */
-	bool client_closed;	/* the client has gone; recycle when done */
+	__u64 owner; /* socket cookie of the client connection */
+	struct timespec since; /* when it became busy */
+	bool client_closed; /* the client has gone; recycle when done */
 	struct alpnsteer_event ev; /* who the client is, for logs and status */
-	__u32 gen;		/* handings to the worker so far */
-	bool handed;		/* the worker has it (handing gen) */
+	__u32 gen; /* handings to the worker so far */
+	bool handed; /* the worker has it (handing gen) */
 };
 
 struct pool {
-	int lfd;		/* loopback listener the pairs are made from */
+	int lfd; /* loopback listener the pairs are made from */
 	int map_pool, map_ports, map_slots, map_free;
-	__u32 size;		/* slots made so far */
-	__u32 max;		/* what it may grow to (--pool-max) */
-	struct slot *slot;	/* room for max */
+	__u32 size; /* slots made so far */
+	__u32 max; /* what it may grow to (--pool-max) */
+	struct slot *slot; /* room for max */
 };
 
 int pool_init(struct pool *p, int map_pool, int map_ports, int map_slots,

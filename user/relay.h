@@ -23,7 +23,7 @@ struct relay {
 
 enum relay_result {
 	RELAY_CONTINUE,
-	RELAY_DONE,	   /* upstream finished or failed */
+	RELAY_DONE, /* upstream finished or failed */
 	RELAY_CLIENT_GONE, /* writes to the client fail: it closed */
 };
 
