@@ -6,7 +6,7 @@ set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -q
 apt-get install -y -q --no-install-recommends \
-	make gcc clang llvm libc6-dev pkg-config \
+	make gcc clang llvm libc6-dev pkg-config clang-format \
 	libbpf-dev bpftool libelf-dev zlib1g-dev libseccomp-dev \
 	debhelper dpkg-dev fakeroot lintian \
 	libssl-dev openssl libnl-3-dev libnl-route-3-dev libnl-idiag-3-dev \
