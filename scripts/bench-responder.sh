@@ -7,7 +7,9 @@
 # together: what one core sustains), and their peak RSS (the sum of their
 # VmHWM): over their whole life (the monitor's includes the load of the
 # programs, as root, before the worker exists) and under the validation
-# load alone (VmHWM reset through /proc/PID/clear_refs just before it).  With BASELINE=/path/to/an/older/alpnsteer, that binary is
+# load alone (VmHWM reset through /proc/PID/clear_refs just before it),
+# and the peak of their summed PSS under the load (each shared page once).
+# With BASELINE=/path/to/an/older/alpnsteer, that binary is
 # measured first in the same run (same namespaces, same nginx), and the
 # ratios new/baseline are printed too.
 #   scripts/bench-responder.sh [OUTPUT]     (DURATION=15 PROCS=2 BASELINE=)
@@ -27,10 +29,24 @@ procs_of() { echo "$1"; pgrep -P "$1" || true; }
 cpu_of() { awk '{s += $14 + $15} END {print s + 0}' $(for p in "$@"; do echo /proc/$p/stat; done); }
 cpu_each() { local p; for p in "$@"; do awk '{print $14 + $15}' /proc/$p/stat; done | paste -sd' '; }
 hwm_of() { local p; for p in "$@"; do awk '/^VmHWM:/ {print $2}' /proc/$p/status; done | paste -sd' '; }
+# The processes' proportional set size together (kB): what they cost in
+# memory, each shared page counted once in all, where the sum of RSS counts
+# the pages the worker shares with the monitor since the fork twice.
+pss_of() { cat $(for p in "$@"; do echo /proc/$p/smaps_rollup; done) 2>/dev/null | awk '/^Pss:/ {s += $2} END {print s + 0}'; }
+# pss_peak FILE PID...: sample pss_of every 200 ms into FILE's max, until killed
+pss_peak() {
+	local f=$1 max=0 v
+	shift
+	while :; do
+		v=$(pss_of "$@")
+		[ "$v" -gt "$max" ] && max=$v && echo $max > "$f"
+		sleep 0.2
+	done
+}
 
 # measure LABEL BINARY: one JSON line
 measure() {
-	local label=$1 names=() pid ps c0 c1 e0 e1 out hwm hwm_life steered held i
+	local label=$1 names=() pid ps c0 c1 e0 e1 out hwm hwm_life steered held i sampler pss
 	ALPNSTEER=$2
 	# --per-source 0: one client address plays every CA network here (the
 	# cap is test_harden's business; a flood from one /24 is what it stops).
@@ -46,7 +62,12 @@ measure() {
 	for i in $ps; do echo 5 > /proc/$i/clear_refs; done
 	c0=$(cpu_of $ps)
 	e0=$(cpu_each $ps)
+	pss_peak "$ST_WORK/pss.$label" $ps &
+	sampler=$!
 	out=$(ip netns exec $ST_CLI python3 "$here/bench_handshakes.py" $SRV4 "$DURATION" "$PROCS" "${names[@]}")
+	kill $sampler
+	wait $sampler 2>/dev/null || true
+	pss=$(cat "$ST_WORK/pss.$label" 2>/dev/null || echo 0)
 	c1=$(cpu_of $ps)
 	e1=$(cpu_each $ps)
 	hwm=$(hwm_of $ps)
@@ -55,7 +76,7 @@ measure() {
 	held=$(status_field 'd["conns_held"]')
 	# Steered connections end when nginx closes its idle fds for them.
 	as detach --wait=60 >/dev/null || echo "# detach: still draining after 60 s" >&2
-	python3 - "$label" "$out" "$c0" "$c1" "$clk" "$hwm" "$steered" "$held" "$(echo $ps | wc -w)" "$hwm_life" "$e0" "$e1" <<'PY'
+	python3 - "$label" "$out" "$c0" "$c1" "$clk" "$hwm" "$steered" "$held" "$(echo $ps | wc -w)" "$hwm_life" "$e0" "$e1" "$pss" <<'PY'
 import json, sys
 label, r = sys.argv[1], json.loads(sys.argv[2])
 c0, c1, clk = (float(x) for x in sys.argv[3:6])
@@ -75,7 +96,8 @@ print(json.dumps({
     'peak_rss_mib_each': [round(h / 1024, 2) for h in hwm],
     'peak_rss_mib': round(sum(hwm) / 1024, 2),
     'lifetime_peak_rss_mib_each': [round(h / 1024, 2) for h in life],
-    'lifetime_peak_rss_mib': round(sum(life) / 1024, 2)}))
+    'lifetime_peak_rss_mib': round(sum(life) / 1024, 2),
+    'peak_pss_mib': round(int(sys.argv[13]) / 1024, 2)}))
 PY
 }
 
@@ -90,6 +112,6 @@ b, n = json.loads(sys.argv[1]), json.loads(sys.argv[2])
 ratio = lambda k: round(n[k] / b[k], 3) if b.get(k) else None
 print(json.dumps({'ratio_new_to_baseline': {k: ratio(k) for k in
       ('wall_per_second', 'per_daemon_cpu_second', 'peak_rss_mib',
-       'lifetime_peak_rss_mib')}}))
+       'lifetime_peak_rss_mib', 'peak_pss_mib')}}))
 PY
 fi
