@@ -253,9 +253,13 @@ test_planted_run_and_pins() {
 		expect_eq "... nothing attached" "$(lifecycle)" detached
 		rm -f $RUN/$f
 	done
-	# The run directory handed to the daemon user, as older versions did.
+	# The run directory handed to the daemon user, as older versions did,
+	# with what a stopped agent leaves there (its lock and pid files):
+	# ours, so emptied too.
 	ln -sfn "$ST_WORK/rootonly" $RUN/daemon.log
 	chown -h alpnsteer $RUN/daemon.log
+	: > $RUN/agent.lock
+	echo 1 > $RUN/agent.pid
 	chown alpnsteer $RUN
 	attach_out
 	expect_eq "$RUN owned by alpnsteer: attach takes it back and attaches" "$rc" 0

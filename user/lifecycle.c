@@ -22,6 +22,7 @@
 #include <sys/syscall.h>
 #include <bpf/bpf.h>
 
+#include "agent.h"
 #include "lifecycle.h"
 #include "log.h"
 
@@ -52,14 +53,16 @@ const char *lc_state_name(enum lc_state s)
 	}
 }
 
-/* The names an alpnsteer run directory may hold: all ours. */
+/* The names an alpnsteer run directory may hold: all ours, the agent's
+ * (user/agent.h) included. */
 static bool run_dir_name(const char *n)
 {
 	static const char *const names[] = {
-		LC_STATE_FILE, LC_STATE_FILE ".new",
-		LC_LOCK_FILE,  LC_EDIT_LOCK_FILE,
-		LC_LOG_FILE,   LC_CONTROL_SOCK,
-		NULL,
+		LC_STATE_FILE,	 LC_STATE_FILE ".new",
+		LC_LOCK_FILE,	 LC_EDIT_LOCK_FILE,
+		LC_LOG_FILE,	 LC_CONTROL_SOCK,
+		AGENT_SOCK_NAME, AGENT_LOCK_NAME,
+		AGENT_PID_NAME,	 NULL,
 	};
 	int i;
 
@@ -78,16 +81,19 @@ static int run_dir_repair(int fd, const struct lc_paths *p)
 {
 	struct dirent *de;
 	DIR *dir;
-	int dfd, lfd, err = 0;
+	int dfd, lfd, i, err = 0;
 
-	lfd = openat(fd, LC_LOCK_FILE,
-		     O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
-	if (lfd >= 0) {
-		bool busy = flock(lfd, LOCK_SH | LOCK_NB) != 0;
+	/* A keeper, or an agent, still at work in it: not ours to empty. */
+	for (i = 0; i < 2; i++) {
+		lfd = openat(fd, i ? AGENT_LOCK_NAME : LC_LOCK_FILE,
+			     O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+		if (lfd >= 0) {
+			bool busy = flock(lfd, LOCK_SH | LOCK_NB) != 0;
 
-		close(lfd);
-		if (busy)
-			return -EBUSY;
+			close(lfd);
+			if (busy)
+				return -EBUSY;
+		}
 	}
 	if (fchown(fd, p->owner, (gid_t)-1) || fchmod(fd, 0755))
 		return -errno;
