@@ -31,6 +31,9 @@ extern const struct cmd_opt cli_attach_opts[];
 int cli_parse_attach(int argc, char **argv, struct daemon_opts *o);
 /* Parse "--wait", "--wait=SECONDS": -1 none, 0.. seconds, or -EINVAL. */
 int cli_parse_wait(const char *arg, int *seconds);
+/* The cookie of this process's network namespace (0: unknown): attach
+ * steers only connections of the namespace it runs in. */
+__u64 cli_netns_cookie(void);
 /* The root of the cgroup2 mount, from /proc/self/mounts (or @mounts). */
 int cli_cgroup2_root(const char *mounts, char *buf, size_t len);
 

@@ -89,20 +89,6 @@ static long long mono_ms(void)
 	return t.tv_sec * 1000LL + t.tv_nsec / 1000000;
 }
 
-static __u64 netns_cookie(void)
-{
-	__u64 cookie = 0;
-	socklen_t len = sizeof(cookie);
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-	if (fd >= 0) {
-		if (getsockopt(fd, SOL_SOCKET, SO_NETNS_COOKIE, &cookie, &len))
-			cookie = 0;
-		close(fd);
-	}
-	return cookie;
-}
-
 /* ---- the client side: challenge add/remove/list and agent status ---- */
 
 static void agent_sock_path(char *buf, size_t len)
@@ -119,55 +105,13 @@ static void agent_sock_path(char *buf, size_t len)
 /* -ENOENT: no agent runs. */
 static int agent_request(const char *req, char **reply)
 {
-	struct timeval tv = { .tv_sec = 30 };
-	struct sockaddr_un a = { .sun_family = AF_UNIX };
-	size_t len = 0, cap = 0;
-	char *buf = NULL, *nb;
-	int fd, err = 0;
-	ssize_t n;
+	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 
 	*reply = NULL;
-	agent_sock_path(a.sun_path, sizeof(a.sun_path));
-	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	if (connect(fd, (struct sockaddr *)&a, sizeof(a)) ||
-	    send(fd, req, strlen(req), MSG_NOSIGNAL) < 0) {
-		err = errno == ECONNREFUSED || errno == ENOENT ? -ENOENT :
-								 -errno;
-		close(fd);
-		return err;
-	}
-	for (;;) {
-		if (cap - len < CONTROL_CHUNK + 1) {
-			cap = cap ? 2 * cap : 4 * CONTROL_CHUNK;
-			nb = realloc(buf, cap);
-			if (!nb) {
-				err = -ENOMEM;
-				break;
-			}
-			buf = nb;
-		}
-		n = recv(fd, buf + len, CONTROL_CHUNK, 0);
-		if (n < 0) {
-			err = -errno;
-			break;
-		}
-		if (n == 0)
-			break;
-		len += n;
-	}
-	close(fd);
-	if (!err && !len)
-		err = -ECONNRESET;
-	if (err) {
-		free(buf);
-		return err;
-	}
-	buf[len] = '\0';
-	*reply = buf;
-	return 0;
+	agent_sock_path(path, sizeof(path));
+	if (!path[0])
+		return -ENOENT;
+	return control_request_at(path, 30, req, reply);
 }
 
 static int print_reply(int err, char *reply)
@@ -944,7 +888,7 @@ static int parse(struct agent *ag, int argc, char **argv)
 	rc = cli_parse_attach(n, pass, &ag->o);
 	if (rc)
 		return rc;
-	ag->o.cfg.netns_cookie = netns_cookie();
+	ag->o.cfg.netns_cookie = cli_netns_cookie();
 	if (geteuid() != 0) {
 		p_err("the agent needs root (it attaches and detaches)");
 		p_hint("run it as root, or from alpnsteer-agent.service");

@@ -23,24 +23,6 @@
 #include "loader.h"
 #include "log.h"
 
-#ifndef SO_NETNS_COOKIE
-#define SO_NETNS_COOKIE 71
-#endif
-
-static __u64 current_netns_cookie(void)
-{
-	__u64 cookie = 0;
-	socklen_t len = sizeof(cookie);
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-	if (fd >= 0) {
-		if (getsockopt(fd, SOL_SOCKET, SO_NETNS_COOKIE, &cookie, &len))
-			cookie = 0;
-		close(fd);
-	}
-	return cookie;
-}
-
 /* EXIT_OK when @o is ready for lc_attach(), else the exit code. */
 static int prepare(int argc, char **argv, struct daemon_opts *o)
 {
@@ -50,7 +32,7 @@ static int prepare(int argc, char **argv, struct daemon_opts *o)
 	err = cli_parse_attach(argc, argv, o);
 	if (err)
 		return err == -EINVAL || err == -E2BIG ? EXIT_USAGE : EXIT_FAIL;
-	o->cfg.netns_cookie = current_netns_cookie();
+	o->cfg.netns_cookie = cli_netns_cookie();
 	if (geteuid() != 0) {
 		p_err("attach needs root (CAP_BPF, CAP_NET_ADMIN, CAP_SYS_ADMIN for bpffs)");
 		p_hint("run it as root, or from a systemd unit");

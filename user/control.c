@@ -143,7 +143,13 @@ int control_send(int fd, const char *msg, size_t len, size_t *off)
 
 int control_request(const char *req, char **reply)
 {
-	struct timeval tv = { .tv_sec = 10 };
+	return control_request_at(ALPNSTEER_CONTROL_SOCK, 10, req, reply);
+}
+
+int control_request_at(const char *path, int seconds, const char *req,
+		       char **reply)
+{
+	struct timeval tv = { .tv_sec = seconds };
 	struct sockaddr_un a;
 	char *buf = NULL, *nb;
 	size_t len = 0, cap = 0;
@@ -151,7 +157,7 @@ int control_request(const char *req, char **reply)
 	int fd, err;
 
 	*reply = NULL;
-	err = fill_addr(&a, ALPNSTEER_CONTROL_SOCK);
+	err = fill_addr(&a, path);
 	if (err)
 		return err;
 	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);

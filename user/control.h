@@ -29,5 +29,9 @@ int control_send(int fd, const char *msg, size_t len, size_t *off);
 /* Client side: send @req, wait for the whole reply (*@reply malloc'd).
  * -ENOENT: no daemon. */
 int control_request(const char *req, char **reply);
+/* The same on the socket at @path, waiting @seconds for the reply (the
+ * agent's, which answers an add once steering is live). */
+int control_request_at(const char *path, int seconds, const char *req,
+		       char **reply);
 
 #endif
