@@ -123,7 +123,17 @@ w3=$(worker_of "$mon")
 [ -n "$w3" ] && kill -KILL "$w3"
 w4=$(wait_worker "$mon" "$w3") || w4=
 check "after a kill with 1,000 names pending, a new worker" test -n "$w4"
-check "... answers the last name added" valid $SRV6 m999.many.test ka-m999
+# The monitor hands the 1,000 certificates as the new worker's socket
+# takes them: under qemu's TCG that took longer than one validation.
+valid_soon() {
+	local i
+	for i in $(seq 1 20); do
+		valid "$@" && return 0
+		sleep 0.5
+	done
+	return 1
+}
+check "... answers the last name added (within 10 s)" valid_soon $SRV6 m999.many.test ka-m999
 check "... and the first" valid $SRV4 ps.test ka-ps
 check "... and the monitor queued nothing it could not send" bash -c "! grep -q 'stopped reading its socket' $LOG"
 sed -n '/TLS worker/p' $LOG | tail -6 | sed 's/^/#   log: /'
