@@ -40,6 +40,7 @@
 #include "cmd.h"
 #include "cmd_agent.h"
 #include "control.h"
+#include "ctlproto.h"
 #include "lifecycle.h"
 #include "lifecycle_run.h"
 #include "loader.h"
@@ -537,19 +538,6 @@ static char *status_json(struct agent *ag)
 	return s;
 }
 
-static char *msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static char *msg(const char *fmt, ...)
-{
-	va_list ap;
-	char *s;
-	int n;
-
-	va_start(ap, fmt);
-	n = vasprintf(&s, fmt, ap);
-	va_end(ap);
-	return n < 0 ? NULL : s;
-}
-
 static char *answer(struct agent *ag, char *req)
 {
 	char *save = NULL, *verb, *a1, *a2, *a3, *extra, why[300], r[700];
@@ -566,7 +554,7 @@ static char *answer(struct agent *ag, char *req)
 	a3 = strtok_r(NULL, " ", &save);
 	extra = strtok_r(NULL, " ", &save);
 	if (!verb)
-		return msg("error: empty request");
+		return ctl_msg("error: empty request");
 	if (!strcmp(verb, "list") && !a1)
 		return list_json(ag);
 	if (!strcmp(verb, "table") && !a1)
@@ -575,13 +563,14 @@ static char *answer(struct agent *ag, char *req)
 		return status_json(ag);
 	if (!strcmp(verb, "remove") && a1 && !a2) {
 		if (acme_ident_parse(a1, &id, why, sizeof(why)))
-			return msg("error: %s", why);
+			return ctl_msg("error: %s", why);
 		c = agent_set_find(&ag->set, id.name);
 		if (!c)
-			return msg("error: no pending challenge for %s", a1);
+			return ctl_msg("error: no pending challenge for %s",
+				       a1);
 		drop(ag, c - ag->set.v);
 		sync_state(ag);
-		return msg("ok");
+		return ctl_msg("ok");
 	}
 	if ((!strcmp(verb, "add") || !strcmp(verb, "add-digest")) && a1 && a2 &&
 	    !extra) {
@@ -590,12 +579,12 @@ static char *answer(struct agent *ag, char *req)
 
 			ttl = strtol(a3, &end, 10);
 			if (*end || ttl < 0)
-				return msg("error: bad ttl '%s'", a3);
+				return ctl_msg("error: bad ttl '%s'", a3);
 		}
 		if (acme_ident_parse(a1, &id, why, sizeof(why)))
-			return msg("error: %s", why);
+			return ctl_msg("error: %s", why);
 		if (!strcmp(verb, "add-digest") && acme_digest_parse(a2, d))
-			return msg(
+			return ctl_msg(
 				"error: '%s' is not a SHA-256 digest (64 hex digits, or 43 base64url characters)",
 				a2);
 		snprintf(r, sizeof(r), "%s %s %s", verb, id.name, a2);
@@ -603,23 +592,23 @@ static char *answer(struct agent *ag, char *req)
 				   agent_expiry(time(NULL), ttl, ag->ttl_max),
 				   AGENT_SRC_LOCAL);
 		if (rc < 0)
-			return msg("error: %s",
-				   rc == -E2BIG ?
-					   "too many pending challenges" :
-					   strerror(-rc));
+			return ctl_msg("error: %s",
+				       rc == -E2BIG ?
+					       "too many pending challenges" :
+					       strerror(-rc));
 		sync_state(ag);
 		c = agent_set_find(&ag->set, id.name);
 		if (!c)
-			return msg(
+			return ctl_msg(
 				"error: the daemon refused %s (see the agent's log)",
 				id.name);
 		if (!c->handed)
-			return msg(
+			return ctl_msg(
 				"error: %s is pending, but alpnsteer could not attach yet (see the agent's log); it is retried",
 				id.name);
-		return msg("ok");
+		return ctl_msg("ok");
 	}
-	return msg(
+	return ctl_msg(
 		"error: unknown request (add IDENT KEYAUTH [TTL] | add-digest IDENT DIGEST [TTL] | remove IDENT | list | table | status)");
 }
 
@@ -644,30 +633,18 @@ static void on_client(struct agent *ag)
 	}
 	buf[n] = '\0';
 	if (control_peer(fd, &uid, ag->o.control_gid) <= 0)
-		reply = msg("error: permission denied");
+		reply = ctl_msg("error: permission denied");
 	else
 		reply = answer(ag, buf);
 	if (!reply)
-		reply = msg("error: out of memory");
+		reply = ctl_msg("error: out of memory");
 	if (reply) {
 		len = strlen(reply);
-		while (off < len) {
-			size_t chunk = len - off > CONTROL_CHUNK ?
-					       CONTROL_CHUNK :
-					       len - off;
-
-			n = send(fd, reply + off, chunk,
-				 MSG_NOSIGNAL | MSG_DONTWAIT);
-			if (n < 0 && errno == EAGAIN) {
-				pfd = (struct pollfd){ .fd = fd,
-						       .events = POLLOUT };
-				if (poll(&pfd, 1, CONTROL_DEADLINE_MS) <= 0)
-					break;
-				continue;
-			}
-			if (n < 0)
+		/* Not blocking for ever on a client that does not read. */
+		while (!control_send(fd, reply, len, &off)) {
+			pfd = (struct pollfd){ .fd = fd, .events = POLLOUT };
+			if (poll(&pfd, 1, CONTROL_DEADLINE_MS) <= 0)
 				break;
-			off += n;
 		}
 		free(reply);
 	}

@@ -111,8 +111,7 @@ static int ctl_add(struct challenges *cs, bool is_digest, const char *ident,
 	return challenges_add_digest(cs, ident, digest, err, errlen);
 }
 
-static char *msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static char *msg(const char *fmt, ...)
+char *ctl_msg(const char *fmt, ...)
 {
 	va_list ap;
 	char *s;
@@ -136,7 +135,7 @@ int ctl_apply(struct challenges *cs, char *req, char **reply)
 	a2 = strtok_r(NULL, " ", &save);
 	extra = strtok_r(NULL, " ", &save);
 	if (!verb) {
-		*reply = msg("error: empty request");
+		*reply = ctl_msg("error: empty request");
 		return -EINVAL;
 	}
 	if (!strcmp(verb, "list") && !a1) {
@@ -153,22 +152,24 @@ int ctl_apply(struct challenges *cs, char *req, char **reply)
 		rc = ctl_add(cs, !strcmp(verb, "add-digest"), a1, a2, err,
 			     sizeof(err));
 		if (rc) {
-			*reply = msg("error: %s", err[0] ? err : strerror(-rc));
+			*reply = ctl_msg("error: %s",
+					 err[0] ? err : strerror(-rc));
 			return rc;
 		}
-		*reply = msg("ok");
+		*reply = ctl_msg("ok");
 		return 1;
 	}
 	if (!strcmp(verb, "remove") && a1 && !a2) {
 		rc = challenges_remove(cs, a1);
 		if (rc) {
-			*reply = msg("error: no pending challenge for %s", a1);
+			*reply = ctl_msg("error: no pending challenge for %s",
+					 a1);
 			return rc;
 		}
-		*reply = msg("ok");
+		*reply = ctl_msg("ok");
 		return 1;
 	}
-	*reply = msg(
+	*reply = ctl_msg(
 		"error: unknown request (add IDENT KEYAUTH | add-digest IDENT DIGEST | remove IDENT | list | table)");
 	return -EINVAL;
 }

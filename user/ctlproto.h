@@ -20,6 +20,8 @@
 int ctl_apply(struct challenges *cs, char *req, char **reply);
 /* The JSON array of challenges that `list` answers (malloc'd, NULL when
  * out of memory: the reply is then "error: ...", never cut short). */
+/* A reply, formatted (malloc'd; NULL: out of memory). */
+char *ctl_msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 char *ctl_list_json(struct challenges *cs);
 /* The same as a text table (`table`). */
 char *ctl_list_table(struct challenges *cs);
