@@ -38,25 +38,9 @@ acme_cleanup() {
 	return 0
 }
 
-# acme_setup: lib.sh's set-up, then the CA namespace with pebble and
-# challtestsrv; CA_BUNDLE is the certificate pebble's own HTTPS uses.
-acme_setup() {
-	st_require_cmd pebble pebble-challtestsrv
-	ip netns del $ST_CA 2>/dev/null || true
-	st_setup
-	st_on_exit acme_cleanup
-	ip netns add $ST_CA
-	ip link add $ST_V2 type veth peer name $ST_V3
-	ip link set $ST_V2 netns $ST_SRV
-	ip link set $ST_V3 netns $ST_CA
-	ip -n $ST_SRV addr add $SRVCA4/24 dev $ST_V2
-	ip -n $ST_CA addr add $CA4/24 dev $ST_V3
-	ip -n $ST_SRV addr add $SRVCA6/64 dev $ST_V2 nodad
-	ip -n $ST_CA addr add $CA6/64 dev $ST_V3 nodad
-	ip -n $ST_CA link set lo up
-	ip -n $ST_SRV link set $ST_V2 up
-	ip -n $ST_CA link set $ST_V3 up
-
+# acme_pebble_start NS: pebble on $CA4 in namespace NS, and
+# pebble-challtestsrv as its DNS server; sets CA_BUNDLE.
+acme_pebble_start() {
 	# pebble's HTTPS (ACME API and management) certificate; the clients
 	# trust it through CA_BUNDLE, never through the system store.
 	mkdir -p "$ST_WORK/ca"
@@ -80,14 +64,36 @@ acme_setup() {
 	# ip netns exec (and env) exec the program: the PID st_spawn records is
 	# the server's own, so cleanup ends it (a shell function here would
 	# record a subshell and leave the server behind).
-	st_spawn ip netns exec $ST_CA pebble-challtestsrv -defaultIPv4 "" -defaultIPv6 "" \
+	st_spawn ip netns exec "$1" pebble-challtestsrv -defaultIPv4 "" -defaultIPv6 "" \
 		-dns01 $CA4:8053 -management $CA4:8055 -http01 "" -https01 "" \
 		-tlsalpn01 "" > "$ST_WORK/ca/challtestsrv.log" 2>&1
 	# No random validation sleeps, no nonce rejections, and never reuse a
 	# valid authorization: every order is validated through alpnsteer.
-	st_spawn ip netns exec $ST_CA env PEBBLE_VA_NOSLEEP=1 PEBBLE_WFE_NONCEREJECT=0 \
+	st_spawn ip netns exec "$1" env PEBBLE_VA_NOSLEEP=1 PEBBLE_WFE_NONCEREJECT=0 \
 		PEBBLE_AUTHZREUSE=0 pebble -config "$ST_WORK/ca/pebble.json" \
 		-dnsserver $CA4:8053 > "$ST_WORK/ca/pebble.log" 2>&1
+}
+
+# acme_setup: lib.sh's set-up, then the CA namespace with pebble and
+# challtestsrv; CA_BUNDLE is the certificate pebble's own HTTPS uses.
+acme_setup() {
+	st_require_cmd pebble pebble-challtestsrv
+	ip netns del $ST_CA 2>/dev/null || true
+	st_setup
+	st_on_exit acme_cleanup
+	ip netns add $ST_CA
+	ip link add $ST_V2 type veth peer name $ST_V3
+	ip link set $ST_V2 netns $ST_SRV
+	ip link set $ST_V3 netns $ST_CA
+	ip -n $ST_SRV addr add $SRVCA4/24 dev $ST_V2
+	ip -n $ST_CA addr add $CA4/24 dev $ST_V3
+	ip -n $ST_SRV addr add $SRVCA6/64 dev $ST_V2 nodad
+	ip -n $ST_CA addr add $CA6/64 dev $ST_V3 nodad
+	ip -n $ST_CA link set lo up
+	ip -n $ST_SRV link set $ST_V2 up
+	ip -n $ST_CA link set $ST_V3 up
+
+	acme_pebble_start $ST_CA
 	local i
 	for i in $(seq 1 150); do
 		in_srv curl -sf --cacert "$CA_BUNDLE" "$ACME_DIR" >/dev/null &&

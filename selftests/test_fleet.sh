@@ -173,29 +173,7 @@ fleet_setup() {
 		etcdctl_root auth enable >/dev/null 2>&1 || { exec 2>&8; return 1; }
 	exec 2>&8
 
-	# pebble and its DNS, as acme_lib.sh starts them
-	mkdir -p "$ST_WORK/ca"
-	CA_BUNDLE=$ST_WORK/ca/pebble-https.pem
-	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
-		-days 2 -subj /CN=pebble-local -addext "subjectAltName=IP:$CA4" \
-		-keyout "$ST_WORK/ca/pebble-https.key" -out "$CA_BUNDLE" 2>/dev/null
-	cat > "$ST_WORK/ca/pebble.json" <<-JSON
-	{ "pebble": {
-	    "listenAddress": "$CA4:14000",
-	    "managementListenAddress": "$CA4:15000",
-	    "certificate": "$CA_BUNDLE",
-	    "privateKey": "$ST_WORK/ca/pebble-https.key",
-	    "httpPort": 5002,
-	    "tlsPort": 443,
-	    "ocspResponderURL": "",
-	    "externalAccountBindingRequired": false } }
-	JSON
-	st_spawn ip netns exec $CA pebble-challtestsrv -defaultIPv4 "" -defaultIPv6 "" \
-		-dns01 $CA4:8053 -management $CA4:8055 -http01 "" -https01 "" \
-		-tlsalpn01 "" > "$ST_WORK/ca/challtestsrv.log" 2>&1
-	st_spawn ip netns exec $CA env PEBBLE_VA_NOSLEEP=1 PEBBLE_WFE_NONCEREJECT=0 \
-		PEBBLE_AUTHZREUSE=0 pebble -config "$ST_WORK/ca/pebble.json" \
-		-dnsserver $CA4:8053 > "$ST_WORK/ca/pebble.log" 2>&1
+	acme_pebble_start $CA
 	for i in $(seq 1 150); do
 		in_ns $ST_NS-n1 curl -sf --cacert "$CA_BUNDLE" "$ACME_DIR" >/dev/null &&
 			in_ca bash -c "exec 3<>/dev/tcp/$CA4/8055" 2>/dev/null && break
