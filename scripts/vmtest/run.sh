@@ -231,7 +231,7 @@ line=$(grep -E "^$summary: [0-9]+ passed, [0-9]+ failed" "$work/out/selftest.log
 warns=$(grep -oE 'kernel WARN/BUG lines during the selftests: [0-9]+' "$work/out/selftest.log" 2>/dev/null | grep -oE '[0-9]+$' || echo '?')
 passed=0 failed=1 skipped=0
 if [ -n "$line" ]; then
-	passed=$(echo "$line" | sed -E 's/^selftest: ([0-9]+) passed.*/\1/')
+	passed=$(echo "$line" | sed -E 's/^[^:]+: ([0-9]+) passed.*/\1/')
 	failed=$(echo "$line" | sed -E 's/.* ([0-9]+) failed.*/\1/')
 	# ", N skipped" since tests/tally.sh counts skips; absent before
 	skipped=$(echo "$line" | sed -nE 's/.* ([0-9]+) skipped$/\1/p')
@@ -241,6 +241,6 @@ if [ -n "$line" ]; then
 else
 	echo "# $mode $label: no summary from the guest (qemu exit $qrc)"
 fi
-echo "# $mode $label: kernel $(grep -m1 -oE 'Linux version [^ ]+ .*' "$work/out/dmesg.log" 2>/dev/null | sed -E 's/.*Debian ([^ )]+).*/\1/' || echo "$kver"), boot $(cat "$work/out/boot_seconds" 2>/dev/null || echo '?') s, tests $(cat "$work/out/test_seconds" 2>/dev/null || echo '?') s, wall $wall s, kernel WARNs $warns"
+echo "# $mode $label: kernel $(grep -m1 -oE 'Linux version [^ ]+ .*' "$work/out/dmesg.log" 2>/dev/null | sed -E 's/.*Debian ([^ )]+).*/\1/' || echo "$kver"), boot $(cat "$work/out/boot_seconds" 2>/dev/null || echo '?') s, tests $(cat "$work/out/test_seconds" 2>/dev/null || echo '?') s, wall $wall s, kernel WARNs $warns; host load average $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "$mode $label: $passed passed, $failed failed, $skipped skipped"
 [ "$failed" -eq 0 ]
