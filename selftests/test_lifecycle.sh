@@ -318,6 +318,25 @@ test_v4_mapped() {
 	check "detach --wait" as detach --wait=10
 }
 
+# Every failed attach says what failed, once: with /sys/fs/bpf read-only
+# (as a systemd unit's ProtectKernelTunables=yes makes it), the pin
+# directory cannot be made; attach exits 1 with one Error naming it and a
+# Hint, and leaves nothing behind.
+test_readonly_bpffs() {
+	local out rc
+	detach_after
+	out=$(unshare --mount --propagation private -- sh -c \
+		'mount -o remount,ro,bind /sys/fs/bpf && exec nsenter --net=/var/run/netns/'"$ST_SRV"' "$0" -d attach' \
+		"$ALPNSTEER" 2>&1) && rc=0 || rc=$?
+	grep -E '^(Error|Hint|Warning): ' <<<"$out" | sed 's/^/#   /'
+	expect_eq "attach on a read-only /sys/fs/bpf: exit 1" "$rc" 1
+	expect_eq "... one Error line" "$(grep -c '^Error: ' <<<"$out")" 1
+	check "... naming the pin directory and why" grep -q "^Error: .*$PINS.*Read-only file system" <<<"$out"
+	expect_eq "... one Hint line" "$(grep -c '^Hint: ' <<<"$out")" 1
+	expect_eq "... nothing attached" "$(lifecycle)" detached
+	check "... no keeper or daemon left" bash -c '! pgrep -f "alpnsteer -d [a]ttach" >/dev/null'
+}
+
 st_setup
 st_dmesg_mark
 st_test attach_calls_drain_off test_attach_calls_drain_off
@@ -331,6 +350,7 @@ st_test ttl test_ttl
 st_test daemon_starts_clean test_daemon_starts_clean
 st_test planted_run_and_pins test_planted_run_and_pins
 st_test user_missing test_user_missing
+st_test readonly_bpffs test_readonly_bpffs
 st_test v4_mapped test_v4_mapped
 check "no kernel WARN" st_dmesg_clean
 st_summary

@@ -880,6 +880,7 @@ static int parse(struct agent *ag, int argc, char **argv)
 	rc = steer_ensure_bpffs();
 	if (rc) {
 		p_err("cannot mount bpffs on /sys/fs/bpf: %s", strerror(-rc));
+		p_hint("alpnsteer mounts bpffs on /sys/fs/bpf when none is there, which needs CAP_SYS_ADMIN; or mount it first: mount -t bpf bpf /sys/fs/bpf");
 		return rc;
 	}
 	return lc_check_user(ag->o.user);

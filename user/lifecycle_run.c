@@ -366,6 +366,7 @@ static int keeper_main(const struct lc_paths *p, struct daemon_opts *o,
 	int wp[2], logfd = -1, err;
 	char status = 1;
 	sigset_t mask;
+	bool said;
 
 	/* Nothing of the caller's: its descriptors (a cron wrapper's flock
 	 * guard), its directory, its umask. */
@@ -389,13 +390,19 @@ static int keeper_main(const struct lc_paths *p, struct daemon_opts *o,
 		}
 	}
 	if (pipe2(wp, O_CLOEXEC)) {
+		err = -errno;
+		p_err("the keeper cannot make a pipe: %s", strerror(errno));
+		p_hint("the system is out of descriptors or memory; try again");
 		daemon_ready(ready_fd, 1);
-		return -errno;
+		return err;
 	}
 	fflush(NULL);
 	k.worker = fork();
 	if (k.worker < 0) {
 		err = -errno;
+		p_err("the keeper cannot start the daemon: fork: %s",
+		      strerror(errno));
+		p_hint("the system (or the unit's TasksMax=) allows no more processes; try again");
 		daemon_ready(ready_fd, 1);
 		return err;
 	}
@@ -418,10 +425,23 @@ static int keeper_main(const struct lc_paths *p, struct daemon_opts *o,
 	sigaddset(&mask, SIGHUP);
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 	k.sigfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
-	if (read(wp[0], &status, 1) != 1 || status != 0) {
+	said = read(wp[0], &status, 1) == 1;
+	if (!said || status != 0) {
 		close(wp[0]);
 		k.worker_gone = false;
 		reap(&k, 0);
+		/* A daemon that failed said why (status 1); one that died
+		 * before a word did not. */
+		if (!said) {
+			p_err("the daemon (pid %d) ended before steering was live (%s %d)",
+			      (int)k.worker,
+			      WIFSIGNALED(k.worker_status) ? "signal" :
+							     "exit status",
+			      WIFSIGNALED(k.worker_status) ?
+				      WTERMSIG(k.worker_status) :
+				      WEXITSTATUS(k.worker_status));
+			p_hint("run 'alpnsteer -d attach' to see where; the system log may tell (out of memory, a seccomp kill)");
+		}
 		/* It cleaned up as root; a failure after privdrop could not. */
 		remove_pins(p);
 		daemon_ready(ready_fd, 1);
@@ -438,6 +458,8 @@ static int keeper_main(const struct lc_paths *p, struct daemon_opts *o,
 	if (err) {
 		p_err("cannot write %s/%s: %s", p->run_dir, LC_STATE_FILE,
 		      strerror(-err));
+		p_hint("%s must be root's and writable where attach runs",
+		       p->run_dir);
 		set_flag(p, true);
 		finish(&k);
 		daemon_ready(ready_fd, 1);
@@ -642,6 +664,7 @@ static int attach_in(const struct lc_paths *p, struct daemon_opts *o,
 	if (lc_lock_take(fd->lock, 1000)) {
 		p_err("another alpnsteer holds %s/%s", p->run_dir,
 		      LC_LOCK_FILE);
+		p_hint("see 'alpnsteer status'; a keeper that lives owns the attachment");
 		return 1;
 	}
 	if (foreground) {
@@ -651,12 +674,18 @@ static int attach_in(const struct lc_paths *p, struct daemon_opts *o,
 		fd->run = fd->lock = fd->edit = -1;
 		return err ? 1 : 0;
 	}
-	if (pipe2(pfd, O_CLOEXEC))
+	if (pipe2(pfd, O_CLOEXEC)) {
+		p_err("cannot make a pipe for the keeper: %s", strerror(errno));
+		p_hint("the system is out of descriptors or memory; try again");
 		return 1;
+	}
 	fflush(NULL);
 	pid = fork();
 	if (pid < 0) {
-		p_err("fork: %s", strerror(errno));
+		p_err("cannot start the keeper: fork: %s", strerror(errno));
+		p_hint("the system (or the unit's TasksMax=) allows no more processes; try again");
+		close(pfd[0]);
+		close(pfd[1]);
 		return 1;
 	}
 	if (pid == 0) {
@@ -667,9 +696,16 @@ static int attach_in(const struct lc_paths *p, struct daemon_opts *o,
 			      0);
 	}
 	close(pfd[1]);
-	err = read(pfd[0], &status, 1) != 1 || status != 0;
+	err = read(pfd[0], &status, 1) != 1;
 	close(pfd[0]);
-	if (err)
+	if (err) {
+		/* The keeper died before a word (killed, out of memory). */
+		p_err("the keeper (pid %d) ended before steering was live",
+		      (int)pid);
+		p_hint("run 'alpnsteer -d attach' to see where; the system log may tell (out of memory, a signal)");
+		return 1;
+	}
+	if (status != 0)
 		return 1; /* the daemon or the keeper said why */
 	lc_observe(p, run_fd, &v);
 	say_attached(&v.rec, "new");
