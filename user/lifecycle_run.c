@@ -28,6 +28,7 @@
 #include <bpf/bpf.h>
 
 #include "daemon.h"
+#include "keeper_scope.h"
 #include "lifecycle.h"
 #include "lifecycle_run.h"
 #include "loader.h"
@@ -389,6 +390,12 @@ static int keeper_main(const struct lc_paths *p, struct daemon_opts *o,
 			return logfd;
 		}
 	}
+	/* Out of the caller's cgroup before the daemon is forked, so that
+	 * both live in the keeper's own scope under systemd: a unit's stop
+	 * then ends only its holder (docs/design.md, "Where the keeper
+	 * lives").  Without systemd, or when that fails (a Warning), it
+	 * stays where it was started. */
+	ks_enter(ready_fd < 0);
 	if (pipe2(wp, O_CLOEXEC)) {
 		err = -errno;
 		p_err("the keeper cannot make a pipe: %s", strerror(errno));
