@@ -337,6 +337,23 @@ test_readonly_bpffs() {
 	check "... no keeper or daemon left" bash -c '! pgrep -f "alpnsteer -d [a]ttach" >/dev/null'
 }
 
+# The daemon expires a challenge by its ttl itself, with or without an
+# agent: `challenge add --ttl` straight to the daemon.
+test_challenge_ttl() {
+	local out rc
+	check "attach" as attach
+	detach_after
+	out=$("$ALPNSTEER" challenge add ttlc.test ka.ttlc --ttl 2s 2>&1) && rc=0 || rc=$?
+	echo "$out" | sed 's/^/#   /'
+	expect_eq "challenge add --ttl 2s without an agent" "$rc" 0
+	check "... answered meanwhile" acme_ok $SRV4 ttlc.test ka.ttlc
+	check "... listed with its expiry" bash -c '"$0" -j challenge list | python3 -c "import json,sys,time; l=json.load(sys.stdin); assert 0 < l[0][\"expires\"] - time.time() <= 3"' "$ALPNSTEER"
+	check "... gone from the list within 5 s" wait_for 'len(json.loads(__import__("subprocess").check_output(["'"$ALPNSTEER"'", "-j", "challenge", "list"])))' 0 50
+	check "... and no longer answered: acme-tls/1 goes to nginx" nginx_refuses_acme $SRV4 ttlc.test
+	check "... the daemon said so" grep -q "challenge ttlc.test expired (ttl)" $RUN/daemon.log
+	check "detach --wait" as detach --wait=10
+}
+
 st_setup
 st_dmesg_mark
 st_test attach_calls_drain_off test_attach_calls_drain_off
@@ -351,6 +368,7 @@ st_test daemon_starts_clean test_daemon_starts_clean
 st_test planted_run_and_pins test_planted_run_and_pins
 st_test user_missing test_user_missing
 st_test readonly_bpffs test_readonly_bpffs
+st_test challenge_ttl test_challenge_ttl
 st_test v4_mapped test_v4_mapped
 check "no kernel WARN" st_dmesg_clean
 st_summary

@@ -250,14 +250,18 @@ int agent_challenge(int argc, char **argv)
 	if (list_json)
 		log_json = true;
 	err = agent_request(req, &reply);
-	if (err == -ENOENT) {
-		if (ttl) {
-			p_err("--ttl needs a running agent ('alpnsteer agent') or --store");
-			p_hint("without an agent, a challenge lasts until its remove or the detach");
+	if (err == -ENOENT && ttl) {
+		/* No agent: the daemon keeps the ttl itself. */
+		err = control_request(req, &reply);
+		if (err == -ENOENT) {
+			p_err("alpnsteer is not attached (no %s)",
+			      ALPNSTEER_CONTROL_SOCK);
+			p_hint("run 'alpnsteer attach' first, or start 'alpnsteer agent'");
 			return 1;
 		}
-		return -1; /* no agent: the daemon's control socket */
 	}
+	if (err == -ENOENT)
+		return -1; /* no agent: the daemon's control socket */
 	return print_reply(err, reply);
 }
 
@@ -298,10 +302,14 @@ static int in_child(struct agent *ag, bool attach)
 
 static int hand(struct agent *ag, struct agent_chal *c, char *why, size_t len)
 {
-	char *reply = NULL;
+	char *reply = NULL, req[sizeof(c->req) + 24];
+	long left = agent_left(c->expires, time(NULL));
 	int err;
 
-	err = control_request(c->req, &reply);
+	/* With what is left of its ttl: the daemon expires it by itself, so
+	 * a dead agent leaves no name answered past it. */
+	snprintf(req, sizeof(req), "%s %ld", c->req, left > 0 ? left : 1);
+	err = control_request(req, &reply);
 	if (err) {
 		snprintf(why, len, "control socket: %s", strerror(-err));
 		return err;

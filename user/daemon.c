@@ -286,6 +286,11 @@ static bool drained(struct daemon *d)
 	return d->stop && d->draining && held(d) == 0;
 }
 
+static void say_expired(const struct challenge *c)
+{
+	p_info("challenge %s expired (ttl): no longer answered", c->ident);
+}
+
 /* true when the daemon should exit. */
 static bool on_tick(struct daemon *d)
 {
@@ -305,6 +310,9 @@ static bool on_tick(struct daemon *d)
 		}
 	}
 	ctl_expire(d, false);
+	/* Our own clock, whoever added it: the agent may be dead. */
+	if (challenges_expire(&d->store, time(NULL), say_expired) > 0)
+		sync_policy(d);
 	wk_tick(d);
 	if (++d->ticks % SWEEP_TICKS == 0)
 		sweep(d);
