@@ -354,6 +354,24 @@ test_challenge_ttl() {
 	check "detach --wait" as detach --wait=10
 }
 
+# detach --wait returns once the keeper, the daemon and its TLS worker are
+# gone, not only the pins: a package's prerm or a unit's stop that follows
+# must find no process of ours.
+test_detach_wait_processes_gone() {
+	local keeper pid worker p left=""
+	check "attach" as attach
+	detach_after
+	keeper=$(status_field 'd["keeper_pid"]')
+	pid=$(status_field 'd["pid"]')
+	worker=$(pgrep -P "$pid" | head -1)
+	check "detach --wait" as detach --wait=10
+	for p in $keeper $pid $worker; do
+		[ -e /proc/$p ] && [ "$(awk '{print $3}' /proc/$p/stat 2>/dev/null)" != Z ] && left="$left $p"
+	done
+	expect_eq "keeper $keeper, daemon $pid, worker $worker gone when detach --wait returns" "${left:-none}" none
+	expect_eq "... and status says detached" "$(lifecycle)" detached
+}
+
 st_setup
 st_dmesg_mark
 st_test attach_calls_drain_off test_attach_calls_drain_off
@@ -369,6 +387,7 @@ st_test planted_run_and_pins test_planted_run_and_pins
 st_test user_missing test_user_missing
 st_test readonly_bpffs test_readonly_bpffs
 st_test challenge_ttl test_challenge_ttl
+st_test detach_wait_processes_gone test_detach_wait_processes_gone
 st_test v4_mapped test_v4_mapped
 check "no kernel WARN" st_dmesg_clean
 st_summary

@@ -23,6 +23,7 @@
 #include <sys/file.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/timerfd.h>
 #include <sys/wait.h>
 #include <bpf/bpf.h>
@@ -33,6 +34,10 @@
 #include "lifecycle_run.h"
 #include "loader.h"
 #include "log.h"
+
+#ifndef SYS_pidfd_open
+#define SYS_pidfd_open 434
+#endif
 
 #define KEEPER_TICK_MS 100
 #define EDIT_LOCK_MS 30000
@@ -739,14 +744,58 @@ int lc_attach(const struct lc_paths *p, struct daemon_opts *o, bool foreground)
 	return rc;
 }
 
-static int wait_gone(const struct lc_paths *p, int run_fd, int seconds)
+void lc_gone_open(struct lc_gone *g, const struct lc_record *r)
+{
+	pid_t pid[2] = { r ? r->keeper : 0, r ? r->pid : 0 };
+	int i;
+
+	for (i = 0; i < 2; i++) {
+		long fd = pid[i] > 0 ? syscall(SYS_pidfd_open, pid[i], 0) : -1;
+
+		g->fd[i] = fd < 0 ? -1 : (int)fd;
+		if (g->fd[i] >= 0)
+			fcntl(g->fd[i], F_SETFD, FD_CLOEXEC);
+	}
+}
+
+bool lc_gone(const struct lc_gone *g)
+{
+	struct pollfd pfd[2];
+	int i, n = 0;
+
+	for (i = 0; i < 2; i++)
+		if (g->fd[i] >= 0)
+			pfd[n++] = (struct pollfd){ .fd = g->fd[i],
+						    .events = POLLIN };
+	return !n || poll(pfd, n, 0) == n;
+}
+
+void lc_gone_close(struct lc_gone *g)
+{
+	int i;
+
+	for (i = 0; i < 2; i++) {
+		if (g->fd[i] >= 0)
+			close(g->fd[i]);
+		g->fd[i] = -1;
+	}
+}
+
+/* Detached: no pins, no keeper lock, and the keeper and daemon of @g have
+ * exited (a prerm or a unit's stop that follows finds none of our
+ * processes).  The processes get LC_GONE_MS at most once the rest is
+ * gone: a daemon the keeper had to SIGKILL is gone at once. */
+#define LC_GONE_MS 5000
+static int wait_gone(const struct lc_paths *p, int run_fd, int seconds,
+		     const struct lc_gone *g)
 {
 	struct lc_view v;
-	int waited_ms = 0;
+	int waited_ms = 0, gone_ms = 0;
 
 	for (;;) {
 		lc_observe(p, run_fd, &v);
-		if (v.state == LC_DETACHED)
+		if (v.state == LC_DETACHED &&
+		    (lc_gone(g) || (gone_ms += 10) > LC_GONE_MS))
 			return 0;
 		if (v.state == LC_ATTACHED)
 			return -EAGAIN; /* attached again meanwhile */
@@ -761,6 +810,7 @@ static int wait_gone(const struct lc_paths *p, int run_fd, int seconds)
 int lc_detach(const struct lc_paths *p, const char *holder, bool all, int wait)
 {
 	char h[LC_HOLDER_MAX * (LC_HOLDER_NAME + 2)];
+	struct lc_gone g = { { -1, -1 } };
 	struct lc_view v;
 	int run_fd, edit_fd = -1, err, n;
 	pid_t pid;
@@ -777,6 +827,9 @@ int lc_detach(const struct lc_paths *p, const char *holder, bool all, int wait)
 			return 1;
 	}
 	lc_observe(p, run_fd, &v);
+	/* Before anything changes: the processes a --wait waits for. */
+	if (wait >= 0 && v.have_rec)
+		lc_gone_open(&g, &v.rec);
 	switch (lc_plan_detach(&v, holder, all)) {
 	case LC_DETACH_NONE:
 		if (log_json)
@@ -867,8 +920,9 @@ int lc_detach(const struct lc_paths *p, const char *holder, bool all, int wait)
 			       n > 0 ? n : 0);
 		return 0;
 	}
-	err = wait_gone(p, run_fd, wait);
+	err = wait_gone(p, run_fd, wait, &g);
 waited:
+	lc_gone_close(&g);
 	if (err == -ETIMEDOUT) {
 		p_err("still draining %d connections after %d s", conns_held(p),
 		      wait);
