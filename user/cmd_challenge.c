@@ -168,7 +168,7 @@ static const struct cmd_opt add_opts[] = {
 	{ "digest", 'd', CMD_ARG_REQUIRED, "SHA256",
 	  "SHA-256 of the key authorization instead of the key authorization itself, which is all dehydrated's and uacme's hooks are given: 64 hex digits (colons between bytes allowed) or 43 base64url characters" },
 	{ "ttl", 1002, CMD_ARG_REQUIRED, "DURATION",
-	  "with a running agent or --store: the challenge expires after DURATION (at most the agent's --ttl)" },
+	  "the challenge expires after DURATION: the daemon stops answering it even if no remove comes (through an agent, at most the agent's --ttl)" },
 	{ "store", 1003, CMD_ARG_REQUIRED, "URL[,URL]", STORE_HELP },
 	{},
 };

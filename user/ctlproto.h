@@ -9,7 +9,8 @@
 
 /*
  * Requests, one per message:
- *   add IDENT KEYAUTH     -> "ok" | "error: ..."
+ *   add IDENT KEYAUTH [TTL] -> "ok" | "error: ..." (TTL: seconds it
+ *                            stays pending; none: until its remove)
  *   remove IDENT          -> "ok" | "error: ..."
  *   list                  -> a JSON array, one object per challenge
  *   table                 -> the same as a text table

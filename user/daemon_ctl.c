@@ -56,6 +56,7 @@ int add_domains(struct daemon *d)
 				    sizeof(err));
 		if (rc) {
 			p_err("--domain %s: %s", d->o->domains[i], err);
+			p_hint("--domain takes DNS names (no wildcard) or IP addresses");
 			return rc;
 		}
 	}
@@ -218,6 +219,7 @@ int setup_sources(struct daemon *d)
 	if (d->ctl_fd < 0) {
 		p_err("cannot create %s: %s", ALPNSTEER_CONTROL_SOCK,
 		      strerror(-d->ctl_fd));
+		p_hint("/run/alpnsteer must be root's and writable where attach runs (a unit's ReadWritePaths= or RuntimeDirectory=)");
 		return d->ctl_fd;
 	}
 	err = ep_set(d, EPOLL_CTL_ADD, d->ctl_fd, EPOLLIN,
@@ -228,6 +230,7 @@ int setup_sources(struct daemon *d)
 	if (d->dir_fd < 0) {
 		p_err("cannot watch --alpn-dir %s: %s", d->o->alpn_dir,
 		      strerror(-d->dir_fd));
+		p_hint("--alpn-dir names an existing directory the daemon may read");
 		return d->dir_fd;
 	}
 	alpndir_rescan(d->o->alpn_dir, d->dir_fd, &d->store);
