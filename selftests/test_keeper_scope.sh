@@ -113,6 +113,22 @@ test_unit_stop_keeps_other_holder() {
 	rmdir "$CG/$SLICE/alpnsteer-keeper-$keeper.scope"
 }
 
+# ... and an ACME client's service whose hook attached: its end (the
+# service's cgroup killed once the client exits) leaves the hook's holder
+# steering until its own detach or ttl.
+test_client_service_end() {
+	local keeper
+	st_defer as detach --all --wait=10
+	check "a hook's attach from certbot.service" \
+		in_unit certbot.service nsenter --net=/var/run/netns/$ST_SRV "$ALPNSTEER" attach --holder certbot:hook.test --ttl 10m
+	keeper=$(status_field 'd["keeper_pid"]')
+	stop_unit certbot.service
+	expect_eq "after the service's end: still attached for the hook's holder" "$(lifecycle) $(holders)" "attached certbot:hook.test"
+	check "... its keeper lives" kill -0 "$keeper"
+	check "the hook's detach ends it" as detach --holder certbot:hook.test --wait=10
+	rmdir "$CG/$SLICE/alpnsteer-keeper-$keeper.scope"
+}
+
 # 2. A manager that refuses: attach goes on, the keeper stays where it
 # was started, and one Warning says what that means.
 test_refused_stays() {
@@ -146,6 +162,7 @@ test_disabled() {
 }
 
 st_test unit_stop_keeps_other_holder test_unit_stop_keeps_other_holder
+st_test client_service_end test_client_service_end
 st_test refused_stays test_refused_stays
 st_test disabled test_disabled
 umount /run/systemd
