@@ -1226,7 +1226,9 @@ static int agent_stop(void)
 					   p.owner) :
 			   -ENOENT;
 	if (fd == -ENOENT || (fd >= 0 && !flock(fd, LOCK_SH | LOCK_NB))) {
-		printf("no alpnsteer agent runs\n");
+		printf("%s\n", log_json ?
+				       "{\"stopped\":false,\"running\":false}" :
+				       "no alpnsteer agent runs");
 		return EXIT_OK;
 	}
 	if (fd < 0) {
@@ -1263,7 +1265,8 @@ static int agent_stop(void)
 		}
 		usleep(50 * 1000);
 	}
-	printf("alpnsteer agent stopped\n");
+	printf("%s\n", log_json ? "{\"stopped\":true,\"running\":false}" :
+				  "alpnsteer agent stopped");
 	return EXIT_OK;
 }
 
