@@ -25,12 +25,12 @@ _alpnsteer()
 		COMPREPLY=($(compgen -W "$(command ls /sys/class/net 2>/dev/null)" -- "$cur"))
 		return
 		;;
-	--port | --forward | --domain | --pool | --pool-max | --per-source | --handshake-timeout | --holder | --ttl | --drain-wait | --proxy-protocol | --digest | --store | --address | --keyauth | --grace | --store-ca | --store-cert | --store-key | --store-user | --store-password-file)
+	--port | --forward | --domain | --pool | --pool-max | --per-source | --handshake-timeout | --proxy-protocol | --holder | --ttl | --drain-wait | --digest | --store | --address | --keyauth | --grace | --store-ca | --store-cert | --store-key | --store-user | --store-password-file)
 		return
 		;;
 	esac
 
-	local i w cmd= takes=" --port --forward --domain --pool --pool-max --per-source --cgroup --handshake-timeout --alpn-dir --control-group --user --holder --ttl --drain-wait --proxy-protocol --preclassify --digest --store --address --keyauth --grace --store-ca --store-cert --store-key --store-user --store-password-file "
+	local i w cmd= takes=" --port --forward --domain --pool --pool-max --per-source --cgroup --handshake-timeout --alpn-dir --control-group --user --proxy-protocol --preclassify --holder --ttl --drain-wait --digest --store --address --keyauth --grace --store-ca --store-cert --store-key --store-user --store-password-file "
 	for ((i = 1; i < cword; i++)); do
 		w=${words[i]}
 		if [[ $w == -* ]]; then
@@ -52,10 +52,10 @@ _alpnsteer()
 		fi
 		;;
 	"attach")
-		COMPREPLY=($(compgen -W "--port --forward --domain --pool --pool-max --per-source --cgroup --handshake-timeout --alpn-dir --control-group --user --holder --ttl --drain-wait --proxy-protocol --preclassify -h --help" -- "$cur"))
+		COMPREPLY=($(compgen -W "--port --forward --domain --pool --pool-max --per-source --cgroup --handshake-timeout --alpn-dir --control-group --user --proxy-protocol --preclassify --holder --ttl --drain-wait -h --help" -- "$cur"))
 		;;
 	"run")
-		COMPREPLY=($(compgen -W "--port --forward --domain --pool --pool-max --per-source --cgroup --handshake-timeout --alpn-dir --control-group --user --holder --ttl --drain-wait --proxy-protocol --preclassify -h --help" -- "$cur"))
+		COMPREPLY=($(compgen -W "--port --forward --domain --pool --pool-max --per-source --cgroup --handshake-timeout --alpn-dir --control-group --user --proxy-protocol --preclassify --holder --ttl --drain-wait -h --help" -- "$cur"))
 		;;
 	"detach")
 		COMPREPLY=($(compgen -W "--holder --all --wait -h --help" -- "$cur"))

@@ -11,6 +11,7 @@
 #include <net/if.h>
 #include <netdb.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -93,6 +94,11 @@ int cli_cgroup2_root(const char *mounts, char *buf, size_t len)
 	return err;
 }
 
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
 int cli_parse_wait(const char *arg, int *seconds)
 {
 	char *end;
@@ -109,29 +115,52 @@ int cli_parse_wait(const char *arg, int *seconds)
 	return 0;
 }
 
-static int add_domain(struct daemon_opts *o, char *name)
+/* --domain NAME: one more name of the sorted set in @o->domains. */
+static int add_domain(struct lc_opts *o, const char *arg)
 {
-	char *p;
+	char name[ALPNSTEER_NAME_MAX], *p, *names[ALPNSTEER_MAX_DOMAINS + 1];
+	char buf[LC_DOMAINS_LEN], *save = NULL;
+	size_t off = 0;
+	int i, n = 0;
 
-	if (o->nr_domains >= ALPNSTEER_MAX_DOMAINS) {
+	if (!*arg || strlen(arg) >= ALPNSTEER_NAME_MAX || strchr(arg, ',')) {
+		p_err("--domain '%s' is not a DNS name", arg);
+		return -EINVAL;
+	}
+	/* SNIs are compared lowercase in the kernel. */
+	snprintf(name, sizeof(name), "%s", arg);
+	for (p = name; *p; p++)
+		if (*p >= 'A' && *p <= 'Z')
+			*p += 'a' - 'A';
+	snprintf(buf, sizeof(buf), "%s", o->domains);
+	for (p = strtok_r(buf, ",", &save); p && n < ALPNSTEER_MAX_DOMAINS;
+	     p = strtok_r(NULL, ",", &save))
+		names[n++] = p;
+	for (i = 0; i < n; i++)
+		if (!strcmp(names[i], name))
+			return 0; /* a set */
+	if (n >= ALPNSTEER_MAX_DOMAINS) {
 		p_err("too many --domain options (at most %d)",
 		      ALPNSTEER_MAX_DOMAINS);
 		return -E2BIG;
 	}
-	if (!*name || strlen(name) >= ALPNSTEER_NAME_MAX) {
-		p_err("--domain '%s' is not a DNS name", name);
-		return -EINVAL;
+	names[n++] = name;
+	qsort(names, n, sizeof(names[0]), cmp_str);
+	for (i = 0; i < n; i++) {
+		off += snprintf(
+			o->domains + off,
+			off < sizeof(o->domains) ? sizeof(o->domains) - off : 0,
+			"%s%s", i ? "," : "", names[i]);
+		if (off >= sizeof(o->domains)) {
+			p_err("--domain: the names are too long together");
+			return -E2BIG;
+		}
 	}
-	/* SNIs are compared lowercase in the kernel. */
-	for (p = name; *p; p++)
-		if (*p >= 'A' && *p <= 'Z')
-			*p += 'a' - 'A';
-	o->domains[o->nr_domains++] = name;
 	return 0;
 }
 
 /* --preclassify IFACE[,IFACE]: interfaces of this network namespace. */
-static int add_ifaces(struct daemon_opts *o, const char *arg)
+static int add_ifaces(struct lc_ifaces *ifs, const char *arg)
 {
 	char buf[256], *save = NULL, *name;
 	unsigned int idx;
@@ -139,7 +168,7 @@ static int add_ifaces(struct daemon_opts *o, const char *arg)
 	snprintf(buf, sizeof(buf), "%s", arg);
 	for (name = strtok_r(buf, ",", &save); name;
 	     name = strtok_r(NULL, ",", &save)) {
-		if (o->cfg.nr_preclass >= ALPNSTEER_MAX_IFACES) {
+		if (ifs->n >= ALPNSTEER_MAX_IFACES) {
 			p_err("too many --preclassify interfaces (at most %d)",
 			      ALPNSTEER_MAX_IFACES);
 			return -E2BIG;
@@ -150,73 +179,164 @@ static int add_ifaces(struct daemon_opts *o, const char *arg)
 			p_hint("name every interface that steered connections arrive on, lo included");
 			return -ENODEV;
 		}
-		o->cfg.preclass_ifindex[o->cfg.nr_preclass++] = idx;
+		ifs->v[ifs->n++] = idx;
 	}
 	return 0;
 }
 
-#define STR_(x) #x
-#define STR(x) STR_(x)
-
-/* The grammar of attach and run: cli_parse_attach() parses these, and the
+/* The grammar of attach and run: the attach fields, then what this
+ * attach says about its holder.  cli_parse_attach() parses these, and the
  * help, alpnsteer(8) and the completion are printed from them. */
 const struct cmd_opt cli_attach_opts[] = {
-	{ "port", 'p', CMD_ARG_REQUIRED, "N",
-	  "steer this local port (repeatable, up to " STR(
-		  ALPNSTEER_MAX_PORTS) "; default 443)" },
-	{ "forward", 'f', CMD_ARG_REQUIRED, "HOST:PORT",
-	  "relay steered connections byte for byte to this external TLS-ALPN-01 responder (lego --tls.port, acme.sh --tlsport) instead of answering them with the built-in one" },
-	{ "domain", 'D', CMD_ARG_REQUIRED, "NAME",
-	  "with --forward: steer only hellos whose SNI is NAME (repeatable); without it every acme-tls/1 hello is steered" },
-	{ "pool", 'n', CMD_ARG_REQUIRED, "N",
-	  "responder slots kept free for validations (default " STR(ALPNSTEER_DEFAULT_POOL) ", max " STR(
-		  ALPNSTEER_MAX_POOL) "): made at attach, topped up as hellos take them" },
-	{ "pool-max", 'M', CMD_ARG_REQUIRED, "M",
-	  "the most slots the pool grows to (default " STR(
-		  ALPNSTEER_DEFAULT_POOL_MAX) ", at least --pool)" },
-	{ "per-source", 'S', CMD_ARG_REQUIRED, "N",
-	  "slots one source network (its /24 for IPv4, /48 for IPv6) may hold at once (default " STR(
-		  ALPNSTEER_DEFAULT_PER_SOURCE) "; 0: no cap)" },
-	{ "cgroup", 'c', CMD_ARG_REQUIRED, "DIR",
-	  "cgroup v2 directory holding the webserver (default: the root of the cgroup2 mount)" },
-	{ "handshake-timeout", 't', CMD_ARG_REQUIRED, "SECONDS",
-	  "free the slot of a validation not done in SECONDS (default " STR(
-		  ALPNSTEER_DEFAULT_HS_TIMEOUT) "), connected or not" },
-	{ "alpn-dir", 'a', CMD_ARG_REQUIRED, "DIR",
-	  "answer with the NAME.crt.pem/NAME.key.pem files dehydrated writes there (-t tls-alpn-01 --alpn DIR)" },
-	{ "control-group", 'g', CMD_ARG_REQUIRED, "GROUP",
-	  "let GROUP use the control socket too" },
-	{ "user", 'u', CMD_ARG_REQUIRED, "USER",
-	  "the daemon's user once steering is live (default " ALPNSTEER_DEFAULT_USER
-	  "; root keeps it root)" },
-	{ "holder", 'H', CMD_ARG_REQUIRED, "NAME",
-	  "who this attach is for (default \"" LC_DEFAULT_HOLDER
-	  "\"): steering lasts until every holder has detached" },
+#define CLI_X_OPT(K, f, o, v, a, d, mn, mx, cmp, h) \
+	{ o, v, CMD_ARG_REQUIRED, a, h },
+	LC_ATTACH_FIELDS(CLI_X_OPT)
+#undef CLI_X_OPT
+		{ "holder", 'H', CMD_ARG_REQUIRED, "NAME",
+		  "who this attach is for (default \"" LC_DEFAULT_HOLDER
+		  "\"): steering lasts until every holder has detached" },
 	{ "ttl", 'T', CMD_ARG_REQUIRED, "DURATION",
 	  "this holder lets go by itself after DURATION (90s, 30m, 1h, 2d) if its detach never comes" },
 	{ "drain-wait", 'W', CMD_ARG_REQUIRED, "DURATION",
-	  "how long to wait for an earlier attachment's drain to end (default " STR(
+	  "how long to wait for an earlier attachment's drain to end (default " LC_STR(
 		  ALPNSTEER_DEFAULT_DRAIN_WAIT) "s)" },
-	{ "proxy-protocol", 'X', CMD_ARG_REQUIRED, "PORT",
-	  "connections to PORT (one of --port) start with a PROXY protocol header (v1 or v2) from a layer-4 load balancer: the hello after it is classified, a steered one has its header consumed, every other keeps it for the webserver byte for byte (repeatable)" },
-	{ "preclassify", 'P', CMD_ARG_REQUIRED, "IFACE[,IFACE]",
-	  "experimental, off by default: a tc ingress program on these interfaces (every one steered connections arrive on, lo included) lets only connections that may offer acme-tls/1 into the sockhash" },
 	{},
 };
 
+static int parse_u32(const char *s, __u32 *out)
+{
+	unsigned long v;
+	char *end;
+
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (*s < '0' || *s > '9' || *end || errno || v > UINT32_MAX)
+		return -EINVAL;
+	*out = v;
+	return 0;
+}
+
+/* One attach field's value, by its kind. */
+static int parse_field(struct daemon_opts *o, const struct lc_field *f,
+		       char *arg)
+{
+	void *p = lc_field_ptr(&o->a, f);
+	struct lc_ports *ps = p;
+	struct group *gr;
+	__u32 v;
+	int err;
+
+	switch (f->kind) {
+	case LC_K_U32:
+		/* 0 only where the range allows it (--per-source 0: no
+		 * cap, a test bed with one client). */
+		if (parse_u32(arg, &v) || v < f->min || v > f->max) {
+			p_err("--%s '%s' must be %u..%u", f->opt, arg, f->min,
+			      f->max);
+			return -EINVAL;
+		}
+		*(__u32 *)p = v;
+		return 0;
+	case LC_K_STR:
+		if (strlen(arg) >= sizeof(lc_t_STR)) {
+			p_err("--%s: too long", f->opt);
+			return -EINVAL;
+		}
+		snprintf(p, sizeof(lc_t_STR), "%s", arg);
+		return 0;
+	case LC_K_PORTS:
+		if (cli_parse_port(arg, &v)) {
+			p_err("--%s '%s' is not a port number", f->opt, arg);
+			return -EINVAL;
+		}
+		if (ps->n >= ALPNSTEER_MAX_PORTS) {
+			p_err("too many --%s options (at most %d)", f->opt,
+			      ALPNSTEER_MAX_PORTS);
+			return -E2BIG;
+		}
+		ps->v[ps->n++] = v;
+		return 0;
+	case LC_K_FORWARD:
+		err = strlen(arg) < sizeof(lc_t_FORWARD) ?
+			      cli_parse_hostport(arg, &o->fwd_addr,
+						 &o->fwd_len) :
+			      -EINVAL;
+		if (err) {
+			p_err("--%s '%s' is not HOST:PORT", f->opt, arg);
+			p_hint("for example --forward 127.0.0.1:8443 or --forward [::1]:8443");
+			return err;
+		}
+		snprintf(p, sizeof(lc_t_FORWARD), "%s", arg);
+		return 0;
+	case LC_K_DOMAINS:
+		return add_domain(&o->a, arg);
+	case LC_K_IFACES:
+		return add_ifaces(p, arg);
+	case LC_K_GROUP:
+		gr = getgrnam(arg);
+		if (!gr) {
+			p_err("--%s '%s': no such group", f->opt, arg);
+			return -ENOENT;
+		}
+		*(long *)p = gr->gr_gid;
+		return 0;
+	}
+	return -EINVAL;
+}
+
+int cli_attach_opt(struct daemon_opts *o, int c, char *arg)
+{
+	int i, err;
+
+	for (i = 0; i < LC_F__MAX; i++) {
+		if (lc_fields[i].val != c)
+			continue;
+		err = parse_field(o, &lc_fields[i], arg);
+		if (!err)
+			o->a.given |= 1u << i;
+		return err;
+	}
+	switch (c) {
+	case 'H':
+		if (!lc_holder_valid(arg)) {
+			p_err("--holder '%s' is not a holder name", arg);
+			p_hint("1-63 letters, digits and . _ : @ -, for example --holder acme.sh");
+			return -EINVAL;
+		}
+		snprintf(o->holder, sizeof(o->holder), "%s", arg);
+		return 0;
+	case 'T':
+		o->ttl = lc_parse_duration(arg);
+		if (o->ttl < 0) {
+			p_err("--ttl '%s' is not a duration", arg);
+			p_hint("seconds, or a number with s, m, h or d: --ttl 90s, --ttl 30m, --ttl 1h");
+			return -EINVAL;
+		}
+		return 0;
+	case 'W':
+		o->drain_wait = lc_parse_duration(arg);
+		if (o->drain_wait < 0) {
+			p_err("--drain-wait '%s' is not a duration", arg);
+			return -EINVAL;
+		}
+		return 0;
+	}
+	return 1;
+}
+
 /* A PROXY header is only looked for on a steered port: a
  * --proxy-protocol port that is not one is a mistake worth naming. */
-static int check_proxy_ports(const struct daemon_opts *o)
+static int check_proxy_ports(const struct lc_opts *o)
 {
 	__u32 i, j;
 
-	for (i = 0; i < o->cfg.nr_proxy_ports; i++) {
-		for (j = 0; j < o->cfg.nr_ports; j++)
-			if (o->cfg.ports[j] == o->cfg.proxy_ports[i])
+	for (i = 0; i < o->proxy.n; i++) {
+		for (j = 0; j < o->ports.n; j++)
+			if (o->ports.v[j] == o->proxy.v[i])
 				break;
-		if (j == o->cfg.nr_ports) {
+		if (j == o->ports.n) {
 			p_err("--proxy-protocol %u is not a steered port",
-			      o->cfg.proxy_ports[i]);
+			      o->proxy.v[i]);
 			p_hint("name it with --port too (--port 443 --proxy-protocol 443)");
 			return -EINVAL;
 		}
@@ -224,197 +344,82 @@ static int check_proxy_ports(const struct daemon_opts *o)
 	return 0;
 }
 
-int cli_parse_attach(int argc, char **argv, struct daemon_opts *o)
+/* What the BPF side is loaded with, from the options. */
+static void steer_config_from(const struct lc_opts *a, struct steer_config *c)
 {
-	const struct cmd *self = argc && !strcmp(argv[0], "run") ? &run_cmd :
-								   &attach_cmd;
-	struct group *gr;
-	bool max_given = false;
-	__u32 v;
-	int c, err;
+	memset(c, 0, sizeof(*c));
+	memcpy(c->ports, a->ports.v, sizeof(c->ports));
+	c->nr_ports = a->ports.n;
+	c->pool_size = a->pool;
+	c->netns_cookie = a->netns;
+	snprintf(c->cgroup, sizeof(c->cgroup), "%s", a->cgroup);
+	memcpy(c->preclass_ifindex, a->preclass.v, sizeof(c->preclass_ifindex));
+	c->nr_preclass = a->preclass.n;
+	memcpy(c->proxy_ports, a->proxy.v, sizeof(c->proxy_ports));
+	c->nr_proxy_ports = a->proxy.n;
+}
 
-	memset(o, 0, sizeof(*o));
-	o->control_gid = (gid_t)-1;
-	o->user = ALPNSTEER_DEFAULT_USER;
-	o->cfg.pool_size = ALPNSTEER_DEFAULT_POOL;
-	o->pool_max = ALPNSTEER_DEFAULT_POOL_MAX;
-	o->per_source = ALPNSTEER_DEFAULT_PER_SOURCE;
-	o->handshake_timeout = ALPNSTEER_DEFAULT_HS_TIMEOUT;
-	o->drain_wait = ALPNSTEER_DEFAULT_DRAIN_WAIT;
-	o->log_fd = -1;
-	snprintf(o->holder, sizeof(o->holder), "%s", LC_DEFAULT_HOLDER);
-	optind = 0; /* 0, not 1: glibc then forgets the previous scan */
-	while ((c = cmd_getopt(argc, argv, self)) != -1) {
-		switch (c) {
-		case 'p':
-			if (cli_parse_port(optarg, &v)) {
-				p_err("--port '%s' is not a port number",
-				      optarg);
-				return -EINVAL;
-			}
-			if (o->cfg.nr_ports >= ALPNSTEER_MAX_PORTS) {
-				p_err("too many --port options (at most %d)",
-				      ALPNSTEER_MAX_PORTS);
-				return -E2BIG;
-			}
-			o->cfg.ports[o->cfg.nr_ports++] = v;
-			break;
-		case 'c':
-			snprintf(o->cfg.cgroup, sizeof(o->cfg.cgroup), "%s",
-				 optarg);
-			break;
-		case 'n':
-			if (cli_parse_port(optarg, &v) ||
-			    v > ALPNSTEER_MAX_POOL) {
-				p_err("--pool '%s' must be 1..%d", optarg,
-				      ALPNSTEER_MAX_POOL);
-				return -EINVAL;
-			}
-			o->cfg.pool_size = v;
-			o->given |= LC_GIVEN_POOL;
-			break;
-		case 'M':
-			if (cli_parse_port(optarg, &v) ||
-			    v > ALPNSTEER_MAX_POOL) {
-				p_err("--pool-max '%s' must be 1..%d", optarg,
-				      ALPNSTEER_MAX_POOL);
-				return -EINVAL;
-			}
-			o->pool_max = v;
-			max_given = true;
-			break;
-		case 'S':
-			/* 0 is allowed: no cap (a test bed, one client). */
-			if (strcmp(optarg, "0") &&
-			    (cli_parse_port(optarg, &v) ||
-			     v > ALPNSTEER_MAX_POOL)) {
-				p_err("--per-source '%s' must be 0..%d", optarg,
-				      ALPNSTEER_MAX_POOL);
-				return -EINVAL;
-			}
-			o->per_source = strcmp(optarg, "0") ? v : 0;
-			break;
-		case 'f':
-			snprintf(o->forward, sizeof(o->forward), "%s", optarg);
-			err = cli_parse_hostport(optarg, &o->fwd_addr,
-						 &o->fwd_len);
-			if (err) {
-				p_err("--forward '%s' is not HOST:PORT",
-				      optarg);
-				p_hint("for example --forward 127.0.0.1:8443 or --forward [::1]:8443");
-				return err;
-			}
-			break;
-		case 'D':
-			err = add_domain(o, optarg);
-			if (err)
-				return err;
-			break;
-		case 't':
-			if (cli_parse_port(optarg, &v)) {
-				p_err("--handshake-timeout '%s' must be 1..65535 seconds",
-				      optarg);
-				return -EINVAL;
-			}
-			o->handshake_timeout = v;
-			o->given |= LC_GIVEN_TIMEOUT;
-			break;
-		case 'a':
-			o->alpn_dir = optarg;
-			o->given |= LC_GIVEN_ALPN_DIR;
-			break;
-		case 'u':
-			o->user = optarg;
-			o->given |= LC_GIVEN_USER;
-			break;
-		case 'H':
-			if (!lc_holder_valid(optarg)) {
-				p_err("--holder '%s' is not a holder name",
-				      optarg);
-				p_hint("1-63 letters, digits and . _ : @ -, for example --holder acme.sh");
-				return -EINVAL;
-			}
-			snprintf(o->holder, sizeof(o->holder), "%s", optarg);
-			break;
-		case 'T':
-			o->ttl = lc_parse_duration(optarg);
-			if (o->ttl < 0) {
-				p_err("--ttl '%s' is not a duration", optarg);
-				p_hint("seconds, or a number with s, m, h or d: --ttl 90s, --ttl 30m, --ttl 1h");
-				return -EINVAL;
-			}
-			break;
-		case 'W':
-			o->drain_wait = lc_parse_duration(optarg);
-			if (o->drain_wait < 0) {
-				p_err("--drain-wait '%s' is not a duration",
-				      optarg);
-				return -EINVAL;
-			}
-			break;
-		case 'X':
-			if (cli_parse_port(optarg, &v)) {
-				p_err("--proxy-protocol '%s' is not a port number",
-				      optarg);
-				return -EINVAL;
-			}
-			if (o->cfg.nr_proxy_ports >= ALPNSTEER_MAX_PORTS) {
-				p_err("too many --proxy-protocol options (at most %d)",
-				      ALPNSTEER_MAX_PORTS);
-				return -E2BIG;
-			}
-			o->cfg.proxy_ports[o->cfg.nr_proxy_ports++] = v;
-			break;
-		case 'P':
-			err = add_ifaces(o, optarg);
-			if (err)
-				return err;
-			break;
-		case 'g':
-			gr = getgrnam(optarg);
-			if (!gr) {
-				p_err("--control-group '%s': no such group",
-				      optarg);
-				return -ENOENT;
-			}
-			o->control_gid = gr->gr_gid;
-			o->given |= LC_GIVEN_CONTROL;
-			break;
-		default: /* cmd_getopt() said why */
-			return -EINVAL;
-		}
-	}
-	if (!cmd_operands(argc, argv, self, 0, 0))
-		return -EINVAL;
-	if (!o->cfg.nr_ports)
-		o->cfg.ports[o->cfg.nr_ports++] = 443;
-	err = check_proxy_ports(o);
+/* The rules between options, and the defaults that depend on others or
+ * on this system. */
+static int finish(struct lc_opts *a)
+{
+	int err;
+
+	if (!a->ports.n)
+		a->ports.v[a->ports.n++] = lc_fields[LC_F_ports].dflt;
+	err = check_proxy_ports(a);
 	if (err)
 		return err;
-	if (o->pool_max < o->cfg.pool_size) {
-		if (max_given) {
-			p_err("--pool-max %u is below --pool %u", o->pool_max,
-			      o->cfg.pool_size);
+	if (a->pool_max < a->pool) {
+		if (a->given & LC_GIVEN(pool_max)) {
+			p_err("--pool-max %u is below --pool %u", a->pool_max,
+			      a->pool);
 			p_hint("--pool is where the pool starts, --pool-max how far it may grow");
 			return -EINVAL;
 		}
-		o->pool_max = o->cfg.pool_size;
+		a->pool_max = a->pool;
 	}
-	if (o->nr_domains && !o->forward[0]) {
+	if (a->domains[0] && !a->forward[0]) {
 		/* The built-in responder knows its names from its challenges. */
 		p_err("--domain goes with --forward");
 		p_hint("with the built-in responder, add challenges with 'alpnsteer challenge add' or --alpn-dir");
 		return -EINVAL;
 	}
-	if (!o->cfg.cgroup[0]) {
-		err = cli_cgroup2_root(NULL, o->cfg.cgroup,
-				       sizeof(o->cfg.cgroup));
+	if (!a->cgroup[0]) {
+		err = cli_cgroup2_root(NULL, a->cgroup, sizeof(a->cgroup));
 		if (err) {
 			p_err("no cgroup2 mount found in /proc/self/mounts");
 			p_hint("mount cgroup2 or name a cgroup v2 directory with --cgroup");
 			return err;
 		}
 	}
+	a->netns = cli_netns_cookie();
+	return 0;
+}
+
+int cli_parse_attach(int argc, char **argv, struct daemon_opts *o)
+{
+	const struct cmd *self = argc && !strcmp(argv[0], "run") ? &run_cmd :
+								   &attach_cmd;
+	int c, err;
+
+	memset(o, 0, sizeof(*o));
+	lc_opts_default(&o->a);
+	o->drain_wait = ALPNSTEER_DEFAULT_DRAIN_WAIT;
+	o->log_fd = -1;
+	snprintf(o->holder, sizeof(o->holder), "%s", LC_DEFAULT_HOLDER);
+	optind = 0; /* 0, not 1: glibc then forgets the previous scan */
+	while ((c = cmd_getopt(argc, argv, self)) != -1) {
+		err = c == CMD_BAD_OPT ? -EINVAL : cli_attach_opt(o, c, optarg);
+		if (err) /* cmd_getopt() or the option's parser said why */
+			return err < 0 ? err : -EINVAL;
+	}
+	if (!cmd_operands(argc, argv, self, 0, 0))
+		return -EINVAL;
+	err = finish(&o->a);
+	if (err)
+		return err;
+	steer_config_from(&o->a, &o->cfg);
 	return 0;
 }
 

@@ -9,11 +9,6 @@
 #include "cmd.h"
 #include "daemon.h"
 
-#define ALPNSTEER_DEFAULT_POOL 64
-#define ALPNSTEER_DEFAULT_POOL_MAX 256
-#define ALPNSTEER_DEFAULT_PER_SOURCE 8
-#define ALPNSTEER_DEFAULT_HS_TIMEOUT 30
-#define ALPNSTEER_DEFAULT_USER "alpnsteer"
 /* An attach waits this long (seconds) for an earlier attachment's drain. */
 #define ALPNSTEER_DEFAULT_DRAIN_WAIT 120
 
@@ -22,8 +17,12 @@ int cli_parse_port(const char *s, __u32 *port);
 /* Parse "HOST:PORT" or "[V6]:PORT" into an address. */
 int cli_parse_hostport(const char *s, struct sockaddr_storage *ss,
 		       socklen_t *len);
-/* The options of attach and run (cmd.h). */
+/* The options of attach and run (cmd.h): LC_ATTACH_FIELDS, then the
+ * holder's own. */
 extern const struct cmd_opt cli_attach_opts[];
+/* Parse one option of cli_attach_opts[] (cmd_getopt()'s @c, its
+ * @arg): 0, -errno with an Error said, or 1 when @c is not one of them. */
+int cli_attach_opt(struct daemon_opts *o, int c, char *arg);
 
 /* Parse attach/run options into @o; argv[0] is the command name.  -EINVAL
  * or -E2BIG: the command line is wrong (exit 2); another -errno: this

@@ -376,7 +376,7 @@ static void detach_now(struct agent *ag)
 
 static void dir_scan(struct agent *ag)
 {
-	const char *dir = ag->o.alpn_dir;
+	const char *dir = ag->o.a.alpn_dir;
 	char buf[4096];
 	struct dirent *de;
 	struct stat st;
@@ -385,7 +385,7 @@ static void dir_scan(struct agent *ag)
 	DIR *d;
 	int fd;
 
-	if (!dir)
+	if (!dir[0])
 		return;
 	while (read(ag->ifd, buf, sizeof(buf)) > 0)
 		;
@@ -632,7 +632,7 @@ static void on_client(struct agent *ag)
 		return;
 	}
 	buf[n] = '\0';
-	if (control_peer(fd, &uid, ag->o.control_gid) <= 0)
+	if (control_peer(fd, &uid, (gid_t)ag->o.a.control_gid) <= 0)
 		reply = ctl_msg("error: permission denied");
 	else
 		reply = answer(ag, buf);
@@ -865,7 +865,6 @@ static int parse(struct agent *ag, int argc, char **argv)
 	rc = cli_parse_attach(n, pass, &ag->o);
 	if (rc)
 		return rc;
-	ag->o.cfg.netns_cookie = cli_netns_cookie();
 	if (geteuid() != 0) {
 		p_err("the agent needs root (it attaches and detaches)");
 		p_hint("run it as root, or from alpnsteer-agent.service");
@@ -882,7 +881,7 @@ static int parse(struct agent *ag, int argc, char **argv)
 		p_err("cannot mount bpffs on /sys/fs/bpf: %s", strerror(-rc));
 		return rc;
 	}
-	return lc_check_user(ag->o.user);
+	return lc_check_user(ag->o.a.user);
 }
 
 static int take_lock(struct agent *ag)
@@ -940,7 +939,7 @@ static int setup(struct agent *ag)
 	snprintf(ag->sock_path, sizeof(ag->sock_path), "%s/%s", ag->p.run_dir,
 		 AGENT_SOCK_NAME);
 	unlink(ag->sock_path);
-	ag->lsock = control_listen(ag->sock_path, ag->o.control_gid);
+	ag->lsock = control_listen(ag->sock_path, (gid_t)ag->o.a.control_gid);
 	if (ag->lsock < 0) {
 		p_err("cannot create %s: %s", ag->sock_path,
 		      strerror(-ag->lsock));
@@ -949,15 +948,15 @@ static int setup(struct agent *ag)
 	/* Blocking accept, one request at a time: add waits for the attach. */
 	fcntl(ag->lsock, F_SETFL, fcntl(ag->lsock, F_GETFL) & ~O_NONBLOCK);
 	ag->ifd = -1;
-	if (ag->o.alpn_dir) {
+	if (ag->o.a.alpn_dir[0]) {
 		ag->ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
 		if (ag->ifd < 0 ||
-		    inotify_add_watch(ag->ifd, ag->o.alpn_dir,
+		    inotify_add_watch(ag->ifd, ag->o.a.alpn_dir,
 				      IN_CLOSE_WRITE | IN_MOVED_TO |
 					      IN_MOVED_FROM | IN_DELETE |
 					      IN_CREATE) < 0) {
-			p_err("cannot watch --alpn-dir %s: %s", ag->o.alpn_dir,
-			      strerror(errno));
+			p_err("cannot watch --alpn-dir %s: %s",
+			      ag->o.a.alpn_dir, strerror(errno));
 			return -errno;
 		}
 	}
@@ -1047,7 +1046,7 @@ int do_agent(int argc, char **argv)
 			dir_scan(&ag);
 		if (pfd[3].revents & (POLLIN | POLLHUP))
 			on_store(&ag);
-		if (ag.o.alpn_dir && !(pfd[2].revents & POLLIN))
+		if (ag.o.a.alpn_dir[0] && !(pfd[2].revents & POLLIN))
 			dir_scan(&ag); /* mtimes age: ttl */
 		sync_state(&ag);
 	}

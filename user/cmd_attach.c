@@ -32,7 +32,6 @@ static int prepare(int argc, char **argv, struct daemon_opts *o)
 	err = cli_parse_attach(argc, argv, o);
 	if (err)
 		return err == -EINVAL || err == -E2BIG ? EXIT_USAGE : EXIT_FAIL;
-	o->cfg.netns_cookie = cli_netns_cookie();
 	if (geteuid() != 0) {
 		p_err("attach needs root (CAP_BPF, CAP_NET_ADMIN, CAP_SYS_ADMIN for bpffs)");
 		p_hint("run it as root, or from a systemd unit");
@@ -54,7 +53,7 @@ static int prepare(int argc, char **argv, struct daemon_opts *o)
 		p_info("cannot list listeners through sock_diag");
 	/* Before anything is attached: a daemon that silently stayed root
 	 * would parse the Internet's TLS with every privilege. */
-	return lc_check_user(o->user) ? EXIT_FAIL : EXIT_OK;
+	return lc_check_user(o->a.user) ? EXIT_FAIL : EXIT_OK;
 }
 
 static int attach_or_run(int argc, char **argv, bool foreground)

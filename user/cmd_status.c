@@ -225,8 +225,8 @@ static void print_json(const struct status *st)
 		jw_null(jw);
 	jw_name(jw, "ports");
 	jw_start_array(jw);
-	for (i = 0; on && i < st->v.rec.opts.nr_ports; i++)
-		jw_uint(jw, st->v.rec.opts.ports[i]);
+	for (i = 0; on && i < st->v.rec.opts.ports.n; i++)
+		jw_uint(jw, st->v.rec.opts.ports.v[i]);
 	jw_end_array(jw);
 	jw_string_field(jw, "cgroup", on ? st->v.rec.opts.cgroup : "");
 	jw_string_field(jw, "responder",
@@ -311,6 +311,13 @@ static void print_json(const struct status *st)
 	for (i = 0; steer_map_names[i]; i++)
 		jw_uint_field(jw, steer_map_names[i], st->ids.map_id[i]);
 	jw_end_object(jw);
+	/* Added with the one list of attach options: each of them, keyed by
+	 * its name (attach_fields.h); null when detached. */
+	jw_name(jw, "options");
+	if (on && st->have_rs)
+		lc_opts_json(jw, &st->v.rec.opts);
+	else
+		jw_null(jw);
 	jw_end_object(jw);
 	jw_destroy(jw);
 }
@@ -340,8 +347,8 @@ static void print_text(const struct status *st)
 	printf("daemon:     %s (pid %d)\n",
 	       st->alive ? "running" : "NOT RUNNING", (int)st->v.rec.pid);
 	printf("ports:     ");
-	for (i = 0; i < st->v.rec.opts.nr_ports; i++)
-		printf(" %u", st->v.rec.opts.ports[i]);
+	for (i = 0; i < st->v.rec.opts.ports.n; i++)
+		printf(" %u", st->v.rec.opts.ports.v[i]);
 	printf("\ncgroup:     %s\n", st->v.rec.opts.cgroup);
 	printf("responder:  %s%s\n",
 	       st->v.rec.opts.forward[0] ? "forward to " : "built-in",
@@ -362,6 +369,8 @@ static void print_text(const struct status *st)
 	printf("pool:       %u of %u in use\n", st->in_use, st->made);
 	printf("held:       %d connections in %s/conns\n", st->conns,
 	       ALPNSTEER_PIN_DIR);
+	if (st->have_rs)
+		lc_opts_text(stdout, &st->v.rec.opts);
 	if (st->challenges && st->challenges[0])
 		printf("challenges:\n%s\n", st->challenges);
 	printf("counters:\n");

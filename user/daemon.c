@@ -254,7 +254,7 @@ static void sweep(struct daemon *d)
 		/* A silent or slow client loses its slot at the timeout,
 		 * connected or not: the next validation must find one. */
 		if (s->state == SLOT_BUSY &&
-		    now.tv_sec - s->since.tv_sec >= d->o->handshake_timeout) {
+		    now.tv_sec - s->since.tv_sec >= d->o->a.timeout) {
 			p_info("slot %u: handshake timed out", i);
 			slot_recycle(d, i);
 		}
@@ -447,9 +447,9 @@ static int drop_root(const struct daemon_opts *o)
 
 	/* Nothing is handed over: the pin and run directories stay root's,
 	 * and the keeper (root) removes what is in them once drained. */
-	err = privdrop(o->user, o->alpn_dir != NULL, NULL);
+	err = privdrop(o->a.user, o->a.alpn_dir[0] != '\0', NULL);
 	if (err)
-		p_err("cannot drop privileges to %s: %s", o->user,
+		p_err("cannot drop privileges to %s: %s", o->a.user,
 		      strerror(-err));
 	if (err)
 		return err;
@@ -488,7 +488,7 @@ int daemon_run(const struct daemon_opts *o, int ready_fd)
 				bpf_map__fd(k->maps.pool_ports),
 				bpf_map__fd(k->maps.slots),
 				bpf_map__fd(k->maps.free_slots),
-				o->cfg.pool_size, o->pool_max);
+				o->cfg.pool_size, o->a.pool_max);
 	err = err ?: setup_loop(&d);
 	err = err ?: setup_sources(&d);
 	err = err ?: sync_policy(&d);
@@ -515,7 +515,7 @@ int daemon_run(const struct daemon_opts *o, int ready_fd)
 		}
 	}
 	p_info("attached: pid %d, pool %u, responder %s", (int)getpid(),
-	       o->cfg.pool_size, forwarding(&d) ? o->forward : "built-in");
+	       o->cfg.pool_size, forwarding(&d) ? o->a.forward : "built-in");
 	loop(&d);
 	p_info("drained; removing links and maps");
 out:

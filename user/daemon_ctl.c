@@ -38,7 +38,7 @@ int sync_policy(struct daemon *d)
 	if (bpf_map_lookup_elem(d->settings_fd, &zero, &cfg))
 		return -errno;
 	cfg.sni_filter = !forwarding(d) || d->store.nr > 0;
-	cfg.src_cap = d->o->per_source;
+	cfg.src_cap = d->o->a.per_source;
 	return bpf_map_update_elem(d->settings_fd, &zero, &cfg, BPF_ANY) ?
 		       -errno :
 		       0;
@@ -46,16 +46,17 @@ int sync_policy(struct daemon *d)
 
 int add_domains(struct daemon *d)
 {
-	char err[200];
-	int i, rc;
+	char err[200], names[LC_DOMAINS_LEN], *name, *save = NULL;
+	int rc;
 
 	/* --domain names carry no key authorization: they only feed the
 	 * steering filter of a --forward relay. */
-	for (i = 0; i < d->o->nr_domains; i++) {
-		rc = challenges_add(&d->store, d->o->domains[i], "-", err,
-				    sizeof(err));
+	snprintf(names, sizeof(names), "%s", d->o->a.domains);
+	for (name = strtok_r(names, ",", &save); name;
+	     name = strtok_r(NULL, ",", &save)) {
+		rc = challenges_add(&d->store, name, "-", err, sizeof(err));
 		if (rc) {
-			p_err("--domain %s: %s", d->o->domains[i], err);
+			p_err("--domain %s: %s", name, err);
 			return rc;
 		}
 	}
@@ -151,7 +152,7 @@ static void ctl_answer(struct daemon *d, struct ctl_client *c)
 		ctl_drop(d, c);
 		return;
 	}
-	rc = control_peer(c->fd, &uid, d->o->control_gid);
+	rc = control_peer(c->fd, &uid, (gid_t)d->o->a.control_gid);
 	/* The file mode already keeps others out; say no here too. */
 	if (rc <= 0) {
 		c->reply = strdup("error: permission denied");
@@ -203,7 +204,7 @@ void on_ctl_client(struct daemon *d, __u32 idx)
 
 void on_alpndir(struct daemon *d)
 {
-	if (alpndir_rescan(d->o->alpn_dir, d->dir_fd, &d->store) > 0)
+	if (alpndir_rescan(d->o->a.alpn_dir, d->dir_fd, &d->store) > 0)
 		sync_policy(d);
 }
 
@@ -214,7 +215,8 @@ int setup_sources(struct daemon *d)
 
 	for (i = 0; i < CONTROL_MAX_CLIENTS; i++)
 		d->ctl[i].fd = -1;
-	d->ctl_fd = control_listen(ALPNSTEER_CONTROL_SOCK, d->o->control_gid);
+	d->ctl_fd = control_listen(ALPNSTEER_CONTROL_SOCK,
+				   (gid_t)d->o->a.control_gid);
 	if (d->ctl_fd < 0) {
 		p_err("cannot create %s: %s", ALPNSTEER_CONTROL_SOCK,
 		      strerror(-d->ctl_fd));
@@ -222,15 +224,15 @@ int setup_sources(struct daemon *d)
 	}
 	err = ep_set(d, EPOLL_CTL_ADD, d->ctl_fd, EPOLLIN,
 		     ev_key(EV_CONTROL, 0));
-	if (err || !d->o->alpn_dir)
+	if (err || !d->o->a.alpn_dir[0])
 		return err;
-	d->dir_fd = alpndir_watch(d->o->alpn_dir);
+	d->dir_fd = alpndir_watch(d->o->a.alpn_dir);
 	if (d->dir_fd < 0) {
-		p_err("cannot watch --alpn-dir %s: %s", d->o->alpn_dir,
+		p_err("cannot watch --alpn-dir %s: %s", d->o->a.alpn_dir,
 		      strerror(-d->dir_fd));
 		return d->dir_fd;
 	}
-	alpndir_rescan(d->o->alpn_dir, d->dir_fd, &d->store);
+	alpndir_rescan(d->o->a.alpn_dir, d->dir_fd, &d->store);
 	return ep_set(d, EPOLL_CTL_ADD, d->dir_fd, EPOLLIN,
 		      ev_key(EV_ALPNDIR, 0));
 }

@@ -81,7 +81,7 @@ static inline int ep_set(struct daemon *d, int op, int fd, unsigned int events,
 
 static inline bool forwarding(const struct daemon *d)
 {
-	return d->o->forward[0] != '\0';
+	return d->o->a.forward[0] != '\0';
 }
 
 /* daemon_ctl.c: where challenges come from, and the steering policy. */

@@ -180,7 +180,7 @@ bool wk_hand(struct daemon *d, __u32 idx)
 				       d->o->fwd_len);
 		if (fds[1] < 0) {
 			p_warn("slot %u: cannot reach %s: %s", idx,
-			       d->o->forward, strerror(-fds[1]));
+			       d->o->a.forward, strerror(-fds[1]));
 			close(fds[0]);
 			return false;
 		}

@@ -256,25 +256,12 @@ int lc_lock_held(int dirfd, const char *name, uid_t owner)
 	return held;
 }
 
-/* The record: key=value lines.  pid, since, pool, cgroup, forward and
- * ports are as older versions wrote them. */
-static void join_ints(char *buf, size_t len, const void *v, __u32 n,
-		      bool is_int)
-{
-	size_t off = 0;
-	__u32 i;
-
-	buf[0] = '\0';
-	for (i = 0; i < n && off < len; i++)
-		off += snprintf(buf + off, len - off, "%s%ld", i ? "," : "",
-				is_int ? (long)((const int *)v)[i] :
-					 (long)((const __u32 *)v)[i]);
-}
-
+/* The record: key=value lines, one per attach field (attach_fields.h)
+ * after the process's own.  pid, since, pool, cgroup, forward and ports
+ * are as older versions wrote them. */
 int lc_record_write(int dirfd, const struct lc_record *r)
 {
-	const struct lc_opts *o = &r->opts;
-	char ports[128], pre[128], proxy[128];
+	char val[LC_DOMAINS_LEN];
 	FILE *f;
 	int fd, i;
 
@@ -290,20 +277,13 @@ int lc_record_write(int dirfd, const struct lc_record *r)
 		unlinkat(dirfd, LC_STATE_FILE ".new", 0);
 		return -ENOMEM;
 	}
-	join_ints(ports, sizeof(ports), o->ports, o->nr_ports, false);
-	join_ints(pre, sizeof(pre), o->preclass, o->nr_preclass, true);
-	join_ints(proxy, sizeof(proxy), o->proxy_ports, o->nr_proxy_ports,
-		  false);
-	fprintf(f,
-		"pid=%d\nkeeper=%d\nsince=%lld\nphase=%d\npool=%u\n"
-		"cgroup=%s\nforward=%s\nports=%s\ndomains=%s\npreclass=%s\n"
-		"proxy=%s\n"
-		"netns=%llu\ntimeout=%d\nalpn_dir=%s\ncontrol_gid=%ld\n"
-		"user=%s\n",
+	fprintf(f, "pid=%d\nkeeper=%d\nsince=%lld\nphase=%d\nnetns=%llu\n",
 		(int)r->pid, (int)r->keeper, (long long)r->since, r->phase,
-		o->pool, o->cgroup, o->forward, ports, o->domains, pre, proxy,
-		(unsigned long long)o->netns, o->timeout, o->alpn_dir,
-		o->control_gid, o->user);
+		(unsigned long long)r->opts.netns);
+	for (i = 0; i < LC_F__MAX; i++) {
+		lc_field_str(&r->opts, &lc_fields[i], false, val, sizeof(val));
+		fprintf(f, "%s=%s\n", lc_fields[i].key, val);
+	}
 	for (i = 0; i < r->nr_holders; i++)
 		fprintf(f, "holder=%lld %s\n", (long long)r->holders[i].expires,
 			r->holders[i].name);
@@ -320,31 +300,16 @@ int lc_record_write(int dirfd, const struct lc_record *r)
 	return 0;
 }
 
-static __u32 split_ints(const char *v, void *out, __u32 max, bool is_int)
-{
-	char buf[256], *tok, *save = NULL;
-	__u32 n = 0;
-
-	snprintf(buf, sizeof(buf), "%s", v);
-	for (tok = strtok_r(buf, ",", &save); tok && n < max;
-	     tok = strtok_r(NULL, ",", &save)) {
-		if (is_int)
-			((int *)out)[n++] = atoi(tok);
-		else
-			((__u32 *)out)[n++] = strtoul(tok, NULL, 10);
-	}
-	return n;
-}
-
 int lc_record_read(int dirfd, struct lc_record *r, uid_t owner)
 {
-	struct lc_opts *o = &r->opts;
-	char line[PATH_MAX + 64];
+	const struct lc_field *fl;
+	char line[LC_DOMAINS_LEN + 64];
 	FILE *f;
 	int fd;
 
 	memset(r, 0, sizeof(*r));
-	o->control_gid = -1;
+	/* A key an older version did not write keeps its default. */
+	lc_opts_default(&r->opts);
 	fd = lc_open_checked(dirfd, LC_STATE_FILE, O_RDONLY, 0, owner);
 	if (fd < 0)
 		return fd;
@@ -368,33 +333,10 @@ int lc_record_read(int dirfd, struct lc_record *r, uid_t owner)
 			r->since = atoll(v);
 		else if (!strcmp(line, "phase"))
 			r->phase = atoi(v);
-		else if (!strcmp(line, "pool"))
-			o->pool = strtoul(v, NULL, 10);
-		else if (!strcmp(line, "cgroup"))
-			snprintf(o->cgroup, sizeof(o->cgroup), "%s", v);
-		else if (!strcmp(line, "forward"))
-			snprintf(o->forward, sizeof(o->forward), "%s", v);
-		else if (!strcmp(line, "ports"))
-			o->nr_ports = split_ints(v, o->ports,
-						 ALPNSTEER_MAX_PORTS, false);
-		else if (!strcmp(line, "domains"))
-			snprintf(o->domains, sizeof(o->domains), "%s", v);
-		else if (!strcmp(line, "proxy"))
-			o->nr_proxy_ports = split_ints(
-				v, o->proxy_ports, ALPNSTEER_MAX_PORTS, false);
-		else if (!strcmp(line, "preclass"))
-			o->nr_preclass = split_ints(v, o->preclass,
-						    ALPNSTEER_MAX_IFACES, true);
 		else if (!strcmp(line, "netns"))
-			o->netns = strtoull(v, NULL, 10);
-		else if (!strcmp(line, "timeout"))
-			o->timeout = atoi(v);
-		else if (!strcmp(line, "alpn_dir"))
-			snprintf(o->alpn_dir, sizeof(o->alpn_dir), "%s", v);
-		else if (!strcmp(line, "control_gid"))
-			o->control_gid = atol(v);
-		else if (!strcmp(line, "user"))
-			snprintf(o->user, sizeof(o->user), "%s", v);
+			r->opts.netns = strtoull(v, NULL, 10);
+		else if ((fl = lc_field_by_key(line)))
+			lc_field_set(&r->opts, fl, v);
 		else if (!strcmp(line, "holder") &&
 			 r->nr_holders < LC_HOLDER_MAX) {
 			struct lc_holder *h = &r->holders[r->nr_holders];
@@ -481,109 +423,11 @@ int lc_holders_prune(struct lc_record *r, time_t now)
 	return n;
 }
 
-static void say(char *why, size_t len, size_t *off, const char *what,
-		const char *live, const char *want)
-{
-	if (*off >= len)
-		return;
-	*off += snprintf(why + *off, len - *off,
-			 "%s%s: attached with %s, asked for %s",
-			 *off ? "; " : "", what, live, want);
-}
-
-static int cmp_u32(const void *a, const void *b)
-{
-	__u32 x = *(const __u32 *)a, y = *(const __u32 *)b;
-
-	return x < y ? -1 : x > y;
-}
-
 static int cmp_int(const void *a, const void *b)
 {
 	int x = *(const int *)a, y = *(const int *)b;
 
 	return x < y ? -1 : x > y;
-}
-
-static void ports_str(char *buf, size_t len, const __u32 *p, __u32 n)
-{
-	__u32 sorted[ALPNSTEER_MAX_PORTS], i;
-	size_t off = 0;
-
-	memcpy(sorted, p, n * sizeof(*p));
-	qsort(sorted, n, sizeof(*sorted), cmp_u32);
-	buf[0] = '\0';
-	for (i = 0; i < n && off < len; i++)
-		if (!i || sorted[i] != sorted[i - 1])
-			off += snprintf(buf + off, len - off, "%s%u",
-					off ? "," : "", sorted[i]);
-}
-
-int lc_opts_diff(const struct lc_opts *live, const struct lc_opts *want,
-		 char *why, size_t len)
-{
-	char a[256], b[256];
-	size_t off = 0;
-
-	why[0] = '\0';
-	/* What is steered, and where to: always compared. */
-	if (strcmp(live->forward, want->forward))
-		say(why, len, &off, "responder",
-		    live->forward[0] ? live->forward : "the built-in one",
-		    want->forward[0] ? want->forward : "the built-in one");
-	ports_str(a, sizeof(a), live->ports, live->nr_ports);
-	ports_str(b, sizeof(b), want->ports, want->nr_ports);
-	if (strcmp(a, b))
-		say(why, len, &off, "--port", a, b);
-	if (strcmp(live->domains, want->domains))
-		say(why, len, &off, "--domain",
-		    live->domains[0] ? live->domains : "none (every name)",
-		    want->domains[0] ? want->domains : "none (every name)");
-	if (strcmp(live->cgroup, want->cgroup))
-		say(why, len, &off, "--cgroup", live->cgroup, want->cgroup);
-	ports_str(a, sizeof(a), live->proxy_ports, live->nr_proxy_ports);
-	ports_str(b, sizeof(b), want->proxy_ports, want->nr_proxy_ports);
-	if (strcmp(a, b))
-		say(why, len, &off, "--proxy-protocol", a[0] ? a : "none",
-		    b[0] ? b : "none");
-	join_ints(a, sizeof(a), live->preclass, live->nr_preclass, true);
-	join_ints(b, sizeof(b), want->preclass, want->nr_preclass, true);
-	if (strcmp(a, b))
-		say(why, len, &off, "--preclassify (ifindex)", a[0] ? a : "off",
-		    b[0] ? b : "off");
-	if (live->netns != want->netns) {
-		snprintf(a, sizeof(a), "cookie %llu",
-			 (unsigned long long)live->netns);
-		snprintf(b, sizeof(b), "cookie %llu",
-			 (unsigned long long)want->netns);
-		say(why, len, &off, "network namespace", a, b);
-	}
-	/* Tuning: only when asked for by name. */
-	if ((want->given & LC_GIVEN_POOL) && live->pool != want->pool) {
-		snprintf(a, sizeof(a), "%u", live->pool);
-		snprintf(b, sizeof(b), "%u", want->pool);
-		say(why, len, &off, "--pool", a, b);
-	}
-	if ((want->given & LC_GIVEN_TIMEOUT) &&
-	    live->timeout != want->timeout) {
-		snprintf(a, sizeof(a), "%d", live->timeout);
-		snprintf(b, sizeof(b), "%d", want->timeout);
-		say(why, len, &off, "--handshake-timeout", a, b);
-	}
-	if ((want->given & LC_GIVEN_ALPN_DIR) &&
-	    strcmp(live->alpn_dir, want->alpn_dir))
-		say(why, len, &off, "--alpn-dir",
-		    live->alpn_dir[0] ? live->alpn_dir : "none",
-		    want->alpn_dir);
-	if ((want->given & LC_GIVEN_CONTROL) &&
-	    live->control_gid != want->control_gid) {
-		snprintf(a, sizeof(a), "gid %ld", live->control_gid);
-		snprintf(b, sizeof(b), "gid %ld", want->control_gid);
-		say(why, len, &off, "--control-group", a, b);
-	}
-	if ((want->given & LC_GIVEN_USER) && strcmp(live->user, want->user))
-		say(why, len, &off, "--user", live->user, want->user);
-	return off ? 1 : 0;
 }
 
 static bool pinned(const struct lc_paths *p, const char *name)

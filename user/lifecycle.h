@@ -16,11 +16,13 @@
 #include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <sys/types.h>
 #include <time.h>
 #include <linux/types.h>
 
 #include "alpnsteer_abi.h"
+#include "attach_fields.h"
 
 #define LC_RUN_DIR "/run/alpnsteer"
 #define LC_STATE_FILE "state"
@@ -31,7 +33,6 @@
 #define LC_DEFAULT_HOLDER "default"
 #define LC_HOLDER_MAX 32
 #define LC_HOLDER_NAME 64
-#define LC_DOMAINS_LEN 4096
 
 struct lc_paths {
 	char pin_dir[PATH_MAX];
@@ -57,35 +58,6 @@ enum lc_phase {
 struct lc_holder {
 	char name[LC_HOLDER_NAME];
 	time_t expires; /* 0: until its detach */
-};
-
-/* Bits of lc_opts.given: options named on the command line. */
-enum {
-	LC_GIVEN_POOL = 1 << 0,
-	LC_GIVEN_TIMEOUT = 1 << 1,
-	LC_GIVEN_ALPN_DIR = 1 << 2,
-	LC_GIVEN_CONTROL = 1 << 3,
-	LC_GIVEN_USER = 1 << 4,
-};
-
-/* The options that make an attachment what it is. */
-struct lc_opts {
-	__u32 ports[ALPNSTEER_MAX_PORTS];
-	__u32 nr_ports;
-	char forward[128]; /* "": the built-in responder */
-	char domains[LC_DOMAINS_LEN]; /* sorted, comma-separated */
-	char cgroup[PATH_MAX];
-	int preclass[ALPNSTEER_MAX_IFACES];
-	__u32 nr_preclass;
-	__u32 proxy_ports[ALPNSTEER_MAX_PORTS];
-	__u32 nr_proxy_ports;
-	__u64 netns;
-	__u32 pool;
-	int timeout;
-	char alpn_dir[PATH_MAX];
-	long control_gid; /* -1: none */
-	char user[64];
-	unsigned int given; /* LC_GIVEN_*, for the asking side only */
 };
 
 struct lc_record {
@@ -142,10 +114,23 @@ int lc_holder_remove(struct lc_record *r, const char *name);
 int lc_holders_prune(struct lc_record *r, time_t now);
 bool lc_holder_valid(const char *name);
 
+/* The attach options (attach_fields.c): every field at its default. */
+void lc_opts_default(struct lc_opts *o);
 /* 0 when @want may share the attachment @live describes, else 1 with what
  * differs in @why ("--forward: attached 127.0.0.1:8443, asked 1.2.3.4:9"). */
 int lc_opts_diff(const struct lc_opts *live, const struct lc_opts *want,
 		 char *why, size_t len);
+/* A field's value as the record writes it (@set: a port list as a sorted
+ * set), and back. */
+void lc_field_str(const struct lc_opts *o, const struct lc_field *f, bool set,
+		  char *buf, size_t len);
+void lc_field_set(struct lc_opts *o, const struct lc_field *f, const char *v);
+const struct lc_field *lc_field_by_key(const char *key);
+/* `status`: every option, one line each, or a JSON object keyed by the
+ * options' names. */
+struct json_writer;
+void lc_opts_text(FILE *out, const struct lc_opts *o);
+void lc_opts_json(struct json_writer *jw, const struct lc_opts *o);
 
 /* Look at everything; never changes anything. */
 void lc_observe(const struct lc_paths *p, int run_dirfd, struct lc_view *v);

@@ -36,44 +36,6 @@
 #define KEEPER_TICK_MS 100
 #define EDIT_LOCK_MS 30000
 
-static int cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
-void lc_opts_from(const struct daemon_opts *o, struct lc_opts *l)
-{
-	const char *dom[ALPNSTEER_MAX_DOMAINS];
-	size_t off = 0;
-	int i;
-
-	memset(l, 0, sizeof(*l));
-	memcpy(l->ports, o->cfg.ports, sizeof(l->ports));
-	l->nr_ports = o->cfg.nr_ports;
-	snprintf(l->forward, sizeof(l->forward), "%s", o->forward);
-	memcpy(dom, o->domains, o->nr_domains * sizeof(dom[0]));
-	qsort(dom, o->nr_domains, sizeof(dom[0]), cmp_str);
-	for (i = 0; i < o->nr_domains && off < sizeof(l->domains); i++)
-		if (!i || strcmp(dom[i], dom[i - 1]))
-			off += snprintf(l->domains + off,
-					sizeof(l->domains) - off, "%s%s",
-					off ? "," : "", dom[i]);
-	snprintf(l->cgroup, sizeof(l->cgroup), "%s", o->cfg.cgroup);
-	memcpy(l->preclass, o->cfg.preclass_ifindex, sizeof(l->preclass));
-	l->nr_preclass = o->cfg.nr_preclass;
-	memcpy(l->proxy_ports, o->cfg.proxy_ports, sizeof(l->proxy_ports));
-	l->nr_proxy_ports = o->cfg.nr_proxy_ports;
-	l->netns = o->cfg.netns_cookie;
-	l->pool = o->cfg.pool_size;
-	l->timeout = o->handshake_timeout;
-	snprintf(l->alpn_dir, sizeof(l->alpn_dir), "%s",
-		 o->alpn_dir ? o->alpn_dir : "");
-	l->control_gid = o->control_gid == (gid_t)-1 ? -1 :
-						       (long)o->control_gid;
-	snprintf(l->user, sizeof(l->user), "%s", o->user);
-	l->given = o->given;
-}
-
 static void pin_path(const struct lc_paths *p, char *buf, size_t len,
 		     const char *name)
 {
@@ -432,7 +394,7 @@ static int keeper_main(const struct lc_paths *p, struct daemon_opts *o,
 	rec.keeper = getpid();
 	rec.since = time(NULL);
 	rec.phase = LC_PHASE_ATTACHED;
-	lc_opts_from(o, &rec.opts);
+	rec.opts = o->a;
 	lc_holder_add(&rec, o->holder, expiry(o));
 	err = lc_record_write(run_fd, &rec);
 	if (err) {
@@ -552,7 +514,7 @@ static int attach_in(const struct lc_paths *p, struct daemon_opts *o,
 	char status = 1;
 	pid_t pid;
 
-	lc_opts_from(o, &want);
+	want = o->a;
 	for (;;) {
 		lc_observe(p, run_fd, &v);
 		switch (lc_plan_attach(&v, &want, why, sizeof(why))) {

@@ -8,8 +8,6 @@
 #include "daemon.h"
 #include "lifecycle.h"
 
-/* The options an attach records (and compares). */
-void lc_opts_from(const struct daemon_opts *o, struct lc_opts *l);
 /* attach (@foreground false: returns once live) and run (@foreground:
  * keeps the attachment in this process until it is drained); exit code. */
 int lc_attach(const struct lc_paths *p, struct daemon_opts *o, bool foreground);
