@@ -38,7 +38,7 @@ _alpnsteer()
 			continue
 		fi
 		case "$cmd" in
-		"" | challenge) cmd=${cmd:+$cmd }$w ;;
+		"" | challenge | agent) cmd=${cmd:+$cmd }$w ;;
 		*) break ;;
 		esac
 	done
@@ -83,7 +83,14 @@ _alpnsteer()
 		COMPREPLY=($(compgen -W "--address --keyauth --port -h --help" -- "$cur"))
 		;;
 	"agent")
-		COMPREPLY=($(compgen -W "--grace --ttl --store --store-ca --store-cert --store-key --store-user --store-password-file -h --help" -- "$cur"))
+		if [[ $cur == -* ]]; then
+			COMPREPLY=($(compgen -W "--grace --ttl --store --store-ca --store-cert --store-key --store-user --store-password-file --port --forward --domain --pool --pool-max --per-source --cgroup --handshake-timeout --alpn-dir --control-group --user --proxy-protocol --preclassify --drain-wait -h --help" -- "$cur"))
+		else
+			COMPREPLY=($(compgen -W "status" -- "$cur"))
+		fi
+		;;
+	"agent status")
+		COMPREPLY=($(compgen -W "-h --help" -- "$cur"))
 		;;
 	"features")
 		COMPREPLY=($(compgen -W "-j --json -h --help" -- "$cur"))

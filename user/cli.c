@@ -187,21 +187,18 @@ static int add_ifaces(struct lc_ifaces *ifs, const char *arg)
 /* The grammar of attach and run: the attach fields, then what this
  * attach says about its holder.  cli_parse_attach() parses these, and the
  * help, alpnsteer(8) and the completion are printed from them. */
+/* clang-format off */
 const struct cmd_opt cli_attach_opts[] = {
-#define CLI_X_OPT(K, f, o, v, a, d, mn, mx, cmp, h) \
-	{ o, v, CMD_ARG_REQUIRED, a, h },
-	LC_ATTACH_FIELDS(CLI_X_OPT)
-#undef CLI_X_OPT
-		{ "holder", 'H', CMD_ARG_REQUIRED, "NAME",
-		  "who this attach is for (default \"" LC_DEFAULT_HOLDER
-		  "\"): steering lasts until every holder has detached" },
+	LC_ATTACH_FIELDS(CLI_ATTACH_OPT)
+	{ "holder", 'H', CMD_ARG_REQUIRED, "NAME",
+	  "who this attach is for (default \"" LC_DEFAULT_HOLDER
+	  "\"): steering lasts until every holder has detached" },
 	{ "ttl", 'T', CMD_ARG_REQUIRED, "DURATION",
 	  "this holder lets go by itself after DURATION (90s, 30m, 1h, 2d) if its detach never comes" },
-	{ "drain-wait", 'W', CMD_ARG_REQUIRED, "DURATION",
-	  "how long to wait for an earlier attachment's drain to end (default " LC_STR(
-		  ALPNSTEER_DEFAULT_DRAIN_WAIT) "s)" },
+	CLI_DRAIN_WAIT_OPT,
 	{},
 };
+/* clang-format on */
 
 static int parse_u32(const char *s, __u32 *out)
 {
@@ -397,17 +394,31 @@ static int finish(struct lc_opts *a)
 	return 0;
 }
 
+void cli_attach_begin(struct daemon_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	lc_opts_default(&o->a);
+	o->drain_wait = ALPNSTEER_DEFAULT_DRAIN_WAIT;
+	o->log_fd = -1;
+	snprintf(o->holder, sizeof(o->holder), "%s", LC_DEFAULT_HOLDER);
+}
+
+int cli_attach_end(struct daemon_opts *o)
+{
+	int err = finish(&o->a);
+
+	if (!err)
+		steer_config_from(&o->a, &o->cfg);
+	return err;
+}
+
 int cli_parse_attach(int argc, char **argv, struct daemon_opts *o)
 {
 	const struct cmd *self = argc && !strcmp(argv[0], "run") ? &run_cmd :
 								   &attach_cmd;
 	int c, err;
 
-	memset(o, 0, sizeof(*o));
-	lc_opts_default(&o->a);
-	o->drain_wait = ALPNSTEER_DEFAULT_DRAIN_WAIT;
-	o->log_fd = -1;
-	snprintf(o->holder, sizeof(o->holder), "%s", LC_DEFAULT_HOLDER);
+	cli_attach_begin(o);
 	optind = 0; /* 0, not 1: glibc then forgets the previous scan */
 	while ((c = cmd_getopt(argc, argv, self)) != -1) {
 		err = c == CMD_BAD_OPT ? -EINVAL : cli_attach_opt(o, c, optarg);
@@ -416,11 +427,7 @@ int cli_parse_attach(int argc, char **argv, struct daemon_opts *o)
 	}
 	if (!cmd_operands(argc, argv, self, 0, 0))
 		return -EINVAL;
-	err = finish(&o->a);
-	if (err)
-		return err;
-	steer_config_from(&o->a, &o->cfg);
-	return 0;
+	return cli_attach_end(o);
 }
 
 #ifndef SO_NETNS_COOKIE

@@ -28,6 +28,21 @@ int cli_attach_opt(struct daemon_opts *o, int c, char *arg);
  * or -E2BIG: the command line is wrong (exit 2); another -errno: this
  * system is (no such group, no such interface, no cgroup2 mount). */
 int cli_parse_attach(int argc, char **argv, struct daemon_opts *o);
+/* The same in steps, for a verb with options of its own (agent):
+ * defaults; then cli_attach_opt() for each option; then the rules between
+ * them and what is derived (0 or -errno with an Error said). */
+void cli_attach_begin(struct daemon_opts *o);
+int cli_attach_end(struct daemon_opts *o);
+/* clang-format off */
+/* An entry of an option table for LC_ATTACH_FIELDS(). */
+#define CLI_ATTACH_OPT(K, f, o, v, a, d, mn, mx, cmp, h) \
+	{ o, v, CMD_ARG_REQUIRED, a, h },
+/* The drain-wait entry, which the agent shares. */
+#define CLI_DRAIN_WAIT_OPT \
+	{ "drain-wait", 'W', CMD_ARG_REQUIRED, "DURATION", \
+	  "how long to wait for an earlier attachment's drain to end (default " \
+	  LC_STR(ALPNSTEER_DEFAULT_DRAIN_WAIT) "s)" }
+/* clang-format on */
 /* Parse "--wait", "--wait=SECONDS": -1 none, 0.. seconds, or -EINVAL. */
 int cli_parse_wait(const char *arg, int *seconds);
 /* The cookie of this process's network namespace (0: unknown): attach

@@ -250,7 +250,7 @@ static void synopsis(const struct cmd *c, char *buf, size_t len)
 		snprintf(buf, len, "%s", c->synopsis);
 		return;
 	}
-	if (c->subs) {
+	if (c->subs && !c->func) {
 		for (i = 0; c->subs[i]; i++)
 			n += snprintf(buf + n, len - n, "%s%s", i ? "|" : "{",
 				      c->subs[i]->name);
@@ -299,13 +299,15 @@ static void list_cmds(FILE *f, const struct cmd *const *t, const char *prefix)
 	int i;
 
 	for (i = 0; t[i]; i++) {
+		/* A verb that runs by itself too (agent) comes first. */
+		if (!t[i]->subs || t[i]->func) {
+			name_synopsis(t[i], prefix, line, sizeof(line));
+			row(f, line, t[i]->summary);
+		}
 		if (t[i]->subs) {
 			snprintf(sub, sizeof(sub), "%s%s ", prefix, t[i]->name);
 			list_cmds(f, t[i]->subs, sub);
-			continue;
 		}
-		name_synopsis(t[i], prefix, line, sizeof(line));
-		row(f, line, t[i]->summary);
 	}
 }
 
@@ -350,7 +352,8 @@ void cmd_usage(FILE *f, const struct cmd *c)
 		list_cmds(f, c->subs, "");
 		fprintf(f, "\n'%s COMMAND -h' shows one command's options.\n",
 			path);
-		return;
+		if (!c->func)
+			return;
 	}
 	fprintf(f, "\nOptions:\n");
 	list_opts(f, c->opts);
@@ -441,7 +444,8 @@ static void man_synopsis(FILE *f, const struct cmd *const *t,
 		if (t[i]->subs) {
 			snprintf(sub, sizeof(sub), "%s%s ", prefix, t[i]->name);
 			man_synopsis(f, t[i]->subs, sub);
-			continue;
+			if (!t[i]->func)
+				continue;
 		}
 		/* a long line goes on 10 columns in (the .in and .ti of
 		 * cmd_doc_man) */
@@ -477,7 +481,15 @@ static void man_commands(FILE *f, const struct cmd *const *t,
 			roff(f, c->desc);
 			fputc('\n', f);
 		}
+		if (c->subs && !c->func) {
+			snprintf(sub, sizeof(sub), "%s%s ", prefix, c->name);
+			man_commands(f, c->subs, sub);
+			continue;
+		}
 		if (c->subs) {
+			/* its own options first, then its sub-verbs */
+			for (o = c->opts; o && o->name; o++)
+				man_opt(f, o);
 			snprintf(sub, sizeof(sub), "%s%s ", prefix, c->name);
 			man_commands(f, c->subs, sub);
 			continue;
@@ -618,9 +630,13 @@ static void bash_verbs(FILE *f, const struct cmd *const *t, const char *prefix)
 		if (c->subs) {
 			fprintf(f,
 				"\t\"%s\")\n\t\tif [[ $cur == -* ]]; then\n"
-				"\t\t\tCOMPREPLY=($(compgen -W \"-h --help\" -- \"$cur\"))\n"
-				"\t\telse\n\t\t\tCOMPREPLY=($(compgen -W \"",
+				"\t\t\tCOMPREPLY=($(compgen -W \"",
 				path);
+			/* a verb that runs by itself too takes its options */
+			bash_words(f, c->func ? c->opts : NULL, true);
+			fputs("\" -- \"$cur\"))\n"
+			      "\t\telse\n\t\t\tCOMPREPLY=($(compgen -W \"",
+			      f);
 			for (int j = 0; c->subs[j]; j++)
 				fprintf(f, "%s%s", j ? " " : "",
 					c->subs[j]->name);

@@ -53,7 +53,6 @@
 
 #define AGENT_TICK_MS 100
 #define AGENT_RETRY_S 5 /* after an attach that failed */
-#define AGENT_MAX_ARGS 128
 #define AGENT_STOP_WAIT 60 /* s: TimeoutStopSec=90 in the unit */
 
 struct agent {
@@ -807,62 +806,78 @@ static void on_store(struct agent *ag)
 
 /* ---- set-up ---- */
 
-static void usage_agent(void)
+/* The agent's own options (agent_opts[], below); every other is
+ * attach's (cli.c). */
+enum {
+	AG_GRACE = 1001,
+	AG_TTL,
+	AG_STORE,
+	AG_STORE_CA,
+	AG_STORE_CERT,
+	AG_STORE_KEY,
+	AG_STORE_USER,
+	AG_STORE_PASSWORD_FILE,
+};
+
+static int parse_opt(struct agent *ag, int c, char *arg)
 {
-	p_err("usage: alpnsteer agent [--grace DURATION] [--ttl DURATION] [--store URL [--store-ca FILE] [--store-cert FILE --store-key FILE] [--store-user NAME --store-password-file FILE]] [ATTACH OPTIONS]");
-	p_hint("or: alpnsteer agent status");
+	struct store_opts *so = &ag->store;
+	long *dst;
+
+	switch (c) {
+	case AG_GRACE:
+	case AG_TTL:
+		dst = c == AG_GRACE ? &ag->grace : &ag->ttl_max;
+		*dst = lc_parse_duration(arg);
+		if (*dst < 0) {
+			p_err("--%s '%s' is not a duration",
+			      c == AG_GRACE ? "grace" : "ttl", arg);
+			p_hint("seconds, or a number with s, m, h or d: 90s, 30m, 1h");
+			return -EINVAL;
+		}
+		return 0;
+	case AG_STORE:
+		so->url = *arg ? arg : NULL;
+		return 0;
+	case AG_STORE_CA:
+		so->cacert = arg;
+		return 0;
+	case AG_STORE_CERT:
+		so->cert = arg;
+		return 0;
+	case AG_STORE_KEY:
+		so->key = arg;
+		return 0;
+	case AG_STORE_USER:
+		so->user = arg;
+		return 0;
+	case AG_STORE_PASSWORD_FILE:
+		so->password_file = arg;
+		return 0;
+	}
+	/* attach's; the holder is always "agent" (not in the table) */
+	return cli_attach_opt(&ag->o, c, arg);
 }
 
 static int parse(struct agent *ag, int argc, char **argv)
 {
-	char *pass[AGENT_MAX_ARGS];
 	struct statfs sfs;
-	int i, n = 0, rc;
+	int c, rc;
 
 	ag->ttl_max = AGENT_DEFAULT_TTL;
 	ag->grace = AGENT_DEFAULT_GRACE;
 	store_opts_env(&ag->store);
-	pass[n++] = "agent";
-	for (i = 1; i < argc && n < AGENT_MAX_ARGS - 3; i++) {
-		const char *a = argv[i];
-		long *dst = !strncmp(a, "--grace", 7) ? &ag->grace :
-			    !strncmp(a, "--ttl", 5)   ? &ag->ttl_max :
-							NULL;
-		const char *v = strchr(a, '=');
-
-		rc = store_opt(argc, argv, &i, &ag->store);
-		if (rc < 0)
-			return -EINVAL;
-		if (rc)
-			continue;
-		if (dst && (!strcmp(a, "--grace") || !strcmp(a, "--ttl") ||
-			    (v && (v - a == 7 || v - a == 5)))) {
-			if (!v && i + 1 >= argc) {
-				usage_agent();
-				return -EINVAL;
-			}
-			v = v ? v + 1 : argv[++i];
-			*dst = lc_parse_duration(v);
-			if (*dst < 0 || (dst == &ag->ttl_max && !*dst)) {
-				p_err("'%s' is not a duration", v);
-				p_hint("seconds, or a number with s, m, h or d: 90s, 30m, 1h");
-				return -EINVAL;
-			}
-			continue;
-		}
-		if (!strcmp(a, "--holder") || !strncmp(a, "--holder=", 9)) {
-			p_err("the agent attaches as holder '%s'",
-			      AGENT_HOLDER);
-			p_hint("leave --holder out");
-			return -EINVAL;
-		}
-		pass[n++] = argv[i];
+	cli_attach_begin(&ag->o);
+	snprintf(ag->o.holder, sizeof(ag->o.holder), "%s", AGENT_HOLDER);
+	while ((c = cmd_getopt(argc, argv, &agent_cmd)) != -1) {
+		rc = c == CMD_BAD_OPT ? -EINVAL : parse_opt(ag, c, optarg);
+		if (rc) /* cmd_getopt() or the option's parser said why */
+			return rc < 0 ? rc : -EINVAL;
 	}
-	pass[n++] = "--holder";
-	pass[n++] = AGENT_HOLDER;
-	pass[n] = NULL;
+	if (!cmd_operands(argc, argv, &agent_cmd, 0, 0))
+		return -EINVAL;
 	ag->use_store = ag->store.url != NULL;
-	rc = cli_parse_attach(n, pass, &ag->o);
+	rc = cli_attach_end(&ag->o);
 	if (rc)
 		return rc;
 	if (geteuid() != 0) {
@@ -870,9 +885,8 @@ static int parse(struct agent *ag, int argc, char **argv)
 		p_hint("run it as root, or from alpnsteer-agent.service");
 		return -EPERM;
 	}
-	if (statfs(ag->o.cfg.cgroup, &sfs) ||
-	    sfs.f_type != CGROUP2_SUPER_MAGIC) {
-		p_err("%s is not a cgroup v2 directory", ag->o.cfg.cgroup);
+	if (statfs(ag->o.a.cgroup, &sfs) || sfs.f_type != CGROUP2_SUPER_MAGIC) {
+		p_err("%s is not a cgroup v2 directory", ag->o.a.cgroup);
 		p_hint("--cgroup takes a directory of the cgroup2 mount that holds the webserver (default: its root)");
 		return -ENOTDIR;
 	}
@@ -985,10 +999,17 @@ static void on_signals(struct agent *ag)
 			ag->store_pid = 0;
 }
 
-static int agent_status(void)
+static const struct cmd agent_status_cmd;
+
+static int do_agent_status(int argc, char **argv)
 {
 	char *reply;
-	int err = agent_request("status", &reply);
+	int err;
+
+	if (cmd_getopt(argc, argv, &agent_status_cmd) != -1 ||
+	    !cmd_operands(argc, argv, &agent_status_cmd, 0, 0))
+		return EXIT_USAGE;
+	err = agent_request("status", &reply);
 
 	if (err == -ENOENT) {
 		p_err("no alpnsteer agent runs on this host");
@@ -1004,8 +1025,6 @@ int do_agent(int argc, char **argv)
 	struct pollfd pfd[4];
 	int n, rc = 0;
 
-	if (argc == 2 && !strcmp(argv[1], "status"))
-		return agent_status();
 	lc_default_paths(&ag.p);
 	rc = parse(&ag, argc, argv);
 	/* A wrong command line is a usage error, as for attach. */
@@ -1061,33 +1080,48 @@ int do_agent(int argc, char **argv)
 	return rc;
 }
 
-/* The agent's own options; every other one is attach's (cli.c). */
+/* clang-format off */
+/* The agent's own options, then attach's but the holder's (the agent is
+ * holder "agent", with a ttl of its own making). */
 static const struct cmd_opt agent_opts[] = {
-	{ "grace", 1001, CMD_ARG_REQUIRED, "DURATION",
+	{ "grace", AG_GRACE, CMD_ARG_REQUIRED, "DURATION",
 	  "stay attached this long after the last challenge is gone and the validations in flight are done (default 10s): a CA retries from several places" },
-	{ "ttl", 1002, CMD_ARG_REQUIRED, "DURATION",
+	{ "ttl", AG_TTL, CMD_ARG_REQUIRED, "DURATION",
 	  "the longest a pending challenge lives (default 1h, as an ACME authorization); a longer one is cut to it" },
-	{ "store", 1003, CMD_ARG_REQUIRED, "URL[,URL]",
+	{ "store", AG_STORE, CMD_ARG_REQUIRED, "URL[,URL]",
 	  "the fleet's etcd (https://HOST:2379): challenges added there by any node are answered here, learned of through a watch (also ALPNSTEER_STORE)" },
-	{ "store-ca", 1004, CMD_ARG_REQUIRED, "FILE",
+	{ "store-ca", AG_STORE_CA, CMD_ARG_REQUIRED, "FILE",
 	  "the CA that signed the etcd servers' certificates (ALPNSTEER_STORE_CA)" },
-	{ "store-cert", 1005, CMD_ARG_REQUIRED, "FILE",
+	{ "store-cert", AG_STORE_CERT, CMD_ARG_REQUIRED, "FILE",
 	  "this node's client certificate, from the fleet's CA, without a CN (ALPNSTEER_STORE_CERT)" },
-	{ "store-key", 1006, CMD_ARG_REQUIRED, "FILE",
+	{ "store-key", AG_STORE_KEY, CMD_ARG_REQUIRED, "FILE",
 	  "its key (ALPNSTEER_STORE_KEY)" },
-	{ "store-user", 1007, CMD_ARG_REQUIRED, "NAME",
+	{ "store-user", AG_STORE_USER, CMD_ARG_REQUIRED, "NAME",
 	  "the etcd user this node logs in as, with a read-only role on the challenges (ALPNSTEER_STORE_USER)" },
-	{ "store-password-file", 1008, CMD_ARG_REQUIRED, "FILE",
+	{ "store-password-file", AG_STORE_PASSWORD_FILE, CMD_ARG_REQUIRED, "FILE",
 	  "the file holding that user's password (ALPNSTEER_STORE_PASSWORD_FILE)" },
+	LC_ATTACH_FIELDS(CLI_ATTACH_OPT)
+	CLI_DRAIN_WAIT_OPT,
 	{},
 };
+/* clang-format on */
+
+static const struct cmd agent_status_cmd = {
+	.name = "status",
+	.func = do_agent_status,
+	.summary = "the running agent's state, as JSON",
+	.desc = "Pending challenges, whether it is attached, its counters and the store's state.",
+};
+
+static const struct cmd *const agent_subs[] = { &agent_status_cmd, NULL };
 
 const struct cmd agent_cmd = {
 	.name = "agent",
 	.func = do_agent,
-	.synopsis = "[AGENT OPTIONS] [ATTACH OPTIONS] | status",
+	.synopsis = "[AGENT OPTIONS] [ATTACH OPTIONS]",
 	.summary =
 		"stay resident and detached; attach while a challenge is pending",
 	.desc = "Nothing is loaded while no challenge pends. The agent attaches (as holder \"agent\", with attach's options) the moment one is added (challenge add, the hooks, --alpn-dir files, or the --store), and detaches --grace after the last one is gone. Pending challenges expire, so a client that crashed between its hooks cannot leave steering on. One agent per host. 'agent status' prints the running agent's state as JSON.",
 	.opts = agent_opts,
+	.subs = agent_subs,
 };
