@@ -11,6 +11,8 @@
 
 #include "testlib.h"
 #include "agent.h"
+#include "store.h"
+#include "store_etcd.h"
 #include "cmd_agent.h"
 
 #define P AGENT_STORE_PREFIX
@@ -219,6 +221,22 @@ TEST(challenge_argv)
 	ASSERT_EQ(agent_challenge(2, a3), 2);
 	ASSERT_EQ(agent_challenge(4, a4), 2);
 	ASSERT_EQ(agent_challenge(1, a5), -1);
+}
+
+/* --store picks its store by the URL's scheme. */
+TEST(store_by_scheme)
+{
+	struct store_opts o = { .url = "https://198.18.0.1:2379" };
+
+	ASSERT_TRUE(store_find(&o) == &store_etcd);
+	o.url = "https://a:1,https://b:2";
+	ASSERT_TRUE(store_find(&o) == &store_etcd);
+	o.url = "redis://198.18.0.1:6379";
+	ASSERT_TRUE(store_find(&o) == NULL);
+	o.url = "http://198.18.0.1:2379";
+	ASSERT_TRUE(store_find(&o) == NULL);
+	o.url = "httpsx://198.18.0.1";
+	ASSERT_TRUE(store_find(&o) == NULL);
 }
 
 TEST_MAIN()

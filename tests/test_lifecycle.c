@@ -18,6 +18,7 @@
 #include "testlib.h"
 #include "cli.h"
 #include "evaddr.h"
+#include "fdutil.h"
 #include "lifecycle.h"
 #include "lifecycle_run.h"
 
@@ -483,7 +484,7 @@ TEST(close_except)
 	int keep[] = { b };
 
 	ASSERT_TRUE(a >= 3 && b > a && c > b);
-	lc_close_except(keep, 1);
+	fd_close_except(keep, 1);
 	ASSERT_TRUE(fcntl(a, F_GETFD) < 0 && errno == EBADF);
 	ASSERT_GE(fcntl(b, F_GETFD), 0);
 	ASSERT_LT(fcntl(c, F_GETFD), 0);

@@ -41,11 +41,12 @@
 #include "cmd_agent.h"
 #include "control.h"
 #include "ctlproto.h"
+#include "fdutil.h"
 #include "lifecycle.h"
 #include "lifecycle_run.h"
 #include "loader.h"
 #include "log.h"
-#include "store_etcd.h"
+#include "store.h"
 
 #ifndef SO_NETNS_COOKIE
 #define SO_NETNS_COOKIE 71
@@ -281,7 +282,7 @@ static int in_child(struct agent *ag, bool attach)
 		sigemptyset(&none);
 		sigprocmask(SIG_SETMASK, &none, NULL);
 		close(ag->lsock);
-		lc_close_except(keep, 0);
+		fd_close_except(keep, 0);
 		if (attach)
 			_exit(lc_attach(&ag->p, &ag->o, false));
 		/* Stopping (a service stop): wait for the drain, so that
@@ -877,6 +878,8 @@ static int parse(struct agent *ag, int argc, char **argv)
 	if (!cmd_operands(argc, argv, &agent_cmd, 0, 0))
 		return -EINVAL;
 	ag->use_store = ag->store.url != NULL;
+	if (ag->use_store && !store_find(&ag->store))
+		return -EINVAL;
 	rc = cli_attach_end(&ag->o);
 	if (rc)
 		return rc;

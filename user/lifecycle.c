@@ -19,16 +19,11 @@
 #include <unistd.h>
 #include <sys/file.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <bpf/bpf.h>
 
 #include "agent.h"
 #include "lifecycle.h"
 #include "log.h"
-
-#ifndef SYS_close_range
-#define SYS_close_range 436
-#endif
 
 void lc_default_paths(struct lc_paths *p)
 {
@@ -423,13 +418,6 @@ int lc_holders_prune(struct lc_record *r, time_t now)
 	return n;
 }
 
-static int cmp_int(const void *a, const void *b)
-{
-	int x = *(const int *)a, y = *(const int *)b;
-
-	return x < y ? -1 : x > y;
-}
-
 static bool pinned(const struct lc_paths *p, const char *name)
 {
 	char path[PATH_MAX + 64];
@@ -614,22 +602,4 @@ long lc_parse_duration(const char *s)
 	if (v > 366L * 86400 / mul)
 		return -EINVAL;
 	return v * mul;
-}
-
-void lc_close_except(const int *keep, int n)
-{
-	int sorted[16], i, lo = 3;
-
-	if (n > 16)
-		n = 16;
-	memcpy(sorted, keep, n * sizeof(int));
-	qsort(sorted, n, sizeof(*sorted), cmp_int);
-	for (i = 0; i < n; i++) {
-		if (sorted[i] < lo)
-			continue;
-		if (sorted[i] > lo)
-			syscall(SYS_close_range, lo, sorted[i] - 1, 0);
-		lo = sorted[i] + 1;
-	}
-	syscall(SYS_close_range, lo, ~0U, 0);
 }

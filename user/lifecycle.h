@@ -170,7 +170,4 @@ enum lc_keeper_plan lc_plan_keeper(const struct lc_view *v, int conns);
 /* "90s", "30m", "1h", "2d", "45": seconds, or -EINVAL. */
 long lc_parse_duration(const char *s);
 
-/* Close every descriptor from 3 up except @keep (close_range). */
-void lc_close_except(const int *keep, int n);
-
 #endif

@@ -28,6 +28,7 @@
 #include <bpf/bpf.h>
 
 #include "daemon.h"
+#include "fdutil.h"
 #include "lifecycle.h"
 #include "lifecycle_run.h"
 #include "loader.h"
@@ -331,7 +332,7 @@ static int keeper_main(const struct lc_paths *p, struct daemon_opts *o,
 
 	/* Nothing of the caller's: its descriptors (a cron wrapper's flock
 	 * guard), its directory, its umask. */
-	lc_close_except(keep, 4);
+	fd_close_except(keep, 4);
 	if (chdir("/"))
 		return -errno;
 	umask(022);
@@ -364,7 +365,7 @@ static int keeper_main(const struct lc_paths *p, struct daemon_opts *o,
 	if (k.worker == 0) {
 		int wkeep[] = { wp[1], logfd };
 
-		lc_close_except(wkeep, logfd >= 0 ? 2 : 1);
+		fd_close_except(wkeep, logfd >= 0 ? 2 : 1);
 		umask(077);
 		o->log_fd = logfd;
 		o->keeper_pid = getppid();
@@ -761,7 +762,7 @@ int lc_detach(const struct lc_paths *p, const char *holder, bool all, int wait)
 			/* Its own edit lock, taken once this command has
 			 * let go of the one it shares with us. */
 			setsid();
-			lc_close_except(keep, 1);
+			fd_close_except(keep, 1);
 			edit_fd = lc_lock_open(run_fd, LC_EDIT_LOCK_FILE,
 					       p->owner);
 			if (edit_fd < 0 || lc_lock_take(edit_fd, EDIT_LOCK_MS))

@@ -7,7 +7,8 @@
  * takes no identity from a certificate's CN (etcd refuses a gateway client
  * whose certificate has one), so the user authenticates with a password
  * and /v3/auth/authenticate; the certificate decides who may connect at
- * all.  docs/design.md, "Agent and fleet".
+ * all.  It is the store (store.h) of https:// URLs.  docs/design.md,
+ * "Agent and fleet".
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -22,59 +23,11 @@
 #include <json-c/json.h>
 #include <openssl/evp.h>
 
-#include "lifecycle.h"
 #include "log.h"
 #include "store_etcd.h"
 
 #define STORE_TIMEOUT_S 5
 #define STORE_BACKOFF_MAX_MS 5000
-
-void store_opts_env(struct store_opts *o)
-{
-	o->url = getenv("ALPNSTEER_STORE");
-	o->cacert = getenv("ALPNSTEER_STORE_CA");
-	o->cert = getenv("ALPNSTEER_STORE_CERT");
-	o->key = getenv("ALPNSTEER_STORE_KEY");
-	o->user = getenv("ALPNSTEER_STORE_USER");
-	o->password_file = getenv("ALPNSTEER_STORE_PASSWORD_FILE");
-	if (o->url && !*o->url)
-		o->url = NULL;
-}
-
-int store_opt(int argc, char **argv, int *i, struct store_opts *o)
-{
-	static const struct {
-		const char *name;
-		size_t off;
-	} opts[] = {
-		{ "--store", offsetof(struct store_opts, url) },
-		{ "--store-ca", offsetof(struct store_opts, cacert) },
-		{ "--store-cert", offsetof(struct store_opts, cert) },
-		{ "--store-key", offsetof(struct store_opts, key) },
-		{ "--store-user", offsetof(struct store_opts, user) },
-		{ "--store-password-file",
-		  offsetof(struct store_opts, password_file) },
-	};
-	const char *a = argv[*i], *v;
-	size_t k, n;
-
-	for (k = 0; k < sizeof(opts) / sizeof(opts[0]); k++) {
-		n = strlen(opts[k].name);
-		if (strncmp(a, opts[k].name, n) || (a[n] && a[n] != '='))
-			continue;
-		if (a[n] == '=') {
-			v = a + n + 1;
-		} else if (*i + 1 < argc) {
-			v = argv[++*i];
-		} else {
-			p_err("%s needs a value", opts[k].name);
-			return -EINVAL;
-		}
-		*(const char **)((char *)o + opts[k].off) = v;
-		return 1;
-	}
-	return 0;
-}
 
 /* ---- HTTP ---- */
 
@@ -343,7 +296,7 @@ static void say_store_error(int rc, const char *err, const char *what)
 		p_hint("--store https://HOST:2379 with --store-ca, --store-cert/--store-key and --store-user/--store-password-file (or ALPNSTEER_STORE*)");
 }
 
-int store_put_entry(const struct store_opts *o, const struct agent_entry *e,
+static int etcd_put(const struct store_opts *o, const struct agent_entry *e,
 		    long ttl)
 {
 	char key[1024], err[600] = "", *val;
@@ -367,7 +320,7 @@ int store_put_entry(const struct store_opts *o, const struct agent_entry *e,
 	return rc;
 }
 
-int store_delete_ident(const struct store_opts *o, const char *ident)
+static int etcd_del(const struct store_opts *o, const char *ident)
 {
 	char key[1024], err[600] = "";
 	int rc;
@@ -591,7 +544,7 @@ static int op_watch(const struct store_opts *o, const char *base,
 	return w->created ? -EAGAIN : -EIO;
 }
 
-static void watcher_main(const struct store_opts *o, int out)
+static void etcd_watch(const struct store_opts *o, int out)
 {
 	struct watcher w = { .o = o, .out = out };
 	char err[600];
@@ -617,32 +570,10 @@ static void watcher_main(const struct store_opts *o, int out)
 	}
 }
 
-int store_watch_spawn(const struct store_opts *o, pid_t *pid)
-{
-	int p[2], err;
-
-	if (pipe2(p, O_CLOEXEC))
-		return -errno;
-	fflush(NULL);
-	*pid = fork();
-	if (*pid < 0) {
-		err = -errno;
-		close(p[0]);
-		close(p[1]);
-		return err;
-	}
-	if (*pid == 0) {
-		/* Nothing of the agent's: its lock must end with it. */
-		int keep[] = { p[1], 2 };
-		sigset_t none;
-
-		sigemptyset(&none);
-		sigprocmask(SIG_SETMASK, &none, NULL);
-		lc_close_except(keep, 1);
-		watcher_main(o, p[1]);
-		_exit(0);
-	}
-	close(p[1]);
-	fcntl(p[0], F_SETFL, O_NONBLOCK);
-	return p[0];
-}
+const struct store_ops store_etcd = {
+	.scheme = "https",
+	.name = "etcd",
+	.put = etcd_put,
+	.del = etcd_del,
+	.watch = etcd_watch,
+};
