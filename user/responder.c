@@ -23,11 +23,9 @@
 #include <openssl/err.h>
 #include <openssl/tls1.h>
 
-#include "log.h"
+#include "clienthello.h"
 #include "proxy.h"
 #include "responder.h"
-
-#define ACME_ALPN "acme-tls/1"
 
 static struct resp_name *find_name(struct responder *r, const char *sni)
 {
@@ -39,48 +37,36 @@ static struct resp_name *find_name(struct responder *r, const char *sni)
 	return NULL;
 }
 
-/* ClientHello callback: pick the certificate, or refuse. */
+/* ClientHello callback: pick the certificate, or refuse.  ALPN and SNI
+ * are read by include/clienthello.h, the parser the kernel's verdict runs:
+ * what steered the hello here is what is answered. */
 static int on_client_hello(SSL *ssl, int *alert, void *arg)
 {
 	struct responder *r = arg;
-	const unsigned char *ext, *sni_p;
-	char sni[ALPNSTEER_NAME_MAX];
+	struct ch_info info = {};
+	const unsigned char *ext;
 	struct resp_name *c;
 	struct tls_conn *tc;
-	size_t len, n, i;
-	bool acme = false;
+	ch_src_t src;
+	size_t len;
 
 	/* ALPN first: without acme-tls/1 offered there is nothing to say. */
 	if (!SSL_client_hello_get0_ext(
 		    ssl, TLSEXT_TYPE_application_layer_protocol_negotiation,
-		    &ext, &len) ||
-	    len < 2)
+		    &ext, &len))
 		goto no_alpn;
-	n = (size_t)ext[0] << 8 | ext[1];
-	if (n != len - 2)
-		goto no_alpn;
-	for (i = 2; i < len; i += 1 + ext[i])
-		if (ext[i] == 10 && i + 11 <= len &&
-		    !memcmp(ext + i + 1, ACME_ALPN, 10))
-			acme = true;
-	if (!acme)
+	src = (ch_src_t){ .data = ext, .len = len };
+	if (ch_parse_alpn(&src, 0, len, &info) != CH_OK || !info.acme)
 		goto no_alpn;
 
-	/* server_name: list length(2) type(1) length(2) name */
-	if (!SSL_client_hello_get0_ext(ssl, TLSEXT_TYPE_server_name, &sni_p,
-				       &len) ||
-	    len < 5 || sni_p[2] != TLSEXT_NAMETYPE_host_name)
+	/* server_name: its first host_name, lowercase */
+	if (!SSL_client_hello_get0_ext(ssl, TLSEXT_TYPE_server_name, &ext,
+				       &len))
 		goto unknown_name;
-	n = (size_t)sni_p[3] << 8 | sni_p[4];
-	if (n == 0 || n >= sizeof(sni) || n + 5 > len)
+	src = (ch_src_t){ .data = ext, .len = len };
+	if (ch_parse_sni(&src, 0, len, &info) != CH_OK || !info.sni_len)
 		goto unknown_name;
-	for (i = 0; i < n; i++) {
-		char ch = sni_p[5 + i];
-
-		sni[i] = ch >= 'A' && ch <= 'Z' ? ch + 'a' - 'A' : ch;
-	}
-	sni[n] = '\0';
-	c = find_name(r, sni);
+	c = find_name(r, (const char *)info.sni);
 	if (!c)
 		goto unknown_name;
 	/* Switch to the name's own context, built once with its certificate
@@ -92,7 +78,7 @@ static int on_client_hello(SSL *ssl, int *alert, void *arg)
 		return SSL_CLIENT_HELLO_ERROR;
 	}
 	tc = SSL_get_app_data(ssl);
-	memcpy(tc->sni, sni, n + 1);
+	memcpy(tc->sni, info.sni, sizeof(tc->sni));
 	return SSL_CLIENT_HELLO_SUCCESS;
 
 no_alpn:
@@ -108,11 +94,13 @@ static int on_alpn(SSL *ssl, const unsigned char **out, unsigned char *outlen,
 {
 	unsigned int i;
 
+	/* The callbacks' list is the extension's, without its length: the
+	 * client hello callback has checked it with ch_parse_alpn(). */
 	for (i = 0; i < inlen; i += 1 + in[i]) {
-		if (in[i] == 10 && i + 11 <= inlen &&
-		    !memcmp(in + i + 1, ACME_ALPN, 10)) {
+		if (in[i] == ACME_TLS_1_LEN &&
+		    i + 1 + ACME_TLS_1_LEN <= inlen && ch_is_acme(in + i + 1)) {
 			*out = in + i + 1;
-			*outlen = 10;
+			*outlen = ACME_TLS_1_LEN;
 			return SSL_TLSEXT_ERR_OK;
 		}
 	}
@@ -256,7 +244,7 @@ enum relay_result tls_conn_pump(struct tls_conn *c)
 		SSL_get0_alpn_selected(c->ssl, &alpn, &alen);
 		/* The certificate went out only with acme-tls/1 agreed;
 		 * check it again rather than trust the callbacks. */
-		c->answered = alen == 10 && !memcmp(alpn, ACME_ALPN, 10);
+		c->answered = alen == ACME_TLS_1_LEN && ch_is_acme(alpn);
 		/* No close_notify.  RFC 8737 §3: the client closes as soon as
 		 * the handshake is done, so one sent now meets a closed socket
 		 * and draws an RST; a steered socket reset that way can leave
