@@ -13,9 +13,6 @@
 
 #include "alpnsteer_abi.h"
 
-#define AGENT_SOCK_NAME "agent.sock"
-#define AGENT_LOCK_NAME "agent.lock"
-#define AGENT_PID_NAME "agent.pid"
 #define AGENT_HOLDER "agent"
 #define AGENT_DEFAULT_TTL 3600 /* as long as an ACME authorization lives */
 #define AGENT_DEFAULT_GRACE 10

@@ -301,7 +301,7 @@ static int hand(struct agent *ag, struct agent_chal *c, char *why, size_t len)
 	char *reply = NULL;
 	int err;
 
-	err = control_request(c->req, &reply);
+	err = control_request(&ag->p, c->req, &reply);
 	if (err) {
 		snprintf(why, len, "control socket: %s", strerror(-err));
 		return err;
@@ -324,7 +324,7 @@ static void withdraw(struct agent *ag, struct agent_chal *c)
 	if (!c->handed || !ag->attached)
 		return;
 	snprintf(req, sizeof(req), "remove %s", c->ident);
-	if (!control_request(req, &reply))
+	if (!control_request(&ag->p, req, &reply))
 		free(reply);
 	c->handed = false;
 }

@@ -17,6 +17,7 @@
 #include "cmd_agent.h"
 #include "control.h"
 #include "log.h"
+#include "paths.h"
 
 static const struct cmd challenge_add_cmd, challenge_remove_cmd,
 	challenge_list_cmd;
@@ -36,17 +37,20 @@ static int bad_ident(const char *s)
 /* Send @req; print what the daemon answered unless it is a bare "ok". */
 static int request(const char *req)
 {
-	char *reply = NULL;
-	int err = control_request(req, &reply);
+	char *reply = NULL, sock[PATH_MAX + 32];
+	struct lc_paths p;
+	int err;
 
+	lc_default_paths(&p);
+	lc_run_path(&p, LC_CONTROL_SOCK, sock, sizeof(sock));
+	err = control_request(&p, req, &reply);
 	if (err == -ENOENT) {
-		p_err("alpnsteer is not attached (no %s)",
-		      ALPNSTEER_CONTROL_SOCK);
+		p_err("alpnsteer is not attached (no %s)", sock);
 		p_hint("run 'alpnsteer attach' first");
 		return EXIT_FAIL;
 	}
 	if (err == -EACCES || err == -EPERM) {
-		p_err("permission denied on %s", ALPNSTEER_CONTROL_SOCK);
+		p_err("permission denied on %s", sock);
 		p_hint("challenges are root's (or --control-group's) business");
 		return EXIT_FAIL;
 	}

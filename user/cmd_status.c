@@ -31,7 +31,8 @@ struct obj_ids {
 };
 
 struct status {
-	enum steer_state state; /* the "state" key, as it always was */
+	struct lc_paths p;
+	enum lc_steering state; /* the "state" key, as it always was */
 	struct lc_view v; /* the lifecycle, one of five */
 	bool legacy;
 	bool have_rs, alive;
@@ -41,39 +42,22 @@ struct status {
 	struct obj_ids ids;
 	char *challenges; /* from the daemon (malloc'd), NULL if none */
 	/* Not root, and the pins are root's: steering may be live or not,
-	 * and saying "detached" could be a lie. */
+	 * and saying "detached" could be a lie (lc_view.blind). */
 	bool cannot_tell;
 };
 
-static const char *state_name(const struct status *st)
+static void read_ids(const char *pin_dir, struct obj_ids *ids)
 {
-	if (st->cannot_tell)
-		return "unknown";
-	switch (st->state) {
-	case STEER_ATTACHED:
-		return "attached";
-	case STEER_DRAINING:
-		return "draining";
-	default:
-		return "detached";
-	}
-}
-
-static void read_ids(struct obj_ids *ids)
-{
-	char p[256];
 	int i, fd;
 
 	for (i = 0; i < LINK__MAX; i++) {
 		struct bpf_link_info info = {};
 		__u32 len = sizeof(info);
 
-		snprintf(p, sizeof(p), "%s/%s", ALPNSTEER_PIN_DIR,
-			 steer_link_names[i]);
-		fd = bpf_obj_get(p);
+		fd = steer_pinned_map(pin_dir, steer_link_names[i]);
 		if (fd < 0) {
 			/* legacy attach: the program hangs off its map */
-			ids->prog_id[i] = steer_pinned_map_prog(i);
+			ids->prog_id[i] = steer_pinned_map_prog(pin_dir, i);
 			continue;
 		}
 		if (!bpf_obj_get_info_by_fd(fd, &info, &len)) {
@@ -86,7 +70,7 @@ static void read_ids(struct obj_ids *ids)
 		struct bpf_map_info info = {};
 		__u32 len = sizeof(info);
 
-		fd = steer_pinned_map(steer_map_names[i]);
+		fd = steer_pinned_map(pin_dir, steer_map_names[i]);
 		if (fd < 0)
 			continue;
 		if (!bpf_obj_get_info_by_fd(fd, &info, &len))
@@ -97,11 +81,11 @@ static void read_ids(struct obj_ids *ids)
 
 /* Slots taken, and slots made (the pool grows on demand: the state
  * file's pool_size is where it started). */
-static __u32 slots_in_use(__u32 *made)
+static __u32 slots_in_use(const char *pin_dir, __u32 *made)
 {
 	struct alpnsteer_slot s;
 	__u32 i, n = 0, key, next, *prev = NULL;
-	int fd = steer_pinned_map("slots");
+	int fd = steer_pinned_map(pin_dir, PIN_SLOTS);
 
 	*made = 0;
 	if (fd < 0)
@@ -110,7 +94,7 @@ static __u32 slots_in_use(__u32 *made)
 		if (!bpf_map_lookup_elem(fd, &i, &s) && s.owner_cookie)
 			n++;
 	close(fd);
-	fd = steer_pinned_map("pool_ports");
+	fd = steer_pinned_map(pin_dir, PIN_POOL_PORTS);
 	if (fd < 0)
 		return n;
 	while (!bpf_map_get_next_key(fd, prev, &next)) {
@@ -145,56 +129,39 @@ static bool daemon_alive(pid_t pid)
 	return ok;
 }
 
-/* Observe only: never a lock taken, never a file made. */
+/* Observe only: never a lock taken, never a file made.  What state it is
+ * in is the lifecycle's to say (lc_observe(), lc_classify()). */
 static void gather(struct status *st)
 {
-	struct lc_paths p;
+	const char *pin_dir = st->p.pin_dir;
 	int run_fd;
 
-	memset(st, 0, sizeof(*st));
-	lc_default_paths(&p);
-	run_fd = lc_run_dir_open(&p, false);
-	lc_observe(&p, run_fd, &st->v);
+	run_fd = lc_run_dir_open(&st->p, false);
+	lc_observe(&st->p, run_fd, &st->v);
 	if (run_fd >= 0)
 		close(run_fd);
-	st->state = !st->v.pins ? STEER_DETACHED :
-		    !st->v.sockops || st->v.flag || st->v.state == LC_DRAINING ?
-				  STEER_DRAINING :
-				  STEER_ATTACHED;
+	st->state = lc_steering(&st->v);
+	st->cannot_tell = st->state == LC_STEER_UNKNOWN;
 	st->have_rs = st->v.have_rec;
 	st->alive = st->have_rs && daemon_alive(st->v.rec.pid);
-	if (st->state == STEER_DETACHED) {
-		struct stat sb;
-		int fd;
-
-		/* The pin directory is root's (mode 0700 on a 0700 bpffs):
-		 * "detached" only when we could have seen it attached. */
-		fd = steer_pinned_map("settings");
-		st->cannot_tell =
-			geteuid() != 0 &&
-			((fd < 0 && (fd == -EACCES || fd == -EPERM ||
-				     errno == EACCES || errno == EPERM)) ||
-			 (stat(ALPNSTEER_PIN_DIR, &sb) && errno == EACCES));
-		if (fd >= 0)
-			close(fd);
+	if (st->state == LC_STEER_DETACHED || st->cannot_tell)
 		return;
-	}
-	st->conns = steer_pinned_held();
-	st->in_use = slots_in_use(&st->made);
+	st->conns = steer_pinned_held(pin_dir);
+	st->in_use = slots_in_use(pin_dir, &st->made);
 	if (!st->made)
 		st->made = st->v.rec.opts.pool;
-	steer_read_counters(st->counters, AC__MAX);
-	read_ids(&st->ids);
-	st->legacy = steer_pinned_legacy();
-	if (st->alive &&
-	    control_request(log_json ? "list" : "table", &st->challenges))
+	steer_read_counters(pin_dir, st->counters, AC__MAX);
+	read_ids(pin_dir, &st->ids);
+	st->legacy = steer_pinned_legacy(pin_dir);
+	if (st->alive && control_request(&st->p, log_json ? "list" : "table",
+					 &st->challenges))
 		st->challenges = NULL;
 }
 
 static void print_json(const struct status *st)
 {
 	struct json_writer *jw = jw_new(stdout);
-	bool on = st->state != STEER_DETACHED;
+	bool on = st->state != LC_STEER_DETACHED && !st->cannot_tell;
 	const char *short_names[LINK__MAX] = {
 		[LINK_REPLY] = "reply",
 		[LINK_VERDICT] = "verdict",
@@ -209,8 +176,8 @@ static void print_json(const struct status *st)
 	if (st->cannot_tell)
 		jw_null(jw);
 	else
-		jw_bool(jw, st->state == STEER_ATTACHED);
-	jw_string_field(jw, "state", state_name(st));
+		jw_bool(jw, st->state == LC_STEER_ATTACHED);
+	jw_string_field(jw, "state", lc_steering_name(st->state));
 	jw_bool_field(jw, "daemon_running",
 		      (on || st->cannot_tell) && st->alive);
 	jw_name(jw, "pid");
@@ -331,15 +298,14 @@ static void print_text(const struct status *st)
 	printf("state:      %s\n",
 	       st->cannot_tell ? "unknown" : lc_state_name(st->v.state));
 	if (st->cannot_tell) {
-		printf("            only root can read %s%s\n",
-		       ALPNSTEER_PIN_DIR,
+		printf("            only root can read %s%s\n", st->p.pin_dir,
 		       st->alive ? "; a daemon is running" : "");
 		if (st->alive)
 			printf("daemon:     running (pid %d)\n",
 			       (int)st->v.rec.pid);
 		return;
 	}
-	if (st->state == STEER_DETACHED)
+	if (st->state == LC_STEER_DETACHED)
 		return;
 	if (st->have_rs && localtime_r(&st->v.rec.since, &tm))
 		strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S %z", &tm);
@@ -367,8 +333,8 @@ static void print_text(const struct status *st)
 	}
 	printf("%s\n", st->have_rs && st->v.rec.nr_holders ? "" : " none");
 	printf("pool:       %u of %u in use\n", st->in_use, st->made);
-	printf("held:       %d connections in %s/conns\n", st->conns,
-	       ALPNSTEER_PIN_DIR);
+	printf("held:       %d connections in %s/%s\n", st->conns,
+	       st->p.pin_dir, PIN_CONNS);
 	if (st->have_rs)
 		lc_opts_text(stdout, &st->v.rec.opts);
 	if (st->challenges && st->challenges[0])
@@ -380,8 +346,8 @@ static void print_text(const struct status *st)
 	if (st->legacy) {
 		/* No map links to show: bpftool prog show id N finds the
 		 * programs, and they go with the maps. */
-		printf("attach:     legacy (map programs attached to %s/conns and pool, no sockmap links)\n",
-		       ALPNSTEER_PIN_DIR);
+		printf("attach:     legacy (map programs attached to %s/%s and pool, no sockmap links)\n",
+		       st->p.pin_dir, PIN_CONNS);
 		printf("bpftool:    prog ids sockops %u verdict %u reply %u reap %u; "
 		       "link ids %u (sock_ops) %u (reap); map ids conns %u pool %u\n",
 		       st->ids.prog_id[LINK_SOCKOPS],
@@ -418,6 +384,7 @@ static int do_status(int argc, char **argv)
 	}
 	if (!cmd_operands(argc, argv, &status_cmd, 0, 0))
 		return EXIT_USAGE;
+	lc_default_paths(&st.p);
 	gather(&st);
 	if (log_json)
 		print_json(&st);

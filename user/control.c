@@ -26,6 +26,7 @@
 #include <sys/un.h>
 
 #include "control.h"
+#include "paths.h"
 
 static int fill_addr(struct sockaddr_un *a, const char *path)
 {
@@ -141,9 +142,13 @@ int control_send(int fd, const char *msg, size_t len, size_t *off)
 	return 1;
 }
 
-int control_request(const char *req, char **reply)
+int control_request(const struct lc_paths *p, const char *req, char **reply)
 {
-	return control_request_at(ALPNSTEER_CONTROL_SOCK, 10, req, reply);
+	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+
+	if (!lc_run_path(p, LC_CONTROL_SOCK, path, sizeof(path))[0])
+		return -ENAMETOOLONG;
+	return control_request_at(path, 10, req, reply);
 }
 
 int control_request_at(const char *path, int seconds, const char *req,

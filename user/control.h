@@ -6,7 +6,6 @@
 #include <stddef.h>
 #include <sys/types.h>
 
-#define ALPNSTEER_CONTROL_SOCK "/run/alpnsteer/control.sock"
 /* Largest request; a reply is any number of messages of CONTROL_CHUNK. */
 #define CONTROL_MAX_REQ 4096
 #define CONTROL_CHUNK 32768
@@ -26,9 +25,11 @@ int control_read_request(int fd, char *buf, size_t len);
 /* Send @msg from *@off on: 1 all sent, 0 would block, -errno. */
 int control_send(int fd, const char *msg, size_t len, size_t *off);
 
-/* Client side: send @req, wait for the whole reply (*@reply malloc'd).
+/* Client side: send @req to the monitor's socket (LC_CONTROL_SOCK in
+ * @p's run directory), wait for the whole reply (*@reply malloc'd).
  * -ENOENT: no daemon. */
-int control_request(const char *req, char **reply);
+struct lc_paths;
+int control_request(const struct lc_paths *p, const char *req, char **reply);
 /* The same on the socket at @path, waiting @seconds for the reply (the
  * agent's, which answers an add once steering is live). */
 int control_request_at(const char *path, int seconds, const char *req,

@@ -474,7 +474,7 @@ int daemon_run(const struct daemon_opts *o, int ready_fd)
 	struct alpnsteer_bpf *k;
 	int err, logfd = o->log_fd;
 
-	err = steer_load(&d.steer, &o->cfg);
+	err = steer_load(&d.steer, &o->cfg, o->paths.pin_dir);
 	if (err)
 		goto out;
 	k = d.steer.skel;
@@ -532,7 +532,7 @@ out:
 		close(d.timerfd);
 	if (d.ctl_fd >= 0) {
 		close(d.ctl_fd);
-		unlink(ALPNSTEER_CONTROL_SOCK);
+		unlink(d.ctl_path);
 	}
 	if (d.dir_fd >= 0)
 		close(d.dir_fd);

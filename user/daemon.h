@@ -9,6 +9,7 @@
 
 #include "attach_fields.h"
 #include "loader.h"
+#include "paths.h"
 
 struct daemon_opts {
 	/* The attach options (attach_fields.h), as the record keeps them. */
@@ -17,6 +18,8 @@ struct daemon_opts {
 	struct steer_config cfg; /* what the BPF side is loaded with */
 	struct sockaddr_storage fwd_addr; /* --forward, resolved */
 	socklen_t fwd_len;
+	/* Where it lives (set by lc_attach()). */
+	struct lc_paths paths;
 	/* This attach command, not the attachment (user/lifecycle.h): */
 	char holder[64]; /* who this attach is for */
 	long ttl; /* seconds the holder lasts; 0: until detach */

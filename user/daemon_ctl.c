@@ -215,10 +215,11 @@ int setup_sources(struct daemon *d)
 
 	for (i = 0; i < CONTROL_MAX_CLIENTS; i++)
 		d->ctl[i].fd = -1;
-	d->ctl_fd = control_listen(ALPNSTEER_CONTROL_SOCK,
-				   (gid_t)d->o->a.control_gid);
+	lc_run_path(&d->o->paths, LC_CONTROL_SOCK, d->ctl_path,
+		    sizeof(d->ctl_path));
+	d->ctl_fd = control_listen(d->ctl_path, (gid_t)d->o->a.control_gid);
 	if (d->ctl_fd < 0) {
-		p_err("cannot create %s: %s", ALPNSTEER_CONTROL_SOCK,
+		p_err("cannot create %s: %s", d->ctl_path,
 		      strerror(-d->ctl_fd));
 		return d->ctl_fd;
 	}

@@ -50,6 +50,7 @@ struct daemon {
 	struct ring_buffer *rb;
 	struct challenges store;
 	int epfd, sigfd, timerfd, ctl_fd, dir_fd;
+	char ctl_path[PATH_MAX + 32]; /* LC_CONTROL_SOCK in the run dir */
 	int conns_fd, settings_fd, pending_fd;
 	bool draining;
 	bool stop; /* SIGTERM/SIGINT: exit once drained */

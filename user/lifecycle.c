@@ -21,16 +21,8 @@
 #include <sys/stat.h>
 #include <bpf/bpf.h>
 
-#include "agent.h"
 #include "lifecycle.h"
 #include "log.h"
-
-void lc_default_paths(struct lc_paths *p)
-{
-	snprintf(p->pin_dir, sizeof(p->pin_dir), "%s", ALPNSTEER_PIN_DIR);
-	snprintf(p->run_dir, sizeof(p->run_dir), "%s", LC_RUN_DIR);
-	p->owner = 0;
-}
 
 const char *lc_state_name(enum lc_state s)
 {
@@ -48,8 +40,7 @@ const char *lc_state_name(enum lc_state s)
 	}
 }
 
-/* The names an alpnsteer run directory may hold: all ours, the agent's
- * (user/agent.h) included. */
+/* The names an alpnsteer run directory may hold (paths.h). */
 static bool run_dir_name(const char *n)
 {
 	static const char *const names[] = {
@@ -422,8 +413,8 @@ static bool pinned(const struct lc_paths *p, const char *name)
 {
 	char path[PATH_MAX + 64];
 
-	snprintf(path, sizeof(path), "%s/%s", p->pin_dir, name);
-	return access(path, F_OK) == 0;
+	lc_pin_path(p, name, path, sizeof(path));
+	return path[0] && access(path, F_OK) == 0;
 }
 
 static bool can_look(const struct lc_paths *p)
@@ -439,7 +430,7 @@ static bool read_flag(const struct lc_paths *p, bool *flag)
 	int fd;
 	bool ok;
 
-	snprintf(path, sizeof(path), "%s/settings", p->pin_dir);
+	lc_pin_path(p, PIN_SETTINGS, path, sizeof(path));
 	fd = bpf_obj_get(path);
 	if (fd < 0)
 		return false;
@@ -480,8 +471,8 @@ void lc_observe(const struct lc_paths *p, int run_dirfd, struct lc_view *v)
 	int held;
 
 	memset(v, 0, sizeof(*v));
-	v->pins = pinned(p, "settings");
-	v->sockops = pinned(p, "link_sockops");
+	v->pins = pinned(p, PIN_SETTINGS);
+	v->sockops = pinned(p, PIN_LINK_SOCKOPS);
 	if (v->pins)
 		read_flag(p, &v->flag);
 	if (run_dirfd >= 0)
@@ -496,9 +487,36 @@ void lc_observe(const struct lc_paths *p, int run_dirfd, struct lc_view *v)
 			  v->have_rec && pid_lives(v->rec.keeper ?: v->rec.pid);
 	/* bpffs is root's (0700): a user who may not look trusts the
 	 * record and its live keeper. */
-	if (!v->pins && !can_look(p))
+	if (!v->pins && !can_look(p)) {
 		v->pins = v->sockops = v->have_rec && v->live;
+		v->blind = !v->pins;
+	}
 	v->state = lc_classify(v);
+}
+
+enum lc_steering lc_steering(const struct lc_view *v)
+{
+	if (v->blind)
+		return LC_STEER_UNKNOWN;
+	if (!v->pins)
+		return LC_STEER_DETACHED;
+	if (!v->sockops || v->flag || v->state == LC_DRAINING)
+		return LC_STEER_DRAINING;
+	return LC_STEER_ATTACHED;
+}
+
+const char *lc_steering_name(enum lc_steering s)
+{
+	switch (s) {
+	case LC_STEER_UNKNOWN:
+		return "unknown";
+	case LC_STEER_ATTACHED:
+		return "attached";
+	case LC_STEER_DRAINING:
+		return "draining";
+	default:
+		return "detached";
+	}
 }
 
 enum lc_attach_plan lc_plan_attach(const struct lc_view *v,

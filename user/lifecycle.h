@@ -8,7 +8,9 @@
  * keeper (the root process that owns an attachment) is alive.  Every
  * command decides through an lc_plan_*() function over that view, so the
  * transitions are pure functions the unit tests drive with temporary
- * directories.  docs/design.md, "Lifecycle", explains the processes.
+ * directories; `status` shows the same view (lc_classify(), and
+ * lc_steering() for its older "state" key) and classifies nothing itself.
+ * docs/design.md, "Lifecycle", explains the processes.
  */
 #ifndef ALPNSTEER_LIFECYCLE_H
 #define ALPNSTEER_LIFECYCLE_H
@@ -23,22 +25,11 @@
 
 #include "alpnsteer_abi.h"
 #include "attach_fields.h"
+#include "paths.h"
 
-#define LC_RUN_DIR "/run/alpnsteer"
-#define LC_STATE_FILE "state"
-#define LC_LOCK_FILE "lock" /* held by the keeper: a daemon lives */
-#define LC_EDIT_LOCK_FILE "edit.lock" /* held while the state is changed */
-#define LC_LOG_FILE "daemon.log"
-#define LC_CONTROL_SOCK "control.sock"
 #define LC_DEFAULT_HOLDER "default"
 #define LC_HOLDER_MAX 32
 #define LC_HOLDER_NAME 64
-
-struct lc_paths {
-	char pin_dir[PATH_MAX];
-	char run_dir[PATH_MAX];
-	uid_t owner; /* who must own both directories and the run files */
-};
 
 enum lc_state {
 	LC_DETACHED,
@@ -77,10 +68,21 @@ struct lc_view {
 	bool flag; /* settings.draining, when the map could be read */
 	bool live; /* the keeper lock is held (or, unreadable, its pid lives) */
 	bool have_rec;
+	/* Not root, and the pins are root's (bpffs 0700): neither they nor
+	 * a live record say anything, so "detached" could be a lie. */
+	bool blind;
 	struct lc_record rec;
 };
 
-void lc_default_paths(struct lc_paths *p);
+/* What `status -j` has always called "state": whether new connections
+ * are caught, from the same view as the lifecycle's state. */
+enum lc_steering {
+	LC_STEER_UNKNOWN, /* blind */
+	LC_STEER_DETACHED, /* nothing pinned */
+	LC_STEER_ATTACHED, /* caught and steered */
+	LC_STEER_DRAINING, /* pinned, nothing new caught */
+};
+
 const char *lc_state_name(enum lc_state s);
 
 /* The run directory, made if missing, checked (a real directory, owned by
@@ -135,6 +137,8 @@ void lc_opts_json(struct json_writer *jw, const struct lc_opts *o);
 /* Look at everything; never changes anything. */
 void lc_observe(const struct lc_paths *p, int run_dirfd, struct lc_view *v);
 enum lc_state lc_classify(const struct lc_view *v);
+enum lc_steering lc_steering(const struct lc_view *v);
+const char *lc_steering_name(enum lc_steering s);
 
 enum lc_attach_plan {
 	LC_ATTACH_FRESH, /* nothing there: start a daemon */

@@ -37,20 +37,9 @@
 #define KEEPER_TICK_MS 100
 #define EDIT_LOCK_MS 30000
 
-static void pin_path(const struct lc_paths *p, char *buf, size_t len,
-		     const char *name)
-{
-	snprintf(buf, len, "%s/%s", p->pin_dir, name);
-}
-
 static int pinned_map(const struct lc_paths *p, const char *name)
 {
-	char path[PATH_MAX + 64];
-	int fd;
-
-	pin_path(p, path, sizeof(path), name);
-	fd = bpf_obj_get(path);
-	return fd < 0 ? -errno : fd;
+	return steer_pinned_map(p->pin_dir, name);
 }
 
 /* One map write: from here on nothing new is caught or steered (or, with
@@ -61,7 +50,7 @@ static int set_flag(const struct lc_paths *p, bool on)
 	__u32 zero = 0;
 	int fd, err = 0;
 
-	fd = pinned_map(p, "settings");
+	fd = pinned_map(p, PIN_SETTINGS);
 	if (fd < 0)
 		return fd;
 	if (bpf_map_lookup_elem(fd, &zero, &cfg)) {
@@ -77,7 +66,7 @@ static int set_flag(const struct lc_paths *p, bool on)
 
 static int conns_held(const struct lc_paths *p)
 {
-	int fd = pinned_map(p, "conns"), n;
+	int fd = pinned_map(p, PIN_CONNS), n;
 
 	if (fd < 0)
 		return fd == -ENOENT ? 0 : fd;
@@ -103,38 +92,12 @@ static int drain_held(const struct lc_paths *p)
 	return conns_held(p);
 }
 
-/* Root: detach the links through their pins (so that an attachment whose
- * daemon died is really gone) and unlink everything, the directory too. */
+/* Root: the links detached through their pins (so that an attachment
+ * whose daemon died is really gone), every pin unlinked, the directory
+ * too. */
 static void remove_pins(const struct lc_paths *p)
 {
-	char path[PATH_MAX + 64], name[32];
-	int dirfd, i, fd;
-
-	dirfd = open(p->pin_dir,
-		     O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (dirfd < 0)
-		return;
-	for (i = 0; i < ALPNSTEER_MAX_IFACES + LINK__MAX; i++) {
-		/* The pre-classifier first (it inserts into conns), sock_ops
-		 * next: nothing new may be caught while the rest goes. */
-		if (i < ALPNSTEER_MAX_IFACES)
-			snprintf(name, sizeof(name), "link_tc%d", i);
-		else
-			snprintf(name, sizeof(name), "%s",
-				 steer_link_names[LINK__MAX - 1 -
-						  (i - ALPNSTEER_MAX_IFACES)]);
-		pin_path(p, path, sizeof(path), name);
-		fd = bpf_obj_get(path);
-		if (fd >= 0) {
-			bpf_link_detach(fd);
-			close(fd);
-		}
-		unlinkat(dirfd, name, 0);
-	}
-	for (i = 0; steer_map_names[i]; i++)
-		unlinkat(dirfd, steer_map_names[i], 0);
-	close(dirfd);
-	rmdir(p->pin_dir);
+	steer_remove_pins(p->pin_dir);
 }
 
 static void holders_str(const struct lc_record *r, char *buf, size_t len)
@@ -644,6 +607,7 @@ int lc_attach(const struct lc_paths *p, struct daemon_opts *o, bool foreground)
 	struct attach_fds fd = { .run = -1, .edit = -1, .lock = -1 };
 	int rc = 1;
 
+	o->paths = *p;
 	fd.run = lc_run_dir_open(p, true);
 	if (fd.run >= 0)
 		fd.edit = edit_lock(p, fd.run);

@@ -35,10 +35,10 @@
 #define ALPNSTEER_BPF_TCX_INGRESS 46 /* 6.6+, absent from Debian 12's uapi */
 
 const char *const steer_link_names[LINK__MAX] = {
-	[LINK_REPLY] = "link_reply",
-	[LINK_VERDICT] = "link_verdict",
-	[LINK_REAP] = "link_reap",
-	[LINK_SOCKOPS] = "link_sockops",
+	[LINK_REPLY] = PIN_LINK_REPLY,
+	[LINK_VERDICT] = PIN_LINK_VERDICT,
+	[LINK_REAP] = PIN_LINK_REAP,
+	[LINK_SOCKOPS] = PIN_LINK_SOCKOPS,
 };
 
 /* What each program attaches to, and how. */
@@ -54,14 +54,15 @@ static const char *const link_map_name[LINK__MAX] = {
 };
 
 /* Every map that is pinned; ch_scratch is private to the verdict. */
-const char *const steer_map_names[] = {
-	"conns",	 "pool",     "free_slots", "slots",  "pool_ports",
-	"pending_names", "settings", "counters",   "events", NULL,
-};
+const char *const steer_map_names[] = { PIN_MAP_NAMES, NULL };
 
-static void pin_path(char *buf, size_t len, const char *name)
+/* DIR/NAME, or "" (which no pin is) when it does not fit. */
+static void pin_path(const char *dir, char *buf, size_t len, const char *name)
 {
-	snprintf(buf, len, "%s/%s", ALPNSTEER_PIN_DIR, name);
+	int n = snprintf(buf, len, "%s/%s", dir, name);
+
+	if (n < 0 || (size_t)n >= len)
+		buf[0] = '\0';
 }
 
 int steer_ensure_bpffs(void)
@@ -104,13 +105,15 @@ static int open_and_load(struct steer *s, const struct steer_config *cfg,
 	return alpnsteer_bpf__load(skel);
 }
 
-int steer_load(struct steer *s, const struct steer_config *cfg)
+int steer_load(struct steer *s, const struct steer_config *cfg,
+	       const char *pin_dir)
 {
 	struct alpnsteer_bpf *skel;
 	__u32 i;
 	int err;
 
 	memset(s, 0, sizeof(*s));
+	snprintf(s->pin_dir, sizeof(s->pin_dir), "%s", pin_dir);
 	s->cgroup_fd = -1;
 	s->pin_dirfd = -1;
 	for (i = 0; i < LINK__MAX; i++)
@@ -156,13 +159,12 @@ int steer_load(struct steer *s, const struct steer_config *cfg)
 		return err;
 	}
 
-	if (mkdir(ALPNSTEER_PIN_DIR, 0700) && errno != EEXIST)
+	if (mkdir(s->pin_dir, 0700) && errno != EEXIST)
 		return -errno;
 	/* Held for the final removal: once the daemon is no longer root it
 	 * cannot even walk /sys/fs/bpf (mode 0700), but it owns this
 	 * directory and may unlink what is in it through this fd. */
-	s->pin_dirfd =
-		open(ALPNSTEER_PIN_DIR, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	s->pin_dirfd = open(s->pin_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (s->pin_dirfd < 0)
 		return -errno;
 	for (i = 0; steer_map_names[i]; i++) {
@@ -172,7 +174,7 @@ int steer_load(struct steer *s, const struct steer_config *cfg)
 		m = bpf_object__find_map_by_name(skel->obj, steer_map_names[i]);
 		if (!m)
 			return -ENOENT;
-		pin_path(p, sizeof(p), steer_map_names[i]);
+		pin_path(s->pin_dir, p, sizeof(p), steer_map_names[i]);
 		err = bpf_map__pin(m, p);
 		if (err) {
 			p_err("cannot pin map %s: %s", p, strerror(-err));
@@ -197,7 +199,7 @@ static int link_and_pin(struct steer *s, enum steer_link which,
 		return err;
 	}
 	s->link_fd[which] = fd;
-	pin_path(p, sizeof(p), steer_link_names[which]);
+	pin_path(s->pin_dir, p, sizeof(p), steer_link_names[which]);
 	if (bpf_obj_pin(fd, p)) {
 		err = -errno;
 		p_err("cannot pin %s: %s", p, strerror(errno));
@@ -275,7 +277,7 @@ int steer_attach_sockops(struct steer *s)
 
 static void tc_pin_name(char *buf, size_t len, int i)
 {
-	snprintf(buf, len, "link_tc%d", i);
+	snprintf(buf, len, PIN_LINK_TC_FMT, i);
 }
 
 int steer_attach_preclass(struct steer *s, const struct steer_config *cfg)
@@ -297,7 +299,7 @@ int steer_attach_preclass(struct steer *s, const struct steer_config *cfg)
 		}
 		s->tc_link_fd[i] = fd;
 		tc_pin_name(name, sizeof(name), i);
-		pin_path(p, sizeof(p), name);
+		pin_path(s->pin_dir, p, sizeof(p), name);
 		if (bpf_obj_pin(fd, p)) {
 			p_err("cannot pin %s: %s", p, strerror(errno));
 			return -errno;
@@ -308,13 +310,14 @@ int steer_attach_preclass(struct steer *s, const struct steer_config *cfg)
 
 /* The program attached (legacy) to the pinned map of @which: its id, and
  * with @map_fd, the map's fd for the caller to close; 0 when none. */
-static __u32 map_prog_id(enum steer_link which, int *map_fd)
+static __u32 map_prog_id(const char *pin_dir, enum steer_link which,
+			 int *map_fd)
 {
 	__u32 ids[1] = {}, cnt = 1;
 	int fd;
 
 	*map_fd = -1;
-	fd = steer_pinned_map(link_map_name[which]);
+	fd = steer_pinned_map(pin_dir, link_map_name[which]);
 	if (fd < 0)
 		return 0;
 	if (bpf_prog_query(fd, link_attach_type[which], 0, NULL, ids, &cnt) ||
@@ -327,10 +330,10 @@ static __u32 map_prog_id(enum steer_link which, int *map_fd)
 }
 
 /* Legacy attach, from the pins alone (a dead daemon's attachment). */
-static void detach_map_prog(enum steer_link which)
+static void detach_map_prog(const char *pin_dir, enum steer_link which)
 {
 	int map_fd, prog_fd;
-	__u32 id = map_prog_id(which, &map_fd);
+	__u32 id = map_prog_id(pin_dir, which, &map_fd);
 
 	if (!id)
 		return;
@@ -345,31 +348,32 @@ static void detach_map_prog(enum steer_link which)
 	close(map_fd);
 }
 
-__u32 steer_pinned_map_prog(enum steer_link which)
+__u32 steer_pinned_map_prog(const char *pin_dir, enum steer_link which)
 {
 	__u32 id;
 	int fd;
 
 	if (!link_map_name[which])
 		return 0;
-	id = map_prog_id(which, &fd);
+	id = map_prog_id(pin_dir, which, &fd);
 	if (fd >= 0)
 		close(fd);
 	return id;
 }
 
-bool steer_pinned_legacy(void)
+bool steer_pinned_legacy(const char *pin_dir)
 {
 	char p[PATH_MAX];
 
-	pin_path(p, sizeof(p), steer_link_names[LINK_VERDICT]);
-	return access(p, F_OK) && steer_pinned_map_prog(LINK_VERDICT);
+	pin_path(pin_dir, p, sizeof(p), steer_link_names[LINK_VERDICT]);
+	return access(p, F_OK) && steer_pinned_map_prog(pin_dir, LINK_VERDICT);
 }
 
 /* Links are detached through their pins too, so that an attachment whose
  * daemon died is really gone, not merely unpinned (root only: the daemon
- * has detached its own link fds before). */
-static void unlink_pins(int dirfd)
+ * has detached its own link fds before).  Names through @pin_dir, removal
+ * through @dirfd (the daemon's O_PATH one, or the root caller's). */
+static void unlink_pins(const char *pin_dir, int dirfd)
 {
 	char p[PATH_MAX], name[32];
 	int i;
@@ -379,7 +383,7 @@ static void unlink_pins(int dirfd)
 		int fd;
 
 		tc_pin_name(name, sizeof(name), i);
-		pin_path(p, sizeof(p), name);
+		pin_path(pin_dir, p, sizeof(p), name);
 		fd = bpf_obj_get(p);
 		if (fd >= 0) {
 			bpf_link_detach(fd);
@@ -391,13 +395,13 @@ static void unlink_pins(int dirfd)
 	for (i = LINK__MAX - 1; i >= 0; i--) {
 		int fd;
 
-		pin_path(p, sizeof(p), steer_link_names[i]);
+		pin_path(pin_dir, p, sizeof(p), steer_link_names[i]);
 		fd = bpf_obj_get(p);
 		if (fd >= 0) {
 			bpf_link_detach(fd);
 			close(fd);
 		} else if (link_map_name[i]) {
-			detach_map_prog(i);
+			detach_map_prog(pin_dir, i);
 		}
 		unlinkat(dirfd, steer_link_names[i], 0);
 	}
@@ -444,13 +448,13 @@ void steer_destroy(struct steer *s)
 			steer_detach_legacy(s, i);
 	}
 	if (s->pin_dirfd >= 0) {
-		unlink_pins(s->pin_dirfd);
+		unlink_pins(s->pin_dir, s->pin_dirfd);
 		close(s->pin_dirfd);
 		s->pin_dirfd = -1;
 		/* Fails once root is given up: /sys/fs/bpf is root's.  An
 		 * empty directory is harmless; the next attach or detach,
 		 * which run as root, remove it. */
-		rmdir(ALPNSTEER_PIN_DIR);
+		rmdir(s->pin_dir);
 	}
 	if (s->cgroup_fd >= 0)
 		close(s->cgroup_fd);
@@ -459,74 +463,26 @@ void steer_destroy(struct steer *s)
 	s->skel = NULL;
 }
 
-int steer_remove_pins(void)
+void steer_remove_pins(const char *pin_dir)
 {
 	int dirfd;
 
-	dirfd = open(ALPNSTEER_PIN_DIR, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	dirfd = open(pin_dir, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (dirfd < 0)
-		return errno == ENOENT ? 0 : -errno;
-	unlink_pins(dirfd);
+		return;
+	unlink_pins(pin_dir, dirfd);
 	close(dirfd);
-	if (rmdir(ALPNSTEER_PIN_DIR) && errno != ENOENT)
-		return -errno;
-	return 0;
+	rmdir(pin_dir);
 }
 
-int steer_pinned_map(const char *name)
+int steer_pinned_map(const char *pin_dir, const char *name)
 {
 	char p[PATH_MAX];
 	int fd;
 
-	pin_path(p, sizeof(p), name);
+	pin_path(pin_dir, p, sizeof(p), name);
 	fd = bpf_obj_get(p);
 	return fd < 0 ? -errno : fd;
-}
-
-static int read_settings(struct alpnsteer_settings *cfg)
-{
-	__u32 zero = 0;
-	int fd, err = 0;
-
-	fd = steer_pinned_map("settings");
-	if (fd < 0)
-		return fd;
-	if (bpf_map_lookup_elem(fd, &zero, cfg))
-		err = -errno;
-	close(fd);
-	return err;
-}
-
-enum steer_state steer_pinned_state(void)
-{
-	struct alpnsteer_settings cfg;
-	char p[PATH_MAX];
-
-	if (read_settings(&cfg))
-		return STEER_DETACHED;
-	pin_path(p, sizeof(p), steer_link_names[LINK_SOCKOPS]);
-	if (access(p, F_OK) || cfg.draining)
-		return STEER_DRAINING;
-	return STEER_ATTACHED;
-}
-
-/* One map write: from here on nothing new is caught or steered. */
-int steer_set_draining(void)
-{
-	struct alpnsteer_settings cfg;
-	__u32 zero = 0;
-	int fd, err;
-
-	err = read_settings(&cfg);
-	if (err)
-		return err;
-	cfg.draining = 1;
-	fd = steer_pinned_map("settings");
-	if (fd < 0)
-		return fd;
-	err = bpf_map_update_elem(fd, &zero, &cfg, BPF_EXIST) ? -errno : 0;
-	close(fd);
-	return err;
 }
 
 int steer_conns_count(int conns_fd)
@@ -547,11 +503,11 @@ int steer_conns_count(int conns_fd)
 	return n;
 }
 
-int steer_pinned_held(void)
+int steer_pinned_held(const char *pin_dir)
 {
 	int fd, n;
 
-	fd = steer_pinned_map("conns");
+	fd = steer_pinned_map(pin_dir, PIN_CONNS);
 	if (fd < 0)
 		return 0;
 	n = steer_conns_count(fd);
@@ -576,7 +532,7 @@ int steer_reap(int link_fd)
 	return n < 0 ? -errno : 0;
 }
 
-int steer_read_counters(__u64 *out, int nr)
+int steer_read_counters(const char *pin_dir, __u64 *out, int nr)
 {
 	int ncpu = libbpf_num_possible_cpus();
 	__u64 *vals;
@@ -585,7 +541,7 @@ int steer_read_counters(__u64 *out, int nr)
 
 	if (ncpu < 0)
 		return ncpu;
-	fd = steer_pinned_map("counters");
+	fd = steer_pinned_map(pin_dir, PIN_COUNTERS);
 	if (fd < 0)
 		return fd;
 	vals = calloc(ncpu, sizeof(*vals));

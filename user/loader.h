@@ -8,6 +8,7 @@
 #include <linux/types.h>
 
 #include "alpnsteer_abi.h"
+#include "paths.h"
 
 struct alpnsteer_bpf;
 
@@ -34,12 +35,13 @@ enum steer_link {
 	LINK__MAX,
 };
 
-/* What a live attachment holds; the pins under ALPNSTEER_PIN_DIR mirror it
- * so that a later `alpnsteer detach` or `status` can find everything. */
+/* What a live attachment holds; the pins in pin_dir mirror it so that a
+ * later `alpnsteer detach` or `status` can find everything. */
 struct steer {
 	struct alpnsteer_bpf *skel;
 	int cgroup_fd;
-	int pin_dirfd; /* ALPNSTEER_PIN_DIR, for removal after privdrop */
+	char pin_dir[PATH_MAX]; /* struct lc_paths' (paths.h) */
+	int pin_dirfd; /* pin_dir, for removal after privdrop */
 	int link_fd[LINK__MAX];
 	int tc_link_fd[ALPNSTEER_MAX_IFACES];
 	/* No sockmap links in this kernel: the map programs are attached to
@@ -49,17 +51,12 @@ struct steer {
 	bool attached[4];
 };
 
-enum steer_state {
-	STEER_DETACHED,
-	STEER_ATTACHED,
-	STEER_DRAINING,
-};
-
 extern const char *const steer_link_names[LINK__MAX];
 extern const char *const steer_map_names[];
 
 int steer_ensure_bpffs(void);
-int steer_load(struct steer *s, const struct steer_config *cfg);
+int steer_load(struct steer *s, const struct steer_config *cfg,
+	       const char *pin_dir);
 int steer_attach_map_progs(struct steer *s);
 int steer_attach_sockops(struct steer *s);
 /* --preclassify: tcx ingress links, after sock_ops (tc reads the cookie
@@ -69,15 +66,16 @@ int steer_attach_preclass(struct steer *s, const struct steer_config *cfg);
  * final removal once drained.  Safe to call more than once. */
 void steer_destroy(struct steer *s);
 
-/* Pins, for processes other than the daemon. */
-enum steer_state steer_pinned_state(void);
-int steer_pinned_map(const char *name);
-int steer_set_draining(void);
-int steer_remove_pins(void);
+/* The pins in @pin_dir, for processes other than the daemon. */
+int steer_pinned_map(const char *pin_dir, const char *name);
+/* Detach the links through their pins (the legacy map programs through
+ * the maps) and unlink every pin, the directory last: the one removal of
+ * an attachment, whoever's it was (root). */
+void steer_remove_pins(const char *pin_dir);
 /* Legacy attach: the program attached to the pinned map that @which would
  * have linked to (0 when none), and whether the pins show that mode. */
-__u32 steer_pinned_map_prog(enum steer_link which);
-bool steer_pinned_legacy(void);
+__u32 steer_pinned_map_prog(const char *pin_dir, enum steer_link which);
+bool steer_pinned_legacy(const char *pin_dir);
 
 /* Sockets still held in the conns sockhash (map fd), or -errno. */
 int steer_conns_count(int conns_fd);
@@ -86,7 +84,7 @@ int steer_conns_count(int conns_fd);
 int steer_reap(int link_fd);
 /* Sockets held in conns, through its pin (0 when there is none), or
  * -errno. */
-int steer_pinned_held(void);
-int steer_read_counters(__u64 *out, int nr);
+int steer_pinned_held(const char *pin_dir);
+int steer_read_counters(const char *pin_dir, __u64 *out, int nr);
 
 #endif
