@@ -5,7 +5,7 @@
 #   make test       unit tests, no root needed
 #   make selftest   root: real programs, network namespaces, nginx, openssl
 #   make fuzz       libFuzzer on the ClientHello parser, FUZZ_SECONDS long
-#   make bench      root: alpnsteer vs. direct vs. splitters, ~15 min
+#   make bench      root: alpnsteer vs. direct vs. splitters, ~10 min
 #   make install    PREFIX=/usr/local DESTDIR= (see "Installation paths")
 #   make deb        $(OUTPUT)/alpnsteer_VERSION_ARCH.deb (debhelper)
 #   make V=1        show the commands
@@ -255,7 +255,7 @@ help:
 	@echo '  selftest  root: load the real programs in network namespaces'
 	@echo '  fuzz      run the ClientHello fuzzer for FUZZ_SECONDS (default 60)'
 	@echo '  check     test + fuzz (30 s) + selftest: what CI runs (root)'
-	@echo '  bench     root: throughput/latency vs. direct and splitters (~15 min)'
+	@echo '  bench     root: throughput/latency vs. direct and splitters (~10 min)'
 	@echo '  demo      root: certificates from a local ACME CA through alpnsteer'
 	@echo '  install   binary, hooks, units, man page into $$(DESTDIR)$$(PREFIX)'
 	@echo '  install-user  create the alpnsteer system user (sysusers.d)'

@@ -10,6 +10,8 @@
 /*
  * Requests, one per message:
  *   add IDENT KEYAUTH     -> "ok" | "error: ..."
+ *   add-digest IDENT SHA256(KEYAUTH), hex or base64url
+ *                         -> "ok" | "error: ..."
  *   remove IDENT          -> "ok" | "error: ..."
  *   list                  -> a JSON array, one object per challenge
  *   table                 -> the same as a text table
@@ -18,10 +20,10 @@
  * when memory ran out); the caller frees it.
  */
 int ctl_apply(struct challenges *cs, char *req, char **reply);
-/* The JSON array of challenges that `list` answers (malloc'd, NULL when
- * out of memory: the reply is then "error: ...", never cut short). */
 /* A reply, formatted (malloc'd; NULL: out of memory). */
 char *ctl_msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* The JSON array of challenges that `list` answers (malloc'd, NULL when
+ * out of memory: the reply is then "error: ...", never cut short). */
 char *ctl_list_json(struct challenges *cs);
 /* The same as a text table (`table`). */
 char *ctl_list_table(struct challenges *cs);

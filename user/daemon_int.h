@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
-/* daemon_int.h - the daemon's state, shared by daemon.c and daemon_ctl.c. */
+/* daemon_int.h - the monitor's state, shared by daemon.c (the loop, the
+ * pool), daemon_ctl.c (control socket, --alpn-dir, policy) and
+ * daemon_worker.c (the TLS worker, seen from the monitor). */
 #ifndef ALPNSTEER_DAEMON_INT_H
 #define ALPNSTEER_DAEMON_INT_H
 
