@@ -25,12 +25,12 @@ _alpnsteer()
 		COMPREPLY=($(compgen -W "$(command ls /sys/class/net 2>/dev/null)" -- "$cur"))
 		return
 		;;
-	--port | --forward | --domain | --pool | --pool-max | --per-source | --handshake-timeout | --proxy-protocol | --holder | --ttl | --drain-wait | --digest | --store | --address | --keyauth | --grace | --store-ca | --store-cert | --store-key | --store-user | --store-password-file)
+	--port | --forward | --domain | --pool | --pool-max | --per-source | --handshake-timeout | --proxy-protocol | --holder | --ttl | --drain-wait | --digest | --store | --store-ca | --store-cert | --store-key | --store-user | --store-password-file | --address | --keyauth | --grace)
 		return
 		;;
 	esac
 
-	local i w cmd= takes=" --port --forward --domain --pool --pool-max --per-source --cgroup --handshake-timeout --alpn-dir --control-group --user --proxy-protocol --preclassify --holder --ttl --drain-wait --digest --store --address --keyauth --grace --store-ca --store-cert --store-key --store-user --store-password-file "
+	local i w cmd= takes=" --port --forward --domain --pool --pool-max --per-source --cgroup --handshake-timeout --alpn-dir --control-group --user --proxy-protocol --preclassify --holder --ttl --drain-wait --digest --store --store-ca --store-cert --store-key --store-user --store-password-file --address --keyauth --grace "
 	for ((i = 1; i < cword; i++)); do
 		w=${words[i]}
 		if [[ $w == -* ]]; then
@@ -71,10 +71,10 @@ _alpnsteer()
 		fi
 		;;
 	"challenge add")
-		COMPREPLY=($(compgen -W "--digest --ttl --store -h --help" -- "$cur"))
+		COMPREPLY=($(compgen -W "--digest --ttl --store --store-ca --store-cert --store-key --store-user --store-password-file -h --help" -- "$cur"))
 		;;
 	"challenge remove")
-		COMPREPLY=($(compgen -W "--store -h --help" -- "$cur"))
+		COMPREPLY=($(compgen -W "--store --store-ca --store-cert --store-key --store-user --store-password-file -h --help" -- "$cur"))
 		;;
 	"challenge list")
 		COMPREPLY=($(compgen -W "-j --json -h --help" -- "$cur"))

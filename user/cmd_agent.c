@@ -36,6 +36,7 @@
 
 #include "acme_cert.h"
 #include "agent.h"
+#include "agent_client.h"
 #include "cli.h"
 #include "cmd.h"
 #include "cmd_agent.h"
@@ -88,177 +89,6 @@ static long long mono_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &t);
 	return t.tv_sec * 1000LL + t.tv_nsec / 1000000;
-}
-
-/* ---- the client side: challenge add/remove/list and agent status ---- */
-
-static void agent_sock_path(char *buf, size_t len)
-{
-	struct lc_paths p;
-	int n;
-
-	lc_default_paths(&p);
-	n = snprintf(buf, len, "%s/%s", p.run_dir, AGENT_SOCK_NAME);
-	if (n < 0 || (size_t)n >= len)
-		buf[0] = '\0'; /* no such socket: no agent */
-}
-
-/* -ENOENT: no agent runs. */
-static int agent_request(const char *req, char **reply)
-{
-	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
-
-	*reply = NULL;
-	agent_sock_path(path, sizeof(path));
-	if (!path[0])
-		return -ENOENT;
-	return control_request_at(path, 30, req, reply);
-}
-
-static int print_reply(int err, char *reply)
-{
-	if (err == -EACCES || err == -EPERM) {
-		p_err("permission denied on the agent's socket");
-		p_hint("challenges are root's (or --control-group's) business");
-		return 1;
-	}
-	if (err) {
-		p_err("agent socket: %s", strerror(-err));
-		return 1;
-	}
-	if (!strncmp(reply, "error: ", 7)) {
-		p_err("%s", reply + 7);
-		free(reply);
-		return 1;
-	}
-	if (strcmp(reply, "ok") || log_json)
-		printf("%s\n", log_json && !strcmp(reply, "ok") ?
-				       "{\"ok\":true}" :
-				       reply);
-	free(reply);
-	return 0;
-}
-
-static void hexify(const unsigned char *d, char *out)
-{
-	int i;
-
-	for (i = 0; i < ACME_DIGEST_LEN; i++)
-		sprintf(out + 2 * i, "%02x", d[i]);
-}
-
-int agent_challenge(int argc, char **argv)
-{
-	const char *pos[4] = {}, *digest = NULL;
-	unsigned char d[ACME_DIGEST_LEN];
-	struct store_opts so = {};
-	struct agent_entry e = {};
-	struct acme_ident id;
-	char req[2048], why[200], *reply;
-	long ttl = 0;
-	int i, npos = 0, err, rc;
-	bool list_json = false, sub;
-
-	store_opts_env(&so);
-	/* argv[0] is "challenge" (today's main.c) or the sub-verb itself
-	 * (a command table's "add", "remove", "list"): both work. */
-	sub = !strcmp(argv[0], "add") || !strcmp(argv[0], "remove") ||
-	      !strcmp(argv[0], "list");
-	i = sub ? 0 : 1;
-	for (; i < argc; i++) {
-		rc = i ? store_opt(argc, argv, &i, &so) : 0;
-		if (rc < 0)
-			return 2;
-		if (rc)
-			continue;
-		if (!strcmp(argv[i], "--ttl") && i + 1 < argc) {
-			ttl = lc_parse_duration(argv[++i]);
-			if (ttl <= 0) {
-				p_err("--ttl '%s' is not a duration", argv[i]);
-				p_hint("seconds, or a number with s, m, h or d: --ttl 90s, --ttl 10m");
-				return 2;
-			}
-		} else if (!strcmp(argv[i], "--digest") && i + 1 < argc) {
-			digest = argv[++i];
-		} else if (!strcmp(argv[i], "-j")) {
-			list_json = true;
-		} else if (!strncmp(argv[i], "--", 2) &&
-			   !(npos == 2 && !strcmp(pos[0], "add"))) {
-			return -1; /* not ours: cmd_challenge says why */
-		} else if (npos < 4) {
-			pos[npos++] = argv[i];
-		} else {
-			return -1; /* cmd_challenge says how it is used */
-		}
-	}
-	if (!npos)
-		return -1;
-	if ((!strcmp(pos[0], "add") || !strcmp(pos[0], "remove")) && npos > 1 &&
-	    acme_ident_parse(pos[1], &id, why, sizeof(why))) {
-		p_err("%s", why);
-		p_hint("IDENT is a DNS name (no wildcard) or an IPv4/IPv6 address");
-		return EXIT_USAGE;
-	}
-	if (digest && acme_digest_parse(digest, d)) {
-		p_err("'%s' is not a SHA-256 digest", digest);
-		p_hint("64 hex digits (colons between bytes allowed, as dehydrated passes it) or 43 base64url characters (as uacme passes it)");
-		return EXIT_USAGE;
-	}
-	if (!strcmp(pos[0], "add") && npos == 3 && !digest &&
-	    strpbrk(pos[2], " \t\r\n")) {
-		p_err("the key authorization is empty or contains white space");
-		return EXIT_USAGE;
-	}
-	if (so.url && (!strcmp(pos[0], "add") || !strcmp(pos[0], "remove"))) {
-		/* The shared store: this host's agent need not run. */
-		if (!strcmp(pos[0], "add") &&
-		    ((npos == 3 && !digest) || (npos == 2 && digest))) {
-			if (!digest)
-				SHA256((const unsigned char *)pos[2],
-				       strlen(pos[2]), d);
-			snprintf(e.ident, sizeof(e.ident), "%s", id.name);
-			hexify(d, e.digest);
-			if (!ttl)
-				ttl = AGENT_DEFAULT_TTL;
-			e.expires = agent_expiry(time(NULL), ttl, ttl);
-			err = store_put_entry(&so, &e, ttl);
-		} else if (!strcmp(pos[0], "remove") && npos == 2 && !digest) {
-			err = store_delete_ident(&so, id.name);
-		} else {
-			p_err("usage: alpnsteer challenge add IDENT KEYAUTH|--digest SHA256 [--ttl D] --store URL | remove IDENT --store URL");
-			return 2;
-		}
-		if (err)
-			return 1; /* store_*() said why */
-		if (log_json)
-			printf("{\"ok\":true}\n");
-		return 0;
-	}
-	if (!strcmp(pos[0], "add") && npos == 3 && !digest)
-		snprintf(req, sizeof(req), "add %s %s %ld", pos[1], pos[2],
-			 ttl);
-	else if (!strcmp(pos[0], "add") && npos == 2 && digest)
-		snprintf(req, sizeof(req), "add-digest %s %s %ld", pos[1],
-			 digest, ttl);
-	else if (!strcmp(pos[0], "remove") && npos == 2 && !digest)
-		snprintf(req, sizeof(req), "remove %s", pos[1]);
-	else if (!strcmp(pos[0], "list") && npos == 1 && !digest)
-		snprintf(req, sizeof(req), "%s",
-			 list_json || log_json ? "list" : "table");
-	else
-		return -1;
-	if (list_json)
-		log_json = true;
-	err = agent_request(req, &reply);
-	if (err == -ENOENT) {
-		if (ttl) {
-			p_err("--ttl needs a running agent ('alpnsteer agent') or --store");
-			p_hint("without an agent, a challenge lasts until its remove or the detach");
-			return 1;
-		}
-		return -1; /* no agent: the daemon's control socket */
-	}
-	return print_reply(err, reply);
 }
 
 /* ---- the agent ---- */
@@ -1006,20 +836,21 @@ static const struct cmd agent_status_cmd;
 
 static int do_agent_status(int argc, char **argv)
 {
+	struct lc_paths p;
 	char *reply;
 	int err;
 
 	if (cmd_getopt(argc, argv, &agent_status_cmd) != -1 ||
 	    !cmd_operands(argc, argv, &agent_status_cmd, 0, 0))
 		return EXIT_USAGE;
-	err = agent_request("status", &reply);
-
+	lc_default_paths(&p);
+	err = agent_request(&p, "status", &reply);
 	if (err == -ENOENT) {
 		p_err("no alpnsteer agent runs on this host");
 		p_hint("start one: 'alpnsteer agent' (or systemctl start alpnsteer-agent)");
 		return 1;
 	}
-	return print_reply(err, reply);
+	return reply_print("the agent's socket", err, reply);
 }
 
 int do_agent(int argc, char **argv)

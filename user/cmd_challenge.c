@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * cmd_challenge.c - `alpnsteer challenge add|remove|list`: the pending
- * TLS-ALPN-01 challenges of the built-in responder, through the daemon's
- * control socket (docs/design.md, "The control socket").
+ * TLS-ALPN-01 challenges of the built-in responder.  They go to the
+ * fleet's store with --store, else to this host's agent when one runs,
+ * else to the daemon's control socket (docs/design.md, "The control
+ * socket", "Agent and fleet").
  *
  * An identifier, key authorization or digest is checked here, with the
  * daemon's own words, before anything is sent: a refusal is a usage error
@@ -11,16 +13,91 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <openssl/sha.h>
 
 #include "acme_cert.h"
+#include "agent_client.h"
 #include "cmd.h"
-#include "cmd_agent.h"
 #include "control.h"
+#include "lifecycle.h"
 #include "log.h"
 #include "paths.h"
 
 static const struct cmd challenge_add_cmd, challenge_remove_cmd,
 	challenge_list_cmd;
+
+enum {
+	O_DIGEST = 'd',
+	O_JSON = 'j',
+	O_TTL = 1002,
+	O_STORE,
+	O_STORE_CA,
+	O_STORE_CERT,
+	O_STORE_KEY,
+	O_STORE_USER,
+	O_STORE_PASSWORD_FILE,
+};
+
+/* What one challenge command was asked. */
+struct chal_args {
+	const char *ident, *keyauth, *digest;
+	unsigned char sha[ACME_DIGEST_LEN];
+	long ttl;
+	struct store_opts store;
+};
+
+static int parse(const struct cmd *c, int argc, char **argv,
+		 struct chal_args *a, int min, int max)
+{
+	struct store_opts *so = &a->store;
+	int o;
+
+	memset(a, 0, sizeof(*a));
+	store_opts_env(so);
+	while ((o = cmd_getopt(argc, argv, c)) != -1) {
+		switch (o) {
+		case O_DIGEST:
+			a->digest = optarg;
+			break;
+		case O_JSON:
+			log_json = true;
+			break;
+		case O_TTL:
+			a->ttl = lc_parse_duration(optarg);
+			if (a->ttl <= 0) {
+				p_err("--ttl '%s' is not a duration", optarg);
+				p_hint("seconds, or a number with s, m, h or d: --ttl 90s, --ttl 10m");
+				return EXIT_USAGE;
+			}
+			break;
+		case O_STORE:
+			so->url = *optarg ? optarg : NULL;
+			break;
+		case O_STORE_CA:
+			so->cacert = optarg;
+			break;
+		case O_STORE_CERT:
+			so->cert = optarg;
+			break;
+		case O_STORE_KEY:
+			so->key = optarg;
+			break;
+		case O_STORE_USER:
+			so->user = optarg;
+			break;
+		case O_STORE_PASSWORD_FILE:
+			so->password_file = optarg;
+			break;
+		default: /* cmd_getopt() said why */
+			return EXIT_USAGE;
+		}
+	}
+	if (!cmd_operands(argc, argv, c, min, max))
+		return EXIT_USAGE;
+	a->ident = optind < argc ? argv[optind] : NULL;
+	a->keyauth = optind + 1 < argc ? argv[optind + 1] : NULL;
+	return EXIT_OK;
+}
 
 static int bad_ident(const char *s)
 {
@@ -34,151 +111,145 @@ static int bad_ident(const char *s)
 	return EXIT_USAGE;
 }
 
-/* Send @req; print what the daemon answered unless it is a bare "ok". */
-static int request(const char *req)
+/* The request to this host's agent, else to the daemon: -ENOENT from the
+ * agent means there is none, and @with_ttl cannot go to the daemon. */
+static int send_local(const char *agent_req, const char *daemon_req,
+		      bool with_ttl)
 {
 	char *reply = NULL, sock[PATH_MAX + 32];
 	struct lc_paths p;
 	int err;
 
 	lc_default_paths(&p);
+	err = agent_request(&p, agent_req, &reply);
+	if (err != -ENOENT)
+		return reply_print("the agent's socket", err, reply);
+	if (with_ttl) {
+		p_err("--ttl needs a running agent ('alpnsteer agent') or --store");
+		p_hint("without an agent, a challenge lasts until its remove or the detach");
+		return EXIT_FAIL;
+	}
 	lc_run_path(&p, LC_CONTROL_SOCK, sock, sizeof(sock));
-	err = control_request(&p, req, &reply);
+	err = control_request(&p, daemon_req, &reply);
 	if (err == -ENOENT) {
 		p_err("alpnsteer is not attached (no %s)", sock);
 		p_hint("run 'alpnsteer attach' first");
 		return EXIT_FAIL;
 	}
-	if (err == -EACCES || err == -EPERM) {
-		p_err("permission denied on %s", sock);
-		p_hint("challenges are root's (or --control-group's) business");
-		return EXIT_FAIL;
-	}
-	if (err) {
-		p_err("control socket: %s", strerror(-err));
-		return EXIT_FAIL;
-	}
-	if (!strncmp(reply, "error: ", 7)) {
-		p_err("%s", reply + 7);
-		return EXIT_FAIL;
-	}
-	if (strcmp(reply, "ok") || log_json)
-		printf("%s\n", log_json && !strcmp(reply, "ok") ?
-				       "{\"ok\":true}" :
-				       reply);
-	return EXIT_OK;
+	return reply_print(sock, err, reply);
 }
 
-/*
- * add IDENT KEYAUTH | add IDENT --digest SHA256.  Not getopt: a key
- * authorization is base64url, which may begin with '-'; only "--digest"
- * itself is an option here.
- */
 static int do_add(int argc, char **argv)
 {
-	unsigned char digest[ACME_DIGEST_LEN];
-	const char *dg = NULL;
-	char req[2048];
+	char req[2048], areq[2100];
+	struct chal_args a;
 	int rc;
 
-	/* A running agent, or --store: theirs (user/cmd_agent.c). */
-	rc = agent_challenge(argc, argv);
-	if (rc >= 0)
-		return rc;
-
-	if (argc == 4 && !strcmp(argv[2], "--digest"))
-		dg = argv[3];
-	else if (argc == 3 && !strncmp(argv[2], "--digest=", 9))
-		dg = argv[2] + 9;
-	else if (argc == 3 && !strcmp(argv[2], "--digest"))
-		return cmd_usage_error(&challenge_add_cmd,
-				       "option '--digest' needs a value");
-	else if (argc < 3)
-		return cmd_usage_error(
-			&challenge_add_cmd,
-			argc < 2 ? "missing IDENT" :
-				   "missing KEYAUTH or --digest SHA256");
-	else if (argc > 3)
-		return cmd_usage_error(&challenge_add_cmd,
-				       "unexpected argument '%s'", argv[3]);
-	rc = bad_ident(argv[1]);
+	rc = parse(&challenge_add_cmd, argc, argv, &a, 1, 2);
 	if (rc)
 		return rc;
-	if (dg && acme_digest_parse(dg, digest)) {
-		p_err("'%s' is not a SHA-256 digest", dg);
+	if (!a.keyauth == !a.digest)
+		return cmd_usage_error(
+			&challenge_add_cmd,
+			a.digest ? "KEYAUTH and --digest: one of them" :
+				   "missing KEYAUTH or --digest SHA256");
+	rc = bad_ident(a.ident);
+	if (rc)
+		return rc;
+	if (a.digest && acme_digest_parse(a.digest, a.sha)) {
+		p_err("'%s' is not a SHA-256 digest", a.digest);
 		p_hint("64 hex digits (colons between bytes allowed, as dehydrated passes it) or 43 base64url characters (as uacme passes it)");
 		return EXIT_USAGE;
 	}
-	if (!dg && (!*argv[2] || strpbrk(argv[2], " \t\r\n"))) {
+	if (a.keyauth && (!*a.keyauth || strpbrk(a.keyauth, " \t\r\n"))) {
 		p_err("the key authorization is empty or contains white space");
 		return EXIT_USAGE;
 	}
-	if (dg)
-		snprintf(req, sizeof(req), "add-digest %s %s", argv[1], dg);
+	if (a.store.url) {
+		/* The shared store: this host's agent need not run. */
+		if (a.keyauth)
+			SHA256((const unsigned char *)a.keyauth,
+			       strlen(a.keyauth), a.sha);
+		if (agent_store_add(&a.store, a.ident, a.sha, a.ttl))
+			return EXIT_FAIL; /* the store said why */
+		return reply_print("the store", 0, strdup("ok"));
+	}
+	if (a.digest)
+		snprintf(req, sizeof(req), "add-digest %s %s", a.ident,
+			 a.digest);
 	else
-		snprintf(req, sizeof(req), "add %s %s", argv[1], argv[2]);
-	return request(req);
+		snprintf(req, sizeof(req), "add %s %s", a.ident, a.keyauth);
+	/* The agent's requests take a ttl (0: its own --ttl). */
+	snprintf(areq, sizeof(areq), "%s %ld", req, a.ttl);
+	return send_local(areq, req, a.ttl > 0);
 }
 
 static int do_remove(int argc, char **argv)
 {
 	char req[2048];
-	int c, rc;
+	struct chal_args a;
+	int rc;
 
-	rc = agent_challenge(argc, argv);
-	if (rc >= 0)
-		return rc;
-
-	while ((c = cmd_getopt(argc, argv, &challenge_remove_cmd)) != -1)
-		return EXIT_USAGE;
-	if (!cmd_operands(argc, argv, &challenge_remove_cmd, 1, 1))
-		return EXIT_USAGE;
-	rc = bad_ident(argv[optind]);
+	rc = parse(&challenge_remove_cmd, argc, argv, &a, 1, 1);
 	if (rc)
 		return rc;
-	snprintf(req, sizeof(req), "remove %s", argv[optind]);
-	return request(req);
+	rc = bad_ident(a.ident);
+	if (rc)
+		return rc;
+	if (a.store.url) {
+		if (agent_store_remove(&a.store, a.ident))
+			return EXIT_FAIL;
+		return reply_print("the store", 0, strdup("ok"));
+	}
+	snprintf(req, sizeof(req), "remove %s", a.ident);
+	return send_local(req, req, false);
 }
-
-static const struct cmd_opt list_opts[] = {
-	{ "json", 'j', CMD_ARG_NONE, NULL,
-	  "JSON output (as -j before the command)", true },
-	{},
-};
 
 static int do_list(int argc, char **argv)
 {
-	int c = agent_challenge(argc, argv);
+	struct chal_args a;
+	int rc;
 
-	if (c >= 0)
-		return c;
-
-	while ((c = cmd_getopt(argc, argv, &challenge_list_cmd)) != -1) {
-		if (c != 'j')
-			return EXIT_USAGE;
-		log_json = true;
-	}
-	if (!cmd_operands(argc, argv, &challenge_list_cmd, 0, 0))
-		return EXIT_USAGE;
-	return request(log_json ? "list" : "table");
+	rc = parse(&challenge_list_cmd, argc, argv, &a, 0, 0);
+	if (rc)
+		return rc;
+	return send_local(log_json ? "list" : "table",
+			  log_json ? "list" : "table", false);
 }
 
-/* Handled by agent_challenge() before the parsing here; listed for the
- * help, the man page and the completion. */
-#define STORE_HELP \
-	"through the fleet's etcd, for every node's agent, instead of this host (and the --store-ca, --store-cert, --store-key, --store-user, --store-password-file of agent; also the ALPNSTEER_STORE* variables)"
+/* clang-format off */
+#define STORE_OPTS \
+	{ "store", O_STORE, CMD_ARG_REQUIRED, "URL[,URL]", \
+	  "through the fleet's store (etcd: https://HOST:2379), for every node's agent, instead of this host (also ALPNSTEER_STORE)" }, \
+	{ "store-ca", O_STORE_CA, CMD_ARG_REQUIRED, "FILE", \
+	  "the CA that signed the store's certificates (ALPNSTEER_STORE_CA)" }, \
+	{ "store-cert", O_STORE_CERT, CMD_ARG_REQUIRED, "FILE", \
+	  "this client's certificate (ALPNSTEER_STORE_CERT)" }, \
+	{ "store-key", O_STORE_KEY, CMD_ARG_REQUIRED, "FILE", \
+	  "its key (ALPNSTEER_STORE_KEY)" }, \
+	{ "store-user", O_STORE_USER, CMD_ARG_REQUIRED, "NAME", \
+	  "the store's user, with a readwrite role on the name's key (ALPNSTEER_STORE_USER)" }, \
+	{ "store-password-file", O_STORE_PASSWORD_FILE, CMD_ARG_REQUIRED, "FILE", \
+	  "the file holding that user's password (ALPNSTEER_STORE_PASSWORD_FILE)" }
+/* clang-format on */
 
 static const struct cmd_opt add_opts[] = {
-	{ "digest", 'd', CMD_ARG_REQUIRED, "SHA256",
+	{ "digest", O_DIGEST, CMD_ARG_REQUIRED, "SHA256",
 	  "SHA-256 of the key authorization instead of the key authorization itself, which is all dehydrated's and uacme's hooks are given: 64 hex digits (colons between bytes allowed) or 43 base64url characters" },
-	{ "ttl", 1002, CMD_ARG_REQUIRED, "DURATION",
+	{ "ttl", O_TTL, CMD_ARG_REQUIRED, "DURATION",
 	  "with a running agent or --store: the challenge expires after DURATION (at most the agent's --ttl)" },
-	{ "store", 1003, CMD_ARG_REQUIRED, "URL[,URL]", STORE_HELP },
+	STORE_OPTS,
 	{},
 };
 
 static const struct cmd_opt remove_opts[] = {
-	{ "store", 1003, CMD_ARG_REQUIRED, "URL[,URL]", STORE_HELP },
+	STORE_OPTS,
+	{},
+};
+
+static const struct cmd_opt list_opts[] = {
+	{ "json", O_JSON, CMD_ARG_NONE, NULL,
+	  "JSON output (as -j before the command)", true },
 	{},
 };
 
@@ -187,6 +258,7 @@ static const struct cmd challenge_add_cmd = {
 	.func = do_add,
 	.synopsis =
 		"IDENT {KEYAUTH | --digest SHA256} [--ttl DURATION] [--store URL]",
+	.args = "IDENT",
 	.summary =
 		"make IDENT pending, answered with the ACME key authorization KEYAUTH",
 	.desc = "IDENT is a DNS name (no wildcard) or an IPv4/IPv6 address. Adding a pending IDENT again replaces its key authorization.",
@@ -197,6 +269,7 @@ static const struct cmd challenge_remove_cmd = {
 	.name = "remove",
 	.func = do_remove,
 	.args = "IDENT",
+	.synopsis = "IDENT [--store URL]",
 	.summary = "drop the pending challenge of IDENT",
 	.opts = remove_opts,
 };
@@ -220,6 +293,6 @@ const struct cmd challenge_cmd = {
 	.name = "challenge",
 	.summary =
 		"the pending TLS-ALPN-01 challenges of the built-in responder",
-	.desc = "Root's, or a member of attach --control-group's, through the daemon's control socket.",
+	.desc = "Root's, or a member of attach --control-group's: through the fleet's store with --store, else through this host's agent when one runs, else through the daemon's control socket.",
 	.subs = challenge_subs,
 };
