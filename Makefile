@@ -39,6 +39,8 @@ ALL_CFLAGS := $(CPPFLAGS) $(CFLAGS) $(WARN) -D_GNU_SOURCE -Iinclude -Iuser -I$(O
 LDLIBS := -lbpf -lelf -lz -lssl -lcrypto -lseccomp $(NL_LIBS)
 # the agent: json-c for the store's entries, libcurl for etcd's JSON gateway
 LDLIBS += -ljson-c -lcurl
+# sd-bus: the keeper's own transient scope under systemd (user/keeper_scope.c)
+LDLIBS += $(shell $(PKG_CONFIG) --libs libsystemd 2>/dev/null || echo -lsystemd)
 BPF_CFLAGS := -O2 -g -Wall -Werror -target bpf -D__TARGET_ARCH_$(ARCH) \
 	-Iinclude -I$(OUTPUT)
 

@@ -86,10 +86,13 @@ _alpnsteer()
 		if [[ $cur == -* ]]; then
 			COMPREPLY=($(compgen -W "--grace --ttl --store --store-ca --store-cert --store-key --store-user --store-password-file --port --forward --domain --pool --pool-max --per-source --cgroup --handshake-timeout --alpn-dir --control-group --user --proxy-protocol --preclassify --drain-wait -h --help" -- "$cur"))
 		else
-			COMPREPLY=($(compgen -W "status" -- "$cur"))
+			COMPREPLY=($(compgen -W "status stop" -- "$cur"))
 		fi
 		;;
 	"agent status")
+		COMPREPLY=($(compgen -W "-h --help" -- "$cur"))
+		;;
+	"agent stop")
 		COMPREPLY=($(compgen -W "-h --help" -- "$cur"))
 		;;
 	"features")

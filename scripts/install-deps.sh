@@ -11,6 +11,7 @@ apt-get install -y -q --no-install-recommends \
 	debhelper dpkg-dev fakeroot lintian \
 	libssl-dev openssl libnl-3-dev libnl-route-3-dev libnl-idiag-3-dev \
 	libcurl4-openssl-dev libjson-c-dev etcd-server etcd-client \
+	libsystemd-dev \
 	libclang-rt-14-dev \
 	nginx-light curl python3 python3-cryptography xxd iproute2 ethtool kmod procps util-linux \
 	ca-certificates \
@@ -33,6 +34,8 @@ apt-get install -y -q --no-install-recommends \
 # (scripts/vmtest/: qemu, the initramfs, Debian's .ko.xz); bash-completion
 # and groff-base: tests/test_docs.sh runs the completion and renders
 # alpnsteer(8) with warnings on.
+# libsystemd-dev: sd-bus, with which the keeper asks systemd for a
+# transient scope of its own (user/keeper_scope.c).
 # libcurl and json-c: the agent's etcd store (user/store_etcd.c); etcd-server
 # and etcd-client: selftests/test_fleet.sh starts its own etcd in a network
 # namespace, so the packaged etcd.service, which Debian starts on

@@ -145,6 +145,102 @@ kill "$AGENT"
 wait "$AGENT" 2>/dev/null || true
 check "a stopped agent leaves no socket" test ! -e /run/alpnsteer/agent.sock
 
+# alpn: the ALPN a pending name's acme-tls/1 hello gets ("None": the
+# webserver's, nothing steered)
+alpn() { tls $SRV4 --alpn acme-tls/1 --sni "$1" | python3 -c 'import json,sys; print(json.load(sys.stdin).get("alpn"))'; }
+gone() { ! kill -0 "$1" 2>/dev/null || [ "$(awk '{print $3}' /proc/$1/stat 2>/dev/null)" = Z ]; }
+start_agent() {
+	st_spawn nsenter --net=/var/run/netns/$ST_SRV "$ALPNSTEER" agent --grace ${GRACE}s \
+		> "$ST_WORK/$1" 2>&1
+	AGENT=${ST_PIDS[-1]}
+	for i in $(seq 1 50); do "$ALPNSTEER" agent status >/dev/null 2>&1 && break; sleep 0.1; done
+}
+
+# agent.sock is served without blocking: 20 idle connections (any
+# --control-group member may make them) do not keep root's list out.
+start_agent agent2.log
+python3 -c '
+import socket, sys, time
+ss = []
+for i in range(20):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    s.connect("/run/alpnsteer/agent.sock")
+    ss.append(s)
+print("idle", flush=True)
+time.sleep(45)' > "$ST_WORK/idle.out" 2>&1 &
+IDLE=$!
+ST_PIDS+=($IDLE)
+for i in $(seq 1 50); do grep -q idle "$ST_WORK/idle.out" && break; sleep 0.1; done
+t0=$(now_ms)
+as challenge list > /dev/null 2>&1 && rc=0 || rc=$?
+t=$(( $(now_ms) - t0 ))
+echo "# challenge list with 20 idle connections on agent.sock: exit $rc in $t ms"
+check "challenge list with 20 idle connections on agent.sock succeeds" test $rc -eq 0
+check "... within 10 s ($t ms)" test $t -lt 10000
+kill $IDLE 2>/dev/null || true
+wait $IDLE 2>/dev/null || true
+
+# A SIGKILLed agent: its socket stays, refusing connections.  The daemon
+# expires the challenge by its own ttl, however long the dead agent's
+# holder lasts.
+check "challenge add killed.agent.test --ttl 4s" as challenge add killed.agent.test tok.k --ttl 4s
+expect_eq "... answered" "$(alpn killed.agent.test)" acme-tls/1
+t0=$(now_ms)
+kill -9 $AGENT
+wait $AGENT 2>/dev/null || true
+check "the killed agent's socket is left behind" test -S /run/alpnsteer/agent.sock
+expect_eq "... its attachment stays (holder agent)" "$(status_field '" ".join(h["name"] for h in d["holders"])')" agent
+check "... challenge list goes to the daemon" bash -c '"$0" -j challenge list | grep -q killed.agent.test' "$ALPNSTEER"
+for i in $(seq 1 100); do [ "$(alpn killed.agent.test)" != acme-tls/1 ] && break; sleep 0.1; done
+t=$(( $(now_ms) - t0 ))
+check "the daemon stopped answering it at its ttl, with the agent dead ($t ms after the kill)" test "$(alpn killed.agent.test)" != acme-tls/1
+check "... and lists it no more" bash -c '! "$0" -j challenge list | grep -q killed.agent.test' "$ALPNSTEER"
+
+# A new agent takes the attachment its predecessor left, and detaches it
+# after the grace: "detached" once the keeper and daemon are gone.
+keeper=$(status_field 'd["keeper_pid"]')
+daemon=$(status_field 'd["pid"]')
+start_agent agent3.log
+check "a restarted agent takes over the attachment left (holder agent)" grep -q "previous agent's attachment" "$ST_WORK/agent3.log"
+check "... and detaches it after the grace" wait_detached 100
+for i in $(seq 1 50); do grep -q "agent: detached in" "$ST_WORK/agent3.log" && break; sleep 0.1; done
+check "... saying detached" grep -q "agent: detached in .* (keeper and daemon gone)" "$ST_WORK/agent3.log"
+check "... when its keeper $keeper and daemon $daemon are gone" bash -c 'gone() { ! kill -0 "$1" 2>/dev/null || [ "$(awk "{print \$3}" /proc/$1/stat)" = Z ]; }; gone $0 && gone $1' "$keeper" "$daemon"
+expect_eq "... agent status says detached, not detaching" "$(agent_field 'd["attached"], d["detaching"]')" "False False"
+
+# A killed agent's socket does not put the hooks in agent mode: the uacme
+# hook with ALPNSTEER_HOOK_ATTACH=1 attaches as its own holder.
+kill -9 $AGENT
+wait $AGENT 2>/dev/null || true
+check "the killed (detached) agent's socket is left behind" test -S /run/alpnsteer/agent.sock
+dg=$(python3 -c 'import base64,hashlib; print(base64.urlsafe_b64encode(hashlib.sha256(b"tok.stale").digest()).decode().rstrip("="))')
+out=$(in_srv env ALPNSTEER="$ALPNSTEER" ALPNSTEER_HOOK_ATTACH=1 "$HOOKS/uacme-hook.sh" begin tls-alpn-01 stale.agent.test tok "$dg" 2>&1) && rc=0 || rc=$?
+echo "$out" | sed 's/^/# /'
+check "uacme hook begin with a stale agent.sock attaches itself (exit $rc)" test $rc -eq 0
+expect_eq "... as its own holder" "$(status_field '" ".join(h["name"] for h in d["holders"])')" uacme:stale.agent.test
+expect_eq "... and the name is answered" "$(alpn stale.agent.test)" acme-tls/1
+check "uacme hook done detaches it" in_srv env ALPNSTEER="$ALPNSTEER" ALPNSTEER_HOOK_ATTACH=1 "$HOOKS/uacme-hook.sh" done tls-alpn-01 stale.agent.test tok "$dg"
+expect_eq "... detached" "$(status_field 'd["state"]')" detached
+
+# agent stop: the running agent detaches, drains and exits; stop returns
+# once it has; 0 also with no agent.  (Instead of a pid file and a name
+# match in the package's prerm.)
+start_agent agent4.log
+check "a new agent starts over the stale socket" bash -c '"$0" agent status | grep -q "\"attached\":false"' "$ALPNSTEER"
+check "challenge add stop.agent.test" as challenge add stop.agent.test tok.s
+keeper=$(status_field 'd["keeper_pid"]')
+daemon=$(status_field 'd["pid"]')
+out=$(as agent stop 2>&1) && rc=0 || rc=$?
+echo "$out" | sed 's/^/# /'
+check "agent stop (exit $rc)" test $rc -eq 0
+check "... the agent has exited when it returns" gone $AGENT
+expect_eq "... detached" "$(status_field 'd["state"]')" detached
+check "... its keeper $keeper and daemon $daemon gone" bash -c 'gone() { ! kill -0 "$1" 2>/dev/null || [ "$(awk "{print \$3}" /proc/$1/stat)" = Z ]; }; gone $0 && gone $1' "$keeper" "$daemon"
+check "... and its socket" test ! -e /run/alpnsteer/agent.sock
+out=$(as agent stop 2>&1) && rc=0 || rc=$?
+check "agent stop with no agent: exit 0 ($rc: $out)" test $rc -eq 0
+wait $AGENT 2>/dev/null || true
+
 # Two agents started at the same instant: exactly one stays.
 # (nsenter itself, not the in_srv function: a function sent to the
 # background is a subshell, and killing it leaves the agent running into

@@ -331,6 +331,60 @@ test_v4_mapped() {
 	check "detach --wait" as detach --wait=10
 }
 
+# Every failed attach says what failed, once: with /sys/fs/bpf read-only
+# (as a systemd unit's ProtectKernelTunables=yes makes it), the pin
+# directory cannot be made; attach exits 1 with one Error naming it and a
+# Hint, and leaves nothing behind.
+test_readonly_bpffs() {
+	local out rc
+	detach_after
+	out=$(unshare --mount --propagation private -- sh -c \
+		'mount -o remount,ro,bind /sys/fs/bpf && exec nsenter --net=/var/run/netns/'"$ST_SRV"' "$0" -d attach' \
+		"$ALPNSTEER" 2>&1) && rc=0 || rc=$?
+	grep -E '^(Error|Hint|Warning): ' <<<"$out" | sed 's/^/#   /'
+	expect_eq "attach on a read-only /sys/fs/bpf: exit 1" "$rc" 1
+	expect_eq "... one Error line" "$(grep -c '^Error: ' <<<"$out")" 1
+	check "... naming the pin directory and why" grep -q "^Error: .*$PINS.*Read-only file system" <<<"$out"
+	expect_eq "... one Hint line" "$(grep -c '^Hint: ' <<<"$out")" 1
+	expect_eq "... nothing attached" "$(lifecycle)" detached
+	check "... no keeper or daemon left" bash -c '! pgrep -f "alpnsteer -d [a]ttach" >/dev/null'
+}
+
+# The daemon expires a challenge by its ttl itself, with or without an
+# agent: `challenge add --ttl` straight to the daemon.
+test_challenge_ttl() {
+	local out rc
+	check "attach" as attach
+	detach_after
+	out=$("$ALPNSTEER" challenge add ttlc.test ka.ttlc --ttl 2s 2>&1) && rc=0 || rc=$?
+	echo "$out" | sed 's/^/#   /'
+	expect_eq "challenge add --ttl 2s without an agent" "$rc" 0
+	check "... answered meanwhile" acme_ok $SRV4 ttlc.test ka.ttlc
+	check "... listed with its expiry" bash -c '"$0" -j challenge list | python3 -c "import json,sys,time; l=json.load(sys.stdin); assert 0 < l[0][\"expires\"] - time.time() <= 3"' "$ALPNSTEER"
+	check "... gone from the list within 5 s" wait_for 'len(json.loads(__import__("subprocess").check_output(["'"$ALPNSTEER"'", "-j", "challenge", "list"])))' 0 50
+	check "... and no longer answered: acme-tls/1 goes to nginx" nginx_refuses_acme $SRV4 ttlc.test
+	check "... the daemon said so" grep -q "challenge ttlc.test expired (ttl)" $RUN/daemon.log
+	check "detach --wait" as detach --wait=10
+}
+
+# detach --wait returns once the keeper, the daemon and its TLS worker are
+# gone, not only the pins: a package's prerm or a unit's stop that follows
+# must find no process of ours.
+test_detach_wait_processes_gone() {
+	local keeper pid worker p left=""
+	check "attach" as attach
+	detach_after
+	keeper=$(status_field 'd["keeper_pid"]')
+	pid=$(status_field 'd["pid"]')
+	worker=$(pgrep -P "$pid" | head -1)
+	check "detach --wait" as detach --wait=10
+	for p in $keeper $pid $worker; do
+		[ -e /proc/$p ] && [ "$(awk '{print $3}' /proc/$p/stat 2>/dev/null)" != Z ] && left="$left $p"
+	done
+	expect_eq "keeper $keeper, daemon $pid, worker $worker gone when detach --wait returns" "${left:-none}" none
+	expect_eq "... and status says detached" "$(lifecycle)" detached
+}
+
 st_setup
 st_dmesg_mark
 st_test attach_calls_drain_off test_attach_calls_drain_off
@@ -344,6 +398,9 @@ st_test ttl test_ttl
 st_test daemon_starts_clean test_daemon_starts_clean
 st_test planted_run_and_pins test_planted_run_and_pins
 st_test user_missing test_user_missing
+st_test readonly_bpffs test_readonly_bpffs
+st_test challenge_ttl test_challenge_ttl
+st_test detach_wait_processes_gone test_detach_wait_processes_gone
 st_test v4_mapped test_v4_mapped
 check "no kernel WARN" st_dmesg_clean
 st_summary

@@ -171,12 +171,13 @@ TEST(set)
 				AGENT_SRC_LOCAL),
 		  0);
 	agent_set_find(&s, "a.test")->handed = true;
-	/* a longer ttl is no new challenge for the daemon... */
+	/* a longer ttl goes to the daemon again: it expires it too... */
 	ASSERT_EQ(agent_set_put(&s, "a.test", "add a.test x", 200,
 				AGENT_SRC_LOCAL),
 		  1);
-	CHECK(agent_set_find(&s, "a.test")->handed);
-	/* ... a new key authorization is */
+	CHECK(!agent_set_find(&s, "a.test")->handed);
+	agent_set_find(&s, "a.test")->handed = true;
+	/* ... and so does a new key authorization */
 	ASSERT_EQ(agent_set_put(&s, "a.test", "add a.test y", 200,
 				AGENT_SRC_LOCAL),
 		  1);

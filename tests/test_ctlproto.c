@@ -58,6 +58,53 @@ TEST(add_list_remove)
 	challenges_free(&cs);
 }
 
+/* The monitor expires a challenge by its own clock: a dead agent (or a
+ * client that crashed between its hooks) leaves nothing answered past
+ * its ttl. */
+TEST(ttl_expires_in_the_monitor)
+{
+	struct challenges cs = {};
+	time_t now = time(NULL);
+	struct challenge *c;
+
+	ASSERT_EQ(req(&cs, "add short.test tok.thumb 20"), 1);
+	ASSERT_STREQ(reply, "ok");
+	ASSERT_EQ(
+		req(&cs,
+		    "add-digest long.test "
+		    "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef 3600"),
+		1);
+	ASSERT_EQ(req(&cs, "add forever.test tok.thumb"), 1);
+	c = challenges_find_sni(&cs, "short.test");
+	if (!ASSERT_OK_PTR(c))
+		return;
+	ASSERT_GE((long)c->expires, (long)now + 20);
+	ASSERT_LT((long)c->expires, (long)now + 22);
+	ASSERT_EQ((long)challenges_find_sni(&cs, "forever.test")->expires, 0L);
+	ASSERT_EQ(req(&cs, "list"), 0);
+	ASSERT_STRSTR(reply, "\"expires\":0");
+	ASSERT_EQ(challenges_expire(&cs, now + 10, NULL), 0);
+	ASSERT_EQ(challenges_expire(&cs, now + 25, NULL), 1);
+	ASSERT_NULL(challenges_find_sni(&cs, "short.test"));
+	ASSERT_EQ(challenges_expire(&cs, now + 7200, NULL), 1);
+	ASSERT_EQ(cs.nr, 1, "only the one without a ttl is left");
+	ASSERT_OK_PTR(challenges_find_sni(&cs, "forever.test"));
+	/* A re-add without a ttl keeps it until its remove. */
+	ASSERT_EQ(req(&cs, "add forever.test tok.thumb 5"), 1);
+	ASSERT_EQ(req(&cs, "add forever.test tok.thumb"), 1);
+	ASSERT_EQ(challenges_expire(&cs, now + 7200, NULL), 0);
+	/* Bad ttls, and a third argument elsewhere, are refused. */
+	ASSERT_LT(req(&cs, "add x.test tok.thumb 0"), 0);
+	ASSERT_STRSTR(reply, "bad ttl");
+	ASSERT_LT(req(&cs, "add x.test tok.thumb 5s"), 0);
+	ASSERT_LT(req(&cs, "add x.test tok.thumb -1"), 0);
+	ASSERT_LT(req(&cs, "add x.test tok.thumb 99999999"), 0);
+	ASSERT_LT(req(&cs, "add x.test tok.thumb 5 6"), 0);
+	ASSERT_LT(req(&cs, "remove forever.test 5"), 0);
+	ASSERT_EQ(cs.nr, 1);
+	challenges_free(&cs);
+}
+
 TEST(refusals)
 {
 	struct challenges cs = {};

@@ -19,6 +19,7 @@
 #include "cli.h"
 #include "evaddr.h"
 #include "fdutil.h"
+#include "keeper_scope.h"
 #include "lifecycle.h"
 #include "lifecycle_run.h"
 
@@ -586,6 +587,92 @@ TEST(v4_mapped_is_ipv4)
 	ASSERT_STREQ(buf, "[fd00:a5:4::2]:4433");
 	ASSERT_EQ(fmt(AF_INET, "198.18.4.2", buf), AF_INET);
 	ASSERT_STREQ(buf, "198.18.4.2:4433");
+}
+
+/* Where the keeper lives: its own scope only under systemd, and never for
+ * `run`, the main process of its own unit. */
+TEST(keeper_scope_plan)
+{
+	struct ks_env e = { .booted = true,
+			    .cgroup =
+				    "/system.slice/alpnsteer-attach.service" };
+
+	ASSERT_EQ(ks_plan(&e), KS_MOVE, "a unit's attach under systemd");
+	e.cgroup = "/system.slice/certbot.service";
+	ASSERT_EQ(ks_plan(&e), KS_MOVE, "an ACME client's hook");
+	e.cgroup = "";
+	ASSERT_EQ(ks_plan(&e), KS_MOVE, "cgroup unknown");
+	e.foreground = true;
+	ASSERT_EQ(ks_plan(&e), KS_STAY_FOREGROUND, "run");
+	e.foreground = false;
+	e.booted = false;
+	ASSERT_EQ(ks_plan(&e), KS_STAY_NO_SYSTEMD, "no systemd");
+	e.booted = true;
+	e.setting = "no";
+	ASSERT_EQ(ks_plan(&e), KS_STAY_DISABLED, "ALPNSTEER_KEEPER_SCOPE=no");
+	e.setting = "yes";
+	ASSERT_EQ(ks_plan(&e), KS_MOVE, "ALPNSTEER_KEEPER_SCOPE=yes");
+	e.cgroup = "/system.slice/alpnsteer-keeper-77.scope";
+	ASSERT_EQ(ks_plan(&e), KS_STAY_OWN, "already in its scope");
+}
+
+TEST(keeper_scope_cgroup)
+{
+	char cg[64], name[64];
+
+	ASSERT_OK(ks_scope_name(1234, name, sizeof(name)));
+	ASSERT_STREQ(name, "alpnsteer-keeper-1234.scope");
+	ASSERT_ERR(ks_scope_name(1234, cg, 10), "too short a buffer");
+	ASSERT_OK(ks_cgroup_parse(
+		"0::/system.slice/alpnsteer-keeper-1234.scope\n", cg,
+		sizeof(cg)));
+	ASSERT_STREQ(cg, "/system.slice/alpnsteer-keeper-1234.scope");
+	ASSERT_TRUE(ks_cgroup_is(cg, name));
+	ASSERT_FALSE(ks_cgroup_is(cg, "alpnsteer-keeper-123.scope"));
+	/* A hybrid host: v1 lines first. */
+	ASSERT_OK(ks_cgroup_parse(
+		"12:pids:/x\n1:name=systemd:/y\n0::/user.slice/s\n", cg,
+		sizeof(cg)));
+	ASSERT_STREQ(cg, "/user.slice/s");
+	ASSERT_FALSE(ks_cgroup_is(cg, name));
+	ASSERT_EQ(ks_cgroup_parse("1:name=systemd:/y\n", cg, sizeof(cg)),
+		  -ENOENT, "v1 only");
+	ASSERT_EQ(
+		ks_cgroup_parse(
+			"0::/a/very/long/path/indeed/longer/than/the/buffer/given/here\n",
+			cg, 16),
+		-ENAMETOOLONG);
+	ASSERT_OK(ks_cgroup_parse("0::/\n", cg, sizeof(cg)));
+	ASSERT_STREQ(cg, "/");
+}
+
+/* Without systemd (this test's host, or ALPNSTEER_KEEPER_SCOPE=no) the
+ * keeper stays where it is and says nothing: the fallback is quiet. */
+TEST(keeper_scope_fallback)
+{
+	char before[4096], after[4096];
+	FILE *f;
+	size_t n;
+
+	f = fopen("/proc/self/cgroup", "r");
+	if (!ASSERT_OK_PTR(f))
+		return;
+	n = fread(before, 1, sizeof(before) - 1, f);
+	before[n] = '\0';
+	fclose(f);
+	setenv(KS_ENV, "no", 1);
+	ASSERT_EQ(ks_enter(false), 0, "disabled: stays");
+	unsetenv(KS_ENV);
+	ASSERT_EQ(ks_enter(true), 0, "run: stays");
+	if (access("/run/systemd/system", F_OK))
+		ASSERT_EQ(ks_enter(false), 0, "no systemd: stays");
+	f = fopen("/proc/self/cgroup", "r");
+	if (!ASSERT_OK_PTR(f))
+		return;
+	n = fread(after, 1, sizeof(after) - 1, f);
+	after[n] = '\0';
+	fclose(f);
+	ASSERT_STREQ(after, before, "the cgroup is unchanged");
 }
 
 int main(int argc, char **argv)

@@ -44,8 +44,9 @@ int agent_set_put(struct agent_set *s, const char *ident, const char *req,
 		if (!strcmp(c->req, req) && c->expires == expires &&
 		    c->src == src)
 			return 0;
-		/* A new key authorization must reach the daemon again. */
-		if (strcmp(c->req, req))
+		/* A new key authorization, or a new expiry (the daemon
+		 * expires it too), must reach the daemon again. */
+		if (strcmp(c->req, req) || c->expires != expires)
 			c->handed = false;
 		snprintf(c->req, sizeof(c->req), "%s", req);
 		c->expires = expires;

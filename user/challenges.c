@@ -156,6 +156,25 @@ int challenges_remove(struct challenges *cs, const char *key)
 	return -ENOENT;
 }
 
+int challenges_expire(struct challenges *cs, time_t now,
+		      void (*said)(const struct challenge *c))
+{
+	struct challenge *c;
+	int n = 0;
+
+	for (;;) {
+		for (c = cs->head; c; c = c->next)
+			if (c->expires && c->expires <= now)
+				break;
+		if (!c)
+			return n;
+		if (said)
+			said(c);
+		challenges_remove(cs, c->sni);
+		n++;
+	}
+}
+
 struct challenge *challenges_find_sni(struct challenges *cs, const char *sni)
 {
 	struct challenge *c;

@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <time.h>
 #include <linux/types.h>
 #include <openssl/ssl.h>
 
@@ -22,6 +23,7 @@ struct challenge {
 	char sni[ALPNSTEER_NAME_MAX]; /* what the CA sends: name or reverse */
 	enum challenge_source source;
 	long long stamp; /* SRC_DIR: mtime (ns) of the certificate file */
+	time_t expires; /* wall clock; 0: until its remove */
 	X509 *cert;
 	EVP_PKEY *key;
 	__u64 answered_v4, answered_v6;
@@ -53,6 +55,10 @@ int challenges_add_cert(struct challenges *cs, const char *sni, X509 *cert,
 			EVP_PKEY *key, enum challenge_source src, char *err,
 			size_t errlen);
 int challenges_remove(struct challenges *cs, const char *ident_or_sni);
+/* Drop every challenge whose expiry has come at @now (each told to @said,
+ * when not NULL, before it goes); how many. */
+int challenges_expire(struct challenges *cs, time_t now,
+		      void (*said)(const struct challenge *c));
 struct challenge *challenges_find_sni(struct challenges *cs, const char *sni);
 void challenges_note_answer(struct challenge *c, int family, const char *addr);
 void challenges_free(struct challenges *cs);

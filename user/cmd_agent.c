@@ -31,6 +31,7 @@
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <linux/magic.h>
+#include <json-c/json.h>
 #include <openssl/evp.h>
 #include <openssl/sha.h>
 
@@ -57,6 +58,15 @@
 #define AGENT_RETRY_S 5 /* after an attach that failed */
 #define AGENT_STOP_WAIT 60 /* s: TimeoutStopSec=90 in the unit */
 
+/* A client of agent.sock: served without blocking, as the daemon's
+ * control socket serves its own (docs/design.md, "The control socket"). */
+struct agent_client {
+	int fd; /* -1: free */
+	long long since; /* monotonic ms: accepted, or answered */
+	char *reply;
+	size_t len, off;
+};
+
 struct agent {
 	struct lc_paths p;
 	struct daemon_opts o; /* the attach options, holder "agent" */
@@ -81,6 +91,12 @@ struct agent {
 	char store_msg[200];
 	char storebuf[65536];
 	size_t storelen;
+	struct agent_client cl[CONTROL_MAX_CLIENTS];
+	/* Our detach started and its drain runs: "detached" is said once
+	 * the keeper and the daemon are gone (lc_gone()). */
+	bool detaching;
+	long long detach_t0;
+	struct lc_gone gone;
 };
 
 static long long mono_ms(void)
@@ -128,10 +144,14 @@ static int in_child(struct agent *ag, bool attach)
 
 static int hand(struct agent *ag, struct agent_chal *c, char *why, size_t len)
 {
-	char *reply = NULL;
+	char *reply = NULL, req[sizeof(c->req) + 24];
+	long left = agent_left(c->expires, time(NULL));
 	int err;
 
-	err = control_request(&ag->p, c->req, &reply);
+	/* With what is left of its ttl: the daemon expires it by itself, so
+	 * a dead agent leaves no name answered past it. */
+	snprintf(req, sizeof(req), "%s %ld", c->req, left > 0 ? left : 1);
+	err = control_request(&ag->p, req, &reply);
 	if (err) {
 		snprintf(why, len, "control socket: %s", strerror(-err));
 		return err;
@@ -191,17 +211,50 @@ static void attach_now(struct agent *ag)
 	ag->holder_until = now + ag->o.ttl;
 }
 
+/* While our detach drains: "detached" once the attachment is gone and
+ * so are its keeper and daemon, not merely its pins. */
+static void detach_check(struct agent *ag)
+{
+	struct lc_view v;
+
+	if (!ag->detaching)
+		return;
+	lc_observe(&ag->p, ag->run_fd, &v);
+	if (v.state == LC_ATTACHED) {
+		/* Other holders keep it, or an attach called the drain off. */
+		p_info("agent: left the attachment to its other holders");
+	} else if (v.state != LC_DETACHED || !lc_gone(&ag->gone)) {
+		return;
+	} else {
+		ag->last_detach_ms = mono_ms() - ag->detach_t0;
+		p_info("agent: detached in %ld ms (keeper and daemon gone)",
+		       ag->last_detach_ms);
+	}
+	ag->detaching = false;
+	lc_gone_close(&ag->gone);
+}
+
 static void detach_now(struct agent *ag)
 {
-	long long t0 = mono_ms();
-	int rc = in_child(ag, false);
+	struct lc_view v;
+	int rc;
 
+	/* Whose processes end the detach: the keeper and daemon of now. */
+	lc_observe(&ag->p, ag->run_fd, &v);
+	lc_gone_open(&ag->gone, v.have_rec ? &v.rec : NULL);
+	ag->detach_t0 = mono_ms();
+	rc = in_child(ag, false);
 	if (rc)
 		p_warn("agent: detach failed (exit %d)", rc);
 	ag->attached = false;
 	ag->detaches++;
-	ag->last_detach_ms = mono_ms() - t0;
-	p_info("agent: no challenge pending: detached (draining)");
+	ag->detaching = true;
+	if (ag->stop) {
+		/* The child waited for the drain (AGENT_STOP_WAIT). */
+		detach_check(ag);
+		return;
+	}
+	p_info("agent: no challenge pending: detaching (draining)");
 }
 
 static void dir_scan(struct agent *ag)
@@ -275,6 +328,14 @@ static void sync_state(struct agent *ag)
 
 		if (c->handed)
 			continue;
+		if (!c->req[0]) {
+			/* Adopted from a previous agent: the daemon had it,
+			 * but its key authorization never was ours. */
+			p_warn("agent: %s (a previous agent's) is lost with the attachment that had it",
+			       c->ident);
+			agent_set_drop(&ag->set, i--);
+			continue;
+		}
 		err = hand(ag, c, why, sizeof(why));
 		if (err == -EINVAL) {
 			p_err("agent: challenge %s refused by the daemon: %s",
@@ -291,6 +352,69 @@ static void sync_state(struct agent *ag)
 		}
 	}
 	ag->last_hand_ms = mono_ms() - t0;
+}
+
+/*
+ * At start: an attachment a previous agent left (killed, or stopped
+ * without its detach) still has holder "agent" for up to --ttl + grace
+ * + 60 s.  It is ours: we manage it as if we had attached it, and adopt
+ * the challenges its daemon still has with a ttl (those an agent handed),
+ * so that they stay answered until they expire or are removed, then
+ * detach after the grace.
+ */
+static void adopt(struct agent *ag)
+{
+	struct json_object *arr = NULL, *o, *v;
+	time_t now = time(NULL), exp;
+	struct agent_chal *c;
+	struct lc_view v_;
+	char *reply = NULL;
+	size_t i, n;
+	int j, took = 0;
+
+	lc_observe(&ag->p, ag->run_fd, &v_);
+	if (v_.state != LC_ATTACHED || !v_.have_rec)
+		return;
+	for (j = 0; j < v_.rec.nr_holders; j++)
+		if (!strcmp(v_.rec.holders[j].name, AGENT_HOLDER))
+			break;
+	if (j == v_.rec.nr_holders)
+		return;
+	ag->attached = true;
+	ag->holder_until = v_.rec.holders[j].expires ?:
+				   now + ag->ttl_max + ag->grace + 60;
+	if (!control_request(&ag->p, "list", &reply))
+		arr = json_tokener_parse(reply);
+	free(reply);
+	n = arr && json_object_is_type(arr, json_type_array) ?
+		    json_object_array_length(arr) :
+		    0;
+	for (i = 0; i < n; i++) {
+		const char *ident, *src;
+
+		o = json_object_array_get_idx(arr, i);
+		if (!json_object_object_get_ex(o, "identifier", &v) ||
+		    !(ident = json_object_get_string(v)) ||
+		    !json_object_object_get_ex(o, "source", &v) ||
+		    !(src = json_object_get_string(v)) ||
+		    strcmp(src, "control") ||
+		    !json_object_object_get_ex(o, "expires", &v))
+			continue;
+		exp = (time_t)json_object_get_int64(v);
+		if (exp <= now)
+			continue; /* none (not an agent's), or expired */
+		if (agent_set_put(&ag->set, ident, "", exp, AGENT_SRC_LOCAL) <
+		    0)
+			break;
+		c = agent_set_find(&ag->set, ident);
+		if (c) {
+			c->handed = true;
+			took++;
+		}
+	}
+	json_object_put(arr);
+	p_info("agent: a previous agent's attachment (holder %s) is ours: %d challenges pending in it",
+	       AGENT_HOLDER, took);
 }
 
 /* ---- requests on the agent's socket ---- */
@@ -354,7 +478,8 @@ static char *status_json(struct agent *ag)
 		    "\"ttl\":%ld,\"grace\":%ld,\"attaches\":%lu,\"detaches\":%lu,"
 		    "\"expired\":%lu,\"garbage\":%lu,\"refused\":%lu,"
 		    "\"last_attach_ms\":%ld,\"last_hand_ms\":%ld,\"last_detach_ms\":%ld,"
-		    "\"grace_left_ms\":%lld,\"store\":%s%s%s,\"store_up\":%s}",
+		    "\"grace_left_ms\":%lld,\"store\":%s%s%s,\"store_up\":%s,"
+		    "\"detaching\":%s}",
 		    (int)getpid(), ag->attached ? "true" : "false", ag->set.nr,
 		    ag->dir_pending, ag->ttl_max, ag->grace, ag->attaches,
 		    ag->detaches, ag->expired, ag->garbage, ag->refused,
@@ -362,13 +487,13 @@ static char *status_json(struct agent *ag)
 		    ag->grace_at ? ag->grace_at - mono_ms() : 0LL,
 		    ag->use_store ? "\"" : "",
 		    ag->use_store ? ag->store.url : "null",
-		    ag->use_store ? "\"" : "",
-		    ag->store_up ? "true" : "false") < 0)
+		    ag->use_store ? "\"" : "", ag->store_up ? "true" : "false",
+		    ag->detaching ? "true" : "false") < 0)
 		return NULL;
 	return s;
 }
 
-static char *answer(struct agent *ag, char *req)
+static char *answer(struct agent *ag, char *req, uid_t uid)
 {
 	char *save = NULL, *verb, *a1, *a2, *a3, *extra, why[300], r[700];
 	unsigned char d[ACME_DIGEST_LEN];
@@ -391,6 +516,14 @@ static char *answer(struct agent *ag, char *req)
 		return list_table(ag);
 	if (!strcmp(verb, "status") && !a1)
 		return status_json(ag);
+	/* `agent stop`: root's alone, not --control-group's. */
+	if (!strcmp(verb, "stop") && !a1) {
+		if (uid != 0)
+			return ctl_msg("error: only root may stop the agent");
+		p_info("agent: asked to stop (agent stop)");
+		ag->stop = true;
+		return ctl_msg("ok");
+	}
 	if (!strcmp(verb, "remove") && a1 && !a2) {
 		if (acme_ident_parse(a1, &id, why, sizeof(why)))
 			return ctl_msg("error: %s", why);
@@ -439,46 +572,103 @@ static char *answer(struct agent *ag, char *req)
 		return ctl_msg("ok");
 	}
 	return ctl_msg(
-		"error: unknown request (add IDENT KEYAUTH [TTL] | add-digest IDENT DIGEST [TTL] | remove IDENT | list | table | status)");
+		"error: unknown request (add IDENT KEYAUTH [TTL] | add-digest IDENT DIGEST [TTL] | remove IDENT | list | table | status | stop)");
 }
 
-static void on_client(struct agent *ag)
+static void client_drop(struct agent_client *c)
 {
-	struct timeval tv = { .tv_sec = 2 };
-	char buf[CONTROL_MAX_REQ], *reply;
-	size_t off = 0, len;
-	struct pollfd pfd;
-	uid_t uid;
-	ssize_t n;
+	if (c->fd >= 0)
+		close(c->fd);
+	free(c->reply);
+	memset(c, 0, sizeof(*c));
+	c->fd = -1;
+}
+
+/*
+ * New connections on agent.sock: non-blocking, each with a deadline
+ * (CONTROL_DEADLINE_MS to send its request, and again to read the
+ * reply), and the oldest dropped when every place is taken, so that idle
+ * connections (any --control-group member may make them) never keep
+ * root's request out.  It used to accept, then recv with a 2 s timeout,
+ * one client at a time: 20 idle ones made a `challenge list` fail.
+ */
+static void on_accept(struct agent *ag)
+{
+	struct agent_client *c, *oldest;
+	unsigned int i;
 	int fd;
 
-	fd = accept4(ag->lsock, NULL, NULL, SOCK_CLOEXEC);
-	if (fd < 0)
-		return;
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	n = recv(fd, buf, sizeof(buf) - 1, 0);
-	if (n <= 0) {
-		close(fd);
-		return;
-	}
-	buf[n] = '\0';
-	if (control_peer(fd, &uid, (gid_t)ag->o.a.control_gid) <= 0)
-		reply = ctl_msg("error: permission denied");
-	else
-		reply = answer(ag, buf);
-	if (!reply)
-		reply = ctl_msg("error: out of memory");
-	if (reply) {
-		len = strlen(reply);
-		/* Not blocking for ever on a client that does not read. */
-		while (!control_send(fd, reply, len, &off)) {
-			pfd = (struct pollfd){ .fd = fd, .events = POLLOUT };
-			if (poll(&pfd, 1, CONTROL_DEADLINE_MS) <= 0)
+	while ((fd = control_accept(ag->lsock)) >= 0) {
+		c = oldest = NULL;
+		for (i = 0; i < CONTROL_MAX_CLIENTS; i++) {
+			struct agent_client *x = &ag->cl[i];
+
+			if (x->fd < 0) {
+				c = x;
 				break;
+			}
+			if (!oldest || x->since < oldest->since)
+				oldest = x;
 		}
-		free(reply);
+		if (!c) {
+			client_drop(oldest);
+			c = oldest;
+		}
+		c->fd = fd;
+		c->since = mono_ms();
 	}
-	close(fd);
+}
+
+static void client_expire(struct agent *ag)
+{
+	long long now = mono_ms();
+	unsigned int i;
+
+	for (i = 0; i < CONTROL_MAX_CLIENTS; i++) {
+		struct agent_client *c = &ag->cl[i];
+
+		if (c->fd >= 0 && now - c->since > CONTROL_DEADLINE_MS) {
+			p_info("agent: client dropped: no request or reply within %d ms",
+			       CONTROL_DEADLINE_MS);
+			client_drop(c);
+		}
+	}
+}
+
+static void on_client(struct agent *ag, struct agent_client *c)
+{
+	char buf[CONTROL_MAX_REQ];
+	uid_t uid;
+	int rc;
+
+	if (!c->reply) {
+		rc = control_read_request(c->fd, buf, sizeof(buf));
+		if (rc == -EAGAIN || rc == -EINTR)
+			return;
+		if (rc) {
+			client_drop(c);
+			return;
+		}
+		if (control_peer(c->fd, &uid, (gid_t)ag->o.a.control_gid) <= 0)
+			c->reply = ctl_msg("error: permission denied");
+		else
+			c->reply = answer(ag, buf, uid);
+		if (!c->reply)
+			c->reply = ctl_msg("error: out of memory");
+		if (!c->reply) {
+			client_drop(c);
+			return;
+		}
+		c->len = strlen(c->reply);
+		c->off = 0;
+		/* An add may have waited for an attach: the deadline for
+		 * reading the reply starts now. */
+		c->since = mono_ms();
+	}
+	rc = control_send(c->fd, c->reply, c->len, &c->off);
+	if (rc == 0)
+		return; /* the rest once the client has read some (POLLOUT) */
+	client_drop(c); /* all sent, or the client went: the close ends it */
 }
 
 /* ---- the store's events ---- */
@@ -726,6 +916,7 @@ static int parse(struct agent *ag, int argc, char **argv)
 	rc = steer_ensure_bpffs();
 	if (rc) {
 		p_err("cannot mount bpffs on /sys/fs/bpf: %s", strerror(-rc));
+		p_hint("alpnsteer mounts bpffs on /sys/fs/bpf when none is there, which needs CAP_SYS_ADMIN; or mount it first: mount -t bpf bpf /sys/fs/bpf");
 		return rc;
 	}
 	return lc_check_user(ag->o.a.user);
@@ -783,17 +974,33 @@ static int setup(struct agent *ag)
 {
 	sigset_t mask;
 
+	unsigned int i;
+	char *reply;
+
 	snprintf(ag->sock_path, sizeof(ag->sock_path), "%s/%s", ag->p.run_dir,
 		 AGENT_SOCK_NAME);
+	/* Under agent.lock, so no other agent of ours runs; a socket left
+	 * by a killed one refuses connections (ECONNREFUSED) and goes.  One
+	 * that answers belongs to a live process: not ours to take. */
+	if (!control_request_at(ag->sock_path, 2, "status", &reply)) {
+		free(reply);
+		p_err("something answers on %s although no agent holds %s/%s",
+		      ag->sock_path, ag->p.run_dir, AGENT_LOCK_NAME);
+		p_hint("an older alpnsteer agent may run: stop it first ('alpnsteer agent stop')");
+		return -EBUSY;
+	}
 	unlink(ag->sock_path);
 	ag->lsock = control_listen(ag->sock_path, (gid_t)ag->o.a.control_gid);
 	if (ag->lsock < 0) {
 		p_err("cannot create %s: %s", ag->sock_path,
 		      strerror(-ag->lsock));
+		p_hint("%s must be root's and writable", ag->p.run_dir);
 		return ag->lsock;
 	}
-	/* Blocking accept, one request at a time: add waits for the attach. */
-	fcntl(ag->lsock, F_SETFL, fcntl(ag->lsock, F_GETFL) & ~O_NONBLOCK);
+	/* Non-blocking, every client with a deadline (on_accept()). */
+	for (i = 0; i < CONTROL_MAX_CLIENTS; i++)
+		ag->cl[i].fd = -1;
+	ag->gone.fd[0] = ag->gone.fd[1] = -1;
 	ag->ifd = -1;
 	if (ag->o.a.alpn_dir[0]) {
 		ag->ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
@@ -832,7 +1039,76 @@ static void on_signals(struct agent *ag)
 			ag->store_pid = 0;
 }
 
-static const struct cmd agent_status_cmd;
+/*
+ * `agent stop` (root): ask the agent to stop, as SIGTERM does (it
+ * detaches and waits for the drain), then wait until it has exited: its
+ * flock on agent.lock goes with the process.  No pid file, no name match:
+ * the package's prerm uses this.  0 also when no agent runs.
+ */
+#define AGENT_STOP_CLIENT_WAIT (AGENT_STOP_WAIT + 30)
+static const struct cmd agent_stop_cmd, agent_status_cmd;
+
+static int do_agent_stop(int argc, char **argv)
+{
+	struct lc_paths p;
+	char *reply = NULL;
+	int run_fd, fd, err, waited = 0;
+
+	if (cmd_getopt(argc, argv, &agent_stop_cmd) != -1 ||
+	    !cmd_operands(argc, argv, &agent_stop_cmd, 0, 0))
+		return EXIT_USAGE;
+	if (geteuid() != 0) {
+		p_err("agent stop needs root");
+		p_hint("run it as root");
+		return EXIT_FAIL;
+	}
+	lc_default_paths(&p);
+	run_fd = lc_run_dir_open(&p, false);
+	fd = run_fd >= 0 ? lc_open_checked(run_fd, AGENT_LOCK_NAME, O_RDONLY, 0,
+					   p.owner) :
+			   -ENOENT;
+	if (fd == -ENOENT || (fd >= 0 && !flock(fd, LOCK_SH | LOCK_NB))) {
+		printf("no alpnsteer agent runs\n");
+		return EXIT_OK;
+	}
+	if (fd < 0) {
+		p_err("cannot open %s/%s: %s", p.run_dir, AGENT_LOCK_NAME,
+		      strerror(-fd));
+		p_hint("everything root opens in %s must be root's", p.run_dir);
+		return EXIT_FAIL;
+	}
+	/* The lock is held: an agent lives.  Its socket may not be up yet
+	 * (it takes the lock first): a few tries. */
+	for (;;) {
+		err = agent_request(&p, "stop", &reply);
+		if (err != -ENOENT || waited >= 3000)
+			break;
+		usleep(100 * 1000);
+		waited += 100;
+	}
+	if (err == -ENOENT) {
+		p_err("an agent holds %s/%s but does not answer on %s",
+		      p.run_dir, AGENT_LOCK_NAME, AGENT_SOCK_NAME);
+		p_hint("stop it with systemctl stop alpnsteer-agent, or SIGTERM the process 'fuser %s/%s' names",
+		       p.run_dir, AGENT_LOCK_NAME);
+		return EXIT_FAIL;
+	}
+	if (err || strcmp(reply, "ok"))
+		return reply_print("the agent's socket", err, reply) ?:
+								       EXIT_FAIL;
+	free(reply);
+	for (waited = 0; flock(fd, LOCK_SH | LOCK_NB); waited += 50) {
+		if (waited >= AGENT_STOP_CLIENT_WAIT * 1000) {
+			p_err("the agent has not exited %d s after it was asked to stop",
+			      AGENT_STOP_CLIENT_WAIT);
+			p_hint("its drain may still hold connections: see 'alpnsteer status'");
+			return EXIT_FAIL;
+		}
+		usleep(50 * 1000);
+	}
+	printf("alpnsteer agent stopped\n");
+	return EXIT_OK;
+}
 
 static int do_agent_status(int argc, char **argv)
 {
@@ -856,7 +1132,9 @@ static int do_agent_status(int argc, char **argv)
 int do_agent(int argc, char **argv)
 {
 	static struct agent ag;
-	struct pollfd pfd[4];
+	struct pollfd pfd[4 + CONTROL_MAX_CLIENTS];
+	struct agent_client *pc[4 + CONTROL_MAX_CLIENTS];
+	unsigned int i;
 	int n, rc = 0;
 
 	lc_default_paths(&ag.p);
@@ -873,6 +1151,7 @@ int do_agent(int argc, char **argv)
 	       ag.use_store ? ", store " : "",
 	       ag.use_store ? ag.store.url : "");
 	dir_scan(&ag);
+	adopt(&ag);
 	while (!ag.stop) {
 		if (ag.use_store && ag.store_fd < 0 && !ag.store_pid &&
 		    mono_ms() >= ag.store_retry_at) {
@@ -887,14 +1166,27 @@ int do_agent(int argc, char **argv)
 		pfd[n++] = (struct pollfd){ .fd = ag.ifd, .events = POLLIN };
 		pfd[n++] =
 			(struct pollfd){ .fd = ag.store_fd, .events = POLLIN };
+		for (i = 0; i < CONTROL_MAX_CLIENTS; i++) {
+			if (ag.cl[i].fd < 0)
+				continue;
+			pc[n] = &ag.cl[i];
+			pfd[n++] = (struct pollfd){ .fd = ag.cl[i].fd,
+						    .events = ag.cl[i].reply ?
+								      POLLOUT :
+								      POLLIN };
+		}
 		if (poll(pfd, n, AGENT_TICK_MS) < 0 && errno != EINTR) {
 			rc = 1;
 			break;
 		}
 		if (pfd[0].revents)
 			on_signals(&ag);
+		for (i = 4; i < (unsigned int)n; i++)
+			if (pfd[i].revents && pc[i]->fd == pfd[i].fd)
+				on_client(&ag, pc[i]);
 		if (pfd[1].revents & POLLIN)
-			on_client(&ag);
+			on_accept(&ag);
+		client_expire(&ag);
 		if (pfd[2].revents & POLLIN)
 			dir_scan(&ag);
 		if (pfd[3].revents & (POLLIN | POLLHUP))
@@ -902,11 +1194,16 @@ int do_agent(int argc, char **argv)
 		if (ag.o.a.alpn_dir[0] && !(pfd[2].revents & POLLIN))
 			dir_scan(&ag); /* mtimes age: ttl */
 		sync_state(&ag);
+		detach_check(&ag);
 	}
 	p_info("agent: stopping");
+	for (i = 0; i < CONTROL_MAX_CLIENTS; i++)
+		client_drop(&ag.cl[i]);
 	if (ag.store_pid > 0)
 		kill(ag.store_pid, SIGTERM);
-	if (ag.attached)
+	/* Nothing of ours left behind: a drain under way is waited for
+	 * too (AGENT_STOP_WAIT). */
+	if (ag.attached || ag.detaching)
 		detach_now(&ag);
 	unlink(ag.sock_path);
 	unlinkat(ag.run_fd, AGENT_PID_NAME, 0);
@@ -947,7 +1244,15 @@ static const struct cmd agent_status_cmd = {
 	.desc = "Pending challenges, whether it is attached, its counters and the store's state.",
 };
 
-static const struct cmd *const agent_subs[] = { &agent_status_cmd, NULL };
+static const struct cmd agent_stop_cmd = {
+	.name = "stop",
+	.func = do_agent_stop,
+	.summary = "ask the running agent to stop, and wait until it has",
+	.desc = "Root only. As SIGTERM does: the agent detaches and waits for the drain; this returns once it has exited. 0 also when no agent runs.",
+};
+
+static const struct cmd *const agent_subs[] = { &agent_status_cmd,
+						&agent_stop_cmd, NULL };
 
 const struct cmd agent_cmd = {
 	.name = "agent",
@@ -955,7 +1260,7 @@ const struct cmd agent_cmd = {
 	.synopsis = "[AGENT OPTIONS] [ATTACH OPTIONS]",
 	.summary =
 		"stay resident and detached; attach while a challenge is pending",
-	.desc = "Nothing is loaded while no challenge pends. The agent attaches (as holder \"agent\", with attach's options) the moment one is added (challenge add, the hooks, --alpn-dir files, or the --store), and detaches --grace after the last one is gone. Pending challenges expire, so a client that crashed between its hooks cannot leave steering on. One agent per host. 'agent status' prints the running agent's state as JSON.",
+	.desc = "Nothing is loaded while no challenge pends. The agent attaches (as holder \"agent\", with attach's options) the moment one is added (challenge add, the hooks, --alpn-dir files, or the --store), and detaches --grace after the last one is gone. Pending challenges expire, so a client that crashed between its hooks cannot leave steering on. One agent per host. 'agent status' prints the running agent's state as JSON; 'agent stop' stops it.",
 	.opts = agent_opts,
 	.subs = agent_subs,
 };

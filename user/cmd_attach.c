@@ -45,6 +45,7 @@ static int prepare(int argc, char **argv, struct daemon_opts *o)
 	err = steer_ensure_bpffs();
 	if (err) {
 		p_err("cannot mount bpffs on /sys/fs/bpf: %s", strerror(-err));
+		p_hint("alpnsteer mounts bpffs on /sys/fs/bpf when none is there, which needs CAP_SYS_ADMIN; or mount it first: mount -t bpf bpf /sys/fs/bpf");
 		return EXIT_FAIL;
 	}
 	/* Only a warning: the webserver may simply not be started yet. */

@@ -112,9 +112,8 @@ static int bad_ident(const char *s)
 }
 
 /* The request to this host's agent, else to the daemon: -ENOENT from the
- * agent means there is none, and @with_ttl cannot go to the daemon. */
-static int send_local(const char *agent_req, const char *daemon_req,
-		      bool with_ttl)
+ * agent means there is none. */
+static int send_local(const char *agent_req, const char *daemon_req)
 {
 	char *reply = NULL, sock[PATH_MAX + 32];
 	struct lc_paths p;
@@ -124,16 +123,11 @@ static int send_local(const char *agent_req, const char *daemon_req,
 	err = agent_request(&p, agent_req, &reply);
 	if (err != -ENOENT)
 		return reply_print("the agent's socket", err, reply);
-	if (with_ttl) {
-		p_err("--ttl needs a running agent ('alpnsteer agent') or --store");
-		p_hint("without an agent, a challenge lasts until its remove or the detach");
-		return EXIT_FAIL;
-	}
 	lc_run_path(&p, LC_CONTROL_SOCK, sock, sizeof(sock));
 	err = control_request(&p, daemon_req, &reply);
 	if (err == -ENOENT) {
 		p_err("alpnsteer is not attached (no %s)", sock);
-		p_hint("run 'alpnsteer attach' first");
+		p_hint("run 'alpnsteer attach' first, or start 'alpnsteer agent'");
 		return EXIT_FAIL;
 	}
 	return reply_print(sock, err, reply);
@@ -179,9 +173,10 @@ static int do_add(int argc, char **argv)
 			 a.digest);
 	else
 		snprintf(req, sizeof(req), "add %s %s", a.ident, a.keyauth);
-	/* The agent's requests take a ttl (0: its own --ttl). */
+	/* A ttl goes with the request (0 to the agent: its own --ttl); the
+	 * daemon expires a challenge by itself too. */
 	snprintf(areq, sizeof(areq), "%s %ld", req, a.ttl);
-	return send_local(areq, req, a.ttl > 0);
+	return send_local(areq, a.ttl > 0 ? areq : req);
 }
 
 static int do_remove(int argc, char **argv)
@@ -202,7 +197,7 @@ static int do_remove(int argc, char **argv)
 		return reply_print("the store", 0, strdup("ok"));
 	}
 	snprintf(req, sizeof(req), "remove %s", a.ident);
-	return send_local(req, req, false);
+	return send_local(req, req);
 }
 
 static int do_list(int argc, char **argv)
@@ -214,7 +209,7 @@ static int do_list(int argc, char **argv)
 	if (rc)
 		return rc;
 	return send_local(log_json ? "list" : "table",
-			  log_json ? "list" : "table", false);
+			  log_json ? "list" : "table");
 }
 
 /* clang-format off */
@@ -237,7 +232,7 @@ static const struct cmd_opt add_opts[] = {
 	{ "digest", O_DIGEST, CMD_ARG_REQUIRED, "SHA256",
 	  "SHA-256 of the key authorization instead of the key authorization itself, which is all dehydrated's and uacme's hooks are given: 64 hex digits (colons between bytes allowed) or 43 base64url characters" },
 	{ "ttl", O_TTL, CMD_ARG_REQUIRED, "DURATION",
-	  "with a running agent or --store: the challenge expires after DURATION (at most the agent's --ttl)" },
+	  "the challenge expires after DURATION: the daemon stops answering it even if no remove comes (through an agent, at most the agent's --ttl)" },
 	STORE_OPTS,
 	{},
 };

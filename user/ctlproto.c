@@ -5,6 +5,7 @@
  * Kept free of sockets and BPF so the unit tests drive it directly.
  */
 #include <errno.h>
+#include <time.h>
 #include <stdbool.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -37,6 +38,8 @@ char *ctl_list_json(struct challenges *cs)
 		jw_string_field(jw, "sni", c->sni);
 		jw_string_field(jw, "source",
 				c->source == SRC_DIR ? "alpn-dir" : "control");
+		/* 0: until its remove. */
+		jw_uint_field(jw, "expires", (__u64)c->expires);
 		jw_uint_field(jw, "answered_ipv4", c->answered_v4);
 		jw_uint_field(jw, "answered_ipv6", c->answered_v6);
 		jw_name(jw, "last_clients");
@@ -123,9 +126,28 @@ char *ctl_msg(const char *fmt, ...)
 	return n < 0 ? NULL : s;
 }
 
+/* The optional TTL of an add: whole seconds, 1 s to 366 days; 0 when
+ * absent, -EINVAL otherwise. */
+static long parse_ttl(const char *s)
+{
+	char *end;
+	long v;
+
+	if (!s)
+		return 0;
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno || *end || end == s || v <= 0 || v > 366L * 86400)
+		return -EINVAL;
+	return v;
+}
+
 int ctl_apply(struct challenges *cs, char *req, char **reply)
 {
-	char *save = NULL, *verb, *a1, *a2, *extra, err[200];
+	char *save = NULL, *verb, *a1, *a2, *a3, *extra, err[200];
+	struct acme_ident id;
+	struct challenge *c;
+	long ttl;
 	int rc;
 
 	*reply = NULL;
@@ -133,11 +155,15 @@ int ctl_apply(struct challenges *cs, char *req, char **reply)
 	verb = strtok_r(req, " ", &save);
 	a1 = strtok_r(NULL, " ", &save);
 	a2 = strtok_r(NULL, " ", &save);
-	extra = strtok_r(NULL, " ", &save);
+	a3 = strtok_r(NULL, " ", &save);
+	extra = a3 ? strtok_r(NULL, " ", &save) : NULL;
 	if (!verb) {
 		*reply = ctl_msg("error: empty request");
 		return -EINVAL;
 	}
+	/* Only an add takes a third argument. */
+	if (a3 && strcmp(verb, "add") && strcmp(verb, "add-digest"))
+		extra = a3;
 	if (!strcmp(verb, "list") && !a1) {
 		*reply = ctl_list_json(cs);
 		return *reply ? 0 : -ENOMEM;
@@ -148,6 +174,16 @@ int ctl_apply(struct challenges *cs, char *req, char **reply)
 	}
 	if ((!strcmp(verb, "add") || !strcmp(verb, "add-digest")) && a1 && a2 &&
 	    !extra) {
+		/* The monitor expires a challenge itself (its ttl, from the
+		 * agent or `challenge add --ttl`): a holder that dies, the
+		 * agent included, cannot leave a name answered past it. */
+		ttl = parse_ttl(a3);
+		if (ttl < 0) {
+			*reply = ctl_msg(
+				"error: bad ttl '%s' (whole seconds, 1 to 31622400)",
+				a3);
+			return -EINVAL;
+		}
 		err[0] = '\0';
 		rc = ctl_add(cs, !strcmp(verb, "add-digest"), a1, a2, err,
 			     sizeof(err));
@@ -156,6 +192,9 @@ int ctl_apply(struct challenges *cs, char *req, char **reply)
 					 err[0] ? err : strerror(-rc));
 			return rc;
 		}
+		if (!acme_ident_parse(a1, &id, err, sizeof(err)) &&
+		    (c = challenges_find_sni(cs, id.sni)))
+			c->expires = ttl ? time(NULL) + ttl : 0;
 		*reply = ctl_msg("ok");
 		return 1;
 	}
@@ -170,6 +209,6 @@ int ctl_apply(struct challenges *cs, char *req, char **reply)
 		return 1;
 	}
 	*reply = ctl_msg(
-		"error: unknown request (add IDENT KEYAUTH | add-digest IDENT DIGEST | remove IDENT | list | table)");
+		"error: unknown request (add IDENT KEYAUTH [TTL] | add-digest IDENT DIGEST [TTL] | remove IDENT | list | table)");
 	return -EINVAL;
 }

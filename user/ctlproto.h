@@ -9,8 +9,9 @@
 
 /*
  * Requests, one per message:
- *   add IDENT KEYAUTH     -> "ok" | "error: ..."
- *   add-digest IDENT SHA256(KEYAUTH), hex or base64url
+ *   add IDENT KEYAUTH [TTL] -> "ok" | "error: ..." (TTL: seconds it
+ *                            stays pending; none: until its remove)
+ *   add-digest IDENT SHA256(KEYAUTH) [TTL], hex or base64url
  *                         -> "ok" | "error: ..."
  *   remove IDENT          -> "ok" | "error: ..."
  *   list                  -> a JSON array, one object per challenge

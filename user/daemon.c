@@ -286,6 +286,11 @@ static bool drained(struct daemon *d)
 	return d->stop && d->draining && held(d) == 0;
 }
 
+static void say_expired(const struct challenge *c)
+{
+	p_info("challenge %s expired (ttl): no longer answered", c->ident);
+}
+
 /* true when the daemon should exit. */
 static bool on_tick(struct daemon *d)
 {
@@ -305,6 +310,9 @@ static bool on_tick(struct daemon *d)
 		}
 	}
 	ctl_expire(d, false);
+	/* Our own clock, whoever added it: the agent may be dead. */
+	if (challenges_expire(&d->store, time(NULL), say_expired) > 0)
+		sync_policy(d);
 	wk_tick(d);
 	if (++d->ticks % SWEEP_TICKS == 0)
 		sweep(d);
@@ -443,14 +451,18 @@ void daemon_to_log(int fd)
 
 static int drop_root(const struct daemon_opts *o)
 {
-	int err;
-
 	/* Nothing is handed over: the pin and run directories stay root's,
 	 * and the keeper (root) removes what is in them once drained. */
+	unsigned int said = log_errors;
+	int err;
+
 	err = privdrop(o->a.user, o->a.alpn_dir[0] != '\0', NULL);
-	if (err)
+	if (err && log_errors == said) {
 		p_err("cannot drop privileges to %s: %s", o->a.user,
 		      strerror(-err));
+		p_hint("the daemon needs CAP_SETUID and CAP_SETGID to become %s (a unit's CapabilityBoundingSet= must keep them), or give --user root",
+		       o->a.user);
+	}
 	if (err)
 		return err;
 	/* The keeper gone, nobody would end the drain: drain and go. */
@@ -471,6 +483,7 @@ int daemon_run(const struct daemon_opts *o, int ready_fd)
 			    .ctl_fd = -1,
 			    .dir_fd = -1,
 			    .wfd = -1 };
+	unsigned int said = log_errors;
 	struct alpnsteer_bpf *k;
 	int err, logfd = o->log_fd;
 
@@ -519,6 +532,12 @@ int daemon_run(const struct daemon_opts *o, int ready_fd)
 	loop(&d);
 	p_info("drained; removing links and maps");
 out:
+	/* Every failed attach says what failed, once: a step above that
+	 * returned -errno without a word gets this one. */
+	if (err && log_errors == said) {
+		p_err("cannot attach: %s", strerror(-err));
+		p_hint("run 'alpnsteer -d attach' for libbpf's messages; 'alpnsteer features' tells what this kernel lacks");
+	}
 	wk_stop(&d);
 	daemon_ready(ready_fd, 1);
 	steer_destroy(&d.steer);

@@ -57,6 +57,7 @@ int add_domains(struct daemon *d)
 		rc = challenges_add(&d->store, name, "-", err, sizeof(err));
 		if (rc) {
 			p_err("--domain %s: %s", name, err);
+			p_hint("--domain takes DNS names (no wildcard) or IP addresses");
 			return rc;
 		}
 	}
@@ -221,6 +222,7 @@ int setup_sources(struct daemon *d)
 	if (d->ctl_fd < 0) {
 		p_err("cannot create %s: %s", d->ctl_path,
 		      strerror(-d->ctl_fd));
+		p_hint("/run/alpnsteer must be root's and writable where attach runs (a unit's ReadWritePaths= or RuntimeDirectory=)");
 		return d->ctl_fd;
 	}
 	err = ep_set(d, EPOLL_CTL_ADD, d->ctl_fd, EPOLLIN,
@@ -231,6 +233,7 @@ int setup_sources(struct daemon *d)
 	if (d->dir_fd < 0) {
 		p_err("cannot watch --alpn-dir %s: %s", d->o->a.alpn_dir,
 		      strerror(-d->dir_fd));
+		p_hint("--alpn-dir names an existing directory the daemon may read");
 		return d->dir_fd;
 	}
 	alpndir_rescan(d->o->a.alpn_dir, d->dir_fd, &d->store);

@@ -161,8 +161,15 @@ int lc_pin_dir_check(const struct lc_paths *p)
 {
 	struct stat st;
 
-	if (lstat(p->pin_dir, &st))
-		return errno == ENOENT ? 0 : -errno;
+	if (lstat(p->pin_dir, &st)) {
+		int err = -errno;
+
+		if (err == -ENOENT)
+			return 0;
+		p_err("cannot look at %s: %s", p->pin_dir, strerror(-err));
+		p_hint("/sys/fs/bpf must be a bpffs mount root may read");
+		return err;
+	}
 	if (S_ISDIR(st.st_mode) && st.st_uid == p->owner && !(st.st_mode & 022))
 		return 0;
 	/* An older alpnsteer left it empty and owned by its daemon user:

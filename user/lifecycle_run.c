@@ -23,16 +23,22 @@
 #include <sys/file.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/timerfd.h>
 #include <sys/wait.h>
 #include <bpf/bpf.h>
 
 #include "daemon.h"
 #include "fdutil.h"
+#include "keeper_scope.h"
 #include "lifecycle.h"
 #include "lifecycle_run.h"
 #include "loader.h"
 #include "log.h"
+
+#ifndef SYS_pidfd_open
+#define SYS_pidfd_open 434
+#endif
 
 #define KEEPER_TICK_MS 100
 #define EDIT_LOCK_MS 30000
@@ -292,6 +298,7 @@ static int keeper_main(const struct lc_paths *p, struct daemon_opts *o,
 	int wp[2], logfd = -1, err;
 	char status = 1;
 	sigset_t mask;
+	bool said;
 
 	/* Nothing of the caller's: its descriptors (a cron wrapper's flock
 	 * guard), its directory, its umask. */
@@ -314,14 +321,26 @@ static int keeper_main(const struct lc_paths *p, struct daemon_opts *o,
 			return logfd;
 		}
 	}
+	/* Out of the caller's cgroup before the daemon is forked, so that
+	 * both live in the keeper's own scope under systemd: a unit's stop
+	 * then ends only its holder (docs/design.md, "Where the keeper
+	 * lives").  Without systemd, or when that fails (a Warning), it
+	 * stays where it was started. */
+	ks_enter(ready_fd < 0);
 	if (pipe2(wp, O_CLOEXEC)) {
+		err = -errno;
+		p_err("the keeper cannot make a pipe: %s", strerror(errno));
+		p_hint("the system is out of descriptors or memory; try again");
 		daemon_ready(ready_fd, 1);
-		return -errno;
+		return err;
 	}
 	fflush(NULL);
 	k.worker = fork();
 	if (k.worker < 0) {
 		err = -errno;
+		p_err("the keeper cannot start the daemon: fork: %s",
+		      strerror(errno));
+		p_hint("the system (or the unit's TasksMax=) allows no more processes; try again");
 		daemon_ready(ready_fd, 1);
 		return err;
 	}
@@ -344,10 +363,23 @@ static int keeper_main(const struct lc_paths *p, struct daemon_opts *o,
 	sigaddset(&mask, SIGHUP);
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 	k.sigfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
-	if (read(wp[0], &status, 1) != 1 || status != 0) {
+	said = read(wp[0], &status, 1) == 1;
+	if (!said || status != 0) {
 		close(wp[0]);
 		k.worker_gone = false;
 		reap(&k, 0);
+		/* A daemon that failed said why (status 1); one that died
+		 * before a word did not. */
+		if (!said) {
+			p_err("the daemon (pid %d) ended before steering was live (%s %d)",
+			      (int)k.worker,
+			      WIFSIGNALED(k.worker_status) ? "signal" :
+							     "exit status",
+			      WIFSIGNALED(k.worker_status) ?
+				      WTERMSIG(k.worker_status) :
+				      WEXITSTATUS(k.worker_status));
+			p_hint("run 'alpnsteer -d attach' to see where; the system log may tell (out of memory, a seccomp kill)");
+		}
 		/* It cleaned up as root; a failure after privdrop could not. */
 		remove_pins(p);
 		daemon_ready(ready_fd, 1);
@@ -364,6 +396,8 @@ static int keeper_main(const struct lc_paths *p, struct daemon_opts *o,
 	if (err) {
 		p_err("cannot write %s/%s: %s", p->run_dir, LC_STATE_FILE,
 		      strerror(-err));
+		p_hint("%s must be root's and writable where attach runs",
+		       p->run_dir);
 		set_flag(p, true);
 		finish(&k);
 		daemon_ready(ready_fd, 1);
@@ -568,6 +602,7 @@ static int attach_in(const struct lc_paths *p, struct daemon_opts *o,
 	if (lc_lock_take(fd->lock, 1000)) {
 		p_err("another alpnsteer holds %s/%s", p->run_dir,
 		      LC_LOCK_FILE);
+		p_hint("see 'alpnsteer status'; a keeper that lives owns the attachment");
 		return 1;
 	}
 	if (foreground) {
@@ -577,12 +612,18 @@ static int attach_in(const struct lc_paths *p, struct daemon_opts *o,
 		fd->run = fd->lock = fd->edit = -1;
 		return err ? 1 : 0;
 	}
-	if (pipe2(pfd, O_CLOEXEC))
+	if (pipe2(pfd, O_CLOEXEC)) {
+		p_err("cannot make a pipe for the keeper: %s", strerror(errno));
+		p_hint("the system is out of descriptors or memory; try again");
 		return 1;
+	}
 	fflush(NULL);
 	pid = fork();
 	if (pid < 0) {
-		p_err("fork: %s", strerror(errno));
+		p_err("cannot start the keeper: fork: %s", strerror(errno));
+		p_hint("the system (or the unit's TasksMax=) allows no more processes; try again");
+		close(pfd[0]);
+		close(pfd[1]);
 		return 1;
 	}
 	if (pid == 0) {
@@ -593,9 +634,16 @@ static int attach_in(const struct lc_paths *p, struct daemon_opts *o,
 			      0);
 	}
 	close(pfd[1]);
-	err = read(pfd[0], &status, 1) != 1 || status != 0;
+	err = read(pfd[0], &status, 1) != 1;
 	close(pfd[0]);
-	if (err)
+	if (err) {
+		/* The keeper died before a word (killed, out of memory). */
+		p_err("the keeper (pid %d) ended before steering was live",
+		      (int)pid);
+		p_hint("run 'alpnsteer -d attach' to see where; the system log may tell (out of memory, a signal)");
+		return 1;
+	}
+	if (status != 0)
 		return 1; /* the daemon or the keeper said why */
 	lc_observe(p, run_fd, &v);
 	say_attached(&v.rec, "new");
@@ -623,14 +671,58 @@ int lc_attach(const struct lc_paths *p, struct daemon_opts *o, bool foreground)
 	return rc;
 }
 
-static int wait_gone(const struct lc_paths *p, int run_fd, int seconds)
+void lc_gone_open(struct lc_gone *g, const struct lc_record *r)
+{
+	pid_t pid[2] = { r ? r->keeper : 0, r ? r->pid : 0 };
+	int i;
+
+	for (i = 0; i < 2; i++) {
+		long fd = pid[i] > 0 ? syscall(SYS_pidfd_open, pid[i], 0) : -1;
+
+		g->fd[i] = fd < 0 ? -1 : (int)fd;
+		if (g->fd[i] >= 0)
+			fcntl(g->fd[i], F_SETFD, FD_CLOEXEC);
+	}
+}
+
+bool lc_gone(const struct lc_gone *g)
+{
+	struct pollfd pfd[2];
+	int i, n = 0;
+
+	for (i = 0; i < 2; i++)
+		if (g->fd[i] >= 0)
+			pfd[n++] = (struct pollfd){ .fd = g->fd[i],
+						    .events = POLLIN };
+	return !n || poll(pfd, n, 0) == n;
+}
+
+void lc_gone_close(struct lc_gone *g)
+{
+	int i;
+
+	for (i = 0; i < 2; i++) {
+		if (g->fd[i] >= 0)
+			close(g->fd[i]);
+		g->fd[i] = -1;
+	}
+}
+
+/* Detached: no pins, no keeper lock, and the keeper and daemon of @g have
+ * exited (a prerm or a unit's stop that follows finds none of our
+ * processes).  The processes get LC_GONE_MS at most once the rest is
+ * gone: a daemon the keeper had to SIGKILL is gone at once. */
+#define LC_GONE_MS 5000
+static int wait_gone(const struct lc_paths *p, int run_fd, int seconds,
+		     const struct lc_gone *g)
 {
 	struct lc_view v;
-	int waited_ms = 0;
+	int waited_ms = 0, gone_ms = 0;
 
 	for (;;) {
 		lc_observe(p, run_fd, &v);
-		if (v.state == LC_DETACHED)
+		if (v.state == LC_DETACHED &&
+		    (lc_gone(g) || (gone_ms += 10) > LC_GONE_MS))
 			return 0;
 		if (v.state == LC_ATTACHED)
 			return -EAGAIN; /* attached again meanwhile */
@@ -645,6 +737,7 @@ static int wait_gone(const struct lc_paths *p, int run_fd, int seconds)
 int lc_detach(const struct lc_paths *p, const char *holder, bool all, int wait)
 {
 	char h[LC_HOLDER_MAX * (LC_HOLDER_NAME + 2)];
+	struct lc_gone g = { { -1, -1 } };
 	struct lc_view v;
 	int run_fd, edit_fd = -1, err, n;
 	pid_t pid;
@@ -661,6 +754,9 @@ int lc_detach(const struct lc_paths *p, const char *holder, bool all, int wait)
 			return 1;
 	}
 	lc_observe(p, run_fd, &v);
+	/* Before anything changes: the processes a --wait waits for. */
+	if (wait >= 0 && v.have_rec)
+		lc_gone_open(&g, &v.rec);
 	switch (lc_plan_detach(&v, holder, all)) {
 	case LC_DETACH_NONE:
 		if (log_json)
@@ -751,8 +847,9 @@ int lc_detach(const struct lc_paths *p, const char *holder, bool all, int wait)
 			       n > 0 ? n : 0);
 		return 0;
 	}
-	err = wait_gone(p, run_fd, wait);
+	err = wait_gone(p, run_fd, wait, &g);
 waited:
+	lc_gone_close(&g);
 	if (err == -ETIMEDOUT) {
 		p_err("still draining %d connections after %d s", conns_held(p),
 		      wait);

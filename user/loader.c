@@ -65,6 +65,18 @@ static void pin_path(const char *dir, char *buf, size_t len, const char *name)
 		buf[0] = '\0';
 }
 
+void steer_pin_hint(int err)
+{
+	if (err == -EROFS)
+		p_hint("/sys/fs/bpf is mounted read-only where attach runs (a systemd unit's ProtectKernelTunables=yes makes /sys read-only): give it a writable bpffs on /sys/fs/bpf (the shipped units do), or attach from outside the sandbox");
+	else if (err == -EACCES || err == -EPERM)
+		p_hint("pinning needs root with CAP_SYS_ADMIN or CAP_BPF on a bpffs that root may write");
+	else if (err == -EEXIST)
+		p_hint("something is pinned there already: 'alpnsteer status' tells whether another attachment lives; 'alpnsteer detach --all' removes one that was left");
+	else
+		p_hint("/sys/fs/bpf must be a writable bpffs mount; run with -d for libbpf's messages");
+}
+
 int steer_ensure_bpffs(void)
 {
 	struct statfs st;
@@ -159,25 +171,40 @@ int steer_load(struct steer *s, const struct steer_config *cfg,
 		return err;
 	}
 
-	if (mkdir(s->pin_dir, 0700) && errno != EEXIST)
-		return -errno;
+	if (mkdir(s->pin_dir, 0700) && errno != EEXIST) {
+		err = -errno;
+		p_err("cannot create the pin directory %s: %s", s->pin_dir,
+		      strerror(errno));
+		steer_pin_hint(err);
+		return err;
+	}
 	/* Held for the final removal: once the daemon is no longer root it
 	 * cannot even walk /sys/fs/bpf (mode 0700), but it owns this
 	 * directory and may unlink what is in it through this fd. */
 	s->pin_dirfd = open(s->pin_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (s->pin_dirfd < 0)
-		return -errno;
+	if (s->pin_dirfd < 0) {
+		err = -errno;
+		p_err("cannot open the pin directory %s: %s", s->pin_dir,
+		      strerror(errno));
+		steer_pin_hint(err);
+		return err;
+	}
 	for (i = 0; steer_map_names[i]; i++) {
 		struct bpf_map *m;
 		char p[PATH_MAX];
 
 		m = bpf_object__find_map_by_name(skel->obj, steer_map_names[i]);
-		if (!m)
+		if (!m) {
+			p_err("no map %s in the BPF object",
+			      steer_map_names[i]);
+			p_hint("the binary is damaged or mixed from two builds: rebuild or reinstall alpnsteer");
 			return -ENOENT;
+		}
 		pin_path(s->pin_dir, p, sizeof(p), steer_map_names[i]);
 		err = bpf_map__pin(m, p);
 		if (err) {
 			p_err("cannot pin map %s: %s", p, strerror(-err));
+			steer_pin_hint(err);
 			return err;
 		}
 	}
@@ -196,6 +223,7 @@ static int link_and_pin(struct steer *s, enum steer_link which,
 		err = -errno;
 		p_err("cannot link %s: %s", steer_link_names[which],
 		      strerror(errno));
+		p_hint("run with -d for libbpf's messages; 'alpnsteer features' tells what this kernel lacks");
 		return err;
 	}
 	s->link_fd[which] = fd;
@@ -203,6 +231,7 @@ static int link_and_pin(struct steer *s, enum steer_link which,
 	if (bpf_obj_pin(fd, p)) {
 		err = -errno;
 		p_err("cannot pin %s: %s", p, strerror(errno));
+		steer_pin_hint(err);
 		return err;
 	}
 	return 0;
@@ -223,6 +252,7 @@ static int prog_attach(struct steer *s, enum steer_link which,
 
 		p_err("cannot attach %s to map %s: %s", bpf_program__name(prog),
 		      link_map_name[which], strerror(errno));
+		p_hint("run with -d for libbpf's messages; 'alpnsteer features' tells what this kernel lacks");
 		return err;
 	}
 	s->attached[which] = true;
@@ -249,6 +279,7 @@ int steer_attach_map_progs(struct steer *s)
 	if (err < 0) {
 		p_err("cannot tell whether this kernel has sockmap links: %s",
 		      strerror(-err));
+		p_hint("'alpnsteer features' tells what this kernel lacks");
 		return err;
 	}
 	s->legacy = !err;
@@ -293,16 +324,22 @@ int steer_attach_preclass(struct steer *s, const struct steer_config *cfg)
 		fd = bpf_link_create(prog, cfg->preclass_ifindex[i],
 				     ALPNSTEER_BPF_TCX_INGRESS, NULL);
 		if (fd < 0) {
+			int err = -errno;
+
 			p_err("cannot link the pre-classifier to ifindex %d: %s",
 			      cfg->preclass_ifindex[i], strerror(errno));
-			return -errno;
+			p_hint("attach without --preclassify, or name interfaces of this network namespace");
+			return err;
 		}
 		s->tc_link_fd[i] = fd;
 		tc_pin_name(name, sizeof(name), i);
 		pin_path(s->pin_dir, p, sizeof(p), name);
 		if (bpf_obj_pin(fd, p)) {
+			int err = -errno;
+
 			p_err("cannot pin %s: %s", p, strerror(errno));
-			return -errno;
+			steer_pin_hint(err);
+			return err;
 		}
 	}
 	return 0;

@@ -55,6 +55,8 @@ extern const char *const steer_link_names[LINK__MAX];
 extern const char *const steer_map_names[];
 
 int steer_ensure_bpffs(void);
+/* The Hint after an Error about pinning in /sys/fs/bpf (@err: -errno). */
+void steer_pin_hint(int err);
 int steer_load(struct steer *s, const struct steer_config *cfg,
 	       const char *pin_dir);
 int steer_attach_map_progs(struct steer *s);

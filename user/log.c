@@ -18,6 +18,7 @@
 int log_verbose;
 bool log_json;
 bool log_daemon;
+unsigned int log_errors;
 
 static void vout(const char *tag, const char *fmt, va_list ap)
 {
@@ -33,6 +34,7 @@ void p_err(const char *fmt, ...)
 {
 	va_list ap;
 
+	log_errors++;
 	va_start(ap, fmt);
 	if (log_json && !log_daemon) {
 		char buf[512];

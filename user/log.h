@@ -9,6 +9,9 @@
 extern int log_verbose; /* -v: 1, -d: 2 (libbpf and verifier logs) */
 extern bool log_json; /* -j: errors go out as JSON on stdout too */
 extern bool log_daemon; /* in the daemon: prefix lines, no JSON */
+/* How many Error lines this process has printed: a failure path that
+ * finds none said yet says one (docs/design.md, "Processes"). */
+extern unsigned int log_errors;
 
 void p_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void p_hint(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

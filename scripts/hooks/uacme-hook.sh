@@ -19,13 +19,17 @@
 # the reverse-name SNI.
 set -euo pipefail
 ALPNSTEER=${ALPNSTEER:-alpnsteer}
-# Agent mode (ALPNSTEER_AGENT=1, or an `alpnsteer agent` running: its
-# socket exists): only add and remove, never attach or detach; the agent
-# attaches while a challenge is pending.  With ALPNSTEER_STORE (and the
+# Agent mode (ALPNSTEER_AGENT=1, or an `alpnsteer agent` running: it
+# answers on its socket; one left by a killed agent refuses connections
+# and does not count): only add and remove, never attach or detach; the
+# agent attaches while a challenge is pending.  With ALPNSTEER_STORE (and the
 # other ALPNSTEER_STORE_* variables) the challenges go to the shared store
 # instead, for the agents of every node.
-if [ "${ALPNSTEER_AGENT:-}" = 1 ] || [ -S "${ALPNSTEER_RUN_DIR:-/run/alpnsteer}/agent.sock" ] ||
-	[ -n "${ALPNSTEER_STORE:-}" ]; then
+agent_live() {
+	[ -S "${ALPNSTEER_RUN_DIR:-/run/alpnsteer}/agent.sock" ] &&
+		"$ALPNSTEER" agent status >/dev/null 2>&1
+}
+if [ "${ALPNSTEER_AGENT:-}" = 1 ] || [ -n "${ALPNSTEER_STORE:-}" ] || agent_live; then
 	ALPNSTEER_HOOK_ATTACH=0
 fi
 # With a store, the nodes' agents learn of a challenge within a second, but
