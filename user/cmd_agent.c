@@ -8,9 +8,9 @@
  * client that crashed between its hooks cannot leave steering on.
  *
  * The agent is only a holder: it attaches and detaches through the
- * lifecycle (lc_attach/lc_detach, in a child each time, since those are
- * one-shot commands), so the keeper and the daemon are exactly those of
- * `alpnsteer attach`.  docs/design.md, "Agent and fleet".
+ * lifecycle's library calls (lc_attach/lc_detach, in this process), so the
+ * keeper and the daemon are exactly those of `alpnsteer attach`, and the
+ * keeper is never the agent's child.  docs/design.md, "Agent and fleet".
  */
 #include <dirent.h>
 #include <errno.h>
@@ -109,37 +109,29 @@ static long long mono_ms(void)
 
 /* ---- the agent ---- */
 
-/* lc_attach and lc_detach are the CLI's one-shot commands (they keep
- * their descriptors and locks until the process ends): each runs in a
- * child of its own, which leaves the keeper it starts to init. */
-static int in_child(struct agent *ag, bool attach)
+/* The lifecycle's attach and detach, in this process: they close what
+ * they open, and the keeper an attach starts belongs to init (or its own
+ * scope), not to the agent (lifecycle_run.h). */
+static void note_waiting(bool orphaned)
 {
-	sigset_t none;
-	pid_t pid;
-	int st;
+	p_info("agent: waiting for the %s attachment to finish draining",
+	       orphaned ? "orphaned" : "previous");
+}
 
-	fflush(NULL);
-	pid = fork();
-	if (pid < 0)
-		return -errno;
-	if (pid == 0) {
-		int keep[] = { 1, 2 };
+static int agent_attach(struct agent *ag, struct lc_attach_result *res)
+{
+	ag->o.waiting = note_waiting;
+	return lc_attach(&ag->p, &ag->o, false, res);
+}
 
-		sigemptyset(&none);
-		sigprocmask(SIG_SETMASK, &none, NULL);
-		close(ag->lsock);
-		fd_close_except(keep, 0);
-		if (attach)
-			_exit(lc_attach(&ag->p, &ag->o, false));
-		/* Stopping (a service stop): wait for the drain, so that
-		 * nothing of ours is left to be killed with the unit. */
-		_exit(lc_detach(&ag->p, AGENT_HOLDER, false,
-				ag->stop ? AGENT_STOP_WAIT : -1));
-	}
-	while (waitpid(pid, &st, 0) < 0)
-		if (errno != EINTR)
-			return -errno;
-	return WIFEXITED(st) ? WEXITSTATUS(st) : 1;
+static int agent_detach(struct agent *ag)
+{
+	struct lc_detach_result res;
+
+	/* Stopping (a service stop): wait for the drain, so that nothing of
+	 * ours is left to be killed with the unit. */
+	return lc_detach(&ag->p, AGENT_HOLDER, false,
+			 ag->stop ? AGENT_STOP_WAIT : -1, &res);
 }
 
 static int hand(struct agent *ag, struct agent_chal *c, char *why, size_t len)
@@ -187,6 +179,7 @@ static void drop(struct agent *ag, int i)
 
 static void attach_now(struct agent *ag)
 {
+	struct lc_attach_result res;
 	long long t0 = mono_ms();
 	time_t now = time(NULL);
 	int rc;
@@ -194,11 +187,11 @@ static void attach_now(struct agent *ag)
 	/* The holder outlives every challenge by the grace: should the agent
 	 * die, the keeper lets go by itself. */
 	ag->o.ttl = ag->ttl_max + ag->grace + 60;
-	rc = in_child(ag, true);
+	rc = agent_attach(ag, &res);
 	if (rc) {
 		ag->retry_at = mono_ms() + AGENT_RETRY_S * 1000;
-		p_warn("agent: attach failed (exit %d); trying again in %d s",
-		       rc, AGENT_RETRY_S);
+		p_warn("agent: attach failed; trying again in %d s",
+		       AGENT_RETRY_S);
 		return;
 	}
 	if (!ag->attached) {
@@ -243,9 +236,9 @@ static void detach_now(struct agent *ag)
 	lc_observe(&ag->p, ag->run_fd, &v);
 	lc_gone_open(&ag->gone, v.have_rec ? &v.rec : NULL);
 	ag->detach_t0 = mono_ms();
-	rc = in_child(ag, false);
+	rc = agent_detach(ag);
 	if (rc)
-		p_warn("agent: detach failed (exit %d)", rc);
+		p_warn("agent: detach failed");
 	ag->attached = false;
 	ag->detaches++;
 	ag->detaching = true;

@@ -18,6 +18,7 @@
 #include "cli.h"
 #include "cmd.h"
 #include "diag.h"
+#include "json.h"
 #include "lifecycle.h"
 #include "lifecycle_run.h"
 #include "loader.h"
@@ -57,16 +58,62 @@ static int prepare(int argc, char **argv, struct daemon_opts *o)
 	return lc_check_user(o->a.user) ? EXIT_FAIL : EXIT_OK;
 }
 
+static void note_waiting(bool orphaned)
+{
+	fprintf(stderr,
+		"alpnsteer: waiting for the %s attachment to finish draining\n",
+		orphaned ? "orphaned" : "previous");
+}
+
+/* What an attach did, as text or (-j) one JSON object. */
+static void print_attached(const struct lc_attach_result *r)
+{
+	struct json_writer *jw;
+
+	if (log_json) {
+		jw = jw_new(stdout);
+		jw_start_object(jw);
+		jw_bool_field(jw, "attached", true);
+		jw_bool_field(jw, "already", r->how == LC_ATTACHED_ALREADY);
+		jw_bool_field(jw, "resumed", r->how == LC_ATTACHED_RESUMED);
+		jw_name(jw, "pid");
+		jw_int(jw, r->pid);
+		jw_end_object(jw);
+		jw_destroy(jw);
+		return;
+	}
+	switch (r->how) {
+	case LC_ATTACHED_ALREADY:
+		printf("alpnsteer is already attached (pid %d; holders: %s)\n",
+		       (int)r->pid, r->holders);
+		break;
+	case LC_ATTACHED_RESUMED:
+		printf("alpnsteer is attached again: the drain was called off (pid %d; holders: %s)\n",
+		       (int)r->pid, r->holders);
+		break;
+	case LC_ATTACHED_NEW:
+		printf("alpnsteer is attached (pid %d)\n", (int)r->pid);
+		break;
+	}
+}
+
 static int attach_or_run(int argc, char **argv, bool foreground)
 {
-	struct lc_paths p;
+	struct lc_attach_result res;
 	struct daemon_opts o;
+	struct lc_paths p;
 	int rc = prepare(argc, argv, &o);
 
 	if (rc)
 		return rc;
+	o.waiting = note_waiting;
 	lc_default_paths(&p);
-	return lc_attach(&p, &o, foreground) ? EXIT_FAIL : EXIT_OK;
+	if (lc_attach(&p, &o, foreground, &res))
+		return EXIT_FAIL;
+	/* run: the attachment has ended by now; nothing to say */
+	if (!foreground)
+		print_attached(&res);
+	return EXIT_OK;
 }
 
 static int do_attach(int argc, char **argv)

@@ -11,6 +11,7 @@
 
 #include "cli.h"
 #include "cmd.h"
+#include "json.h"
 #include "lifecycle.h"
 #include "lifecycle_run.h"
 #include "log.h"
@@ -25,9 +26,60 @@ static const struct cmd_opt detach_opts[] = {
 	{},
 };
 
+/* What a detach did, as text or (-j) one JSON object: "attached" says
+ * whether steering is still on, "detached" whether everything is gone. */
+static void print_detached(const struct lc_detach_result *r)
+{
+	struct json_writer *jw;
+	bool attached = r->how == LC_DETACHED_NOT_HOLDER ||
+			r->how == LC_DETACHED_LEFT ||
+			r->how == LC_DETACHED_REATTACHED;
+
+	if (log_json) {
+		jw = jw_new(stdout);
+		jw_start_object(jw);
+		jw_bool_field(jw, "attached", attached);
+		if (r->how == LC_DETACHED_DRAINING) {
+			jw_uint_field(jw, "draining", r->draining);
+		} else {
+			jw_bool_field(jw, "detached",
+				      r->how == LC_DETACHED_GONE);
+		}
+		/* Added: an attach took the attachment over while this
+		 * detach waited for its drain. */
+		if (r->how == LC_DETACHED_REATTACHED)
+			jw_bool_field(jw, "reattached", true);
+		jw_end_object(jw);
+		jw_destroy(jw);
+		return;
+	}
+	switch (r->how) {
+	case LC_DETACHED_NONE:
+		printf("alpnsteer is not attached\n");
+		break;
+	case LC_DETACHED_NOT_HOLDER:
+		break; /* the warning said it */
+	case LC_DETACHED_LEFT:
+		printf("alpnsteer stays attached for its other holders: %s\n",
+		       r->holders);
+		break;
+	case LC_DETACHED_DRAINING:
+		printf("steering stopped; %d connections draining\n",
+		       r->draining);
+		break;
+	case LC_DETACHED_GONE:
+		printf("alpnsteer detached\n");
+		break;
+	case LC_DETACHED_REATTACHED:
+		printf("alpnsteer was attached again while it drained\n");
+		break;
+	}
+}
+
 static int do_detach(int argc, char **argv)
 {
 	const char *holder = LC_DEFAULT_HOLDER;
+	struct lc_detach_result res;
 	int c, wait = -1;
 	struct lc_paths p;
 	bool all = false;
@@ -59,7 +111,13 @@ static int do_detach(int argc, char **argv)
 	if (!cmd_operands(argc, argv, &detach_cmd, 0, 0))
 		return EXIT_USAGE;
 	lc_default_paths(&p);
-	return lc_detach(&p, holder, all, wait) ? EXIT_FAIL : EXIT_OK;
+	if (lc_detach(&p, holder, all, wait, &res))
+		return EXIT_FAIL;
+	if (res.how == LC_DETACHED_NOT_HOLDER)
+		p_warn("holder '%s' does not hold the attachment (its holders: %s): steering stays on",
+		       holder, res.holders);
+	print_detached(&res);
+	return EXIT_OK;
 }
 
 const struct cmd detach_cmd = {

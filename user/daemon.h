@@ -24,6 +24,9 @@ struct daemon_opts {
 	char holder[64]; /* who this attach is for */
 	long ttl; /* seconds the holder lasts; 0: until detach */
 	int drain_wait; /* seconds to wait for a drain (-1: none) */
+	/* Told once that the attach waits for an earlier attachment's drain
+	 * (@orphaned: one whose keeper is gone); NULL: nobody to tell. */
+	void (*waiting)(bool orphaned);
 	int log_fd; /* the daemon's stderr once live, or -1 */
 	pid_t keeper_pid; /* the root process that owns it */
 };

@@ -119,27 +119,6 @@ static void holders_str(const struct lc_record *r, char *buf, size_t len)
 		snprintf(buf, len, "none");
 }
 
-static void say_attached(const struct lc_record *r, const char *how)
-{
-	char h[LC_HOLDER_MAX * (LC_HOLDER_NAME + 2)];
-
-	holders_str(r, h, sizeof(h));
-	if (log_json) {
-		printf("{\"attached\":true,\"already\":%s,\"resumed\":%s,\"pid\":%d}\n",
-		       strcmp(how, "already") ? "false" : "true",
-		       strcmp(how, "resumed") ? "false" : "true", (int)r->pid);
-		return;
-	}
-	if (!strcmp(how, "already"))
-		printf("alpnsteer is already attached (pid %d; holders: %s)\n",
-		       (int)r->pid, h);
-	else if (!strcmp(how, "resumed"))
-		printf("alpnsteer is attached again: the drain was called off (pid %d; holders: %s)\n",
-		       (int)r->pid, h);
-	else
-		printf("alpnsteer is attached (pid %d)\n", (int)r->pid);
-}
-
 static time_t expiry(const struct daemon_opts *o)
 {
 	return o->ttl > 0 ? time(NULL) + o->ttl : 0;
@@ -484,14 +463,59 @@ static int drain_orphan(const struct lc_paths *p, int run_fd, int *edit_fd,
 	return err;
 }
 
-static void wait_note(const struct lc_view *v, bool *said)
+/* Once per attach: the caller hears that it waits for a drain. */
+static void wait_note(const struct daemon_opts *o, const struct lc_view *v,
+		      bool *said)
 {
 	if (*said)
 		return;
 	*said = true;
-	fprintf(stderr,
-		"alpnsteer: waiting for the %s attachment to finish draining\n",
-		v->state == LC_ORPHANED ? "orphaned" : "previous");
+	if (o->waiting)
+		o->waiting(v->state == LC_ORPHANED);
+}
+
+static void result_of(struct lc_attach_result *res, enum lc_attach_how how,
+		      const struct lc_record *r)
+{
+	res->how = how;
+	res->pid = r->pid;
+	res->keeper = r->keeper;
+	holders_str(r, res->holders, sizeof(res->holders));
+}
+
+/*
+ * fork(), but the new process is a grandchild whose parent has already
+ * exited: it belongs to init (or to the nearest subreaper), never to the
+ * caller to reap, and outlives it.  That is what keeps the keeper (and an
+ * orphan's drain) out of a long-lived caller such as the agent, which
+ * calls lc_attach() in its own process; under systemd the keeper then
+ * moves into a scope of its own (keeper_scope.c).  It starts with no
+ * signal blocked and a session of its own.  0 in the new process, 1 in
+ * the caller, -errno.
+ */
+static int fork_away(void)
+{
+	sigset_t none;
+	pid_t pid, k;
+	int st;
+
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0)
+		return -errno;
+	if (pid == 0) {
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		setsid();
+		k = fork();
+		if (k)
+			_exit(k < 0 ? 1 : 0);
+		return 0;
+	}
+	while (waitpid(pid, &st, 0) < 0)
+		if (errno != EINTR)
+			return -errno;
+	return WIFEXITED(st) && !WEXITSTATUS(st) ? 1 : -EAGAIN;
 }
 
 /* lc_attach() with the run directory and the edit lock open: @fds holds
@@ -502,7 +526,8 @@ struct attach_fds {
 };
 
 static int attach_in(const struct lc_paths *p, struct daemon_opts *o,
-		     bool foreground, struct attach_fds *fd)
+		     bool foreground, struct attach_fds *fd,
+		     struct lc_attach_result *res)
 {
 	struct lc_opts want;
 	struct lc_view v;
@@ -510,7 +535,6 @@ static int attach_in(const struct lc_paths *p, struct daemon_opts *o,
 	int run_fd = fd->run, waited = 0, err, pfd[2];
 	bool said = false;
 	char status = 1;
-	pid_t pid;
 
 	want = o->a;
 	for (;;) {
@@ -538,9 +562,10 @@ static int attach_in(const struct lc_paths *p, struct daemon_opts *o,
 				      strerror(-err));
 				return 1;
 			}
-			say_attached(&v.rec, v.state == LC_DRAINING ?
-						     "resumed" :
-						     "already");
+			result_of(res,
+				  v.state == LC_DRAINING ? LC_ATTACHED_RESUMED :
+							   LC_ATTACHED_ALREADY,
+				  &v.rec);
 			return 0;
 		case LC_ATTACH_REFUSE:
 			holders_str(&v.rec, h, sizeof(h));
@@ -551,7 +576,7 @@ static int attach_in(const struct lc_paths *p, struct daemon_opts *o,
 			return 1;
 		case LC_ATTACH_WAIT:
 			flock(fd->edit, LOCK_UN);
-			wait_note(&v, &said);
+			wait_note(o, &v, &said);
 			if (o->drain_wait >= 0 &&
 			    waited >= o->drain_wait * 1000) {
 				p_err("the previous attachment is still draining %d connections after %d s",
@@ -565,7 +590,7 @@ static int attach_in(const struct lc_paths *p, struct daemon_opts *o,
 				return 1;
 			continue;
 		case LC_ATTACH_REPLACE:
-			wait_note(&v, &said);
+			wait_note(o, &v, &said);
 			err = drain_orphan(
 				p, run_fd, &fd->edit,
 				o->drain_wait >= 0 ? o->drain_wait * 1000 : -1);
@@ -617,18 +642,16 @@ static int attach_in(const struct lc_paths *p, struct daemon_opts *o,
 		p_hint("the system is out of descriptors or memory; try again");
 		return 1;
 	}
-	fflush(NULL);
-	pid = fork();
-	if (pid < 0) {
-		p_err("cannot start the keeper: fork: %s", strerror(errno));
+	err = fork_away();
+	if (err < 0) {
+		p_err("cannot start the keeper: fork: %s", strerror(-err));
 		p_hint("the system (or the unit's TasksMax=) allows no more processes; try again");
 		close(pfd[0]);
 		close(pfd[1]);
 		return 1;
 	}
-	if (pid == 0) {
+	if (err == 0) {
 		close(pfd[0]);
-		setsid();
 		_exit(keeper_main(p, o, run_fd, fd->lock, fd->edit, pfd[1]) ?
 			      1 :
 			      0);
@@ -638,29 +661,30 @@ static int attach_in(const struct lc_paths *p, struct daemon_opts *o,
 	close(pfd[0]);
 	if (err) {
 		/* The keeper died before a word (killed, out of memory). */
-		p_err("the keeper (pid %d) ended before steering was live",
-		      (int)pid);
+		p_err("the keeper ended before steering was live");
 		p_hint("run 'alpnsteer -d attach' to see where; the system log may tell (out of memory, a signal)");
 		return 1;
 	}
 	if (status != 0)
 		return 1; /* the daemon or the keeper said why */
 	lc_observe(p, run_fd, &v);
-	say_attached(&v.rec, "new");
+	result_of(res, LC_ATTACHED_NEW, &v.rec);
 	return 0;
 }
 
-int lc_attach(const struct lc_paths *p, struct daemon_opts *o, bool foreground)
+int lc_attach(const struct lc_paths *p, struct daemon_opts *o, bool foreground,
+	      struct lc_attach_result *res)
 {
 	struct attach_fds fd = { .run = -1, .edit = -1, .lock = -1 };
 	int rc = 1;
 
+	memset(res, 0, sizeof(*res));
 	o->paths = *p;
 	fd.run = lc_run_dir_open(p, true);
 	if (fd.run >= 0)
 		fd.edit = edit_lock(p, fd.run);
 	if (fd.edit >= 0)
-		rc = attach_in(p, o, foreground, &fd);
+		rc = attach_in(p, o, foreground, &fd, res);
 	/* The keeper, if one was started, has its own copies. */
 	if (fd.lock >= 0)
 		close(fd.lock);
@@ -734,42 +758,32 @@ static int wait_gone(const struct lc_paths *p, int run_fd, int seconds,
 	}
 }
 
-int lc_detach(const struct lc_paths *p, const char *holder, bool all, int wait)
-{
-	char h[LC_HOLDER_MAX * (LC_HOLDER_NAME + 2)];
-	struct lc_gone g = { { -1, -1 } };
-	struct lc_view v;
-	int run_fd, edit_fd = -1, err, n;
-	pid_t pid;
+/* lc_detach() with the run directory and the edit lock open in @fd, for
+ * lc_detach() to close whichever way this returns. */
+struct detach_fds {
+	int run, edit;
+};
 
-	if (geteuid() != 0) {
-		p_err("detach needs root");
-		p_hint("run it as root (the pins, the record and the locks are root's)");
-		return 1;
-	}
-	run_fd = lc_run_dir_open(p, true);
-	if (run_fd >= 0) {
-		edit_fd = edit_lock(p, run_fd);
-		if (edit_fd < 0)
-			return 1;
-	}
+static int detach_in(const struct lc_paths *p, const char *holder, bool all,
+		     int wait, struct detach_fds *fd,
+		     struct lc_detach_result *res)
+{
+	struct lc_gone g = { { -1, -1 } };
+	int run_fd = fd->run, err, n;
+	struct lc_view v;
+
 	lc_observe(p, run_fd, &v);
+	if (v.have_rec)
+		holders_str(&v.rec, res->holders, sizeof(res->holders));
 	/* Before anything changes: the processes a --wait waits for. */
 	if (wait >= 0 && v.have_rec)
 		lc_gone_open(&g, &v.rec);
 	switch (lc_plan_detach(&v, holder, all)) {
 	case LC_DETACH_NONE:
-		if (log_json)
-			printf("{\"attached\":false,\"detached\":false}\n");
-		else
-			printf("alpnsteer is not attached\n");
+		res->how = LC_DETACHED_NONE;
 		return 0;
 	case LC_DETACH_NOT_HOLDER:
-		holders_str(&v.rec, h, sizeof(h));
-		p_warn("holder '%s' does not hold the attachment (its holders: %s): steering stays on",
-		       holder, h);
-		if (log_json)
-			printf("{\"attached\":true,\"detached\":false}\n");
+		res->how = LC_DETACHED_NOT_HOLDER;
 		return 0;
 	case LC_DETACH_LEAVE:
 		lc_holder_remove(&v.rec, holder);
@@ -779,12 +793,8 @@ int lc_detach(const struct lc_paths *p, const char *holder, bool all, int wait)
 			      strerror(-err));
 			return 1;
 		}
-		holders_str(&v.rec, h, sizeof(h));
-		if (log_json)
-			printf("{\"attached\":true,\"detached\":false}\n");
-		else
-			printf("alpnsteer stays attached for its other holders: %s\n",
-			       h);
+		holders_str(&v.rec, res->holders, sizeof(res->holders));
+		res->how = LC_DETACHED_LEFT;
 		return 0;
 	case LC_DETACH_DRAIN:
 		if (all)
@@ -809,19 +819,16 @@ int lc_detach(const struct lc_paths *p, const char *holder, bool all, int wait)
 			return 1;
 		}
 		if (wait >= 0) {
-			err = drain_orphan(p, run_fd, &edit_fd,
+			err = drain_orphan(p, run_fd, &fd->edit,
 					   wait ? wait * 1000 : -1);
 			goto waited;
 		}
 		set_flag(p, true);
-		fflush(NULL);
-		pid = fork();
-		if (pid == 0) {
-			int keep[] = { run_fd };
+		if (fork_away() == 0) {
+			int keep[] = { run_fd }, edit_fd;
 
 			/* Its own edit lock, taken once this command has
 			 * let go of the one it shares with us. */
-			setsid();
 			fd_close_except(keep, 1);
 			edit_fd = lc_lock_open(run_fd, LC_EDIT_LOCK_FILE,
 					       p->owner);
@@ -831,20 +838,16 @@ int lc_detach(const struct lc_paths *p, const char *holder, bool all, int wait)
 		}
 		break;
 	}
-	if (edit_fd >= 0)
-		flock(edit_fd, LOCK_UN);
+	if (fd->edit >= 0)
+		flock(fd->edit, LOCK_UN);
 	/* Wake the keeper: with nothing in flight it is gone at once, not at
 	 * its next tick. */
 	if (v.state == LC_ATTACHED && v.rec.keeper > 0)
 		kill(v.rec.keeper, SIGHUP);
 	if (wait < 0) {
 		n = conns_held(p);
-		if (log_json)
-			printf("{\"attached\":false,\"draining\":%d}\n",
-			       n > 0 ? n : 0);
-		else
-			printf("steering stopped; %d connections draining\n",
-			       n > 0 ? n : 0);
+		res->how = LC_DETACHED_DRAINING;
+		res->draining = n > 0 ? n : 0;
 		return 0;
 	}
 	err = wait_gone(p, run_fd, wait, &g);
@@ -857,18 +860,41 @@ waited:
 		return 1;
 	}
 	if (err == -EAGAIN) {
-		printf("alpnsteer was attached again while it drained\n");
+		res->how = LC_DETACHED_REATTACHED;
 		return 0;
 	}
 	if (err) {
 		p_err("cannot remove the attachment: %s", strerror(-err));
 		return 1;
 	}
-	if (log_json)
-		printf("{\"attached\":false,\"detached\":true}\n");
-	else
-		printf("alpnsteer detached\n");
+	res->how = LC_DETACHED_GONE;
 	return 0;
+}
+
+int lc_detach(const struct lc_paths *p, const char *holder, bool all, int wait,
+	      struct lc_detach_result *res)
+{
+	struct detach_fds fd = { .run = -1, .edit = -1 };
+	int rc = 1;
+
+	memset(res, 0, sizeof(*res));
+	if (geteuid() != 0) {
+		p_err("detach needs root");
+		p_hint("run it as root (the pins, the record and the locks are root's)");
+		return 1;
+	}
+	fd.run = lc_run_dir_open(p, true);
+	if (fd.run >= 0)
+		fd.edit = edit_lock(p, fd.run);
+	if (fd.run < 0 || fd.edit >= 0)
+		rc = detach_in(p, holder, all, wait, &fd, res);
+	/* Closed here, whatever happened: the agent detaches again and
+	 * again in its own process. */
+	if (fd.edit >= 0)
+		close(fd.edit);
+	if (fd.run >= 0)
+		close(fd.run);
+	return rc;
 }
 
 int lc_check_user(const char *user)
