@@ -486,86 +486,100 @@ static char *status_json(struct agent *ag)
 	return s;
 }
 
-static char *answer(struct agent *ag, char *req, uid_t uid)
+/* ---- the agent's server: its handlers of the control protocol ---- */
+
+static int ag_add(void *ctx, const struct ctl_req *r, char **reply)
 {
-	char *save = NULL, *verb, *a1, *a2, *a3, *extra, why[300], r[700];
-	unsigned char d[ACME_DIGEST_LEN];
+	struct agent *ag = ctx;
 	struct agent_chal *c;
-	struct acme_ident id;
-	long ttl = 0;
+	char req[700];
 	int rc;
 
-	req[strcspn(req, "\r\n")] = '\0';
-	verb = strtok_r(req, " ", &save);
-	a1 = strtok_r(NULL, " ", &save);
-	a2 = strtok_r(NULL, " ", &save);
-	a3 = strtok_r(NULL, " ", &save);
-	extra = strtok_r(NULL, " ", &save);
-	if (!verb)
-		return ctl_msg("error: empty request");
-	if (!strcmp(verb, "list") && !a1)
-		return list_json(ag);
-	if (!strcmp(verb, "table") && !a1)
-		return list_table(ag);
-	if (!strcmp(verb, "status") && !a1)
-		return status_json(ag);
-	/* `agent stop`: root's alone, not --control-group's. */
-	if (!strcmp(verb, "stop") && !a1) {
-		if (uid != 0)
-			return ctl_msg("error: only root may stop the agent");
-		p_info("agent: asked to stop (agent stop)");
-		ag->stop = true;
-		return ctl_msg("ok");
+	snprintf(req, sizeof(req), "%s %s %s",
+		 r->verb == CTL_ADD_DIGEST ? "add-digest" : "add", r->id.name,
+		 r->arg);
+	rc = agent_set_put(&ag->set, r->id.name, req,
+			   agent_expiry(time(NULL), r->ttl, ag->ttl_max),
+			   AGENT_SRC_LOCAL);
+	if (rc < 0) {
+		*reply = ctl_msg("error: %s",
+				 rc == -E2BIG ? "too many pending challenges" :
+						strerror(-rc));
+		return rc;
 	}
-	if (!strcmp(verb, "remove") && a1 && !a2) {
-		if (acme_ident_parse(a1, &id, why, sizeof(why)))
-			return ctl_msg("error: %s", why);
-		c = agent_set_find(&ag->set, id.name);
-		if (!c)
-			return ctl_msg("error: no pending challenge for %s",
-				       a1);
-		drop(ag, c - ag->set.v);
-		sync_state(ag);
-		return ctl_msg("ok");
+	sync_state(ag);
+	c = agent_set_find(&ag->set, r->id.name);
+	if (!c) {
+		*reply = ctl_msg(
+			"error: the daemon refused %s (see the agent's log)",
+			r->id.name);
+		return -EINVAL;
 	}
-	if ((!strcmp(verb, "add") || !strcmp(verb, "add-digest")) && a1 && a2 &&
-	    !extra) {
-		if (a3) {
-			char *end;
+	if (!c->handed) {
+		*reply = ctl_msg(
+			"error: %s is pending, but alpnsteer could not attach yet (see the agent's log); it is retried",
+			r->id.name);
+		return -EAGAIN;
+	}
+	*reply = ctl_msg("ok");
+	return 1;
+}
 
-			ttl = strtol(a3, &end, 10);
-			if (*end || ttl < 0)
-				return ctl_msg("error: bad ttl '%s'", a3);
-		}
-		if (acme_ident_parse(a1, &id, why, sizeof(why)))
-			return ctl_msg("error: %s", why);
-		if (!strcmp(verb, "add-digest") && acme_digest_parse(a2, d))
-			return ctl_msg(
-				"error: '%s' is not a SHA-256 digest (64 hex digits, or 43 base64url characters)",
-				a2);
-		snprintf(r, sizeof(r), "%s %s %s", verb, id.name, a2);
-		rc = agent_set_put(&ag->set, id.name, r,
-				   agent_expiry(time(NULL), ttl, ag->ttl_max),
-				   AGENT_SRC_LOCAL);
-		if (rc < 0)
-			return ctl_msg("error: %s",
-				       rc == -E2BIG ?
-					       "too many pending challenges" :
-					       strerror(-rc));
-		sync_state(ag);
-		c = agent_set_find(&ag->set, id.name);
-		if (!c)
-			return ctl_msg(
-				"error: the daemon refused %s (see the agent's log)",
-				id.name);
-		if (!c->handed)
-			return ctl_msg(
-				"error: %s is pending, but alpnsteer could not attach yet (see the agent's log); it is retried",
-				id.name);
-		return ctl_msg("ok");
+static int ag_remove(void *ctx, const struct ctl_req *r, char **reply)
+{
+	struct agent *ag = ctx;
+	struct agent_chal *c = agent_set_find(&ag->set, r->id.name);
+
+	if (!c) {
+		*reply =
+			ctl_msg("error: no pending challenge for %s", r->ident);
+		return -ENOENT;
 	}
-	return ctl_msg(
-		"error: unknown request (add IDENT KEYAUTH [TTL] | add-digest IDENT DIGEST [TTL] | remove IDENT | list | table | status | stop)");
+	drop(ag, c - ag->set.v);
+	sync_state(ag);
+	*reply = ctl_msg("ok");
+	return 1;
+}
+
+static int ag_show(void *ctx, const struct ctl_req *r, char **reply)
+{
+	struct agent *ag = ctx;
+
+	*reply = r->verb == CTL_LIST  ? list_json(ag) :
+		 r->verb == CTL_TABLE ? list_table(ag) :
+					status_json(ag);
+	return *reply ? 0 : -ENOMEM;
+}
+
+/* `agent stop` (root alone, not --control-group's: ctl_verbs[]). */
+static int ag_stop(void *ctx, const struct ctl_req *r, char **reply)
+{
+	struct agent *ag = ctx;
+
+	p_info("agent: asked to stop (agent stop)");
+	ag->stop = true;
+	*reply = ctl_msg("ok");
+	return 0;
+}
+
+static const struct ctl_server agent_server = {
+	.fn = {
+		[CTL_ADD] = ag_add,
+		[CTL_ADD_DIGEST] = ag_add,
+		[CTL_REMOVE] = ag_remove,
+		[CTL_LIST] = ag_show,
+		[CTL_TABLE] = ag_show,
+		[CTL_STATUS] = ag_show,
+		[CTL_STOP] = ag_stop,
+	},
+};
+
+static char *answer(struct agent *ag, char *req, uid_t uid)
+{
+	char *reply = NULL;
+
+	ctl_dispatch(&agent_server, ag, req, uid, &reply);
+	return reply;
 }
 
 static void client_drop(struct agent_client *c)

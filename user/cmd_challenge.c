@@ -173,10 +173,13 @@ static int do_add(int argc, char **argv)
 			 a.digest);
 	else
 		snprintf(req, sizeof(req), "add %s %s", a.ident, a.keyauth);
-	/* A ttl goes with the request (0 to the agent: its own --ttl); the
-	 * daemon expires a challenge by itself too. */
-	snprintf(areq, sizeof(areq), "%s %ld", req, a.ttl);
-	return send_local(areq, a.ttl > 0 ? areq : req);
+	/* A ttl goes with the request, to the agent (none: its own --ttl)
+	 * or to the daemon, which expires a challenge by itself too. */
+	if (a.ttl)
+		snprintf(areq, sizeof(areq), "%s %ld", req, a.ttl);
+	else
+		snprintf(areq, sizeof(areq), "%s", req);
+	return send_local(areq, areq);
 }
 
 static int do_remove(int argc, char **argv)

@@ -96,24 +96,6 @@ char *ctl_list_table(struct challenges *cs)
 	return buf;
 }
 
-/* add IDENT KEYAUTH, or add-digest IDENT SHA256(KEYAUTH) */
-static int ctl_add(struct challenges *cs, bool is_digest, const char *ident,
-		   const char *arg, char *err, size_t errlen)
-{
-	unsigned char digest[ACME_DIGEST_LEN];
-
-	if (!is_digest)
-		return challenges_add(cs, ident, arg, err, errlen);
-	if (acme_digest_parse(arg, digest)) {
-		snprintf(
-			err, errlen,
-			"'%s' is not a SHA-256 digest (64 hex digits, or 43 base64url characters)",
-			arg);
-		return -EINVAL;
-	}
-	return challenges_add_digest(cs, ident, digest, err, errlen);
-}
-
 char *ctl_msg(const char *fmt, ...)
 {
 	va_list ap;
@@ -126,15 +108,44 @@ char *ctl_msg(const char *fmt, ...)
 	return n < 0 ? NULL : s;
 }
 
-/* The optional TTL of an add: whole seconds, 1 s to 366 days; 0 when
- * absent, -EINVAL otherwise. */
+/* The requests: their words after the verb, and who may ask. */
+enum ctl_arg {
+	ARG_IDENT = 1,
+	ARG_KEYAUTH,
+	ARG_DIGEST,
+	ARG_TTL, /* optional, last */
+};
+
+static const struct {
+	const char *name;
+	const char *usage;
+	enum ctl_arg args[3];
+	int min, max;
+	bool root_only;
+} ctl_verbs[CTL__MAX] = {
+	[CTL_ADD] = { "add",
+		      "add IDENT KEYAUTH [TTL]",
+		      { ARG_IDENT, ARG_KEYAUTH, ARG_TTL },
+		      2,
+		      3 },
+	[CTL_ADD_DIGEST] = { "add-digest",
+			     "add-digest IDENT DIGEST [TTL]",
+			     { ARG_IDENT, ARG_DIGEST, ARG_TTL },
+			     2,
+			     3 },
+	[CTL_REMOVE] = { "remove", "remove IDENT", { ARG_IDENT }, 1, 1 },
+	[CTL_LIST] = { "list", "list", {}, 0, 0 },
+	[CTL_TABLE] = { "table", "table", {}, 0, 0 },
+	[CTL_STATUS] = { "status", "status", {}, 0, 0 },
+	[CTL_STOP] = { "stop", "stop", {}, 0, 0, true },
+};
+
+/* A TTL: whole seconds, 1 s to 366 days; -EINVAL otherwise. */
 static long parse_ttl(const char *s)
 {
 	char *end;
 	long v;
 
-	if (!s)
-		return 0;
 	errno = 0;
 	v = strtol(s, &end, 10);
 	if (errno || *end || end == s || v <= 0 || v > 366L * 86400)
@@ -142,73 +153,158 @@ static long parse_ttl(const char *s)
 	return v;
 }
 
-int ctl_apply(struct challenges *cs, char *req, char **reply)
+/* One word of a request, by its kind; -EINVAL with the reply said. */
+static int check_arg(struct ctl_req *r, enum ctl_arg kind, const char *w,
+		     char **reply)
 {
-	char *save = NULL, *verb, *a1, *a2, *a3, *extra, err[200];
-	struct acme_ident id;
-	struct challenge *c;
-	long ttl;
-	int rc;
+	char why[200];
+
+	switch (kind) {
+	case ARG_IDENT:
+		r->ident = w;
+		if (acme_ident_parse(w, &r->id, why, sizeof(why))) {
+			*reply = ctl_msg("error: %s", why);
+			return -EINVAL;
+		}
+		return 0;
+	case ARG_KEYAUTH:
+		r->arg = w;
+		return 0;
+	case ARG_DIGEST:
+		r->arg = w;
+		if (acme_digest_parse(w, r->digest)) {
+			*reply = ctl_msg(
+				"error: '%s' is not a SHA-256 digest (64 hex digits, or 43 base64url characters)",
+				w);
+			return -EINVAL;
+		}
+		return 0;
+	case ARG_TTL:
+		r->ttl = parse_ttl(w);
+		if (r->ttl < 0) {
+			*reply = ctl_msg(
+				"error: bad ttl '%s' (whole seconds, 1 to 31622400)",
+				w);
+			return -EINVAL;
+		}
+		return 0;
+	}
+	return -EINVAL;
+}
+
+static char *unknown(const struct ctl_server *srv)
+{
+	char usage[256];
+	size_t off = 0;
+	int v;
+
+	usage[0] = '\0';
+	for (v = 1; v < CTL__MAX; v++)
+		if (srv->fn[v])
+			off += snprintf(
+				usage + off,
+				off < sizeof(usage) ? sizeof(usage) - off : 0,
+				"%s%s", off ? " | " : "", ctl_verbs[v].usage);
+	return ctl_msg("error: unknown request (%s)", usage);
+}
+
+int ctl_dispatch(const struct ctl_server *srv, void *ctx, char *req, uid_t uid,
+		 char **reply)
+{
+	char *save = NULL, *w[5];
+	struct ctl_req r = { .uid = uid };
+	int i, n, v, err;
 
 	*reply = NULL;
 	req[strcspn(req, "\r\n")] = '\0';
-	verb = strtok_r(req, " ", &save);
-	a1 = strtok_r(NULL, " ", &save);
-	a2 = strtok_r(NULL, " ", &save);
-	a3 = strtok_r(NULL, " ", &save);
-	extra = a3 ? strtok_r(NULL, " ", &save) : NULL;
-	if (!verb) {
+	for (n = 0; n < 5; n++) {
+		w[n] = strtok_r(n ? NULL : req, " ", &save);
+		if (!w[n])
+			break;
+	}
+	if (!n) {
 		*reply = ctl_msg("error: empty request");
 		return -EINVAL;
 	}
-	/* Only an add takes a third argument. */
-	if (a3 && strcmp(verb, "add") && strcmp(verb, "add-digest"))
-		extra = a3;
-	if (!strcmp(verb, "list") && !a1) {
-		*reply = ctl_list_json(cs);
-		return *reply ? 0 : -ENOMEM;
+	for (v = 1; v < CTL__MAX; v++)
+		if (!strcmp(w[0], ctl_verbs[v].name))
+			break;
+	if (v == CTL__MAX || !srv->fn[v] || n - 1 < ctl_verbs[v].min ||
+	    n - 1 > ctl_verbs[v].max) {
+		*reply = unknown(srv);
+		return -EINVAL;
 	}
-	if (!strcmp(verb, "table") && !a1) {
-		*reply = ctl_list_table(cs);
-		return *reply ? 0 : -ENOMEM;
+	if (ctl_verbs[v].root_only && uid != 0) {
+		*reply = ctl_msg("error: only root may ask for %s",
+				 ctl_verbs[v].name);
+		return -EPERM;
 	}
-	if ((!strcmp(verb, "add") || !strcmp(verb, "add-digest")) && a1 && a2 &&
-	    !extra) {
-		/* The monitor expires a challenge itself (its ttl, from the
-		 * agent or `challenge add --ttl`): a holder that dies, the
-		 * agent included, cannot leave a name answered past it. */
-		ttl = parse_ttl(a3);
-		if (ttl < 0) {
-			*reply = ctl_msg(
-				"error: bad ttl '%s' (whole seconds, 1 to 31622400)",
-				a3);
-			return -EINVAL;
-		}
-		err[0] = '\0';
-		rc = ctl_add(cs, !strcmp(verb, "add-digest"), a1, a2, err,
-			     sizeof(err));
-		if (rc) {
-			*reply = ctl_msg("error: %s",
-					 err[0] ? err : strerror(-rc));
-			return rc;
-		}
-		if (!acme_ident_parse(a1, &id, err, sizeof(err)) &&
-		    (c = challenges_find_sni(cs, id.sni)))
-			c->expires = ttl ? time(NULL) + ttl : 0;
-		*reply = ctl_msg("ok");
-		return 1;
+	r.verb = v;
+	for (i = 1; i < n; i++) {
+		err = check_arg(&r, ctl_verbs[v].args[i - 1], w[i], reply);
+		if (err)
+			return err;
 	}
-	if (!strcmp(verb, "remove") && a1 && !a2) {
-		rc = challenges_remove(cs, a1);
-		if (rc) {
-			*reply = ctl_msg("error: no pending challenge for %s",
-					 a1);
-			return rc;
-		}
-		*reply = ctl_msg("ok");
-		return 1;
+	return srv->fn[v](ctx, &r, reply);
+}
+
+/* ---- the monitor's server ---- */
+
+static int mon_add(void *ctx, const struct ctl_req *r, char **reply)
+{
+	struct challenges *cs = ctx;
+	struct challenge *c;
+	char err[200] = "";
+	int rc;
+
+	rc = r->verb == CTL_ADD_DIGEST ?
+		     challenges_add_digest(cs, r->ident, r->digest, err,
+					   sizeof(err)) :
+		     challenges_add(cs, r->ident, r->arg, err, sizeof(err));
+	if (rc) {
+		*reply = ctl_msg("error: %s", err[0] ? err : strerror(-rc));
+		return rc;
 	}
-	*reply = ctl_msg(
-		"error: unknown request (add IDENT KEYAUTH [TTL] | add-digest IDENT DIGEST [TTL] | remove IDENT | list | table)");
-	return -EINVAL;
+	/* The monitor expires a challenge itself (its ttl, from the agent or
+	 * `challenge add --ttl`): a holder that dies, the agent included,
+	 * cannot leave a name answered past it. */
+	c = challenges_find_sni(cs, r->id.sni);
+	if (c)
+		c->expires = r->ttl ? time(NULL) + r->ttl : 0;
+	*reply = ctl_msg("ok");
+	return 1;
+}
+
+static int mon_remove(void *ctx, const struct ctl_req *r, char **reply)
+{
+	int rc = challenges_remove(ctx, r->ident);
+
+	if (rc) {
+		*reply =
+			ctl_msg("error: no pending challenge for %s", r->ident);
+		return rc;
+	}
+	*reply = ctl_msg("ok");
+	return 1;
+}
+
+static int mon_list(void *ctx, const struct ctl_req *r, char **reply)
+{
+	*reply = r->verb == CTL_LIST ? ctl_list_json(ctx) : ctl_list_table(ctx);
+	return *reply ? 0 : -ENOMEM;
+}
+
+static const struct ctl_server monitor = {
+	.fn = {
+		[CTL_ADD] = mon_add,
+		[CTL_ADD_DIGEST] = mon_add,
+		[CTL_REMOVE] = mon_remove,
+		[CTL_LIST] = mon_list,
+		[CTL_TABLE] = mon_list,
+	},
+};
+
+int ctl_apply(struct challenges *cs, char *req, char **reply)
+{
+	return ctl_dispatch(&monitor, cs, req, 0, reply);
 }
