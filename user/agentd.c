@@ -140,6 +140,11 @@ static void attach_now(struct agent *ag)
 	}
 	ag->attached = true;
 	ag->holder_until = now + ag->o.ttl;
+	if (ag->detaching) {
+		/* Our drain was called off (LC_ATTACH_RESUME). */
+		ag->detaching = false;
+		lc_gone_close(&ag->gone);
+	}
 }
 
 /* While our detach drains: "detached" once the attachment is gone and
