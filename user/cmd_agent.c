@@ -19,6 +19,7 @@
 #include "cli.h"
 #include "cmd.h"
 #include "cmd_agent.h"
+#include "json.h"
 #include "loader.h"
 #include "log.h"
 
@@ -126,6 +127,23 @@ static int parse(struct agent *ag, int argc, char **argv)
 #define AGENT_STOP_CLIENT_WAIT (AGENT_STOP_WAIT + 30)
 static const struct cmd agent_stop_cmd, agent_status_cmd;
 
+/* What `agent stop` did: stopped one, or found none running. */
+static void say_stopped(bool stopped)
+{
+	struct json_writer *jw;
+
+	if (!log_json) {
+		printf("%s\n", stopped ? "alpnsteer agent stopped" :
+					 "no alpnsteer agent runs");
+		return;
+	}
+	jw = jw_new(stdout);
+	jw_start_object(jw);
+	jw_bool_field(jw, "stopped", stopped);
+	jw_end_object(jw);
+	jw_destroy(jw);
+}
+
 static int do_agent_stop(int argc, char **argv)
 {
 	struct lc_paths p;
@@ -146,7 +164,7 @@ static int do_agent_stop(int argc, char **argv)
 					   p.owner) :
 			   -ENOENT;
 	if (fd == -ENOENT || (fd >= 0 && !flock(fd, LOCK_SH | LOCK_NB))) {
-		printf("no alpnsteer agent runs\n");
+		say_stopped(false);
 		return EXIT_OK;
 	}
 	if (fd < 0) {
@@ -184,7 +202,7 @@ static int do_agent_stop(int argc, char **argv)
 		}
 		usleep(50 * 1000);
 	}
-	printf("alpnsteer agent stopped\n");
+	say_stopped(true);
 	return EXIT_OK;
 }
 
