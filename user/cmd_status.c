@@ -158,17 +158,71 @@ static void gather(struct status *st)
 		st->challenges = NULL;
 }
 
-static void print_json(const struct status *st)
+/* Who holds the attachment, until when. */
+static void json_holders(struct json_writer *jw, const struct status *st,
+			 bool on)
 {
-	struct json_writer *jw = jw_new(stdout);
-	bool on = st->state != LC_STEER_DETACHED && !st->cannot_tell;
+	time_t now = time(NULL);
+	__u32 i;
+
+	jw_name(jw, "holders");
+	jw_start_array(jw);
+	for (i = 0; on && st->have_rs && i < (__u32)st->v.rec.nr_holders; i++) {
+		const struct lc_holder *h = &st->v.rec.holders[i];
+
+		jw_start_object(jw);
+		jw_string_field(jw, "name", h->name);
+		jw_name(jw, "expires");
+		if (h->expires)
+			jw_int(jw, h->expires);
+		else
+			jw_null(jw);
+		jw_name(jw, "expires_in");
+		if (h->expires)
+			jw_int(jw, h->expires > now ? h->expires - now : 0);
+		else
+			jw_null(jw);
+		jw_end_object(jw);
+	}
+	jw_end_array(jw);
+}
+
+/* The kernel's ids, for bpftool. */
+static void json_ids(struct json_writer *jw, const struct status *st)
+{
 	const char *short_names[LINK__MAX] = {
 		[LINK_REPLY] = "reply",
 		[LINK_VERDICT] = "verdict",
 		[LINK_REAP] = "reap",
 		[LINK_SOCKOPS] = "sockops",
 	};
-	time_t now = time(NULL);
+	__u32 i;
+
+	jw_name(jw, "links");
+	jw_start_object(jw);
+	for (i = 0; i < LINK__MAX; i++)
+		jw_uint_field(jw, short_names[i], st->ids.link_id[i]);
+	/* Kept so that the keys do not change: there is no stream parser
+	 * any more (docs/design.md). */
+	jw_uint_field(jw, "parser", 0);
+	jw_end_object(jw);
+	jw_name(jw, "progs");
+	jw_start_object(jw);
+	for (i = 0; i < LINK__MAX; i++)
+		jw_uint_field(jw, short_names[i], st->ids.prog_id[i]);
+	jw_uint_field(jw, "parser", 0);
+	jw_end_object(jw);
+	jw_name(jw, "maps");
+	jw_start_object(jw);
+	for (i = 0; steer_map_names[i]; i++)
+		jw_uint_field(jw, steer_map_names[i], st->ids.map_id[i]);
+	jw_end_object(jw);
+}
+
+static void print_json(const struct status *st)
+{
+	struct json_writer *jw = jw_new(stdout);
+	bool on = st->state != LC_STEER_DETACHED && !st->cannot_tell;
 	__u32 i;
 
 	jw_start_object(jw);
@@ -239,45 +293,8 @@ static void print_json(const struct status *st)
 		jw_int(jw, st->v.rec.keeper);
 	else
 		jw_null(jw);
-	jw_name(jw, "holders");
-	jw_start_array(jw);
-	for (i = 0; on && st->have_rs && i < (__u32)st->v.rec.nr_holders; i++) {
-		const struct lc_holder *h = &st->v.rec.holders[i];
-
-		jw_start_object(jw);
-		jw_string_field(jw, "name", h->name);
-		jw_name(jw, "expires");
-		if (h->expires)
-			jw_int(jw, h->expires);
-		else
-			jw_null(jw);
-		jw_name(jw, "expires_in");
-		if (h->expires)
-			jw_int(jw, h->expires > now ? h->expires - now : 0);
-		else
-			jw_null(jw);
-		jw_end_object(jw);
-	}
-	jw_end_array(jw);
-	jw_name(jw, "links");
-	jw_start_object(jw);
-	for (i = 0; i < LINK__MAX; i++)
-		jw_uint_field(jw, short_names[i], st->ids.link_id[i]);
-	/* Kept so that the keys do not change: there is no stream parser
-	 * any more (docs/design.md). */
-	jw_uint_field(jw, "parser", 0);
-	jw_end_object(jw);
-	jw_name(jw, "progs");
-	jw_start_object(jw);
-	for (i = 0; i < LINK__MAX; i++)
-		jw_uint_field(jw, short_names[i], st->ids.prog_id[i]);
-	jw_uint_field(jw, "parser", 0);
-	jw_end_object(jw);
-	jw_name(jw, "maps");
-	jw_start_object(jw);
-	for (i = 0; steer_map_names[i]; i++)
-		jw_uint_field(jw, steer_map_names[i], st->ids.map_id[i]);
-	jw_end_object(jw);
+	json_holders(jw, st, on);
+	json_ids(jw, st);
 	/* Added with the one list of attach options: each of them, keyed by
 	 * its name (attach_fields.h); null when detached. */
 	jw_name(jw, "options");

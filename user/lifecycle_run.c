@@ -525,90 +525,48 @@ struct attach_fds {
 	int run, edit, lock;
 };
 
-static int attach_in(const struct lc_paths *p, struct daemon_opts *o,
-		     bool foreground, struct attach_fds *fd,
-		     struct lc_attach_result *res)
+/* Attached, or draining with the same options: one more holder (the
+ * drain called off). */
+static int join(const struct lc_paths *p, struct daemon_opts *o, int run_fd,
+		struct lc_view *v, struct lc_attach_result *res)
 {
-	struct lc_opts want;
+	int err;
+
+	lc_holders_prune(&v->rec, time(NULL));
+	err = lc_holder_add(&v->rec, o->holder, expiry(o));
+	if (err) {
+		p_err("cannot add holder '%s': %s", o->holder,
+		      err == -E2BIG ? "too many holders" : strerror(-err));
+		return 1;
+	}
+	if (v->state == LC_DRAINING)
+		v->rec.phase = LC_PHASE_ATTACHED;
+	err = lc_record_write(run_fd, &v->rec);
+	/* The record first: the keeper, which expires holders, must see one
+	 * before steering is on again. */
+	if (!err && v->state == LC_DRAINING)
+		err = set_flag(p, false);
+	if (err) {
+		p_err("cannot update the attachment: %s", strerror(-err));
+		return 1;
+	}
+	result_of(res,
+		  v->state == LC_DRAINING ? LC_ATTACHED_RESUMED :
+					    LC_ATTACHED_ALREADY,
+		  &v->rec);
+	return 0;
+}
+
+/* Nothing there: take the keeper's lock and start the keeper, here
+ * (@foreground, `run`) or away from us, and wait for its word. */
+static int start(const struct lc_paths *p, struct daemon_opts *o,
+		 bool foreground, struct attach_fds *fd,
+		 struct lc_attach_result *res)
+{
+	int run_fd = fd->run, err, pfd[2];
 	struct lc_view v;
-	char why[1024], h[LC_HOLDER_MAX * (LC_HOLDER_NAME + 2)];
-	int run_fd = fd->run, waited = 0, err, pfd[2];
-	bool said = false;
 	char status = 1;
 
-	want = o->a;
-	for (;;) {
-		lc_observe(p, run_fd, &v);
-		switch (lc_plan_attach(&v, &want, why, sizeof(why))) {
-		case LC_ATTACH_JOIN:
-		case LC_ATTACH_RESUME:
-			lc_holders_prune(&v.rec, time(NULL));
-			err = lc_holder_add(&v.rec, o->holder, expiry(o));
-			if (err) {
-				p_err("cannot add holder '%s': %s", o->holder,
-				      err == -E2BIG ? "too many holders" :
-						      strerror(-err));
-				return 1;
-			}
-			if (v.state == LC_DRAINING)
-				v.rec.phase = LC_PHASE_ATTACHED;
-			err = lc_record_write(run_fd, &v.rec);
-			/* The record first: the keeper, which expires holders,
-			 * must see one before steering is on again. */
-			if (!err && v.state == LC_DRAINING)
-				err = set_flag(p, false);
-			if (err) {
-				p_err("cannot update the attachment: %s",
-				      strerror(-err));
-				return 1;
-			}
-			result_of(res,
-				  v.state == LC_DRAINING ? LC_ATTACHED_RESUMED :
-							   LC_ATTACHED_ALREADY,
-				  &v.rec);
-			return 0;
-		case LC_ATTACH_REFUSE:
-			holders_str(&v.rec, h, sizeof(h));
-			p_err("alpnsteer is attached with other options: %s",
-			      why);
-			p_hint("attach with the same options to share it, or end it first ('alpnsteer detach --holder NAME' for each of its holders: %s; or 'alpnsteer detach --all'); 'alpnsteer status' shows it",
-			       h);
-			return 1;
-		case LC_ATTACH_WAIT:
-			flock(fd->edit, LOCK_UN);
-			wait_note(o, &v, &said);
-			if (o->drain_wait >= 0 &&
-			    waited >= o->drain_wait * 1000) {
-				p_err("the previous attachment is still draining %d connections after %d s",
-				      conns_held(p), o->drain_wait);
-				p_hint("steered connections end when their clients close; see 'alpnsteer status'");
-				return 1;
-			}
-			usleep(50 * 1000);
-			waited += 50;
-			if (lc_lock_take(fd->edit, EDIT_LOCK_MS))
-				return 1;
-			continue;
-		case LC_ATTACH_REPLACE:
-			wait_note(o, &v, &said);
-			err = drain_orphan(
-				p, run_fd, &fd->edit,
-				o->drain_wait >= 0 ? o->drain_wait * 1000 : -1);
-			if (err == -EBUSY)
-				continue;
-			if (err) {
-				p_err("the orphaned attachment still holds %d connections",
-				      conns_held(p));
-				p_hint("run 'alpnsteer detach --wait' to drain and remove it");
-				return 1;
-			}
-			p_info("removed an orphaned attachment");
-			continue;
-		case LC_ATTACH_FRESH:
-			break;
-		}
-		break;
-	}
 	if (lc_pin_dir_check(p))
 		return 1;
 	lc_record_remove(run_fd);
@@ -670,6 +628,65 @@ static int attach_in(const struct lc_paths *p, struct daemon_opts *o,
 	lc_observe(p, run_fd, &v);
 	result_of(res, LC_ATTACHED_NEW, &v.rec);
 	return 0;
+}
+
+static int attach_in(const struct lc_paths *p, struct daemon_opts *o,
+		     bool foreground, struct attach_fds *fd,
+		     struct lc_attach_result *res)
+{
+	struct lc_opts want = o->a;
+	struct lc_view v;
+	char why[1024], h[LC_HOLDER_MAX * (LC_HOLDER_NAME + 2)];
+	int run_fd = fd->run, waited = 0, err;
+	bool said = false;
+
+	for (;;) {
+		lc_observe(p, run_fd, &v);
+		switch (lc_plan_attach(&v, &want, why, sizeof(why))) {
+		case LC_ATTACH_JOIN:
+		case LC_ATTACH_RESUME:
+			return join(p, o, run_fd, &v, res);
+		case LC_ATTACH_REFUSE:
+			holders_str(&v.rec, h, sizeof(h));
+			p_err("alpnsteer is attached with other options: %s",
+			      why);
+			p_hint("attach with the same options to share it, or end it first ('alpnsteer detach --holder NAME' for each of its holders: %s; or 'alpnsteer detach --all'); 'alpnsteer status' shows it",
+			       h);
+			return 1;
+		case LC_ATTACH_WAIT:
+			flock(fd->edit, LOCK_UN);
+			wait_note(o, &v, &said);
+			if (o->drain_wait >= 0 &&
+			    waited >= o->drain_wait * 1000) {
+				p_err("the previous attachment is still draining %d connections after %d s",
+				      conns_held(p), o->drain_wait);
+				p_hint("steered connections end when their clients close; see 'alpnsteer status'");
+				return 1;
+			}
+			usleep(50 * 1000);
+			waited += 50;
+			if (lc_lock_take(fd->edit, EDIT_LOCK_MS))
+				return 1;
+			continue;
+		case LC_ATTACH_REPLACE:
+			wait_note(o, &v, &said);
+			err = drain_orphan(
+				p, run_fd, &fd->edit,
+				o->drain_wait >= 0 ? o->drain_wait * 1000 : -1);
+			if (err == -EBUSY)
+				continue;
+			if (err) {
+				p_err("the orphaned attachment still holds %d connections",
+				      conns_held(p));
+				p_hint("run 'alpnsteer detach --wait' to drain and remove it");
+				return 1;
+			}
+			p_info("removed an orphaned attachment");
+			continue;
+		case LC_ATTACH_FRESH:
+			return start(p, o, foreground, fd, res);
+		}
+	}
 }
 
 int lc_attach(const struct lc_paths *p, struct daemon_opts *o, bool foreground,
