@@ -126,22 +126,22 @@ static bool finish_connect(struct relay *r)
 	return true; /* still in progress */
 }
 
-enum relay_result relay_pump(struct relay *r, int p_fd)
+enum slot_step relay_pump(struct relay *r, int p_fd)
 {
 	int moved, rc;
 
 	if (r->up_fd < 0)
-		return RELAY_DONE;
+		return SLOT_DONE;
 	if (!finish_connect(r))
-		return RELAY_DONE;
+		return SLOT_DONE;
 	/* The external responder is no load balancer's backend: it gets
 	 * the hello, never the header. */
 	if (!r->hello_next) {
 		rc = proxy_consume(p_fd);
 		if (rc < 0)
-			return RELAY_DONE;
+			return SLOT_DONE;
 		if (!rc)
-			return RELAY_CONTINUE;
+			return SLOT_CONTINUE;
 		r->hello_next = true;
 	}
 	do {
@@ -152,21 +152,21 @@ enum relay_result relay_pump(struct relay *r, int p_fd)
 		if (r->connected) {
 			rc = flush(&r->to_up, r->up_fd);
 			if (rc < 0)
-				return RELAY_DONE;
+				return SLOT_DONE;
 			moved |= rc;
 			rc = fill(&r->to_client, r->up_fd);
 			if (rc < 0 && !r->to_client.len)
-				return RELAY_DONE;
+				return SLOT_DONE;
 			moved |= rc > 0;
 		}
 		rc = flush(&r->to_client, p_fd);
 		if (rc == -EACCES || rc == -EPIPE || rc == -ECONNRESET)
-			return RELAY_CLIENT_GONE;
+			return SLOT_CLIENT_GONE;
 		if (rc < 0)
-			return RELAY_DONE;
+			return SLOT_DONE;
 		moved |= rc;
 	} while (moved);
-	return RELAY_CONTINUE;
+	return SLOT_CONTINUE;
 }
 
 void relay_interest(const struct relay *r, unsigned int *p_ev,

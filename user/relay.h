@@ -7,6 +7,8 @@
 #include <stddef.h>
 #include <sys/socket.h>
 
+#include "slot.h"
+
 #define RELAY_BUF 16384
 
 struct rbuf {
@@ -21,12 +23,6 @@ struct relay {
 	struct rbuf to_up, to_client;
 };
 
-enum relay_result {
-	RELAY_CONTINUE,
-	RELAY_DONE, /* upstream finished or failed */
-	RELAY_CLIENT_GONE, /* writes to the client fail: it closed */
-};
-
 void relay_init(struct relay *r);
 int relay_start(struct relay *r, const struct sockaddr *to, socklen_t len);
 /* A non-blocking connect to @to: the socket, or -errno. */
@@ -35,7 +31,7 @@ int relay_connect(const struct sockaddr *to, socklen_t len);
 int relay_adopt(struct relay *r, int up_fd);
 void relay_close(struct relay *r);
 /* Move whatever can move between the slot socket and the upstream. */
-enum relay_result relay_pump(struct relay *r, int p_fd);
+enum slot_step relay_pump(struct relay *r, int p_fd);
 /* epoll events wanted on each side after a pump. */
 void relay_interest(const struct relay *r, unsigned int *p_ev,
 		    unsigned int *up_ev);

@@ -221,18 +221,18 @@ int tls_conn_start(struct responder *r, struct tls_conn *c, int fd)
 	return 0;
 }
 
-enum relay_result tls_conn_pump(struct tls_conn *c)
+enum slot_step tls_conn_pump(struct tls_conn *c)
 {
 	int rc, e;
 
 	if (!c->ssl)
-		return RELAY_DONE;
+		return SLOT_DONE;
 	if (!c->hello_next) {
 		rc = proxy_consume(SSL_get_fd(c->ssl));
 		if (rc < 0)
-			return RELAY_DONE;
+			return SLOT_DONE;
 		if (!rc)
-			return RELAY_CONTINUE;
+			return SLOT_CONTINUE;
 		c->hello_next = true;
 	}
 	errno = 0;
@@ -251,16 +251,16 @@ enum relay_result tls_conn_pump(struct tls_conn *c)
 		 * the webserver's fd unwoken until its handshake timeout
 		 * (nginx: 60 s), holding up every drain (measured: 13 of 6,139
 		 * flood handshakes with close_notify, 0 of 15,049 without). */
-		return RELAY_DONE;
+		return SLOT_DONE;
 	}
 	e = SSL_get_error(c->ssl, rc);
 	if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE)
-		return RELAY_CONTINUE;
+		return SLOT_CONTINUE;
 	ERR_clear_error();
 	/* A client that vanished shows up as EACCES/EPIPE on write. */
 	if (e == SSL_ERROR_SYSCALL && (errno == EACCES || errno == EPIPE))
-		return RELAY_CLIENT_GONE;
-	return RELAY_DONE;
+		return SLOT_CLIENT_GONE;
+	return SLOT_DONE;
 }
 
 unsigned int tls_conn_events(const struct tls_conn *c)

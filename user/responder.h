@@ -7,7 +7,7 @@
 #include <openssl/ssl.h>
 
 #include "alpnsteer_abi.h"
-#include "relay.h"
+#include "slot.h"
 
 /* One pending name and the context that shows its certificate, built once
  * when the monitor hands it over (docs/design.md, "Privilege separation"). */
@@ -40,8 +40,8 @@ int responder_add(struct responder *r, const char *sni, X509 *cert,
 int responder_remove(struct responder *r, const char *sni);
 
 int tls_conn_start(struct responder *r, struct tls_conn *c, int fd);
-/* Drive the handshake; RELAY_DONE once it is over (either way). */
-enum relay_result tls_conn_pump(struct tls_conn *c);
+/* Drive the handshake; SLOT_DONE once it is over (either way). */
+enum slot_step tls_conn_pump(struct tls_conn *c);
 unsigned int tls_conn_events(const struct tls_conn *c);
 void tls_conn_close(struct tls_conn *c);
 

@@ -124,7 +124,7 @@ static void slot_pump(struct worker *w, __u32 idx)
 		return;
 	switch (w->forward ? relay_pump(&s->relay, s->fd) :
 			     tls_conn_pump(&s->tls)) {
-	case RELAY_CONTINUE:
+	case SLOT_CONTINUE:
 		if (w->forward)
 			relay_interest(&s->relay, &p_ev, &up_ev);
 		else
@@ -134,10 +134,10 @@ static void slot_pump(struct worker *w, __u32 idx)
 			ep(w, EPOLL_CTL_MOD, s->relay.up_fd, up_ev,
 			   wk(WK_UP, idx));
 		break;
-	case RELAY_CLIENT_GONE:
+	case SLOT_CLIENT_GONE:
 		slot_done(w, idx, IPC_GONE);
 		break;
-	case RELAY_DONE:
+	case SLOT_DONE:
 		slot_done(w, idx,
 			  !w->forward && s->tls.answered ? IPC_ANSWERED :
 							   IPC_ENDED);
