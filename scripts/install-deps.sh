@@ -11,7 +11,7 @@ apt-get install -y -q --no-install-recommends \
 	debhelper dpkg-dev fakeroot lintian \
 	libssl-dev openssl libnl-3-dev libnl-route-3-dev libnl-idiag-3-dev \
 	libcurl4-openssl-dev libjson-c-dev etcd-server etcd-client \
-	libsystemd-dev \
+	libsystemd-dev dbus-daemon python3-dbus python3-gi \
 	libclang-rt-14-dev \
 	nginx-light curl python3 python3-cryptography xxd iproute2 ethtool kmod procps util-linux \
 	ca-certificates \
@@ -35,7 +35,9 @@ apt-get install -y -q --no-install-recommends \
 # and groff-base: tests/test_docs.sh runs the completion and renders
 # alpnsteer(8) with warnings on.
 # libsystemd-dev: sd-bus, with which the keeper asks systemd for a
-# transient scope of its own (user/keeper_scope.c).
+# transient scope of its own (user/keeper_scope.c); dbus-daemon,
+# python3-dbus and python3-gi: selftests/test_keeper_scope.sh plays
+# systemd's manager on a private bus where systemd is not PID 1.
 # libcurl and json-c: the agent's etcd store (user/store_etcd.c); etcd-server
 # and etcd-client: selftests/test_fleet.sh starts its own etcd in a network
 # namespace, so the packaged etcd.service, which Debian starts on

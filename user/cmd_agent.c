@@ -140,6 +140,7 @@ static void say_stopped(bool stopped)
 	jw = jw_new(stdout);
 	jw_start_object(jw);
 	jw_bool_field(jw, "stopped", stopped);
+	jw_bool_field(jw, "running", false); /* either way, by now */
 	jw_end_object(jw);
 	jw_destroy(jw);
 }
