@@ -260,6 +260,76 @@ static int keeper_loop(struct keeper *k)
 	}
 }
 
+/* In the keeper: fork the daemon, its stderr on @logfd, and wait for its
+ * word that steering is live; 0, or -errno with the Error said. */
+static int start_daemon(struct keeper *k, struct daemon_opts *o, int logfd)
+{
+	char status = 1;
+	sigset_t mask;
+	int wp[2], err;
+	bool said;
+
+	if (pipe2(wp, O_CLOEXEC)) {
+		err = -errno;
+		p_err("the keeper cannot make a pipe: %s", strerror(errno));
+		p_hint("the system is out of descriptors or memory; try again");
+		return err;
+	}
+	fflush(NULL);
+	k->worker = fork();
+	if (k->worker < 0) {
+		err = -errno;
+		p_err("the keeper cannot start the daemon: fork: %s",
+		      strerror(errno));
+		p_hint("the system (or the unit's TasksMax=) allows no more processes; try again");
+		close(wp[0]);
+		close(wp[1]);
+		return err;
+	}
+	if (k->worker == 0) {
+		int wkeep[] = { wp[1], logfd };
+
+		fd_close_except(wkeep, logfd >= 0 ? 2 : 1);
+		umask(077);
+		o->log_fd = logfd;
+		o->keeper_pid = getppid();
+		_exit(daemon_run(o, wp[1]) ? 1 : 0);
+	}
+	close(wp[1]);
+	/* Before anyone knows our pid: a detach's SIGHUP (a wake-up) must
+	 * never meet the default action, which is to die. */
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGCHLD);
+	sigaddset(&mask, SIGHUP);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	k->sigfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+	said = read(wp[0], &status, 1) == 1;
+	if (!said || status != 0) {
+		close(wp[0]);
+		k->worker_gone = false;
+		reap(k, 0);
+		/* A daemon that failed said why (status 1); one that died
+		 * before a word did not. */
+		if (!said) {
+			p_err("the daemon (pid %d) ended before steering was live (%s %d)",
+			      (int)k->worker,
+			      WIFSIGNALED(k->worker_status) ? "signal" :
+							      "exit status",
+			      WIFSIGNALED(k->worker_status) ?
+				      WTERMSIG(k->worker_status) :
+				      WEXITSTATUS(k->worker_status));
+			p_hint("run 'alpnsteer -d attach' to see where; the system log may tell (out of memory, a seccomp kill)");
+		}
+		/* It cleaned up as root; a failure after privdrop could not. */
+		remove_pins(k->p);
+		return -EIO;
+	}
+	close(wp[0]);
+	return 0;
+}
+
 /* In the keeper, root: start the daemon, write the record, then keep the
  * attachment until it is drained.  @ready_fd: the attach command's pipe
  * (-1 for `run`), @edit_fd: its edit lock, released once the record is
@@ -274,10 +344,7 @@ static int keeper_main(const struct lc_paths *p, struct daemon_opts *o,
 			    .timerfd = -1 };
 	struct lc_record rec = {};
 	int keep[] = { run_fd, lock_fd, edit_fd, ready_fd };
-	int wp[2], logfd = -1, err;
-	char status = 1;
-	sigset_t mask;
-	bool said;
+	int logfd = -1, err;
 
 	/* Nothing of the caller's: its descriptors (a cron wrapper's flock
 	 * guard), its directory, its umask. */
@@ -306,65 +373,11 @@ static int keeper_main(const struct lc_paths *p, struct daemon_opts *o,
 	 * lives").  Without systemd, or when that fails (a Warning), it
 	 * stays where it was started. */
 	ks_enter(ready_fd < 0);
-	if (pipe2(wp, O_CLOEXEC)) {
-		err = -errno;
-		p_err("the keeper cannot make a pipe: %s", strerror(errno));
-		p_hint("the system is out of descriptors or memory; try again");
+	err = start_daemon(&k, o, logfd);
+	if (err) {
 		daemon_ready(ready_fd, 1);
 		return err;
 	}
-	fflush(NULL);
-	k.worker = fork();
-	if (k.worker < 0) {
-		err = -errno;
-		p_err("the keeper cannot start the daemon: fork: %s",
-		      strerror(errno));
-		p_hint("the system (or the unit's TasksMax=) allows no more processes; try again");
-		daemon_ready(ready_fd, 1);
-		return err;
-	}
-	if (k.worker == 0) {
-		int wkeep[] = { wp[1], logfd };
-
-		fd_close_except(wkeep, logfd >= 0 ? 2 : 1);
-		umask(077);
-		o->log_fd = logfd;
-		o->keeper_pid = getppid();
-		_exit(daemon_run(o, wp[1]) ? 1 : 0);
-	}
-	close(wp[1]);
-	/* Before anyone knows our pid: a detach's SIGHUP (a wake-up) must
-	 * never meet the default action, which is to die. */
-	sigemptyset(&mask);
-	sigaddset(&mask, SIGTERM);
-	sigaddset(&mask, SIGINT);
-	sigaddset(&mask, SIGCHLD);
-	sigaddset(&mask, SIGHUP);
-	sigprocmask(SIG_BLOCK, &mask, NULL);
-	k.sigfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
-	said = read(wp[0], &status, 1) == 1;
-	if (!said || status != 0) {
-		close(wp[0]);
-		k.worker_gone = false;
-		reap(&k, 0);
-		/* A daemon that failed said why (status 1); one that died
-		 * before a word did not. */
-		if (!said) {
-			p_err("the daemon (pid %d) ended before steering was live (%s %d)",
-			      (int)k.worker,
-			      WIFSIGNALED(k.worker_status) ? "signal" :
-							     "exit status",
-			      WIFSIGNALED(k.worker_status) ?
-				      WTERMSIG(k.worker_status) :
-				      WEXITSTATUS(k.worker_status));
-			p_hint("run 'alpnsteer -d attach' to see where; the system log may tell (out of memory, a seccomp kill)");
-		}
-		/* It cleaned up as root; a failure after privdrop could not. */
-		remove_pins(p);
-		daemon_ready(ready_fd, 1);
-		return -EIO;
-	}
-	close(wp[0]);
 	rec.pid = k.worker;
 	rec.keeper = getpid();
 	rec.since = time(NULL);
