@@ -35,7 +35,11 @@ NL_LIBS := -lnl-idiag-3 -lnl-route-3 -lnl-3
 
 WARN := -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers -Werror
 CFLAGS ?= -O2 -g
-ALL_CFLAGS := $(CPPFLAGS) $(CFLAGS) $(WARN) -D_GNU_SOURCE -Iinclude -Iuser -I$(OUTPUT) $(NL_CFLAGS)
+# user/ has a folder per process and one of shared code (docs/design.md,
+# "Files"); every folder's headers are on the include path.
+USER_DIRS := $(patsubst %/,%,$(wildcard user/*/))
+ALL_CFLAGS := $(CPPFLAGS) $(CFLAGS) $(WARN) -D_GNU_SOURCE -Iinclude -Iuser \
+	$(addprefix -I,$(USER_DIRS)) -I$(OUTPUT) $(NL_CFLAGS)
 LDLIBS := -lbpf -lelf -lz -lssl -lcrypto -lseccomp $(NL_LIBS)
 # the agent: json-c for the store's entries, libcurl for etcd's JSON gateway
 LDLIBS += -ljson-c -lcurl
@@ -47,9 +51,11 @@ BPF_CFLAGS := -O2 -g -Wall -Werror -target bpf -D__TARGET_ARCH_$(ARCH) \
 BPF_SRCS := $(wildcard bpf/*.bpf.c)
 BPF_OBJS := $(patsubst bpf/%.c,$(OUTPUT)/bpf/%.o,$(BPF_SRCS))
 BPF_HDRS := $(wildcard bpf/*.h) $(wildcard include/*.h)
-USER_SRCS := $(filter-out user/main.c,$(wildcard user/*.c))
+MAIN_SRC := $(wildcard user/main.c user/*/main.c)
+MAIN_OBJ := $(patsubst user/%.c,$(OUTPUT)/obj/%.o,$(MAIN_SRC))
+USER_SRCS := $(filter-out $(MAIN_SRC),$(wildcard user/*.c user/*/*.c))
 USER_OBJS := $(patsubst user/%.c,$(OUTPUT)/obj/%.o,$(USER_SRCS))
-USER_HDRS := $(wildcard user/*.h) $(wildcard include/*.h)
+USER_HDRS := $(wildcard user/*.h user/*/*.h) $(wildcard include/*.h)
 TEST_SRCS := $(wildcard tests/test_*.c)
 TEST_BINS := $(patsubst tests/%.c,$(OUTPUT)/tests/%,$(TEST_SRCS))
 SKEL := $(OUTPUT)/alpnsteer.skel.h
@@ -94,6 +100,7 @@ $(SKEL): $(OUTPUT)/alpnsteer.bpf.o
 
 $(OUTPUT)/obj/%.o: user/%.c $(USER_HDRS) $(SKEL) | $(OUTPUT)/obj
 	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(ALL_CFLAGS) -c $< -o $@
 
 # Rewritten only when the version changes, so that only cmd_version.o is
@@ -102,13 +109,13 @@ $(OUTPUT)/version.h: FORCE | $(OUTPUT)
 	$(Q)echo '#define ALPNSTEER_VERSION "$(ALPNSTEER_VERSION)"' > $@.tmp
 	$(Q)cmp -s $@.tmp $@ && rm -f $@.tmp || mv $@.tmp $@
 
-$(OUTPUT)/obj/cmd_version.o: $(OUTPUT)/version.h
+$(patsubst user/%.c,$(OUTPUT)/obj/%.o,$(wildcard user/cmd_version.c user/*/cmd_version.c)): $(OUTPUT)/version.h
 
 $(OUTPUT)/obj/libalpnsteer.a: $(USER_OBJS)
 	$(call msg,AR,$@)
 	$(Q)$(AR) rcs $@ $^
 
-$(OUTPUT)/alpnsteer: $(OUTPUT)/obj/main.o $(OUTPUT)/obj/libalpnsteer.a
+$(OUTPUT)/alpnsteer: $(MAIN_OBJ) $(OUTPUT)/obj/libalpnsteer.a
 	$(call msg,BINARY,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) $^ -o $@ $(LDLIBS)
 
@@ -238,7 +245,7 @@ deb:
 # Debian 12's clang-format: another version formats some constructs
 # differently, and tests/test_format.sh (make test) checks with this one.
 CLANG_FORMAT ?= clang-format-14
-FORMAT_SRCS = $(wildcard bpf/*.[ch] user/*.[ch] include/*.h tests/*.[ch] tools/*.[ch])
+FORMAT_SRCS = $(wildcard bpf/*.[ch] user/*.[ch] user/*/*.[ch] include/*.h tests/*.[ch] tools/*.[ch])
 
 format:
 	$(Q)$(CLANG_FORMAT) -i $(FORMAT_SRCS)
