@@ -43,7 +43,7 @@ ALL_CFLAGS := $(CPPFLAGS) $(CFLAGS) $(WARN) -D_GNU_SOURCE -Iinclude -Iuser \
 LDLIBS := -lbpf -lelf -lz -lssl -lcrypto -lseccomp $(NL_LIBS)
 # the agent: json-c for the store's entries, libcurl for etcd's JSON gateway
 LDLIBS += -ljson-c -lcurl
-# sd-bus: the keeper's own transient scope under systemd (user/keeper_scope.c)
+# sd-bus: the keeper's own transient scope under systemd (user/lifecycle/keeper_scope.c)
 LDLIBS += $(shell $(PKG_CONFIG) --libs libsystemd 2>/dev/null || echo -lsystemd)
 BPF_CFLAGS := -O2 -g -Wall -Werror -target bpf -D__TARGET_ARCH_$(ARCH) \
 	-Iinclude -I$(OUTPUT)
@@ -51,7 +51,7 @@ BPF_CFLAGS := -O2 -g -Wall -Werror -target bpf -D__TARGET_ARCH_$(ARCH) \
 BPF_SRCS := $(wildcard bpf/*.bpf.c)
 BPF_OBJS := $(patsubst bpf/%.c,$(OUTPUT)/bpf/%.o,$(BPF_SRCS))
 BPF_HDRS := $(wildcard bpf/*.h) $(wildcard include/*.h)
-MAIN_SRC := $(wildcard user/main.c user/*/main.c)
+MAIN_SRC := $(wildcard user/cli/main.c user/*/main.c)
 MAIN_OBJ := $(patsubst user/%.c,$(OUTPUT)/obj/%.o,$(MAIN_SRC))
 USER_SRCS := $(filter-out $(MAIN_SRC),$(wildcard user/*.c user/*/*.c))
 USER_OBJS := $(patsubst user/%.c,$(OUTPUT)/obj/%.o,$(USER_SRCS))
@@ -109,7 +109,7 @@ $(OUTPUT)/version.h: FORCE | $(OUTPUT)
 	$(Q)echo '#define ALPNSTEER_VERSION "$(ALPNSTEER_VERSION)"' > $@.tmp
 	$(Q)cmp -s $@.tmp $@ && rm -f $@.tmp || mv $@.tmp $@
 
-$(patsubst user/%.c,$(OUTPUT)/obj/%.o,$(wildcard user/cmd_version.c user/*/cmd_version.c)): $(OUTPUT)/version.h
+$(patsubst user/%.c,$(OUTPUT)/obj/%.o,$(wildcard user/cli/cmd_version.c user/*/cmd_version.c)): $(OUTPUT)/version.h
 
 $(OUTPUT)/obj/libalpnsteer.a: $(USER_OBJS)
 	$(call msg,AR,$@)
@@ -123,7 +123,7 @@ $(OUTPUT)/tests/%: tests/%.c tests/testlib.h $(OUTPUT)/obj/libalpnsteer.a | $(OU
 	$(call msg,TEST-CC,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) -Itests $< $(OUTPUT)/obj/libalpnsteer.a -o $@ $(LDLIBS)
 
-# alpnsteer(8) and the bash completion, from the command table (user/cmds.c)
+# alpnsteer(8) and the bash completion, from the command table (user/cli/cmds.c)
 # and man/alpnsteer.8.in; committed, and make test fails when they differ
 # from what the table gives.
 $(OUTPUT)/gendoc: tools/gendoc.c $(OUTPUT)/obj/libalpnsteer.a | $(OUTPUT)

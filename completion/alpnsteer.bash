@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: GPL-2.0-only
 # bash completion for alpnsteer(8).
-# Generated from the command table (user/cmds.c) by `make docs`: do not
+# Generated from the command table (user/cli/cmds.c) by `make docs`: do not
 # edit; make test checks that it matches.
 
 _alpnsteer()

@@ -666,7 +666,7 @@ int cmd_doc_bash(FILE *f)
 	collect(cmds, v, &n);
 	fputs("# SPDX-License-Identifier: GPL-2.0-only\n"
 	      "# bash completion for alpnsteer(8).\n"
-	      "# Generated from the command table (user/cmds.c) by `make docs`: do not\n"
+	      "# Generated from the command table (user/cli/cmds.c) by `make docs`: do not\n"
 	      "# edit; make test checks that it matches.\n"
 	      "\n"
 	      "_alpnsteer()\n"

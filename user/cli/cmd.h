@@ -59,7 +59,7 @@ struct cmd {
 	const struct cmd *const *subs; /* ends with NULL */
 };
 
-/* The table (user/cmds.c) and the options before the command. */
+/* The table (user/cli/cmds.c) and the options before the command. */
 extern const struct cmd *const cmds[];
 extern const struct cmd_opt global_opts[];
 

@@ -6,7 +6,7 @@
  *   alpnsteer [-j] [-v|-d] COMMAND [ARGS]
  *
  * Only the options before the command are parsed here; the commands are
- * in the table of user/cmds.c, one file user/cmd_VERB.c each.
+ * in the table of user/cli/cmds.c, one file user/cmd_VERB.c each.
  */
 #include <getopt.h>
 #include <stdio.h>

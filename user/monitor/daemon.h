@@ -20,7 +20,7 @@ struct daemon_opts {
 	socklen_t fwd_len;
 	/* Where it lives (set by lc_attach()). */
 	struct lc_paths paths;
-	/* This attach command, not the attachment (user/lifecycle.h): */
+	/* This attach command, not the attachment (user/lifecycle/lifecycle.h): */
 	char holder[64]; /* who this attach is for */
 	long ttl; /* seconds the holder lasts; 0: until detach */
 	int drain_wait; /* seconds to wait for a drain (-1: none) */
