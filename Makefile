@@ -5,7 +5,7 @@
 #   make test       unit tests, no root needed
 #   make selftest   root: real programs, network namespaces, nginx, openssl
 #   make fuzz       libFuzzer on the ClientHello parser, FUZZ_SECONDS long
-#   make bench      root: alpnsteer vs. direct vs. splitters, ~15 min
+#   make bench      root: alpnsteer vs. direct vs. splitters, ~10 min
 #   make install    PREFIX=/usr/local DESTDIR= (see "Installation paths")
 #   make deb        $(OUTPUT)/alpnsteer_VERSION_ARCH.deb (debhelper)
 #   make vmtest-systemd  root: the package's units under systemd, in qemu
@@ -36,11 +36,15 @@ NL_LIBS := -lnl-idiag-3 -lnl-route-3 -lnl-3
 
 WARN := -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers -Werror
 CFLAGS ?= -O2 -g
-ALL_CFLAGS := $(CPPFLAGS) $(CFLAGS) $(WARN) -D_GNU_SOURCE -Iinclude -Iuser -I$(OUTPUT) $(NL_CFLAGS)
+# user/ has a folder per process and one of shared code (docs/design.md,
+# "Files"); every folder's headers are on the include path.
+USER_DIRS := $(patsubst %/,%,$(wildcard user/*/))
+ALL_CFLAGS := $(CPPFLAGS) $(CFLAGS) $(WARN) -D_GNU_SOURCE -Iinclude -Iuser \
+	$(addprefix -I,$(USER_DIRS)) -I$(OUTPUT) $(NL_CFLAGS)
 LDLIBS := -lbpf -lelf -lz -lssl -lcrypto -lseccomp $(NL_LIBS)
 # the agent: json-c for the store's entries, libcurl for etcd's JSON gateway
 LDLIBS += -ljson-c -lcurl
-# sd-bus: the keeper's own transient scope under systemd (user/keeper_scope.c)
+# sd-bus: the keeper's own transient scope under systemd (user/lifecycle/keeper_scope.c)
 LDLIBS += $(shell $(PKG_CONFIG) --libs libsystemd 2>/dev/null || echo -lsystemd)
 BPF_CFLAGS := -O2 -g -Wall -Werror -target bpf -D__TARGET_ARCH_$(ARCH) \
 	-Iinclude -I$(OUTPUT)
@@ -48,9 +52,11 @@ BPF_CFLAGS := -O2 -g -Wall -Werror -target bpf -D__TARGET_ARCH_$(ARCH) \
 BPF_SRCS := $(wildcard bpf/*.bpf.c)
 BPF_OBJS := $(patsubst bpf/%.c,$(OUTPUT)/bpf/%.o,$(BPF_SRCS))
 BPF_HDRS := $(wildcard bpf/*.h) $(wildcard include/*.h)
-USER_SRCS := $(filter-out user/main.c,$(wildcard user/*.c))
+MAIN_SRC := $(wildcard user/cli/main.c user/*/main.c)
+MAIN_OBJ := $(patsubst user/%.c,$(OUTPUT)/obj/%.o,$(MAIN_SRC))
+USER_SRCS := $(filter-out $(MAIN_SRC),$(wildcard user/*.c user/*/*.c))
 USER_OBJS := $(patsubst user/%.c,$(OUTPUT)/obj/%.o,$(USER_SRCS))
-USER_HDRS := $(wildcard user/*.h) $(wildcard include/*.h)
+USER_HDRS := $(wildcard user/*.h user/*/*.h) $(wildcard include/*.h)
 TEST_SRCS := $(wildcard tests/test_*.c)
 TEST_BINS := $(patsubst tests/%.c,$(OUTPUT)/tests/%,$(TEST_SRCS))
 SKEL := $(OUTPUT)/alpnsteer.skel.h
@@ -95,6 +101,7 @@ $(SKEL): $(OUTPUT)/alpnsteer.bpf.o
 
 $(OUTPUT)/obj/%.o: user/%.c $(USER_HDRS) $(SKEL) | $(OUTPUT)/obj
 	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(ALL_CFLAGS) -c $< -o $@
 
 # Rewritten only when the version changes, so that only cmd_version.o is
@@ -103,13 +110,13 @@ $(OUTPUT)/version.h: FORCE | $(OUTPUT)
 	$(Q)echo '#define ALPNSTEER_VERSION "$(ALPNSTEER_VERSION)"' > $@.tmp
 	$(Q)cmp -s $@.tmp $@ && rm -f $@.tmp || mv $@.tmp $@
 
-$(OUTPUT)/obj/cmd_version.o: $(OUTPUT)/version.h
+$(patsubst user/%.c,$(OUTPUT)/obj/%.o,$(wildcard user/cli/cmd_version.c user/*/cmd_version.c)): $(OUTPUT)/version.h
 
 $(OUTPUT)/obj/libalpnsteer.a: $(USER_OBJS)
 	$(call msg,AR,$@)
 	$(Q)$(AR) rcs $@ $^
 
-$(OUTPUT)/alpnsteer: $(OUTPUT)/obj/main.o $(OUTPUT)/obj/libalpnsteer.a
+$(OUTPUT)/alpnsteer: $(MAIN_OBJ) $(OUTPUT)/obj/libalpnsteer.a
 	$(call msg,BINARY,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) $^ -o $@ $(LDLIBS)
 
@@ -117,7 +124,7 @@ $(OUTPUT)/tests/%: tests/%.c tests/testlib.h $(OUTPUT)/obj/libalpnsteer.a | $(OU
 	$(call msg,TEST-CC,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) -Itests $< $(OUTPUT)/obj/libalpnsteer.a -o $@ $(LDLIBS)
 
-# alpnsteer(8) and the bash completion, from the command table (user/cmds.c)
+# alpnsteer(8) and the bash completion, from the command table (user/cli/cmds.c)
 # and man/alpnsteer.8.in; committed, and make test fails when they differ
 # from what the table gives.
 $(OUTPUT)/gendoc: tools/gendoc.c $(OUTPUT)/obj/libalpnsteer.a | $(OUTPUT)
@@ -239,7 +246,7 @@ deb:
 # Debian 12's clang-format: another version formats some constructs
 # differently, and tests/test_format.sh (make test) checks with this one.
 CLANG_FORMAT ?= clang-format-14
-FORMAT_SRCS = $(wildcard bpf/*.[ch] user/*.[ch] include/*.h tests/*.[ch] tools/*.[ch])
+FORMAT_SRCS = $(wildcard bpf/*.[ch] user/*.[ch] user/*/*.[ch] include/*.h tests/*.[ch] tools/*.[ch])
 
 format:
 	$(Q)$(CLANG_FORMAT) -i $(FORMAT_SRCS)
@@ -258,7 +265,7 @@ help:
 	@echo '  selftest  root: load the real programs in network namespaces'
 	@echo '  fuzz      run the ClientHello fuzzer for FUZZ_SECONDS (default 60)'
 	@echo '  check     test + fuzz (30 s) + selftest: what CI runs (root)'
-	@echo '  bench     root: throughput/latency vs. direct and splitters (~15 min)'
+	@echo '  bench     root: throughput/latency vs. direct and splitters (~10 min)'
 	@echo '  demo      root: certificates from a local ACME CA through alpnsteer'
 	@echo '  install   binary, hooks, units, man page into $$(DESTDIR)$$(PREFIX)'
 	@echo '  install-user  create the alpnsteer system user (sysusers.d)'

@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: GPL-2.0-only
 # bash completion for alpnsteer(8).
-# Generated from the command table (user/cmds.c) by `make docs`: do not
+# Generated from the command table (user/cli/cmds.c) by `make docs`: do not
 # edit; make test checks that it matches.
 
 _alpnsteer()
@@ -25,12 +25,12 @@ _alpnsteer()
 		COMPREPLY=($(compgen -W "$(command ls /sys/class/net 2>/dev/null)" -- "$cur"))
 		return
 		;;
-	--port | --forward | --domain | --pool | --pool-max | --per-source | --handshake-timeout | --holder | --ttl | --drain-wait | --proxy-protocol | --digest | --store | --address | --keyauth | --grace | --store-ca | --store-cert | --store-key | --store-user | --store-password-file)
+	--port | --forward | --domain | --pool | --pool-max | --per-source | --handshake-timeout | --proxy-protocol | --holder | --ttl | --drain-wait | --digest | --store | --store-ca | --store-cert | --store-key | --store-user | --store-password-file | --address | --keyauth | --grace)
 		return
 		;;
 	esac
 
-	local i w cmd= takes=" --port --forward --domain --pool --pool-max --per-source --cgroup --handshake-timeout --alpn-dir --control-group --user --holder --ttl --drain-wait --proxy-protocol --preclassify --digest --store --address --keyauth --grace --store-ca --store-cert --store-key --store-user --store-password-file "
+	local i w cmd= takes=" --port --forward --domain --pool --pool-max --per-source --cgroup --handshake-timeout --alpn-dir --control-group --user --proxy-protocol --preclassify --holder --ttl --drain-wait --digest --store --store-ca --store-cert --store-key --store-user --store-password-file --address --keyauth --grace "
 	for ((i = 1; i < cword; i++)); do
 		w=${words[i]}
 		if [[ $w == -* ]]; then
@@ -38,7 +38,7 @@ _alpnsteer()
 			continue
 		fi
 		case "$cmd" in
-		"" | challenge) cmd=${cmd:+$cmd }$w ;;
+		"" | challenge | agent) cmd=${cmd:+$cmd }$w ;;
 		*) break ;;
 		esac
 	done
@@ -52,10 +52,10 @@ _alpnsteer()
 		fi
 		;;
 	"attach")
-		COMPREPLY=($(compgen -W "--port --forward --domain --pool --pool-max --per-source --cgroup --handshake-timeout --alpn-dir --control-group --user --holder --ttl --drain-wait --proxy-protocol --preclassify -h --help" -- "$cur"))
+		COMPREPLY=($(compgen -W "--port --forward --domain --pool --pool-max --per-source --cgroup --handshake-timeout --alpn-dir --control-group --user --proxy-protocol --preclassify --holder --ttl --drain-wait -h --help" -- "$cur"))
 		;;
 	"run")
-		COMPREPLY=($(compgen -W "--port --forward --domain --pool --pool-max --per-source --cgroup --handshake-timeout --alpn-dir --control-group --user --holder --ttl --drain-wait --proxy-protocol --preclassify -h --help" -- "$cur"))
+		COMPREPLY=($(compgen -W "--port --forward --domain --pool --pool-max --per-source --cgroup --handshake-timeout --alpn-dir --control-group --user --proxy-protocol --preclassify --holder --ttl --drain-wait -h --help" -- "$cur"))
 		;;
 	"detach")
 		COMPREPLY=($(compgen -W "--holder --all --wait -h --help" -- "$cur"))
@@ -71,10 +71,10 @@ _alpnsteer()
 		fi
 		;;
 	"challenge add")
-		COMPREPLY=($(compgen -W "--digest --ttl --store -h --help" -- "$cur"))
+		COMPREPLY=($(compgen -W "--digest --ttl --store --store-ca --store-cert --store-key --store-user --store-password-file -h --help" -- "$cur"))
 		;;
 	"challenge remove")
-		COMPREPLY=($(compgen -W "--store -h --help" -- "$cur"))
+		COMPREPLY=($(compgen -W "--store --store-ca --store-cert --store-key --store-user --store-password-file -h --help" -- "$cur"))
 		;;
 	"challenge list")
 		COMPREPLY=($(compgen -W "-j --json -h --help" -- "$cur"))
@@ -83,7 +83,17 @@ _alpnsteer()
 		COMPREPLY=($(compgen -W "--address --keyauth --port -h --help" -- "$cur"))
 		;;
 	"agent")
-		COMPREPLY=($(compgen -W "--grace --ttl --store --store-ca --store-cert --store-key --store-user --store-password-file -h --help" -- "$cur"))
+		if [[ $cur == -* ]]; then
+			COMPREPLY=($(compgen -W "--grace --ttl --store --store-ca --store-cert --store-key --store-user --store-password-file --port --forward --domain --pool --pool-max --per-source --cgroup --handshake-timeout --alpn-dir --control-group --user --proxy-protocol --preclassify --drain-wait -h --help" -- "$cur"))
+		else
+			COMPREPLY=($(compgen -W "status stop" -- "$cur"))
+		fi
+		;;
+	"agent status")
+		COMPREPLY=($(compgen -W "-h --help" -- "$cur"))
+		;;
+	"agent stop")
+		COMPREPLY=($(compgen -W "-h --help" -- "$cur"))
 		;;
 	"features")
 		COMPREPLY=($(compgen -W "-j --json -h --help" -- "$cur"))

@@ -35,10 +35,10 @@ apt-get install -y -q --no-install-recommends \
 # and groff-base: tests/test_docs.sh runs the completion and renders
 # alpnsteer(8) with warnings on.
 # libsystemd-dev: sd-bus, with which the keeper asks systemd for a
-# transient scope of its own (user/keeper_scope.c); dbus-daemon,
+# transient scope of its own (user/lifecycle/keeper_scope.c); dbus-daemon,
 # python3-dbus and python3-gi: selftests/test_keeper_scope.sh plays
 # systemd's manager on a private bus where systemd is not PID 1.
-# libcurl and json-c: the agent's etcd store (user/store_etcd.c); etcd-server
+# libcurl and json-c: the agent's etcd store (user/agent/store_etcd.c); etcd-server
 # and etcd-client: selftests/test_fleet.sh starts its own etcd in a network
 # namespace, so the packaged etcd.service, which Debian starts on
 # 127.0.0.1:2379 at install, is not needed: stopped and disabled.

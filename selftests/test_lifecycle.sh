@@ -96,6 +96,19 @@ test_other_options_refused() {
 	expect_eq "attach --pool 4: exit 1" "$rc" 1
 	check "... naming --pool" grep -q "^Error: .*--pool: attached with 64, asked for 4" <<<"$out"
 	expect_eq "the live attachment is untouched" "$(status_field 'd["lifecycle"], d["responder"], d["pool"]["size"]')" "attached builtin 64"
+	# Every option is recorded and compared: --per-source and --pool-max
+	# once joined silently whatever they said.
+	attach_out --per-source 2
+	expect_eq "attach --per-source 2: exit 1" "$rc" 1
+	check "... naming --per-source" grep -q "^Error: .*--per-source: attached with 8, asked for 2" <<<"$out"
+	attach_out --pool-max 300
+	expect_eq "attach --pool-max 300: exit 1" "$rc" 1
+	check "... naming --pool-max" grep -q "^Error: .*--pool-max: attached with 256, asked for 300" <<<"$out"
+	attach_out --proxy-protocol 443
+	expect_eq "attach --proxy-protocol 443: exit 1" "$rc" 1
+	check "... naming --proxy-protocol" grep -q "^Error: .*--proxy-protocol: attached with none, asked for 443" <<<"$out"
+	expect_eq "status -j shows every option" "$(status_field 'd["options"]["per-source"], d["options"]["pool-max"], d["options"]["handshake-timeout"], d["options"]["port"]')" "8 256 30 [443]"
+	check "status shows --per-source" bash -c '"$ALPNSTEER" status | grep -q "^ *--per-source *8$"'
 	attach_out
 	expect_eq "the same options join it (exit 0)" "$rc" 0
 	check "detach --wait" as detach --wait=10

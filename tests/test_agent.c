@@ -11,6 +11,9 @@
 
 #include "testlib.h"
 #include "agent.h"
+#include "store.h"
+#include "store_etcd.h"
+#include "cmd.h"
 #include "cmd_agent.h"
 
 #define P AGENT_STORE_PREFIX
@@ -201,25 +204,41 @@ TEST(set)
 	ASSERT_EQ((long)agent_set_next(&s), 0L);
 }
 
-/* Both spellings of a challenge request: today's "challenge add ..." and
- * a command table's sub-verb "add ...".  A bad identifier is refused
- * before any socket; with no agent running, -1 hands over to the
- * daemon's control socket. */
+/* A challenge request is parsed from the command table, and a bad
+ * identifier or digest is a usage error (exit 2) before any socket, agent
+ * or not. */
 TEST(challenge_argv)
 {
 	char *a1[] = { "challenge", "add", "*.bad.test", "k", NULL };
-	char *a2[] = { "add", "*.bad.test", "k", NULL };
-	char *a3[] = { "remove", "bad ident", NULL };
-	char *a4[] = { "add", "ok.test", "--digest", "zz", NULL };
-	char *a5[] = { "frobnicate", NULL };
+	char *a2[] = { "challenge", "remove", "bad ident", NULL };
+	char *a3[] = { "challenge", "add", "ok.test", "--digest", "zz", NULL };
+	char *a4[] = { "challenge", "add", "ok.test", "k",
+		       "--digest",  "zz",  NULL };
+	char *a5[] = { "challenge", "frobnicate", NULL };
+	char *a6[] = { "challenge", "add", "ok.test", "--ttl", "soon", NULL };
 
-	/* A bad identifier or digest is a usage error (exit 2), as for
-	 * challenge add without an agent. */
-	ASSERT_EQ(agent_challenge(4, a1), 2);
-	ASSERT_EQ(agent_challenge(3, a2), 2);
-	ASSERT_EQ(agent_challenge(2, a3), 2);
-	ASSERT_EQ(agent_challenge(4, a4), 2);
-	ASSERT_EQ(agent_challenge(1, a5), -1);
+	ASSERT_EQ(cmd_dispatch(cmds, 4, a1), EXIT_USAGE);
+	ASSERT_EQ(cmd_dispatch(cmds, 3, a2), EXIT_USAGE);
+	ASSERT_EQ(cmd_dispatch(cmds, 5, a3), EXIT_USAGE);
+	ASSERT_EQ(cmd_dispatch(cmds, 6, a4), EXIT_USAGE);
+	ASSERT_EQ(cmd_dispatch(cmds, 2, a5), EXIT_USAGE);
+	ASSERT_EQ(cmd_dispatch(cmds, 5, a6), EXIT_USAGE);
+}
+
+/* --store picks its store by the URL's scheme. */
+TEST(store_by_scheme)
+{
+	struct store_opts o = { .url = "https://198.18.0.1:2379" };
+
+	ASSERT_TRUE(store_find(&o) == &store_etcd);
+	o.url = "https://a:1,https://b:2";
+	ASSERT_TRUE(store_find(&o) == &store_etcd);
+	o.url = "redis://198.18.0.1:6379";
+	ASSERT_TRUE(store_find(&o) == NULL);
+	o.url = "http://198.18.0.1:2379";
+	ASSERT_TRUE(store_find(&o) == NULL);
+	o.url = "httpsx://198.18.0.1";
+	ASSERT_TRUE(store_find(&o) == NULL);
 }
 
 TEST_MAIN()

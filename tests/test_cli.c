@@ -112,9 +112,11 @@ TEST(attach_defaults)
 	ASSERT_EQ(o.cfg.ports[0], 443);
 	ASSERT_EQ(o.cfg.pool_size, ALPNSTEER_DEFAULT_POOL);
 	ASSERT_STREQ(o.cfg.cgroup, "/x");
-	ASSERT_STREQ(o.forward, "127.0.0.1:8443");
-	ASSERT_EQ(o.nr_domains, 0);
-	ASSERT_EQ(o.handshake_timeout, ALPNSTEER_DEFAULT_HS_TIMEOUT);
+	ASSERT_STREQ(o.a.forward, "127.0.0.1:8443");
+	ASSERT_STREQ(o.a.domains, "");
+	ASSERT_EQ(o.a.timeout, ALPNSTEER_DEFAULT_HS_TIMEOUT);
+	ASSERT_STREQ(o.a.user, ALPNSTEER_DEFAULT_USER);
+	ASSERT_EQ(o.a.control_gid, -1);
 }
 
 TEST(attach_options)
@@ -129,10 +131,9 @@ TEST(attach_options)
 	ASSERT_EQ(o.cfg.nr_ports, 2);
 	ASSERT_EQ(o.cfg.ports[1], 8443);
 	ASSERT_EQ(o.cfg.pool_size, 3);
-	ASSERT_EQ(o.nr_domains, 2);
-	ASSERT_STREQ(o.domains[0], "example.com");
-	ASSERT_STREQ(o.domains[1], "b.test");
-	ASSERT_EQ(o.handshake_timeout, 7);
+	/* a set: lowercase, sorted */
+	ASSERT_STREQ(o.a.domains, "b.test,example.com");
+	ASSERT_EQ(o.a.timeout, 7);
 }
 
 TEST(attach_refusals)
@@ -232,20 +233,21 @@ TEST(pool_options)
 
 	ASSERT_EQ(parse(&o, "attach --cgroup /x"), 0);
 	ASSERT_EQ(o.cfg.pool_size, ALPNSTEER_DEFAULT_POOL);
-	ASSERT_EQ(o.pool_max, ALPNSTEER_DEFAULT_POOL_MAX);
-	ASSERT_EQ(o.per_source, ALPNSTEER_DEFAULT_PER_SOURCE);
+	ASSERT_EQ(o.a.pool_max, ALPNSTEER_DEFAULT_POOL_MAX);
+	ASSERT_EQ(o.a.per_source, ALPNSTEER_DEFAULT_PER_SOURCE);
 	ASSERT_EQ(
 		parse(&o,
 		      "attach --cgroup /x --pool 4 --pool-max 8 --per-source 2"),
 		0);
 	ASSERT_EQ(o.cfg.pool_size, 4);
-	ASSERT_EQ(o.pool_max, 8);
-	ASSERT_EQ(o.per_source, 2);
+	ASSERT_EQ(o.a.pool_max, 8);
+	ASSERT_EQ(o.a.per_source, 2);
 	ASSERT_EQ(parse(&o, "attach --cgroup /x --per-source 0"), 0);
-	ASSERT_EQ(o.per_source, 0);
+	ASSERT_EQ(o.a.per_source, 0);
+	ASSERT_LT(parse(&o, "attach --cgroup /x --pool 0"), 0);
 	/* a --pool past the default maximum raises it */
 	ASSERT_EQ(parse(&o, "attach --cgroup /x --pool 512"), 0);
-	ASSERT_EQ(o.pool_max, 512);
+	ASSERT_EQ(o.a.pool_max, 512);
 	ASSERT_LT(parse(&o, "attach --cgroup /x --pool 32 --pool-max 16"), 0);
 	ASSERT_LT(parse(&o, "attach --cgroup /x --pool-max 1025"), 0);
 	ASSERT_LT(parse(&o, "attach --cgroup /x --per-source -1"), 0);

@@ -3,6 +3,7 @@
  * test_ctlproto.c - the control socket's requests against the challenge
  * store: what is accepted, what is refused, and what `list` reports.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -233,6 +234,54 @@ TEST(pending_limit_and_big_list)
 	free(r);
 	free(copy);
 	challenges_free(&cs);
+}
+
+/* One table for every server: a verb is checked against it before any
+ * handler runs, and a server answers only the verbs it names. */
+static int fake_calls;
+
+static int fake_ok(void *ctx, const struct ctl_req *r, char **reply)
+{
+	fake_calls++;
+	*reply = ctl_msg("ok %d %ld", r->verb, r->ttl);
+	return 0;
+}
+
+TEST(dispatch_table)
+{
+	const struct ctl_server srv = {
+		.fn = { [CTL_ADD] = fake_ok, [CTL_STOP] = fake_ok }
+	};
+	char buf[256], *r = NULL;
+
+	snprintf(buf, sizeof(buf), "add a.test ka 30");
+	ASSERT_EQ(ctl_dispatch(&srv, NULL, buf, 0, &r), 0);
+	ASSERT_STREQ(r, "ok 1 30");
+	free(r);
+	/* not served here: the usage names only what is */
+	snprintf(buf, sizeof(buf), "list");
+	ASSERT_LT(ctl_dispatch(&srv, NULL, buf, 0, &r), 0);
+	ASSERT_STREQ(r,
+		     "error: unknown request (add IDENT KEYAUTH [TTL] | stop)");
+	free(r);
+	/* arguments are checked before the handler */
+	fake_calls = 0;
+	snprintf(buf, sizeof(buf), "add *.a.test ka");
+	ASSERT_LT(ctl_dispatch(&srv, NULL, buf, 0, &r), 0);
+	free(r);
+	snprintf(buf, sizeof(buf), "add a.test ka 0");
+	ASSERT_LT(ctl_dispatch(&srv, NULL, buf, 0, &r), 0);
+	free(r);
+	/* root only */
+	snprintf(buf, sizeof(buf), "stop");
+	ASSERT_EQ(ctl_dispatch(&srv, NULL, buf, 1000, &r), -EPERM);
+	ASSERT_STRSTR(r, "only root");
+	free(r);
+	ASSERT_EQ(fake_calls, 0);
+	snprintf(buf, sizeof(buf), "stop");
+	ASSERT_EQ(ctl_dispatch(&srv, NULL, buf, 0, &r), 0);
+	free(r);
+	ASSERT_EQ(fake_calls, 1);
 }
 
 TEST_MAIN()

@@ -52,6 +52,11 @@ if [ -r "$bc" ]; then
 	ok "completes users" grep -qw root <<<"$(comp alpnsteer attach --user ro)"
 	ok "completes interfaces" grep -qw lo <<<"$(comp alpnsteer attach --preclassify "")"
 	ok "no guess for a port" test -z "$(comp alpnsteer attach --port "")"
+	# The agent takes attach's options and has a sub-verb (issue 21, 6).
+	ok "agent completes attach's options" test "$(comp alpnsteer agent --alpn)" = "--alpn-dir"
+	ok "agent completes its own options" test "$(comp alpnsteer agent --gr)" = "--grace"
+	ok "agent completes its sub-verbs" test "$(comp alpnsteer agent st)" = "status stop"
+	ok "agent skips an option's value" test "$(comp alpnsteer agent --alpn-dir /tmp --per)" = "--per-source"
 	ok "help completes verbs" test "$(comp alpnsteer help ver)" = "version"
 	ok "global options" test "$(comp alpnsteer --ver)" = "--verbose --version"
 else

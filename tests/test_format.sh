@@ -21,7 +21,7 @@ fi
 cd "$src"
 files=0 failed=0
 for f in $(git ls-files 'bpf/*.[ch]' 'user/*.[ch]' 'include/*.h' 'tests/*.[ch]' 'tools/*.[ch]' 2>/dev/null ||
-	   ls bpf/*.[ch] user/*.[ch] include/*.h tests/*.[ch] tools/*.[ch] 2>/dev/null); do
+	   ls bpf/*.[ch] user/*.[ch] user/*/*.[ch] include/*.h tests/*.[ch] tools/*.[ch] 2>/dev/null); do
 	if d=$("$cf" --style=file "$f" | diff -u "$f" - 2>&1); then
 		files=$((files + 1))
 	else

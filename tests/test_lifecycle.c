@@ -18,6 +18,7 @@
 #include "testlib.h"
 #include "cli.h"
 #include "evaddr.h"
+#include "fdutil.h"
 #include "keeper_scope.h"
 #include "lifecycle.h"
 #include "lifecycle_run.h"
@@ -62,8 +63,8 @@ static void make_pins(bool sockops)
 static void base_opts(struct lc_opts *o)
 {
 	memset(o, 0, sizeof(*o));
-	o->ports[0] = 443;
-	o->nr_ports = 1;
+	o->ports.v[0] = 443;
+	o->ports.n = 1;
 	snprintf(o->cgroup, sizeof(o->cgroup), "/sys/fs/cgroup");
 	o->pool = 16;
 	o->timeout = 30;
@@ -94,10 +95,12 @@ TEST(record_round_trip)
 	base_record(&w);
 	snprintf(w.opts.forward, sizeof(w.opts.forward), "127.0.0.1:8443");
 	snprintf(w.opts.domains, sizeof(w.opts.domains), "a.test,b.test");
-	w.opts.ports[1] = 8443;
-	w.opts.nr_ports = 2;
-	w.opts.preclass[0] = 3;
-	w.opts.nr_preclass = 1;
+	w.opts.ports.v[1] = 8443;
+	w.opts.ports.n = 2;
+	w.opts.preclass.v[0] = 3;
+	w.opts.preclass.n = 1;
+	w.opts.per_source = 3;
+	w.opts.pool_max = 99;
 	lc_holder_add(&w, "acme.sh", 1700003600);
 	ASSERT_EQ(lc_record_write(fd, &w), 0);
 	ASSERT_EQ(lc_record_read(fd, &r, P.owner), 0);
@@ -106,10 +109,12 @@ TEST(record_round_trip)
 	ASSERT_EQ(r.since, 1700000000);
 	ASSERT_STREQ(r.opts.forward, "127.0.0.1:8443");
 	ASSERT_STREQ(r.opts.domains, "a.test,b.test");
-	ASSERT_EQ(r.opts.nr_ports, 2);
-	ASSERT_EQ(r.opts.ports[1], 8443);
-	ASSERT_EQ(r.opts.nr_preclass, 1);
-	ASSERT_EQ(r.opts.preclass[0], 3);
+	ASSERT_EQ(r.opts.ports.n, 2);
+	ASSERT_EQ(r.opts.ports.v[1], 8443);
+	ASSERT_EQ(r.opts.preclass.n, 1);
+	ASSERT_EQ(r.opts.preclass.v[0], 3);
+	ASSERT_EQ(r.opts.per_source, 3);
+	ASSERT_EQ(r.opts.pool_max, 99);
 	ASSERT_EQ(r.opts.netns, 4096);
 	ASSERT_EQ(r.opts.control_gid, -1);
 	ASSERT_EQ(r.nr_holders, 2);
@@ -337,15 +342,15 @@ TEST(options_compared)
 		why,
 		"responder: attached with the built-in one, asked for 127.0.0.1:5443");
 	base_opts(&want);
-	want.ports[0] = 8443;
+	want.ports.v[0] = 8443;
 	ASSERT_EQ(lc_opts_diff(&live, &want, why, sizeof(why)), 1);
 	ASSERT_STRSTR(why, "--port: attached with 443, asked for 8443");
 	/* Ports are a set. */
-	live.ports[1] = 8443;
-	live.nr_ports = 2;
-	want.ports[0] = 8443;
-	want.ports[1] = 443;
-	want.nr_ports = 2;
+	live.ports.v[1] = 8443;
+	live.ports.n = 2;
+	want.ports.v[0] = 8443;
+	want.ports.v[1] = 443;
+	want.ports.n = 2;
 	ASSERT_EQ(lc_opts_diff(&live, &want, why, sizeof(why)), 0);
 	base_opts(&live);
 	base_opts(&want);
@@ -356,11 +361,11 @@ TEST(options_compared)
 	base_opts(&want);
 	want.pool = 4;
 	ASSERT_EQ(lc_opts_diff(&live, &want, why, sizeof(why)), 0);
-	want.given = LC_GIVEN_POOL;
+	want.given = LC_GIVEN(pool);
 	ASSERT_EQ(lc_opts_diff(&live, &want, why, sizeof(why)), 1);
 	ASSERT_STRSTR(why, "--pool: attached with 16, asked for 4");
 	/* Two differences, both named. */
-	want.ports[0] = 80;
+	want.ports.v[0] = 80;
 	ASSERT_EQ(lc_opts_diff(&live, &want, why, sizeof(why)), 1);
 	ASSERT_TRUE(strstr(why, "--port") && strstr(why, "--pool"));
 	base_opts(&want);
@@ -480,7 +485,7 @@ TEST(close_except)
 	int keep[] = { b };
 
 	ASSERT_TRUE(a >= 3 && b > a && c > b);
-	lc_close_except(keep, 1);
+	fd_close_except(keep, 1);
 	ASSERT_TRUE(fcntl(a, F_GETFD) < 0 && errno == EBADF);
 	ASSERT_GE(fcntl(b, F_GETFD), 0);
 	ASSERT_LT(fcntl(c, F_GETFD), 0);
@@ -512,14 +517,15 @@ TEST(attach_options)
 	ASSERT_EQ(parse(&o, "attach --cgroup /x"), 0);
 	ASSERT_STREQ(o.holder, LC_DEFAULT_HOLDER);
 	ASSERT_EQ(o.ttl, 0);
-	ASSERT_EQ(o.given, 0);
+	ASSERT_EQ(o.a.given & ~LC_GIVEN(cgroup), 0);
 	ASSERT_EQ(
 		parse(&o,
 		      "attach --cgroup /x --holder acme.sh --ttl 30m --pool 4 --user u"),
 		0);
 	ASSERT_STREQ(o.holder, "acme.sh");
 	ASSERT_EQ(o.ttl, 1800);
-	ASSERT_EQ(o.given, LC_GIVEN_POOL | LC_GIVEN_USER);
+	ASSERT_EQ(o.a.given & ~LC_GIVEN(cgroup),
+		  LC_GIVEN(pool) | LC_GIVEN(user));
 	ASSERT_LT(parse(&o, "attach --cgroup /x --holder a/b"), 0);
 	ASSERT_LT(parse(&o, "attach --cgroup /x --ttl 0"), 0);
 	ASSERT_LT(parse(&o, "attach --cgroup /x --ttl soon"), 0);
@@ -528,15 +534,39 @@ TEST(attach_options)
 		parse(&o,
 		      "attach --cgroup /x --forward 127.0.0.1:1 --domain B.test --domain a.test"),
 		0);
-	lc_opts_from(&o, &l);
+	l = o.a;
 	ASSERT_STREQ(l.domains, "a.test,b.test");
 	ASSERT_STREQ(l.forward, "127.0.0.1:1");
 	ASSERT_EQ(
 		parse(&o,
 		      "attach --cgroup /x --forward 127.0.0.1:1 --domain a.test --domain b.test"),
 		0);
-	lc_opts_from(&o, &m);
+	m = o.a;
 	ASSERT_EQ(lc_opts_diff(&l, &m, why, sizeof(why)), 0);
+}
+
+/* Every attach option is recorded and compared: a second attach that
+ * names another --per-source or --pool-max is refused, not joined. */
+TEST(attach_options_all_compared)
+{
+	static struct daemon_opts o;
+	struct lc_opts live, want;
+	char why[512];
+
+	ASSERT_EQ(parse(&o, "attach --cgroup /x"), 0);
+	live = o.a;
+	ASSERT_EQ(parse(&o, "attach --cgroup /x --per-source 2"), 0);
+	want = o.a;
+	ASSERT_EQ(lc_opts_diff(&live, &want, why, sizeof(why)), 1);
+	ASSERT_STRSTR(why, "--per-source: attached with 8, asked for 2");
+	ASSERT_EQ(parse(&o, "attach --cgroup /x --pool-max 300"), 0);
+	want = o.a;
+	ASSERT_EQ(lc_opts_diff(&live, &want, why, sizeof(why)), 1);
+	ASSERT_STRSTR(why, "--pool-max: attached with 256, asked for 300");
+	/* Not named: the attachment's own value is fine. */
+	ASSERT_EQ(parse(&o, "attach --cgroup /x"), 0);
+	want = o.a;
+	ASSERT_EQ(lc_opts_diff(&live, &want, why, sizeof(why)), 0);
 }
 
 static int fmt(int family, const char *ip, char *buf)

@@ -1,0 +1,579 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * store_etcd.c - challenges shared through etcd, over its v3 JSON gateway
+ * (HTTPS, libcurl, json-c): a lease per challenge (its ttl), a watch on
+ * the prefix (no polling), mutual TLS (etcd --client-cert-auth) and an
+ * etcd user whose role says which keys it may read or write.  The gateway
+ * takes no identity from a certificate's CN (etcd refuses a gateway client
+ * whose certificate has one), so the user authenticates with a password
+ * and /v3/auth/authenticate; the certificate decides who may connect at
+ * all.  It is the store (store.h) of https:// URLs.  docs/design.md,
+ * "Agent and fleet".
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/prctl.h>
+#include <curl/curl.h>
+#include <json-c/json.h>
+#include <openssl/evp.h>
+
+#include "log.h"
+#include "store_etcd.h"
+
+#define STORE_TIMEOUT_S 5
+#define STORE_BACKOFF_MAX_MS 5000
+
+/* ---- HTTP ---- */
+
+struct buf {
+	char *p;
+	size_t len;
+};
+
+static size_t on_data(char *d, size_t sz, size_t n, void *arg)
+{
+	struct buf *b = arg;
+	char *np = realloc(b->p, b->len + sz * n + 1);
+
+	if (!np)
+		return 0;
+	memcpy(np + b->len, d, sz * n);
+	b->p = np;
+	b->len += sz * n;
+	b->p[b->len] = '\0';
+	return sz * n;
+}
+
+static void b64(const char *in, size_t len, char *out)
+{
+	EVP_EncodeBlock((unsigned char *)out, (const unsigned char *)in, len);
+}
+
+/* The first endpoint of a comma-separated list, then the next on failure. */
+static void endpoint(const struct store_opts *o, int idx, char *buf, size_t len)
+{
+	const char *s = o->url, *c;
+	int i;
+
+	for (i = 0; i < idx && (c = strchr(s, ',')); i++)
+		s = c + 1;
+	c = strchr(s, ',');
+	snprintf(buf, len, "%.*s", (int)(c ? c - s : (long)strlen(s)), s);
+}
+
+static int nr_endpoints(const struct store_opts *o)
+{
+	const char *s;
+	int n = 1;
+
+	for (s = o->url; (s = strchr(s, ',')); s++)
+		n++;
+	return n;
+}
+
+static void setup_tls(CURL *c, const struct store_opts *o)
+{
+	if (o->cacert)
+		curl_easy_setopt(c, CURLOPT_CAINFO, o->cacert);
+	if (o->cert)
+		curl_easy_setopt(c, CURLOPT_SSLCERT, o->cert);
+	if (o->key)
+		curl_easy_setopt(c, CURLOPT_SSLKEY, o->key);
+	curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
+	curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
+	curl_easy_setopt(c, CURLOPT_SSLVERSION, CURL_SSLVERSION_TLSv1_2);
+	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "https,http");
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L);
+	curl_easy_setopt(c, CURLOPT_TCP_KEEPIDLE, 5L);
+	curl_easy_setopt(c, CURLOPT_TCP_KEEPINTVL, 2L);
+}
+
+/* POST @body to @path; the reply in *@out (json_object, caller puts).
+ * @token: the auth header or NULL.  -errno, with @err saying why. */
+static int post(const struct store_opts *o, const char *base, const char *path,
+		const char *token, const char *body, struct json_object **out,
+		char *err, size_t errlen)
+{
+	struct curl_slist *h = NULL;
+	char url[1024], auth[1200];
+	struct buf b = {};
+	long code = 0;
+	CURLcode rc;
+	CURL *c;
+	int ret = 0;
+
+	*out = NULL;
+	c = curl_easy_init();
+	if (!c)
+		return -ENOMEM;
+	snprintf(url, sizeof(url), "%s%s", base, path);
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	setup_tls(c, o);
+	curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT, (long)STORE_TIMEOUT_S);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
+	h = curl_slist_append(h, "Content-Type: application/json");
+	if (token) {
+		snprintf(auth, sizeof(auth), "Authorization: %s", token);
+		h = curl_slist_append(h, auth);
+	}
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+	rc = curl_easy_perform(c);
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
+	if (rc != CURLE_OK) {
+		snprintf(err, errlen, "%s: %s", base, curl_easy_strerror(rc));
+		ret = -EIO;
+	} else {
+		*out = b.p ? json_tokener_parse(b.p) : NULL;
+		if (code != 200) {
+			struct json_object *m;
+
+			snprintf(err, errlen, "%s%s: HTTP %ld%s%s", base, path,
+				 code,
+				 *out && json_object_object_get_ex(
+						 *out, "message", &m) ?
+					 ": " :
+					 "",
+				 *out && json_object_object_get_ex(
+						 *out, "message", &m) ?
+					 json_object_get_string(m) :
+					 "");
+			ret = code == 401 || code == 403 ? -EACCES : -EIO;
+			json_object_put(*out);
+			*out = NULL;
+		} else if (!*out) {
+			snprintf(err, errlen, "%s%s: not JSON", base, path);
+			ret = -EIO;
+		}
+	}
+	free(b.p);
+	curl_slist_free_all(h);
+	curl_easy_cleanup(c);
+	return ret;
+}
+
+/* An auth token for o->user, or NULL without a user (auth disabled). */
+static int authenticate(const struct store_opts *o, const char *base,
+			char **token, char *err, size_t errlen)
+{
+	struct json_object *r, *t, *req;
+	char pw[512] = "";
+	FILE *f;
+	int rc;
+
+	*token = NULL;
+	if (!o->user)
+		return 0;
+	if (!o->password_file) {
+		snprintf(err, errlen,
+			 "--store-user needs --store-password-file");
+		return -EINVAL;
+	}
+	f = fopen(o->password_file, "re");
+	if (!f || !fgets(pw, sizeof(pw), f)) {
+		snprintf(err, errlen, "cannot read %s: %s", o->password_file,
+			 strerror(errno));
+		if (f)
+			fclose(f);
+		return -EINVAL;
+	}
+	fclose(f);
+	pw[strcspn(pw, "\r\n")] = '\0';
+	req = json_object_new_object();
+	json_object_object_add(req, "name", json_object_new_string(o->user));
+	json_object_object_add(req, "password", json_object_new_string(pw));
+	rc = post(o, base, "/v3/auth/authenticate", NULL,
+		  json_object_to_json_string(req), &r, err, errlen);
+	json_object_put(req);
+	memset(pw, 0, sizeof(pw));
+	if (rc)
+		return rc;
+	if (json_object_object_get_ex(r, "token", &t))
+		*token = strdup(json_object_get_string(t));
+	json_object_put(r);
+	if (!*token) {
+		snprintf(err, errlen, "%s: no token for user %s", base,
+			 o->user);
+		return -EACCES;
+	}
+	return 0;
+}
+
+/* One operation against each endpoint in turn until one answers. */
+typedef int (*store_op)(const struct store_opts *o, const char *base,
+			const char *token, void *arg, char *err, size_t errlen);
+
+static int with_store(const struct store_opts *o, store_op op, void *arg,
+		      char *err, size_t errlen)
+{
+	char base[512];
+	char *token;
+	int i, rc = -EIO;
+
+	for (i = 0; i < nr_endpoints(o); i++) {
+		endpoint(o, i, base, sizeof(base));
+		rc = authenticate(o, base, &token, err, errlen);
+		if (!rc) {
+			rc = op(o, base, token, arg, err, errlen);
+			free(token);
+		}
+		if (rc != -EIO)
+			break;
+	}
+	return rc;
+}
+
+struct put_arg {
+	const char *key;
+	const char *val;
+	long ttl;
+};
+
+static int op_put(const struct store_opts *o, const char *base,
+		  const char *token, void *arg, char *err, size_t errlen)
+{
+	struct put_arg *a = arg;
+	struct json_object *r, *id;
+	char body[8192], k[1024], v[4096], lease[32] = "0";
+	int rc;
+
+	snprintf(body, sizeof(body), "{\"TTL\":%ld}", a->ttl);
+	rc = post(o, base, "/v3/lease/grant", token, body, &r, err, errlen);
+	if (rc)
+		return rc;
+	if (json_object_object_get_ex(r, "ID", &id))
+		snprintf(lease, sizeof(lease), "%s",
+			 json_object_get_string(id));
+	json_object_put(r);
+	b64(a->key, strlen(a->key), k);
+	b64(a->val, strlen(a->val), v);
+	snprintf(body, sizeof(body),
+		 "{\"key\":\"%s\",\"value\":\"%s\",\"lease\":\"%s\"}", k, v,
+		 lease);
+	rc = post(o, base, "/v3/kv/put", token, body, &r, err, errlen);
+	json_object_put(r);
+	if (rc && strcmp(lease, "0")) {
+		/* Refused (a key outside the role): the lease goes too, not
+		 * at its ttl. */
+		char e2[200];
+
+		snprintf(body, sizeof(body), "{\"ID\":\"%s\"}", lease);
+		if (!post(o, base, "/v3/lease/revoke", token, body, &r, e2,
+			  sizeof(e2)))
+			json_object_put(r);
+	}
+	return rc;
+}
+
+static int op_del(const struct store_opts *o, const char *base,
+		  const char *token, void *arg, char *err, size_t errlen)
+{
+	struct json_object *r;
+	char body[2048], k[1024];
+	int rc;
+
+	b64(arg, strlen(arg), k);
+	snprintf(body, sizeof(body), "{\"key\":\"%s\"}", k);
+	rc = post(o, base, "/v3/kv/deleterange", token, body, &r, err, errlen);
+	json_object_put(r);
+	return rc;
+}
+
+static void say_store_error(int rc, const char *err, const char *what)
+{
+	p_err("store: %s: %s", what, err);
+	if (rc == -EACCES)
+		p_hint("the store's user needs a readwrite role on this name's key (README, \"Agent and fleet\")");
+	else
+		p_hint("--store https://HOST:2379 with --store-ca, --store-cert/--store-key and --store-user/--store-password-file (or ALPNSTEER_STORE*)");
+}
+
+static int etcd_put(const struct store_opts *o, const struct agent_entry *e,
+		    long ttl)
+{
+	char key[1024], err[600] = "", *val;
+	struct put_arg a;
+	int rc;
+
+	rc = agent_store_key(AGENT_STORE_PREFIX, e->ident, key, sizeof(key),
+			     err, sizeof(err));
+	if (rc) {
+		p_err("%s", err);
+		return rc;
+	}
+	val = agent_entry_json(e);
+	if (!val)
+		return -ENOMEM;
+	a = (struct put_arg){ .key = key, .val = val, .ttl = ttl };
+	rc = with_store(o, op_put, &a, err, sizeof(err));
+	free(val);
+	if (rc)
+		say_store_error(rc, err, e->ident);
+	return rc;
+}
+
+static int etcd_del(const struct store_opts *o, const char *ident)
+{
+	char key[1024], err[600] = "";
+	int rc;
+
+	rc = agent_store_key(AGENT_STORE_PREFIX, ident, key, sizeof(key), err,
+			     sizeof(err));
+	if (rc) {
+		p_err("%s", err);
+		return rc;
+	}
+	rc = with_store(o, op_del, key, err, sizeof(err));
+	if (rc)
+		say_store_error(rc, err, ident);
+	return rc;
+}
+
+/* ---- the watcher process ---- */
+
+struct watcher {
+	const struct store_opts *o;
+	int out;
+	long long revision;
+	struct json_tokener *tok;
+	bool created;
+};
+
+static void emit(struct watcher *w, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static void emit(struct watcher *w, const char *fmt, ...)
+{
+	char line[16384];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(line, sizeof(line) - 1, fmt, ap);
+	va_end(ap);
+	if (n < 0 || n >= (int)sizeof(line) - 1)
+		return;
+	line[n++] = '\n';
+	if (write(w->out, line, n) < 0)
+		_exit(0); /* the agent is gone */
+}
+
+/* A key as text for a line: printable ASCII only. */
+static void key_text(const char *b64key, char *out, size_t len)
+{
+	size_t n = strlen(b64key), i;
+	int m;
+
+	if (n / 4 * 3 + 1 > len || n % 4) {
+		snprintf(out, len, "(bad key)");
+		return;
+	}
+	m = EVP_DecodeBlock((unsigned char *)out, (const unsigned char *)b64key,
+			    n);
+	if (m < 0) {
+		snprintf(out, len, "(bad key)");
+		return;
+	}
+	while (m > 0 && n && b64key[n - 1] == '=') {
+		m--;
+		n--;
+	}
+	out[m] = '\0';
+	for (i = 0; i < (size_t)m; i++)
+		if (out[i] <= ' ' || out[i] > '~')
+			out[i] = '?';
+}
+
+static void emit_kv(struct watcher *w, struct json_object *kv, bool del)
+{
+	struct json_object *k, *v;
+	char key[2048];
+
+	if (!json_object_object_get_ex(kv, "key", &k))
+		return;
+	key_text(json_object_get_string(k), key, sizeof(key));
+	if (del) {
+		emit(w, "D %s", key);
+		return;
+	}
+	emit(w, "P %s %s", key,
+	     json_object_object_get_ex(kv, "value", &v) ?
+		     json_object_get_string(v) :
+		     "");
+}
+
+static void range_end(char *prefix_end)
+{
+	prefix_end[strlen(prefix_end) - 1]++;
+}
+
+static int op_list(const struct store_opts *o, const char *base,
+		   const char *token, void *arg, char *err, size_t errlen)
+{
+	struct watcher *w = arg;
+	struct json_object *r, *h, *rev, *kvs;
+	char body[2048], k[512], e[512], end[256];
+	size_t i;
+	int rc;
+
+	snprintf(end, sizeof(end), "%s", AGENT_STORE_PREFIX);
+	range_end(end);
+	b64(AGENT_STORE_PREFIX, strlen(AGENT_STORE_PREFIX), k);
+	b64(end, strlen(end), e);
+	snprintf(body, sizeof(body), "{\"key\":\"%s\",\"range_end\":\"%s\"}", k,
+		 e);
+	rc = post(o, base, "/v3/kv/range", token, body, &r, err, errlen);
+	if (rc)
+		return rc;
+	w->revision = 0;
+	if (json_object_object_get_ex(r, "header", &h) &&
+	    json_object_object_get_ex(h, "revision", &rev))
+		w->revision = strtoll(json_object_get_string(rev), NULL, 10);
+	emit(w, "B");
+	if (json_object_object_get_ex(r, "kvs", &kvs) &&
+	    json_object_is_type(kvs, json_type_array))
+		for (i = 0; i < json_object_array_length(kvs); i++)
+			emit_kv(w, json_object_array_get_idx(kvs, i), false);
+	emit(w, "E");
+	json_object_put(r);
+	return 0;
+}
+
+static void on_watch_msg(struct watcher *w, struct json_object *m)
+{
+	struct json_object *res, *evs, *ev, *t, *kv, *created;
+	size_t i;
+
+	if (!json_object_object_get_ex(m, "result", &res))
+		return;
+	if (json_object_object_get_ex(res, "created", &created) &&
+	    json_object_get_boolean(created) && !w->created) {
+		w->created = true;
+		emit(w, "S up watching %s", AGENT_STORE_PREFIX);
+	}
+	if (!json_object_object_get_ex(res, "events", &evs) ||
+	    !json_object_is_type(evs, json_type_array))
+		return;
+	for (i = 0; i < json_object_array_length(evs); i++) {
+		ev = json_object_array_get_idx(evs, i);
+		if (!json_object_object_get_ex(ev, "kv", &kv))
+			continue;
+		/* PUT is the enum's zero: the gateway leaves it out. */
+		emit_kv(w, kv,
+			json_object_object_get_ex(ev, "type", &t) &&
+				!strcmp(json_object_get_string(t), "DELETE"));
+	}
+}
+
+static size_t on_watch(char *d, size_t sz, size_t n, void *arg)
+{
+	struct watcher *w = arg;
+	size_t len = sz * n, off = 0;
+	struct json_object *m;
+
+	/* The gateway streams one JSON object per message. */
+	while (off < len) {
+		m = json_tokener_parse_ex(w->tok, d + off, len - off);
+		if (json_tokener_get_error(w->tok) == json_tokener_continue)
+			break;
+		if (!m) {
+			json_tokener_reset(w->tok);
+			break;
+		}
+		off += w->tok->char_offset;
+		json_tokener_reset(w->tok);
+		on_watch_msg(w, m);
+		json_object_put(m);
+		while (off < len &&
+		       (d[off] == '\n' || d[off] == '\r' || d[off] == ' '))
+			off++;
+	}
+	return len;
+}
+
+static int op_watch(const struct store_opts *o, const char *base,
+		    const char *token, void *arg, char *err, size_t errlen)
+{
+	struct watcher *w = arg;
+	struct curl_slist *h = NULL;
+	char url[1024], auth[1200], body[2048], k[512], e[512], end[256];
+	long code = 0;
+	CURLcode rc;
+	CURL *c;
+
+	c = curl_easy_init();
+	if (!c)
+		return -ENOMEM;
+	snprintf(end, sizeof(end), "%s", AGENT_STORE_PREFIX);
+	range_end(end);
+	b64(AGENT_STORE_PREFIX, strlen(AGENT_STORE_PREFIX), k);
+	b64(end, strlen(end), e);
+	snprintf(
+		body, sizeof(body),
+		"{\"create_request\":{\"key\":\"%s\",\"range_end\":\"%s\",\"start_revision\":\"%lld\"}}",
+		k, e, w->revision + 1);
+	snprintf(url, sizeof(url), "%s/v3/watch", base);
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	setup_tls(c, o);
+	curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, (long)STORE_TIMEOUT_S);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_watch);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, w);
+	h = curl_slist_append(h, "Content-Type: application/json");
+	if (token) {
+		snprintf(auth, sizeof(auth), "Authorization: %s", token);
+		h = curl_slist_append(h, auth);
+	}
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+	w->created = false;
+	json_tokener_reset(w->tok);
+	rc = curl_easy_perform(c); /* until the stream ends */
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
+	snprintf(err, errlen, "%s/v3/watch: %s (HTTP %ld)", base,
+		 rc == CURLE_OK ? "the stream ended" : curl_easy_strerror(rc),
+		 code);
+	curl_slist_free_all(h);
+	curl_easy_cleanup(c);
+	return w->created ? -EAGAIN : -EIO;
+}
+
+static void etcd_watch(const struct store_opts *o, int out)
+{
+	struct watcher w = { .o = o, .out = out };
+	char err[600];
+	int backoff = 250, rc;
+
+	prctl(PR_SET_PDEATHSIG, SIGTERM);
+	if (getppid() == 1)
+		_exit(0);
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	w.tok = json_tokener_new();
+	for (;;) {
+		err[0] = '\0';
+		rc = with_store(o, op_list, &w, err, sizeof(err));
+		if (!rc)
+			rc = with_store(o, op_watch, &w, err, sizeof(err));
+		if (rc == -EAGAIN)
+			backoff = 250; /* it worked for a while */
+		emit(&w, "S down %s; again in %d ms", err, backoff);
+		usleep(backoff * 1000);
+		backoff = backoff * 2 > STORE_BACKOFF_MAX_MS ?
+				  STORE_BACKOFF_MAX_MS :
+				  backoff * 2;
+	}
+}
+
+const struct store_ops store_etcd = {
+	.scheme = "https",
+	.name = "etcd",
+	.put = etcd_put,
+	.del = etcd_del,
+	.watch = etcd_watch,
+};

@@ -1,0 +1,310 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * ctlproto.c - apply control requests to the challenge store.
+ *
+ * Kept free of sockets and BPF so the unit tests drive it directly.
+ */
+#include <errno.h>
+#include <time.h>
+#include <stdbool.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "acme_cert.h"
+#include "ctlproto.h"
+#include "json.h"
+
+/* Replies grow with the number of challenges (up to ALPNSTEER_MAX_PENDING
+ * of them, some 400 KiB of JSON): they are built in memory of their own
+ * size, never cut at a fixed buffer. */
+char *ctl_list_json(struct challenges *cs)
+{
+	struct json_writer *jw;
+	struct challenge *c;
+	char *buf = NULL;
+	size_t len = 0;
+	unsigned int i;
+	FILE *f = open_memstream(&buf, &len);
+
+	if (!f)
+		return NULL;
+	jw = jw_new(f);
+	jw_start_array(jw);
+	for (c = cs->head; c; c = c->next) {
+		jw_start_object(jw);
+		jw_string_field(jw, "identifier", c->ident);
+		jw_string_field(jw, "sni", c->sni);
+		jw_string_field(jw, "source",
+				c->source == SRC_DIR ? "alpn-dir" : "control");
+		/* 0: until its remove. */
+		jw_uint_field(jw, "expires", (__u64)c->expires);
+		jw_uint_field(jw, "answered_ipv4", c->answered_v4);
+		jw_uint_field(jw, "answered_ipv6", c->answered_v6);
+		jw_name(jw, "last_clients");
+		jw_start_array(jw);
+		/* Oldest first, from the ring. */
+		for (i = 0; i < CHALLENGE_LAST_ADDRS; i++) {
+			const char *a = c->last_addr[(c->last_next + i) %
+						     CHALLENGE_LAST_ADDRS];
+
+			if (*a)
+				jw_string(jw, a);
+		}
+		jw_end_array(jw);
+		jw_end_object(jw);
+	}
+	jw_end_array(jw);
+	jw_destroy(jw);
+	if (fclose(f)) {
+		free(buf);
+		return NULL;
+	}
+	return buf;
+}
+
+char *ctl_list_table(struct challenges *cs)
+{
+	struct challenge *c;
+	char *buf = NULL;
+	size_t len = 0;
+	unsigned int i;
+	FILE *f = open_memstream(&buf, &len);
+
+	if (!f)
+		return NULL;
+	fprintf(f, "%-40s %-8s %6s %6s  %s", "IDENTIFIER", "SOURCE", "IPV4",
+		"IPV6", "LAST CLIENTS");
+	for (c = cs->head; c; c = c->next) {
+		fprintf(f, "\n%-40s %-8s %6llu %6llu ", c->ident,
+			c->source == SRC_DIR ? "alpn-dir" : "control",
+			(unsigned long long)c->answered_v4,
+			(unsigned long long)c->answered_v6);
+		for (i = 0; i < CHALLENGE_LAST_ADDRS; i++) {
+			const char *a = c->last_addr[(c->last_next + i) %
+						     CHALLENGE_LAST_ADDRS];
+
+			if (*a)
+				fprintf(f, " %s", a);
+		}
+	}
+	if (fclose(f)) {
+		free(buf);
+		return NULL;
+	}
+	return buf;
+}
+
+char *ctl_msg(const char *fmt, ...)
+{
+	va_list ap;
+	char *s;
+	int n;
+
+	va_start(ap, fmt);
+	n = vasprintf(&s, fmt, ap);
+	va_end(ap);
+	return n < 0 ? NULL : s;
+}
+
+/* The requests: their words after the verb, and who may ask. */
+enum ctl_arg {
+	ARG_IDENT = 1,
+	ARG_KEYAUTH,
+	ARG_DIGEST,
+	ARG_TTL, /* optional, last */
+};
+
+static const struct {
+	const char *name;
+	const char *usage;
+	enum ctl_arg args[3];
+	int min, max;
+	bool root_only;
+} ctl_verbs[CTL__MAX] = {
+	[CTL_ADD] = { "add",
+		      "add IDENT KEYAUTH [TTL]",
+		      { ARG_IDENT, ARG_KEYAUTH, ARG_TTL },
+		      2,
+		      3 },
+	[CTL_ADD_DIGEST] = { "add-digest",
+			     "add-digest IDENT DIGEST [TTL]",
+			     { ARG_IDENT, ARG_DIGEST, ARG_TTL },
+			     2,
+			     3 },
+	[CTL_REMOVE] = { "remove", "remove IDENT", { ARG_IDENT }, 1, 1 },
+	[CTL_LIST] = { "list", "list", {}, 0, 0 },
+	[CTL_TABLE] = { "table", "table", {}, 0, 0 },
+	[CTL_STATUS] = { "status", "status", {}, 0, 0 },
+	[CTL_STOP] = { "stop", "stop", {}, 0, 0, true },
+};
+
+/* A TTL: whole seconds, 1 s to 366 days; -EINVAL otherwise. */
+static long parse_ttl(const char *s)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno || *end || end == s || v <= 0 || v > 366L * 86400)
+		return -EINVAL;
+	return v;
+}
+
+/* One word of a request, by its kind; -EINVAL with the reply said. */
+static int check_arg(struct ctl_req *r, enum ctl_arg kind, const char *w,
+		     char **reply)
+{
+	char why[200];
+
+	switch (kind) {
+	case ARG_IDENT:
+		r->ident = w;
+		if (acme_ident_parse(w, &r->id, why, sizeof(why))) {
+			*reply = ctl_msg("error: %s", why);
+			return -EINVAL;
+		}
+		return 0;
+	case ARG_KEYAUTH:
+		r->arg = w;
+		return 0;
+	case ARG_DIGEST:
+		r->arg = w;
+		if (acme_digest_parse(w, r->digest)) {
+			*reply = ctl_msg(
+				"error: '%s' is not a SHA-256 digest (64 hex digits, or 43 base64url characters)",
+				w);
+			return -EINVAL;
+		}
+		return 0;
+	case ARG_TTL:
+		r->ttl = parse_ttl(w);
+		if (r->ttl < 0) {
+			*reply = ctl_msg(
+				"error: bad ttl '%s' (whole seconds, 1 to 31622400)",
+				w);
+			return -EINVAL;
+		}
+		return 0;
+	}
+	return -EINVAL;
+}
+
+static char *unknown(const struct ctl_server *srv)
+{
+	char usage[256];
+	size_t off = 0;
+	int v;
+
+	usage[0] = '\0';
+	for (v = 1; v < CTL__MAX; v++)
+		if (srv->fn[v])
+			off += snprintf(
+				usage + off,
+				off < sizeof(usage) ? sizeof(usage) - off : 0,
+				"%s%s", off ? " | " : "", ctl_verbs[v].usage);
+	return ctl_msg("error: unknown request (%s)", usage);
+}
+
+int ctl_dispatch(const struct ctl_server *srv, void *ctx, char *req, uid_t uid,
+		 char **reply)
+{
+	char *save = NULL, *w[5];
+	struct ctl_req r = { .uid = uid };
+	int i, n, v, err;
+
+	*reply = NULL;
+	req[strcspn(req, "\r\n")] = '\0';
+	for (n = 0; n < 5; n++) {
+		w[n] = strtok_r(n ? NULL : req, " ", &save);
+		if (!w[n])
+			break;
+	}
+	if (!n) {
+		*reply = ctl_msg("error: empty request");
+		return -EINVAL;
+	}
+	for (v = 1; v < CTL__MAX; v++)
+		if (!strcmp(w[0], ctl_verbs[v].name))
+			break;
+	if (v == CTL__MAX || !srv->fn[v] || n - 1 < ctl_verbs[v].min ||
+	    n - 1 > ctl_verbs[v].max) {
+		*reply = unknown(srv);
+		return -EINVAL;
+	}
+	if (ctl_verbs[v].root_only && uid != 0) {
+		*reply = ctl_msg("error: only root may ask for %s",
+				 ctl_verbs[v].name);
+		return -EPERM;
+	}
+	r.verb = v;
+	for (i = 1; i < n; i++) {
+		err = check_arg(&r, ctl_verbs[v].args[i - 1], w[i], reply);
+		if (err)
+			return err;
+	}
+	return srv->fn[v](ctx, &r, reply);
+}
+
+/* ---- the monitor's server ---- */
+
+static int mon_add(void *ctx, const struct ctl_req *r, char **reply)
+{
+	struct challenges *cs = ctx;
+	struct challenge *c;
+	char err[200] = "";
+	int rc;
+
+	rc = r->verb == CTL_ADD_DIGEST ?
+		     challenges_add_digest(cs, r->ident, r->digest, err,
+					   sizeof(err)) :
+		     challenges_add(cs, r->ident, r->arg, err, sizeof(err));
+	if (rc) {
+		*reply = ctl_msg("error: %s", err[0] ? err : strerror(-rc));
+		return rc;
+	}
+	/* The monitor expires a challenge itself (its ttl, from the agent or
+	 * `challenge add --ttl`): a holder that dies, the agent included,
+	 * cannot leave a name answered past it. */
+	c = challenges_find_sni(cs, r->id.sni);
+	if (c)
+		c->expires = r->ttl ? time(NULL) + r->ttl : 0;
+	*reply = ctl_msg("ok");
+	return 1;
+}
+
+static int mon_remove(void *ctx, const struct ctl_req *r, char **reply)
+{
+	int rc = challenges_remove(ctx, r->ident);
+
+	if (rc) {
+		*reply =
+			ctl_msg("error: no pending challenge for %s", r->ident);
+		return rc;
+	}
+	*reply = ctl_msg("ok");
+	return 1;
+}
+
+static int mon_list(void *ctx, const struct ctl_req *r, char **reply)
+{
+	*reply = r->verb == CTL_LIST ? ctl_list_json(ctx) : ctl_list_table(ctx);
+	return *reply ? 0 : -ENOMEM;
+}
+
+static const struct ctl_server monitor = {
+	.fn = {
+		[CTL_ADD] = mon_add,
+		[CTL_ADD_DIGEST] = mon_add,
+		[CTL_REMOVE] = mon_remove,
+		[CTL_LIST] = mon_list,
+		[CTL_TABLE] = mon_list,
+	},
+};
+
+int ctl_apply(struct challenges *cs, char *req, char **reply)
+{
+	return ctl_dispatch(&monitor, cs, req, 0, reply);
+}

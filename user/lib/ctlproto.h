@@ -1,0 +1,81 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* ctlproto.h - the requests the control socket understands. */
+#ifndef ALPNSTEER_CTLPROTO_H
+#define ALPNSTEER_CTLPROTO_H
+
+#include <stddef.h>
+
+#include <sys/types.h>
+
+#include "acme_cert.h"
+#include "challenges.h"
+
+/*
+ * The control protocol, one request per message, spoken on the monitor's
+ * control.sock and on the agent's agent.sock.  Every request is an entry
+ * of one table (ctl_verbs[] in ctlproto.c: its arguments and who may ask),
+ * and each server names the handlers of the verbs it serves (struct
+ * ctl_server): the shape of OpenSSH's monitor dispatch table and of this
+ * project's ipc.c types[].
+ *
+ *   add IDENT KEYAUTH [TTL]        monitor, agent  -> "ok" | "error: ..."
+ *   add-digest IDENT SHA256(KEYAUTH) [TTL], hex or base64url
+ *                                  monitor, agent  -> "ok" | "error: ..."
+ *   remove IDENT                   monitor, agent  -> "ok" | "error: ..."
+ *   list                           monitor, agent  -> a JSON array
+ *   table                          monitor, agent  -> the same as text
+ *   status                         agent           -> a JSON object
+ *   stop                           agent, root only -> "ok"
+ *
+ * TTL: whole seconds it stays pending, 1 to 366 days (none: until its
+ * remove, or the agent's --ttl).
+ */
+enum ctl_verb {
+	CTL_ADD = 1,
+	CTL_ADD_DIGEST,
+	CTL_REMOVE,
+	CTL_LIST,
+	CTL_TABLE,
+	CTL_STATUS,
+	CTL_STOP,
+	CTL__MAX,
+};
+
+/* A request, checked against its verb's entry before a handler sees it:
+ * the identifier parses, the digest is a SHA-256, the ttl in range. */
+struct ctl_req {
+	enum ctl_verb verb;
+	const char *ident; /* as sent (add, add-digest, remove) */
+	struct acme_ident id; /* ... parsed */
+	const char *arg; /* KEYAUTH or DIGEST, as sent */
+	unsigned char digest[ACME_DIGEST_LEN]; /* add-digest */
+	long ttl; /* 0: none given */
+	uid_t uid; /* the peer's */
+};
+
+/* A handler: *@reply malloc'd (NULL: out of memory); 1 when the set of
+ * challenges changed, 0 when not, -errno for a refusal. */
+typedef int (*ctl_handler)(void *ctx, const struct ctl_req *r, char **reply);
+
+/* What one server answers: the handler of each verb it serves. */
+struct ctl_server {
+	ctl_handler fn[CTL__MAX];
+};
+
+/* Parse @req (changed in place), check it against ctl_verbs[] and call
+ * @srv's handler; an unknown request, or one @srv does not serve, is
+ * answered with the usage of those it does. */
+int ctl_dispatch(const struct ctl_server *srv, void *ctx, char *req, uid_t uid,
+		 char **reply);
+
+/* The monitor's server over its challenges (ctl_dispatch() with them). */
+int ctl_apply(struct challenges *cs, char *req, char **reply);
+/* A reply, formatted (malloc'd; NULL: out of memory). */
+char *ctl_msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* The JSON array of challenges that `list` answers (malloc'd, NULL when
+ * out of memory: the reply is then "error: ...", never cut short). */
+char *ctl_list_json(struct challenges *cs);
+/* The same as a text table (`table`). */
+char *ctl_list_table(struct challenges *cs);
+
+#endif

@@ -1,0 +1,117 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* daemon_int.h - the monitor's state, shared by daemon.c (the loop, the
+ * pool), daemon_ctl.c (control socket, --alpn-dir, policy) and
+ * daemon_worker.c (the TLS worker, seen from the monitor). */
+#ifndef ALPNSTEER_DAEMON_INT_H
+#define ALPNSTEER_DAEMON_INT_H
+
+#include <errno.h>
+#include <stdbool.h>
+#include <time.h>
+#include <sys/epoll.h>
+#include <bpf/libbpf.h>
+
+#include "challenges.h"
+#include "control.h"
+#include "daemon.h"
+#include "loader.h"
+#include "pool.h"
+
+enum ev_kind {
+	EV_RING = 1,
+	EV_SIGNAL,
+	EV_TIMER,
+	EV_SLOT,
+	EV_UPSTREAM,
+	EV_CONTROL,
+	EV_ALPNDIR,
+	EV_CTL_CLIENT,
+	EV_WORKER,
+};
+
+/* A message for the TLS worker waiting for room in the socket. */
+struct wk_msg {
+	struct wk_msg *next;
+	int len, nfds;
+	int fds[2]; /* owned: closed once sent or dropped */
+	unsigned char data[];
+};
+
+/* One control-socket connection: its request, then its reply going out. */
+struct ctl_client {
+	int fd; /* -1: unused */
+	struct timespec since; /* accepted; dropped CONTROL_DEADLINE_MS on */
+	char *reply;
+	size_t len, off;
+};
+
+struct daemon {
+	const struct daemon_opts *o;
+	struct steer steer;
+	struct pool pool;
+	struct ring_buffer *rb;
+	struct challenges store;
+	int epfd, sigfd, timerfd, ctl_fd, dir_fd;
+	char ctl_path[PATH_MAX + 32]; /* LC_CONTROL_SOCK in the run dir */
+	int conns_fd, settings_fd, pending_fd;
+	bool draining;
+	bool stop; /* SIGTERM/SIGINT: exit once drained */
+	unsigned long ticks;
+	struct ctl_client ctl[CONTROL_MAX_CLIENTS];
+	/* The TLS worker (docs/design.md, "Privilege separation"). */
+	pid_t wpid; /* 0: none running */
+	int wfd; /* our end of its socket, -1: none */
+	struct timespec wstarted, wrestart_at;
+	unsigned int wquick; /* deaths soon after a start, in a row */
+	bool wrestart; /* start one at wrestart_at */
+	int wlog_budget; /* its log lines left this tick */
+	struct wk_msg *wq, **wq_tail;
+	size_t wq_bytes;
+};
+
+static inline __u64 ev_key(enum ev_kind kind, __u32 idx)
+{
+	return (__u64)kind << 32 | idx;
+}
+
+static inline int ep_set(struct daemon *d, int op, int fd, unsigned int events,
+			 __u64 key)
+{
+	struct epoll_event ev = { .events = events, .data.u64 = key };
+
+	return epoll_ctl(d->epfd, op, fd, &ev) ? -errno : 0;
+}
+
+static inline bool forwarding(const struct daemon *d)
+{
+	return d->o->a.forward[0] != '\0';
+}
+
+/* daemon_ctl.c: where challenges come from, and the steering policy. */
+int sync_policy(struct daemon *d);
+int add_domains(struct daemon *d);
+int setup_sources(struct daemon *d);
+void on_control(struct daemon *d);
+void on_ctl_client(struct daemon *d, __u32 idx);
+/* Drop control clients past their deadline (and all of them at exit). */
+void ctl_expire(struct daemon *d, bool all);
+void on_alpndir(struct daemon *d);
+
+/* daemon.c: a slot is over (and the worker's answer for it, or NULL). */
+void slot_recycle(struct daemon *d, __u32 idx);
+void slot_answered(struct daemon *d, __u32 idx, const char *sni);
+
+/* daemon_worker.c: the TLS worker, seen from the monitor. */
+int wk_start(struct daemon *d);
+void wk_on_io(struct daemon *d, unsigned int events);
+void wk_on_sigchld(struct daemon *d);
+void wk_tick(struct daemon *d);
+/* Hand busy slot @idx over; false when there is no worker to take it. */
+bool wk_hand(struct daemon *d, __u32 idx);
+/* Take slot @idx back (timeout, client gone) before it is recycled. */
+void wk_cancel(struct daemon *d, __u32 idx);
+/* Send the worker each pending certificate it does not have. */
+void wk_sync(struct daemon *d);
+void wk_stop(struct daemon *d);
+
+#endif
