@@ -222,6 +222,49 @@ test_control_group() {
 	check "someone outside the group may not" grep -qi "permission denied" <<<"$out"
 }
 
+# Issue 20, point 9: a --control-group member adds challenges for itself,
+# never over root's or another member's, and (with root's
+# /etc/alpnsteer/control-names) only for its names and their subdomains.
+test_control_group_owners() {
+	local out r
+	member() { setpriv --reuid=65534 --regid=65534 --clear-groups "$ST_WORK/alpnsteer-copy" "$@" 2>&1; }
+	member2() { setpriv --reuid=65533 --regid=65534 --clear-groups "$ST_WORK/alpnsteer-copy" "$@" 2>&1; }
+	pending() { "$ALPNSTEER" -j challenge list 2>/dev/null | python3 -c 'import json,sys; print(" ".join(sorted(c["identifier"] for c in json.load(sys.stdin))))'; }
+	attach_test "attach --control-group nogroup" --control-group nogroup
+	check "root adds a.test" "$ALPNSTEER" challenge add a.test root-ka
+	out=$(member challenge add a.test member-ka) && r=0 || r=$?
+	echo "# member add over root's: $out"
+	check "a member cannot replace root's challenge" test $r != 0
+	out=$(member challenge remove a.test) && r=0 || r=$?
+	check "a member cannot remove root's challenge" test $r != 0
+	check "root's a.test still validates with root's key authorization" "${CHECK[@]}" $SRV4 a.test root-ka
+	check "a member adds its own name" member challenge add m.test m-ka
+	out=$(member2 challenge add m.test other-ka) && r=0 || r=$?
+	check "another member cannot replace it" test $r != 0
+	check "... which still validates with the first member's" "${CHECK[@]}" $SRV4 m.test m-ka
+	check "root may replace a member's challenge" "$ALPNSTEER" challenge add m.test root-ka2
+	check "the member removes its own" member challenge add m2.test x
+	check "... and may remove it" member challenge remove m2.test
+	as detach --all --wait=20
+	# The policy file, root's, in this test's own mount namespace.
+	mkdir -p /etc/alpnsteer
+	mount -t tmpfs -o mode=0755 tmpfs /etc/alpnsteer
+	st_defer umount /etc/alpnsteer
+	printf '# the shop team\nshop.test\n' > /etc/alpnsteer/control-names
+	chmod 644 /etc/alpnsteer/control-names
+	attach_test "attach --control-group nogroup with a name policy" --control-group nogroup
+	out=$(member challenge add www.bank.test evil-ka) && r=0 || r=$?
+	echo "# member add outside its names: $out"
+	check "a member cannot add a name outside its policy" test $r != 0
+	check "a member adds a subdomain of its name" member challenge add www.shop.test shop-ka
+	check "root adds any name" "$ALPNSTEER" challenge add www.bank.test bank-ka
+	expect_eq "pending: root's and the member's allowed one" "$(pending)" "www.bank.test www.shop.test"
+	chmod 666 /etc/alpnsteer/control-names
+	as detach --all --wait=20
+	out=$(as attach --control-group nogroup 2>&1) && r=0 || r=$?
+	check "a policy file others may write stops attach" grep -q "^Error: .*control-names" <<<"$out"
+}
+
 # --- finding 7: the SNI reaches the log escaped (--forward) --------------
 test_sni_logged_escaped() {
 	local sni_hex
@@ -292,6 +335,7 @@ st_test nonroot_status test_nonroot_status
 st_test pending_limit test_pending_limit
 st_test idle_control_client test_idle_control_client
 st_test control_group test_control_group
+st_test control_group_owners test_control_group_owners
 st_test sni_logged_escaped test_sni_logged_escaped
 st_test alpn_dir_regular_files test_alpn_dir_regular_files
 check "no kernel WARN" st_dmesg_clean

@@ -5,6 +5,9 @@
  * Kept free of sockets and BPF so the unit tests drive it directly.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <stdbool.h>
 #include <stdarg.h>
@@ -142,7 +145,101 @@ static long parse_ttl(const char *s)
 	return v;
 }
 
+bool ctl_policy_allows(const struct ctl_policy *p, const char *name)
+{
+	size_t nl = strlen(name), l;
+	int i;
+
+	if (!p || p->nr < 0)
+		return true;
+	for (i = 0; i < p->nr; i++) {
+		l = strlen(p->name[i]);
+		if (!strcmp(name, p->name[i]))
+			return true;
+		/* A subdomain: "x.a.test" under "a.test", never "xa.test". */
+		if (nl > l + 1 && name[nl - l - 1] == '.' &&
+		    !strcmp(name + nl - l, p->name[i]) &&
+		    !strchr(p->name[i], ':'))
+			return true;
+	}
+	return false;
+}
+
+int ctl_policy_load(const char *path, struct ctl_policy *p, char *err,
+		    size_t errlen)
+{
+	char line[512], e[128];
+	struct acme_ident id;
+	struct stat st;
+	FILE *f;
+	int fd, rc = 0, ln = 0;
+
+	p->nr = -1;
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0) {
+		if (errno == ENOENT)
+			return -ENOENT;
+		snprintf(err, errlen, "cannot open %s: %s", path,
+			 strerror(errno));
+		return -errno;
+	}
+	/* It widens what members may do: only root may have written it. */
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode) || st.st_uid != 0 ||
+	    (st.st_mode & 022) || st.st_size > 64 * 1024) {
+		snprintf(
+			err, errlen,
+			"%s must be a regular file of root's that only root may write, at most 64 KiB",
+			path);
+		close(fd);
+		return -EPERM;
+	}
+	f = fdopen(fd, "r");
+	if (!f) {
+		close(fd);
+		return -ENOMEM;
+	}
+	p->nr = 0;
+	while (fgets(line, sizeof(line), f)) {
+		char *s = line + strspn(line, " \t");
+
+		ln++;
+		s[strcspn(s, " \t\r\n#")] = '\0';
+		if (!*s)
+			continue;
+		if (acme_ident_parse(s, &id, e, sizeof(e))) {
+			snprintf(err, errlen, "%s:%d: %s", path, ln, e);
+			rc = -EINVAL;
+			break;
+		}
+		if (p->nr == CTL_POLICY_MAX) {
+			snprintf(err, errlen, "%s: more than %d names", path,
+				 CTL_POLICY_MAX);
+			rc = -E2BIG;
+			break;
+		}
+		snprintf(p->name[p->nr++], sizeof(p->name[0]), "%s", id.name);
+	}
+	fclose(f);
+	if (rc)
+		p->nr = -1;
+	return rc;
+}
+
+/* May @who replace or remove @c? */
+static bool may_touch(const struct ctl_caller *who, const struct challenge *c)
+{
+	return who->uid == 0 || c->owner == who->uid;
+}
+
 int ctl_apply(struct challenges *cs, char *req, char **reply)
+{
+	const struct ctl_caller root = { .uid = 0 };
+
+	return ctl_apply_as(cs, req, reply, &root);
+}
+
+int ctl_apply_as(struct challenges *cs, char *req, char **reply,
+		 const struct ctl_caller *who)
 {
 	char *save = NULL, *verb, *a1, *a2, *a3, *extra, err[200];
 	struct acme_ident id;
@@ -184,6 +281,24 @@ int ctl_apply(struct challenges *cs, char *req, char **reply)
 				a3);
 			return -EINVAL;
 		}
+		/* A --control-group member acts for its own challenges and
+		 * names only (docs/usage.md, "Who may add challenges"). */
+		if (!acme_ident_parse(a1, &id, err, sizeof(err)) &&
+		    who->uid != 0) {
+			c = challenges_find_sni(cs, id.sni);
+			if (c && !may_touch(who, c)) {
+				*reply = ctl_msg(
+					"error: %s is pending for another user; only it or root may replace it",
+					a1);
+				return -EPERM;
+			}
+			if (!ctl_policy_allows(who->policy, id.name)) {
+				*reply = ctl_msg(
+					"error: %s is not among the names members may add (%s)",
+					a1, CTL_POLICY_PATH);
+				return -EPERM;
+			}
+		}
 		err[0] = '\0';
 		rc = ctl_add(cs, !strcmp(verb, "add-digest"), a1, a2, err,
 			     sizeof(err));
@@ -193,12 +308,24 @@ int ctl_apply(struct challenges *cs, char *req, char **reply)
 			return rc;
 		}
 		if (!acme_ident_parse(a1, &id, err, sizeof(err)) &&
-		    (c = challenges_find_sni(cs, id.sni)))
+		    (c = challenges_find_sni(cs, id.sni))) {
 			c->expires = ttl ? time(NULL) + ttl : 0;
+			c->owner = who->uid;
+		}
 		*reply = ctl_msg("ok");
 		return 1;
 	}
 	if (!strcmp(verb, "remove") && a1 && !a2) {
+		c = challenges_find_sni(cs, acme_ident_parse(a1, &id, err,
+							     sizeof(err)) ?
+						    a1 :
+						    id.sni);
+		if (c && !may_touch(who, c)) {
+			*reply = ctl_msg(
+				"error: %s is pending for another user; only it or root may remove it",
+				a1);
+			return -EPERM;
+		}
 		rc = challenges_remove(cs, a1);
 		if (rc) {
 			*reply = ctl_msg("error: no pending challenge for %s",

@@ -3,7 +3,9 @@
 #ifndef ALPNSTEER_CTLPROTO_H
 #define ALPNSTEER_CTLPROTO_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 #include "challenges.h"
 
@@ -19,6 +21,30 @@
  * when memory ran out); the caller frees it.
  */
 int ctl_apply(struct challenges *cs, char *req, char **reply);
+
+/* Names a --control-group member may add: each line a DNS name or an IP
+ * address, covering itself and (a DNS name) its subdomains.  Root owns
+ * the file; nothing in it, or no file, means any name. */
+#define CTL_POLICY_PATH "/etc/alpnsteer/control-names"
+#define CTL_POLICY_MAX 256
+struct ctl_policy {
+	int nr; /* -1: no policy file (a member may add any name) */
+	char name[CTL_POLICY_MAX][ALPNSTEER_NAME_MAX];
+};
+/* Who asks: root (uid 0) may do anything; anyone else only to challenges
+ * it added itself, and with @policy (NULL: none) only to its names. */
+struct ctl_caller {
+	uid_t uid;
+	const struct ctl_policy *policy;
+};
+int ctl_apply_as(struct challenges *cs, char *req, char **reply,
+		 const struct ctl_caller *who);
+/* Read @path (O_NOFOLLOW; a regular file of root's that only root may
+ * write): 0, -ENOENT when there is none, another -errno with @err set. */
+int ctl_policy_load(const char *path, struct ctl_policy *p, char *err,
+		    size_t errlen);
+/* Does @p let a member add identifier @name (acme_ident's name)? */
+bool ctl_policy_allows(const struct ctl_policy *p, const char *name);
 /* The JSON array of challenges that `list` answers (malloc'd, NULL when
  * out of memory: the reply is then "error: ...", never cut short). */
 /* A reply, formatted (malloc'd; NULL: out of memory). */
