@@ -265,6 +265,38 @@ test_control_group_owners() {
 	check "a policy file others may write stops attach" grep -q "^Error: .*control-names" <<<"$out"
 }
 
+# Issue 20, point 12: daemon.log (tmpfs) grew 113 bytes per steered
+# handshake with no bound.  Its lines are now rate-limited (a burst of 100,
+# then 10 a second, errors exempt; what is left out is counted in a note)
+# and the file is cut back at 1 MiB with a note.
+test_log_bounded() {
+	local before after flood hs secs lines limit size
+	attach_test "attach (built-in responder)" --pool 32 --per-source 0
+	for i in 1 2 3; do "$ALPNSTEER" challenge add lg$i.test ka-$i; done
+	sleep 1
+	before=$(wc -l < "$LOG")
+	flood=$(in_cli python3 "$HERE/../scripts/bench_handshakes.py" $SRV4 4 2 lg1.test lg2.test lg3.test)
+	sleep 0.5
+	after=$(wc -l < "$LOG")
+	hs=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["handshakes"])' "$flood")
+	secs=$(python3 -c 'import json,sys; print(int(json.loads(sys.argv[1])["seconds"]) + 2)' "$flood")
+	lines=$((after - before))
+	limit=$((100 + 10 * secs + 20))
+	echo "# $hs handshakes in ${secs}s: $lines log lines ($(( (after - before) * 100 / (hs ? hs : 1) )) per 100 handshakes), limit $limit"
+	check "the flood made more handshakes than the limit has lines" test "$hs" -gt "$limit"
+	check "the log grew by at most the burst and the rate" test "$lines" -le "$limit"
+	check "... and says how many lines it left out" grep -q "lines left out" "$LOG"
+	# The file is cut back at its cap, with a note.
+	truncate -s 1100K "$LOG"
+	sleep 1.5
+	check "a validation after the log reached its cap" "${CHECK[@]}" $SRV4 lg1.test ka-1
+	sleep 0.5
+	size=$(stat -c %s "$LOG")
+	echo "# daemon.log: $size bytes after it reached 1100 KiB"
+	check "daemon.log was cut back under 1 MiB" test "$size" -lt 1048576
+	check "... with a note saying so" grep -q "log cut back" "$LOG"
+}
+
 # --- finding 7: the SNI reaches the log escaped (--forward) --------------
 test_sni_logged_escaped() {
 	local sni_hex
@@ -336,6 +368,7 @@ st_test pending_limit test_pending_limit
 st_test idle_control_client test_idle_control_client
 st_test control_group test_control_group
 st_test control_group_owners test_control_group_owners
+st_test log_bounded test_log_bounded
 st_test sni_logged_escaped test_sni_logged_escaped
 st_test alpn_dir_regular_files test_alpn_dir_regular_files
 check "no kernel WARN" st_dmesg_clean
