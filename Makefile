@@ -8,6 +8,7 @@
 #   make bench      root: alpnsteer vs. direct vs. splitters, ~15 min
 #   make install    PREFIX=/usr/local DESTDIR= (see "Installation paths")
 #   make deb        $(OUTPUT)/alpnsteer_VERSION_ARCH.deb (debhelper)
+#   make vmtest-systemd  root: the package's units under systemd, in qemu
 #   make V=1        show the commands
 #   make help       this list
 
@@ -263,6 +264,8 @@ help:
 	@echo '  install-user  create the alpnsteer system user (sysusers.d)'
 	@echo '  uninstall what install installed'
 	@echo '  deb       $$(OUTPUT)/alpnsteer_VERSION_ARCH.deb (dpkg-buildpackage)'
+	@echo '  vmtest    root: selftests in a qemu guest booting KERNEL=6.1|6.12|.deb'
+	@echo '  vmtest-systemd  root: the package'"'"'s units under systemd as PID 1 (qemu)'
 	@echo '  docs      regenerate man/alpnsteer.8 and completion/alpnsteer.bash'
 	@echo '  clean     remove $$(OUTPUT)'
 	@echo 'Variables: OUTPUT=DIR V=1 CC= CLANG= BPFTOOL= FUZZ_SECONDS='
@@ -275,3 +278,14 @@ help:
 .PHONY: vmtest
 vmtest: all
 	$(Q)scripts/vmtest/run.sh "$(KERNEL)" $(OUTPUT)
+
+# root: the package's systemd units under systemd as PID 1, in a qemu guest
+# (TCG) booting KERNEL (default: 6.1 and 6.12): $(OUTPUT)'s package built
+# from the tree (make deb) installed with apt, every unit started, used and
+# stopped, their exposure scores, apt purge with each active
+# (scripts/vmtest/systemd-guest.sh).
+.PHONY: vmtest-systemd
+vmtest-systemd: all deb
+	$(Q)rc=0; for k in $(or $(KERNEL),6.1 6.12); do \
+		VMTEST_SYSTEMD=1 scripts/vmtest/run.sh $$k $(OUTPUT) || rc=1; \
+	done; exit $$rc

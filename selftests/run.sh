@@ -18,7 +18,8 @@ for t in "$here"/test_*.sh; do
 	[ -n "${SELFTESTS:-}" ] && ! echo " $SELFTESTS " | grep -q " $(basename "$t" .sh) " && continue
 	tally "$(basename "$t")" bash "$t"
 done
-warns=$(dmesg | tail -n +$((start + 1)) | grep -cE 'WARNING:|BUG:|seq # bug|refcount_t|general protection|Oops')
+# the kernel's own reports only (kernel_warns.sh)
+warns=$(dmesg | tail -n +$((start + 1)) | bash "$here/kernel_warns.sh" | grep -c .)
 echo "# kernel WARN/BUG lines during the selftests: $warns"
 [ "$warns" -eq 0 ] || TALLY_FAILED=$((TALLY_FAILED + 1))
 tally_line selftest

@@ -11,7 +11,8 @@
 # traced, and every system call they make is one the unit's
 # SystemCallFilter allows.  Not reproduced here: ProtectSystem and the
 # other file-system views, RestrictAddressFamilies, the seccomp filter
-# itself (checked by the trace instead).
+# itself (checked by the trace instead), and whether /sys/fs/bpf is
+# writable in the unit's mount namespace (only its setting is checked).
 . "$(dirname "$0")/lib.sh"
 UNITS=$(cd "$HERE/../scripts/systemd" && pwd)
 st_require_cmd systemd-analyze strace
@@ -52,6 +53,16 @@ for u in alpnsteer.service alpnsteer-attach.service alpnsteer-forward@8443.servi
 done
 for u in alpnsteer.service alpnsteer-attach.service alpnsteer-forward@.service alpnsteer-agent.service; do
 	check "$u: no CAP_SYS_ADMIN in its bounding set" bash -c "! grep -q '^CapabilityBoundingSet=.*CAP_SYS_ADMIN' '$U/$u'"
+done
+# The pins under the sandbox: with ProtectKernelTunables=yes systemd 252
+# mounts /sys/fs/bpf read-only, and a ReadWritePaths= or BindPaths= entry
+# for it inherits that; the units keep /sys read-only themselves and
+# /sys/fs/bpf writable (scripts/vmtest/systemd-guest.sh proves it under
+# systemd as PID 1, which this machine lacks).
+for u in alpnsteer.service alpnsteer-attach.service alpnsteer-forward@.service alpnsteer-agent.service; do
+	check "$u: /sys read-only, /sys/fs/bpf writable, no ProtectKernelTunables=yes" \
+		bash -c "grep -q '^ReadOnlyPaths=/sys\$' '$U/$u' && grep -q '^ReadWritePaths=/sys/fs/bpf\$' '$U/$u' &&
+			! grep -q '^ProtectKernelTunables=yes' '$U/$u' && grep -q '^ProcSubset=pid' '$U/$u'"
 done
 
 # The unit's restrictions that can be applied without systemd, around a

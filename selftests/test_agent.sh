@@ -72,7 +72,7 @@ for n in 1 2 3 4 5; do
 		not_ok "the pending name is answered by the responder (cycle $n)"
 	t0=$(now_ms)
 	as challenge remove c$n.agent.test
-	wait_detached 100 || not_ok "detached within 10 s of the last remove (cycle $n)"
+	wait_detached 200 || not_ok "detached within 20 s of the last remove (cycle $n)"
 	DET+=($(( $(now_ms) - t0 )))
 done
 echo "# attach latency from challenge add (ms): ${ATT[*]}"
@@ -88,12 +88,16 @@ echo "# the agent's own figure for its last attach: $(agent_field "d['last_attac
 # that waits where it should not (a missed wake-up costs a tick, 100 ms,
 # or a retry, 5 s); the figures are printed, and scripts/bench/agent.sh
 # measures them on a quiet machine.
-check "the agent's attach costs no more than twice attach + add, plus 200 ms (median $med ms vs $bmed ms; best $best ms)" \
-	test "$med" -lt $((2 * bmed + 200))
+check "the agent's attach costs no more than twice attach + add, plus 1 s (median $med ms vs $bmed ms; best $best ms)" \
+	test "$med" -lt $((2 * bmed + 1000))
 dmin=$(printf '%s\n' "${DET[@]}" | sort -n | head -1)
 dmax=$(printf '%s\n' "${DET[@]}" | sort -n | tail -1)
 check "detached no sooner than the grace ($dmin ms >= ${GRACE}000)" test "$dmin" -ge $((GRACE * 1000))
-check "detached soon after the grace ($dmax ms < $((GRACE * 1000 + 3000)))" test "$dmax" -lt $((GRACE * 1000 + 3000))
+# Headroom for a loaded machine (a load average of 7 made it 4,031 ms with
+# a 3 s margin): what this catches is an agent that waits for something
+# else (a ttl, a retry) instead of its grace; scripts/bench/agent.sh holds
+# the tight figure.
+check "detached soon after the grace ($dmax ms < $((GRACE * 1000 + 10000)))" test "$dmax" -lt $((GRACE * 1000 + 10000))
 check "five attaches, five detaches" test "$(agent_field "d['attaches'], d['detaches']")" = "5 5"
 check "the detached state has nothing loaded: programs$IDS gone from bpftool prog show" \
 	bash -c 'for id in $0; do bpftool prog show id $id >/dev/null 2>&1 && exit 1; done; exit 0' "$IDS"
@@ -105,7 +109,7 @@ check "challenge add --ttl 3s (then the client 'crashes')" as challenge add cras
 check "... attached" test "$(status_field "d['state']")" = attached
 check "... listed by the agent with its expiry" \
 	bash -c '"$0" -j challenge list | python3 -c "import json,sys; l=json.load(sys.stdin); assert l[0][\"identifier\"] == \"crashed.agent.test\" and 0 < l[0][\"expires_in\"] <= 3"' "$ALPNSTEER"
-check "it expires and the agent detaches (within ttl + grace + 3 s)" wait_detached $(( (3 + GRACE + 3) * 10 ))
+check "it expires and the agent detaches (within ttl + grace + 10 s)" wait_detached $(( (3 + GRACE + 10) * 10 ))
 exp=$(( $(now_ms) - t0 ))
 echo "# crashed client: detached $exp ms after its add (ttl 3 s, grace ${GRACE} s)"
 # Expiry is counted in whole seconds of the wall clock (a store entry's

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 #include "testlib.h"
@@ -38,13 +39,60 @@ static void slurp(int fd, char *buf, size_t len)
 	close(fd);
 }
 
+/*
+ * The binary as another user runs it: a copy in a directory of its own
+ * under /tmp (0755), removed at exit.  The tree may be where only root
+ * can reach it (a clone under /root, mode 0700): running $ALPNSTEER
+ * there as nobody fails with 127 before the binary says anything.
+ */
+static char priv_dir[] = "/tmp/alpnsteer-cmds-bin-XXXXXX";
+static char priv_bin[sizeof(priv_dir) + 16];
+
+static void priv_remove(void)
+{
+	unlink(priv_bin);
+	rmdir(priv_dir);
+}
+
+static const char *bin_for_others(void)
+{
+	char buf[65536];
+	int in, out, dir;
+	ssize_t n;
+
+	if (priv_bin[0])
+		return priv_bin;
+	if (!mkdtemp(priv_dir))
+		return bin;
+	snprintf(priv_bin, sizeof(priv_bin), "%s/alpnsteer", priv_dir);
+	atexit(priv_remove);
+	dir = open(priv_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dir < 0 || fchmod(dir, 0755))
+		return bin;
+	close(dir);
+	in = open(bin, O_RDONLY | O_CLOEXEC);
+	out = open(priv_bin,
+		   O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0755);
+	if (in < 0 || out < 0)
+		return bin;
+	while ((n = read(in, buf, sizeof(buf))) > 0)
+		if (write(out, buf, n) != n)
+			break;
+	close(in);
+	/* 0755 less the umask at creation: set it on the descriptor. */
+	if (fchmod(out, 0755) || close(out))
+		return bin;
+	return priv_bin;
+}
+
 /* Run the binary with @argv (after its name); as @uid unless -1. */
 static struct out *run_as(int uid, const char *const *argv)
 {
 	static struct out r;
 	char po[] = "/tmp/alpnsteer-cmds-XXXXXX",
 	     pe[] = "/tmp/alpnsteer-cmds-XXXXXX";
-	const char *av[32] = { bin };
+	const char *path = uid >= 0 ? bin_for_others() : bin;
+	const char *av[32] = { path };
 	int fo = mkstemp(po), fe = mkstemp(pe), i, st;
 	pid_t pid;
 
@@ -63,7 +111,7 @@ static struct out *run_as(int uid, const char *const *argv)
 		dup2(fe, 2);
 		if (uid >= 0 && (setgid(uid) || setuid(uid)))
 			_exit(127);
-		execv(bin, (char **)av);
+		execv(path, (char **)av);
 		_exit(127);
 	}
 	waitpid(pid, &st, 0);

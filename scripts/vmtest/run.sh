@@ -13,6 +13,11 @@
 # guest kernel's own virtio/9p/overlay modules.  TCG, not KVM: /dev/kvm on
 # these machines (kvm-pvm) does not boot stock kernels.
 #
+# VMTEST_SYSTEMD=1: boot systemd as PID 1 instead (scripts/vmtest/init),
+# install OUTPUT/alpnsteer_VERSION_ARCH.deb (make deb) with apt in the guest
+# and run systemd-guest.sh: the package's units under real systemd; the
+# summary line is then "vmtest-systemd LABEL: ...".
+#
 # Environment: SELFTESTS (default: test_steering test_failopen test_segments
 # test_loss test_kernel), VMTEST_CMD (a command to run instead, with
 # OUTPUT on its PATH; its exit code is the result), VMTEST_KEEP (a
@@ -46,6 +51,18 @@ for t in qemu-system-x86_64 busybox cpio; do
 	}
 done
 [ -x "$output/alpnsteer" ] || { echo "Error: no $output/alpnsteer" >&2; echo "Hint: run make first" >&2; exit 1; }
+mode=vmtest
+deb=
+if [ "${VMTEST_SYSTEMD:-}" = 1 ]; then
+	mode=vmtest-systemd
+	deb=$output/alpnsteer_$(cat "$repo/VERSION")_$(dpkg --print-architecture).deb
+	[ -f "$deb" ] || {
+		echo "Error: no $deb to install in the guest" >&2
+		echo "Hint: make deb OUTPUT=$output (make vmtest-systemd builds it)" >&2
+		exit 1
+	}
+	selftests=systemd-guest.sh
+fi
 
 # The unpacked kernel tree, and a label for the summary line.
 case $kernel in
@@ -89,7 +106,7 @@ chmod 755 "$work" "$work/out"
 # The initramfs: busybox, /init, the modules in load order (dependencies
 # first, from the guest kernel's modules.dep; built-in ones need nothing).
 cp "$(command -v busybox)" "$work/initrd/bin/busybox"
-for a in sh mount mkdir insmod switch_root cat sleep; do
+for a in sh mount mkdir insmod switch_root cat sleep cp ln rm; do
 	ln -s busybox "$work/initrd/bin/$a"
 done
 cp "$here/init" "$work/initrd/init"
@@ -130,7 +147,12 @@ done
 	printf 'VMTEST_SELFTESTS=%q\n' "$selftests"
 	printf 'VMTEST_CYCLES=%q\n' "${VMTEST_CYCLES:-20}"
 	printf 'VMTEST_CMD=%q\n' "${VMTEST_CMD:-}"
+	printf 'VMTEST_SYSTEMD=%q\n' "${VMTEST_SYSTEMD:-}"
+	printf 'VMTEST_DEB=%q\n' "${deb:+/vmtest-out/$(basename "$deb")}"
+	printf 'VMTEST_LABEL=%q\n' "$label"
 } > "$work/out/env"
+# The package goes in through the results share: the guest's /tmp is its own.
+[ -z "$deb" ] || cp "$deb" "$work/out/"
 
 # The console, with the time since boot at the start of each test.
 stamp() {
@@ -138,12 +160,12 @@ stamp() {
 	while IFS= read -r l; do
 		l=${l%$'\r'}
 		case $l in
-		"# test_"*) l="$l  [+$(($(date +%s) - start)) s]" ;;
+		"# test_"* | "# step "*) l="$l  [+$(($(date +%s) - start)) s]" ;;
 		esac
 		printf '%s\n' "$l"
 	done
 }
-echo "# vmtest $label: $kver ($(basename "$vmlinuz")), tests: $selftests"
+echo "# $mode $label: $kver ($(basename "$vmlinuz")), tests: $selftests"
 # One boot; 124 when the guest did not reach guest.sh in time.  Under TCG a
 # boot now and then hangs in the kernel's own start-up (a soft lockup in the
 # crypto self-tests was seen on a loaded machine): that boot is killed, by
@@ -203,11 +225,13 @@ if [ -n "${VMTEST_CMD:-}" ]; then
 	[ "$rc" = 0 ]
 	exit
 fi
-line=$(grep -E '^selftest: [0-9]+ passed, [0-9]+ failed' "$work/out/selftest.log" 2>/dev/null | tail -n1 || true)
+summary=selftest
+[ $mode = vmtest ] || summary=$mode
+line=$(grep -E "^$summary: [0-9]+ passed, [0-9]+ failed" "$work/out/selftest.log" 2>/dev/null | tail -n1 || true)
 warns=$(grep -oE 'kernel WARN/BUG lines during the selftests: [0-9]+' "$work/out/selftest.log" 2>/dev/null | grep -oE '[0-9]+$' || echo '?')
 passed=0 failed=1 skipped=0
 if [ -n "$line" ]; then
-	passed=$(echo "$line" | sed -E 's/^selftest: ([0-9]+) passed.*/\1/')
+	passed=$(echo "$line" | sed -E 's/^[^:]+: ([0-9]+) passed.*/\1/')
 	failed=$(echo "$line" | sed -E 's/.* ([0-9]+) failed.*/\1/')
 	# ", N skipped" since tests/tally.sh counts skips; absent before
 	skipped=$(echo "$line" | sed -nE 's/.* ([0-9]+) skipped$/\1/p')
@@ -215,8 +239,8 @@ if [ -n "$line" ]; then
 	rc=$(cat "$work/out/rc" 2>/dev/null || echo 1)
 	[ "$rc" = 0 ] || [ "$failed" -gt 0 ] || failed=1
 else
-	echo "# vmtest $label: no selftest summary from the guest (qemu exit $qrc)"
+	echo "# $mode $label: no summary from the guest (qemu exit $qrc)"
 fi
-echo "# vmtest $label: kernel $(grep -m1 -oE 'Linux version [^ ]+ .*' "$work/out/dmesg.log" 2>/dev/null | sed -E 's/.*Debian ([^ )]+).*/\1/' || echo "$kver"), boot $(cat "$work/out/boot_seconds" 2>/dev/null || echo '?') s, tests $(cat "$work/out/test_seconds" 2>/dev/null || echo '?') s, wall $wall s, kernel WARNs $warns"
-echo "vmtest $label: $passed passed, $failed failed, $skipped skipped"
+echo "# $mode $label: kernel $(grep -m1 -oE 'Linux version [^ ]+ .*' "$work/out/dmesg.log" 2>/dev/null | sed -E 's/.*Debian ([^ )]+).*/\1/' || echo "$kver"), boot $(cat "$work/out/boot_seconds" 2>/dev/null || echo '?') s, tests $(cat "$work/out/test_seconds" 2>/dev/null || echo '?') s, wall $wall s, kernel WARNs $warns; host load average $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "$mode $label: $passed passed, $failed failed, $skipped skipped"
 [ "$failed" -eq 0 ]
