@@ -222,6 +222,81 @@ test_control_group() {
 	check "someone outside the group may not" grep -qi "permission denied" <<<"$out"
 }
 
+# Issue 20, point 9: a --control-group member adds challenges for itself,
+# never over root's or another member's, and (with root's
+# /etc/alpnsteer/control-names) only for its names and their subdomains.
+test_control_group_owners() {
+	local out r
+	member() { setpriv --reuid=65534 --regid=65534 --clear-groups "$ST_WORK/alpnsteer-copy" "$@" 2>&1; }
+	member2() { setpriv --reuid=65533 --regid=65534 --clear-groups "$ST_WORK/alpnsteer-copy" "$@" 2>&1; }
+	pending() { "$ALPNSTEER" -j challenge list 2>/dev/null | python3 -c 'import json,sys; print(" ".join(sorted(c["identifier"] for c in json.load(sys.stdin))))'; }
+	attach_test "attach --control-group nogroup" --control-group nogroup
+	check "root adds a.test" "$ALPNSTEER" challenge add a.test root-ka
+	out=$(member challenge add a.test member-ka) && r=0 || r=$?
+	echo "# member add over root's: $out"
+	check "a member cannot replace root's challenge" test $r != 0
+	out=$(member challenge remove a.test) && r=0 || r=$?
+	check "a member cannot remove root's challenge" test $r != 0
+	check "root's a.test still validates with root's key authorization" "${CHECK[@]}" $SRV4 a.test root-ka
+	check "a member adds its own name" member challenge add m.test m-ka
+	out=$(member2 challenge add m.test other-ka) && r=0 || r=$?
+	check "another member cannot replace it" test $r != 0
+	check "... which still validates with the first member's" "${CHECK[@]}" $SRV4 m.test m-ka
+	check "root may replace a member's challenge" "$ALPNSTEER" challenge add m.test root-ka2
+	check "the member removes its own" member challenge add m2.test x
+	check "... and may remove it" member challenge remove m2.test
+	as detach --all --wait=20
+	# The policy file, root's, in this test's own mount namespace.
+	mkdir -p /etc/alpnsteer
+	mount -t tmpfs -o mode=0755 tmpfs /etc/alpnsteer
+	st_defer umount /etc/alpnsteer
+	printf '# the shop team\nshop.test\n' > /etc/alpnsteer/control-names
+	chmod 644 /etc/alpnsteer/control-names
+	attach_test "attach --control-group nogroup with a name policy" --control-group nogroup
+	out=$(member challenge add www.bank.test evil-ka) && r=0 || r=$?
+	echo "# member add outside its names: $out"
+	check "a member cannot add a name outside its policy" test $r != 0
+	check "a member adds a subdomain of its name" member challenge add www.shop.test shop-ka
+	check "root adds any name" "$ALPNSTEER" challenge add www.bank.test bank-ka
+	expect_eq "pending: root's and the member's allowed one" "$(pending)" "www.bank.test www.shop.test"
+	chmod 666 /etc/alpnsteer/control-names
+	as detach --all --wait=20
+	out=$(as attach --control-group nogroup 2>&1) && r=0 || r=$?
+	check "a policy file others may write stops attach" grep -q "^Error: .*control-names" <<<"$out"
+}
+
+# Issue 20, point 12: daemon.log (tmpfs) grew 113 bytes per steered
+# handshake with no bound.  Its lines are now rate-limited (a burst of 100,
+# then 10 a second, errors exempt; what is left out is counted in a note)
+# and the file is cut back at 1 MiB with a note.
+test_log_bounded() {
+	local before after flood hs secs lines limit size
+	attach_test "attach (built-in responder)" --pool 32 --per-source 0
+	for i in 1 2 3; do "$ALPNSTEER" challenge add lg$i.test ka-$i; done
+	sleep 1
+	before=$(wc -l < "$LOG")
+	flood=$(in_cli python3 "$HERE/../scripts/bench_handshakes.py" $SRV4 4 2 lg1.test lg2.test lg3.test)
+	sleep 0.5
+	after=$(wc -l < "$LOG")
+	hs=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["handshakes"])' "$flood")
+	secs=$(python3 -c 'import json,sys; print(int(json.loads(sys.argv[1])["seconds"]) + 2)' "$flood")
+	lines=$((after - before))
+	limit=$((100 + 10 * secs + 20))
+	echo "# $hs handshakes in ${secs}s: $lines log lines ($(( (after - before) * 100 / (hs ? hs : 1) )) per 100 handshakes), limit $limit"
+	check "the flood made more handshakes than the limit has lines" test "$hs" -gt "$limit"
+	check "the log grew by at most the burst and the rate" test "$lines" -le "$limit"
+	check "... and says how many lines it left out" grep -q "lines left out" "$LOG"
+	# The file is cut back at its cap, with a note.
+	truncate -s 1100K "$LOG"
+	sleep 1.5
+	check "a validation after the log reached its cap" "${CHECK[@]}" $SRV4 lg1.test ka-1
+	sleep 0.5
+	size=$(stat -c %s "$LOG")
+	echo "# daemon.log: $size bytes after it reached 1100 KiB"
+	check "daemon.log was cut back under 1 MiB" test "$size" -lt 1048576
+	check "... with a note saying so" grep -q "log cut back" "$LOG"
+}
+
 # --- finding 7: the SNI reaches the log escaped (--forward) --------------
 test_sni_logged_escaped() {
 	local sni_hex
@@ -292,6 +367,8 @@ st_test nonroot_status test_nonroot_status
 st_test pending_limit test_pending_limit
 st_test idle_control_client test_idle_control_client
 st_test control_group test_control_group
+st_test control_group_owners test_control_group_owners
+st_test log_bounded test_log_bounded
 st_test sni_logged_escaped test_sni_logged_escaped
 st_test alpn_dir_regular_files test_alpn_dir_regular_files
 check "no kernel WARN" st_dmesg_clean

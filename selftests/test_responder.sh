@@ -64,6 +64,15 @@ check "the independent checker can fail (wrong key authorization)" grep -q "FAIL
 check "unknown SNI with acme-tls/1 reaches nginx" nginx_refuses_acme $SRV4 unknown.test
 expect_eq "no ALPN reaches nginx" "$(field "$(tls $SRV4 --sni example.test)" cn)" nginx-real
 expect_eq "http/1.1 for a pending name reaches nginx" "$(field "$(tls $SRV6 --alpn http/1.1 --sni example.test)" cn)" nginx-real
+# TLS 1.3 HelloRetryRequest (issue 20, point 8): the first hello (steered:
+# acme-tls/1 for a pending name) draws a retry; the second is checked as
+# the first was, or the validation certificate goes to a hello without
+# acme-tls/1 or for another name.
+hrr() { in_cli python3 "$HERE/hrr.py" "$@"; }
+expect_eq "[HRR] a real client's second hello is answered" "$(hrr $SRV4 example.test same)" serverhello
+expect_eq "[HRR] a second hello without ALPN is refused" "$(hrr $SRV4 example.test noalpn)" alert:120
+expect_eq "[HRR] a second hello without ALPN or SNI is refused" "$(hrr $SRV6 example.test bare)" alert:120
+expect_eq "[HRR] a second hello for another name is refused" "$(hrr $SRV4 example.test othersni)" alert:112
 
 # 50 concurrent validations for 5 identifiers, IPv4 and IPv6.
 for i in 1 2 3 4 5; do "$ALPNSTEER" challenge add n$i.test ka-$i; done

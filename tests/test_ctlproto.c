@@ -7,6 +7,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <errno.h>
+#include <unistd.h>
+#include <sys/stat.h>
 #include <arpa/inet.h>
 
 #include "testlib.h"
@@ -282,6 +285,97 @@ TEST(dispatch_table)
 	ASSERT_EQ(ctl_dispatch(&srv, NULL, buf, 0, &r), 0);
 	free(r);
 	ASSERT_EQ(fake_calls, 1);
+}
+
+/* Issue 20, point 9: a --control-group member acts only on challenges it
+ * added, and (with a policy) only for its names; root on any. */
+static int req_as(struct challenges *cs, uid_t uid,
+		  const struct ctl_policy *pol, const char *line)
+{
+	struct ctl_caller who = { .uid = uid, .policy = pol };
+	char buf[512];
+	char *r;
+	int rc;
+
+	snprintf(buf, sizeof(buf), "%s", line);
+	rc = ctl_apply_as(cs, buf, &r, &who);
+	snprintf(reply, sizeof(reply), "%s", r ? r : "(null)");
+	free(r);
+	return rc;
+}
+
+TEST(members_own_their_challenges)
+{
+	struct challenges cs = {};
+
+	ASSERT_EQ(req_as(&cs, 0, NULL, "add a.test root-ka"), 1);
+	/* A member cannot replace nor remove root's challenge. */
+	ASSERT_EQ(req_as(&cs, 1000, NULL, "add A.test member-ka"), -EPERM);
+	ASSERT_STRSTR(reply, "another user");
+	ASSERT_EQ(req_as(&cs, 1000, NULL, "remove a.test"), -EPERM);
+	ASSERT_EQ(cs.nr, 1);
+	ASSERT_EQ(challenges_find_sni(&cs, "a.test")->owner, 0);
+	/* Its own: added, replaced, then another member is refused. */
+	ASSERT_EQ(req_as(&cs, 1000, NULL, "add m.test ka1"), 1);
+	ASSERT_EQ(challenges_find_sni(&cs, "m.test")->owner, 1000);
+	ASSERT_EQ(req_as(&cs, 1000, NULL, "add m.test ka2"), 1);
+	ASSERT_EQ(
+		req_as(&cs, 1001, NULL,
+		       "add-digest m.test "
+		       "0000000000000000000000000000000000000000000000000000000000000000"),
+		-EPERM);
+	ASSERT_EQ(req_as(&cs, 1001, NULL, "remove m.test"), -EPERM);
+	/* Root may replace and remove anyone's. */
+	ASSERT_EQ(req_as(&cs, 0, NULL, "add m.test root-ka"), 1);
+	ASSERT_EQ(challenges_find_sni(&cs, "m.test")->owner, 0);
+	ASSERT_EQ(req_as(&cs, 1000, NULL, "remove m.test"), -EPERM);
+	ASSERT_EQ(req_as(&cs, 0, NULL, "remove m.test"), 1);
+	ASSERT_EQ(req_as(&cs, 1000, NULL, "add m2.test ka"), 1);
+	ASSERT_EQ(req_as(&cs, 1000, NULL, "remove m2.test"), 1);
+	challenges_free(&cs);
+}
+
+TEST(member_name_policy)
+{
+	struct challenges cs = {};
+	char path[] = "/tmp/ctlpolicy.XXXXXX", err[256];
+	struct ctl_policy *pol = calloc(1, sizeof(*pol));
+	int fd = mkstemp(path);
+
+	ASSERT_TRUE(fd >= 0 && pol);
+	ASSERT_TRUE(write(fd, "# the team's names\nshop.test\n198.18.7.1\n",
+			  40) == 40);
+	close(fd);
+	err[0] = '\0';
+	/* Root's file (the unit tests run as root in CI; skip otherwise). */
+	if (getuid() == 0) {
+		ASSERT_EQ(ctl_policy_load(path, pol, err, sizeof(err)), 0);
+		ASSERT_EQ(pol->nr, 2);
+	} else {
+		pol->nr = 2;
+		snprintf(pol->name[0], sizeof(pol->name[0]), "shop.test");
+		snprintf(pol->name[1], sizeof(pol->name[1]), "198.18.7.1");
+	}
+	ASSERT_TRUE(ctl_policy_allows(pol, "shop.test"));
+	ASSERT_TRUE(ctl_policy_allows(pol, "www.shop.test"));
+	ASSERT_FALSE(ctl_policy_allows(pol, "evilshop.test"));
+	ASSERT_FALSE(ctl_policy_allows(pol, "test"));
+	ASSERT_TRUE(ctl_policy_allows(pol, "198.18.7.1"));
+	ASSERT_FALSE(ctl_policy_allows(pol, "198.18.7.10"));
+	ASSERT_EQ(req_as(&cs, 1000, pol, "add www.bank.test ka"), -EPERM);
+	ASSERT_STRSTR(reply, "not among the names");
+	ASSERT_EQ(req_as(&cs, 1000, pol, "add WWW.Shop.test ka"), 1);
+	ASSERT_EQ(req_as(&cs, 1000, pol, "add 198.18.7.10 ka"), -EPERM);
+	/* The policy is for members; root adds any name. */
+	ASSERT_EQ(req_as(&cs, 0, pol, "add www.bank.test ka"), 1);
+	/* A file others may write is refused, as is a symlink. */
+	chmod(path, 0666);
+	ASSERT_EQ(ctl_policy_load(path, pol, err, sizeof(err)), -EPERM);
+	ASSERT_EQ(pol->nr, -1);
+	unlink(path);
+	ASSERT_EQ(ctl_policy_load(path, pol, err, sizeof(err)), -ENOENT);
+	free(pol);
+	challenges_free(&cs);
 }
 
 TEST_MAIN()

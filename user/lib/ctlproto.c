@@ -5,7 +5,10 @@
  * Kept free of sockets and BPF so the unit tests drive it directly.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <time.h>
+#include <unistd.h>
+#include <sys/stat.h>
 #include <stdbool.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -248,14 +251,126 @@ int ctl_dispatch(const struct ctl_server *srv, void *ctx, char *req, uid_t uid,
 	return srv->fn[v](ctx, &r, reply);
 }
 
+/* ---- who may add what ---- */
+
+bool ctl_policy_allows(const struct ctl_policy *p, const char *name)
+{
+	size_t nl = strlen(name), l;
+	int i;
+
+	if (!p || p->nr < 0)
+		return true;
+	for (i = 0; i < p->nr; i++) {
+		l = strlen(p->name[i]);
+		if (!strcmp(name, p->name[i]))
+			return true;
+		/* A subdomain: "x.a.test" under "a.test", never "xa.test". */
+		if (nl > l + 1 && name[nl - l - 1] == '.' &&
+		    !strcmp(name + nl - l, p->name[i]) &&
+		    !strchr(p->name[i], ':'))
+			return true;
+	}
+	return false;
+}
+
+int ctl_policy_load(const char *path, struct ctl_policy *p, char *err,
+		    size_t errlen)
+{
+	char line[512], e[128];
+	struct acme_ident id;
+	struct stat st;
+	FILE *f;
+	int fd, rc = 0, ln = 0;
+
+	p->nr = -1;
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0) {
+		if (errno == ENOENT)
+			return -ENOENT;
+		snprintf(err, errlen, "cannot open %s: %s", path,
+			 strerror(errno));
+		return -errno;
+	}
+	/* It widens what members may do: only root may have written it. */
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode) || st.st_uid != 0 ||
+	    (st.st_mode & 022) || st.st_size > 64 * 1024) {
+		snprintf(
+			err, errlen,
+			"%s must be a regular file of root's that only root may write, at most 64 KiB",
+			path);
+		close(fd);
+		return -EPERM;
+	}
+	f = fdopen(fd, "r");
+	if (!f) {
+		close(fd);
+		return -ENOMEM;
+	}
+	p->nr = 0;
+	while (fgets(line, sizeof(line), f)) {
+		char *s = line + strspn(line, " \t");
+
+		ln++;
+		s[strcspn(s, " \t\r\n#")] = '\0';
+		if (!*s)
+			continue;
+		if (acme_ident_parse(s, &id, e, sizeof(e))) {
+			snprintf(err, errlen, "%s:%d: %s", path, ln, e);
+			rc = -EINVAL;
+			break;
+		}
+		if (p->nr == CTL_POLICY_MAX) {
+			snprintf(err, errlen, "%s: more than %d names", path,
+				 CTL_POLICY_MAX);
+			rc = -E2BIG;
+			break;
+		}
+		snprintf(p->name[p->nr++], sizeof(p->name[0]), "%s", id.name);
+	}
+	fclose(f);
+	if (rc)
+		p->nr = -1;
+	return rc;
+}
+
 /* ---- the monitor's server ---- */
+
+struct mon_ctx {
+	struct challenges *cs;
+	const struct ctl_policy *policy;
+};
+
+/* May uid @uid replace or remove @c? */
+static bool may_touch(uid_t uid, const struct challenge *c)
+{
+	return uid == 0 || c->owner == uid;
+}
 
 static int mon_add(void *ctx, const struct ctl_req *r, char **reply)
 {
-	struct challenges *cs = ctx;
+	struct mon_ctx *m = ctx;
+	struct challenges *cs = m->cs;
 	struct challenge *c;
 	char err[200] = "";
 	int rc;
+
+	/* A --control-group member acts for its own challenges and names
+	 * only (docs/usage.md, "What --control-group membership grants"). */
+	if (r->uid != 0) {
+		c = challenges_find_sni(cs, r->id.sni);
+		if (c && !may_touch(r->uid, c)) {
+			*reply = ctl_msg(
+				"error: %s is pending for another user; only it or root may replace it",
+				r->ident);
+			return -EPERM;
+		}
+		if (!ctl_policy_allows(m->policy, r->id.name)) {
+			*reply = ctl_msg(
+				"error: %s is not among the names members may add (%s)",
+				r->ident, CTL_POLICY_PATH);
+			return -EPERM;
+		}
+	}
 
 	rc = r->verb == CTL_ADD_DIGEST ?
 		     challenges_add_digest(cs, r->ident, r->digest, err,
@@ -269,15 +384,27 @@ static int mon_add(void *ctx, const struct ctl_req *r, char **reply)
 	 * `challenge add --ttl`): a holder that dies, the agent included,
 	 * cannot leave a name answered past it. */
 	c = challenges_find_sni(cs, r->id.sni);
-	if (c)
+	if (c) {
 		c->expires = r->ttl ? time(NULL) + r->ttl : 0;
+		c->owner = r->uid;
+	}
 	*reply = ctl_msg("ok");
 	return 1;
 }
 
 static int mon_remove(void *ctx, const struct ctl_req *r, char **reply)
 {
-	int rc = challenges_remove(ctx, r->ident);
+	struct mon_ctx *m = ctx;
+	struct challenge *c = challenges_find_sni(m->cs, r->id.sni);
+	int rc;
+
+	if (c && !may_touch(r->uid, c)) {
+		*reply = ctl_msg(
+			"error: %s is pending for another user; only it or root may remove it",
+			r->ident);
+		return -EPERM;
+	}
+	rc = challenges_remove(m->cs, r->ident);
 
 	if (rc) {
 		*reply =
@@ -290,7 +417,10 @@ static int mon_remove(void *ctx, const struct ctl_req *r, char **reply)
 
 static int mon_list(void *ctx, const struct ctl_req *r, char **reply)
 {
-	*reply = r->verb == CTL_LIST ? ctl_list_json(ctx) : ctl_list_table(ctx);
+	struct mon_ctx *m = ctx;
+
+	*reply = r->verb == CTL_LIST ? ctl_list_json(m->cs) :
+				       ctl_list_table(m->cs);
 	return *reply ? 0 : -ENOMEM;
 }
 
@@ -304,7 +434,17 @@ static const struct ctl_server monitor = {
 	},
 };
 
+int ctl_apply_as(struct challenges *cs, char *req, char **reply,
+		 const struct ctl_caller *who)
+{
+	struct mon_ctx m = { .cs = cs, .policy = who->policy };
+
+	return ctl_dispatch(&monitor, &m, req, who->uid, reply);
+}
+
 int ctl_apply(struct challenges *cs, char *req, char **reply)
 {
-	return ctl_dispatch(&monitor, cs, req, 0, reply);
+	const struct ctl_caller root = { .uid = 0 };
+
+	return ctl_apply_as(cs, req, reply, &root);
 }

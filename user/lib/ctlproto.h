@@ -3,6 +3,7 @@
 #ifndef ALPNSTEER_CTLPROTO_H
 #define ALPNSTEER_CTLPROTO_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include <sys/types.h>
@@ -68,8 +69,33 @@ struct ctl_server {
 int ctl_dispatch(const struct ctl_server *srv, void *ctx, char *req, uid_t uid,
 		 char **reply);
 
-/* The monitor's server over its challenges (ctl_dispatch() with them). */
+/* Names a --control-group member may add: each line a DNS name or an IP
+ * address, covering itself and (a DNS name) its subdomains.  Root owns
+ * the file; no file means any name nobody else has pending. */
+#define CTL_POLICY_PATH "/etc/alpnsteer/control-names"
+#define CTL_POLICY_MAX 256
+struct ctl_policy {
+	int nr; /* -1: no policy file (a member may add any name) */
+	char name[CTL_POLICY_MAX][ALPNSTEER_NAME_MAX];
+};
+/* Who asks: root (uid 0) may do anything; anyone else only to challenges
+ * it added itself, and with @policy (NULL: none) only to its names. */
+struct ctl_caller {
+	uid_t uid;
+	const struct ctl_policy *policy;
+};
+/* Read @path (O_NOFOLLOW; a regular file of root's that only root may
+ * write): 0, -ENOENT when there is none, another -errno with @err set. */
+int ctl_policy_load(const char *path, struct ctl_policy *p, char *err,
+		    size_t errlen);
+/* Does @p let a member add identifier @name (acme_ident's name)? */
+bool ctl_policy_allows(const struct ctl_policy *p, const char *name);
+
+/* The monitor's server over its challenges (ctl_dispatch() with them):
+ * ctl_apply() as root, ctl_apply_as() as @who. */
 int ctl_apply(struct challenges *cs, char *req, char **reply);
+int ctl_apply_as(struct challenges *cs, char *req, char **reply,
+		 const struct ctl_caller *who);
 /* A reply, formatted (malloc'd; NULL: out of memory). */
 char *ctl_msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* The JSON array of challenges that `list` answers (malloc'd, NULL when

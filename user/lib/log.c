@@ -10,6 +10,9 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/stat.h>
 #include <bpf/libbpf.h>
 
 #include "log.h"
@@ -20,10 +23,85 @@ bool log_json;
 bool log_daemon;
 unsigned int log_errors;
 
+/*
+ * The daemon's log is a file on tmpfs (memory) when no journal takes its
+ * stderr, and every steered handshake writes lines to it: anyone who can
+ * send acme-tls/1 hellos for a pending name could grow it without bound
+ * (113 bytes a handshake, measured).  So the daemon's notes (not its
+ * warnings and errors) are rate-limited (a token bucket: LOG_BURST lines, then LOG_RATE a
+ * second; the lines left out are counted in a note), and a log file that
+ * reaches LOG_MAX_BYTES is cut back to nothing with a note (it is opened
+ * O_APPEND, so the next line goes at the new end).  Rotation would need
+ * the run directory writable by the daemon's user; it is not.
+ */
+#define LOG_BURST 100
+#define LOG_RATE 10
+#define LOG_MAX_BYTES (1L << 20)
+
+static struct {
+	struct timespec last;
+	double tokens;
+	unsigned long left_out;
+	bool started;
+} lim;
+
+static bool daemon_line_allowed(bool exempt)
+{
+	struct timespec now;
+	double dt;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (!lim.started) {
+		lim.started = true;
+		lim.tokens = LOG_BURST;
+	} else {
+		dt = (double)(now.tv_sec - lim.last.tv_sec) +
+		     (now.tv_nsec - lim.last.tv_nsec) / 1e9;
+		lim.tokens += dt * LOG_RATE;
+		if (lim.tokens > LOG_BURST)
+			lim.tokens = LOG_BURST;
+	}
+	lim.last = now;
+	if (lim.tokens >= 1)
+		lim.tokens -= 1;
+	else if (!exempt) {
+		lim.left_out++;
+		return false;
+	}
+	return true;
+}
+
+static void daemon_log_bound(void)
+{
+	struct stat st;
+
+	if (fstat(STDERR_FILENO, &st) || !S_ISREG(st.st_mode) ||
+	    st.st_size < LOG_MAX_BYTES)
+		return;
+	fflush(stderr);
+	if (ftruncate(STDERR_FILENO, 0))
+		return;
+	fprintf(stderr,
+		"alpnsteer: log cut back: it reached its cap of %ld bytes; older lines are gone\n",
+		LOG_MAX_BYTES);
+}
+
 static void vout(const char *tag, const char *fmt, va_list ap)
 {
-	if (log_daemon)
+	if (log_daemon) {
+		/* Warnings and errors are rare and never one per handshake;
+		 * the notes (no tag) are what a flood of clients writes. */
+		if (!daemon_line_allowed(tag != NULL))
+			return;
+		daemon_log_bound();
+		if (lim.left_out) {
+			fprintf(stderr,
+				"alpnsteer: %lu lines left out (more than %d a second)\n",
+				lim.left_out, LOG_RATE);
+			lim.left_out = 0;
+		}
 		fputs("alpnsteer: ", stderr);
+	}
 	if (tag)
 		fputs(tag, stderr);
 	vfprintf(stderr, fmt, ap);

@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <time.h>
+#include <sys/types.h>
 #include <linux/types.h>
 #include <openssl/ssl.h>
 
@@ -30,6 +31,10 @@ struct challenge {
 	char last_addr[CHALLENGE_LAST_ADDRS][64];
 	unsigned int last_next;
 	bool in_worker; /* its certificate was handed to the TLS worker */
+	/* Who added it (SO_PEERCRED of the control client; 0 for root,
+	 * --alpn-dir and --domain): only that uid or root may replace or
+	 * remove it. */
+	uid_t owner;
 	struct challenge *next;
 };
 

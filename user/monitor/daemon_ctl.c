@@ -158,7 +158,9 @@ static void ctl_answer(struct daemon *d, struct ctl_client *c)
 	if (rc <= 0) {
 		c->reply = strdup("error: permission denied");
 	} else {
-		rc = ctl_apply(&d->store, buf, &c->reply);
+		struct ctl_caller who = { .uid = uid, .policy = d->policy };
+
+		rc = ctl_apply_as(&d->store, buf, &c->reply, &who);
 		if (rc > 0 && (rc = sync_policy(d)) < 0) {
 			free(c->reply);
 			c->reply = NULL;
@@ -216,6 +218,26 @@ int setup_sources(struct daemon *d)
 
 	for (i = 0; i < CONTROL_MAX_CLIENTS; i++)
 		d->ctl[i].fd = -1;
+	if ((gid_t)d->o->a.control_gid != (gid_t)-1) {
+		char msg[256];
+
+		d->policy = calloc(1, sizeof(*d->policy));
+		if (!d->policy)
+			return -ENOMEM;
+		err = ctl_policy_load(CTL_POLICY_PATH, d->policy, msg,
+				      sizeof(msg));
+		if (err == -ENOENT) {
+			free(d->policy);
+			d->policy = NULL;
+		} else if (err) {
+			p_err("%s", msg);
+			p_hint("one DNS name or IP address a line; members may add each and its subdomains");
+			return err;
+		} else {
+			p_info("--control-group members may add %d name(s) and their subdomains (%s)",
+			       d->policy->nr, CTL_POLICY_PATH);
+		}
+	}
 	lc_run_path(&d->o->paths, LC_CONTROL_SOCK, d->ctl_path,
 		    sizeof(d->ctl_path));
 	d->ctl_fd = control_listen(d->ctl_path, (gid_t)d->o->a.control_gid);

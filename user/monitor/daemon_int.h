@@ -13,6 +13,7 @@
 
 #include "challenges.h"
 #include "control.h"
+#include "ctlproto.h"
 #include "daemon.h"
 #include "loader.h"
 #include "pool.h"
@@ -58,6 +59,8 @@ struct daemon {
 	bool stop; /* SIGTERM/SIGINT: exit once drained */
 	unsigned long ticks;
 	struct ctl_client ctl[CONTROL_MAX_CLIENTS];
+	/* The names --control-group members may add (NULL: any). */
+	struct ctl_policy *policy;
 	/* The TLS worker (docs/design.md, "Privilege separation"). */
 	pid_t wpid; /* 0: none running */
 	int wfd; /* our end of its socket, -1: none */

@@ -11,7 +11,10 @@
  *    certificate is chosen;
  *  - the validation certificate is only ever shown to a handshake whose SNI
  *    is a pending identifier; any other SNI is refused (unrecognized_name)
- *    and sees no certificate at all.
+ *    and sees no certificate at all;
+ *  - each of these holds for every ClientHello of a handshake: the second
+ *    one after a HelloRetryRequest is checked as the first, and must name
+ *    the same identifier.
  * The slot socket is non-blocking; reads are the client's bytes, writes go
  * out on the client's connection through the reply program.
  */
@@ -37,9 +40,11 @@ static struct resp_name *find_name(struct responder *r, const char *sni)
 	return NULL;
 }
 
-/* ClientHello callback: pick the certificate, or refuse.  ALPN and SNI
- * are read by include/clienthello.h, the parser the kernel's verdict runs:
- * what steered the hello here is what is answered. */
+/* ClientHello callback: pick the certificate, or refuse.  Called for
+ * every hello of a handshake, the second one after a HelloRetryRequest
+ * included.  ALPN and SNI are read by include/clienthello.h, the parser
+ * the kernel's verdict runs: what steered the hello here is what is
+ * answered. */
 static int on_client_hello(SSL *ssl, int *alert, void *arg)
 {
 	struct responder *r = arg;
@@ -69,6 +74,14 @@ static int on_client_hello(SSL *ssl, int *alert, void *arg)
 	c = find_name(r, (const char *)info.sni);
 	if (!c)
 		goto unknown_name;
+	tc = SSL_get_app_data(ssl);
+	/* After a HelloRetryRequest the client's second hello comes here
+	 * too (every context carries this callback: the one switched to
+	 * below is the one OpenSSL asks).  It is held to the same rules and
+	 * must name the same identifier: a second hello is a new chance to
+	 * leave out acme-tls/1 or to ask for another name. */
+	if (tc->sni[0] && strcmp(tc->sni, (const char *)info.sni))
+		goto unknown_name;
 	/* Switch to the name's own context, built once with its certificate
 	 * and key, rather than load both into each handshake: no key check
 	 * and no certificate copy per handshake (docs/design.md, "Privilege
@@ -77,7 +90,6 @@ static int on_client_hello(SSL *ssl, int *alert, void *arg)
 		*alert = SSL_AD_INTERNAL_ERROR;
 		return SSL_CLIENT_HELLO_ERROR;
 	}
-	tc = SSL_get_app_data(ssl);
 	memcpy(tc->sni, info.sni, sizeof(tc->sni));
 	return SSL_CLIENT_HELLO_SUCCESS;
 
@@ -109,7 +121,7 @@ static int on_alpn(SSL *ssl, const unsigned char **out, unsigned char *outlen,
 
 /* The policy every context shares: the base one, where each handshake
  * starts, and each name's, which it switches to. */
-static SSL_CTX *new_ctx(void)
+static SSL_CTX *new_ctx(struct responder *r)
 {
 	SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
 
@@ -123,8 +135,12 @@ static SSL_CTX *new_ctx(void)
 	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
 	SSL_CTX_set_num_tickets(ctx, 0);
 	SSL_CTX_set_max_early_data(ctx, 0);
-	/* The ALPN callback is looked up on the context switched to. */
+	/* Both callbacks are looked up on the context switched to: a
+	 * ClientHello callback set on the base context alone would never
+	 * see the second hello of a HelloRetryRequest, which then got the
+	 * validation certificate with no ALPN at all (issue 20). */
 	SSL_CTX_set_alpn_select_cb(ctx, on_alpn, NULL);
+	SSL_CTX_set_client_hello_cb(ctx, on_client_hello, r);
 	/* The certificate is self-signed and goes alone: no chain to build,
 	 * which OpenSSL otherwise does per handshake through its store
 	 * (X509_verify_cert on a store context made for it). */
@@ -138,10 +154,9 @@ static SSL_CTX *new_ctx(void)
 int responder_init(struct responder *r)
 {
 	memset(r, 0, sizeof(*r));
-	r->ctx = new_ctx();
+	r->ctx = new_ctx(r);
 	if (!r->ctx)
 		return -ENOMEM;
-	SSL_CTX_set_client_hello_cb(r->ctx, on_client_hello, r);
 	return 0;
 }
 
@@ -171,7 +186,7 @@ int responder_add(struct responder *r, const char *sni, X509 *cert,
 
 	if (strlen(sni) >= sizeof(n->sni))
 		goto out;
-	ctx = new_ctx();
+	ctx = new_ctx(r);
 	if (!ctx || SSL_CTX_use_certificate(ctx, cert) != 1 ||
 	    SSL_CTX_use_PrivateKey(ctx, key) != 1 ||
 	    SSL_CTX_check_private_key(ctx) != 1)

@@ -17,13 +17,17 @@
 #include <signal.h>
 #include <stdio.h>
 #include <unistd.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <linux/capability.h>
 #include <seccomp.h>
 
 #include "sandbox.h"
+
+#define SANDBOX_WORKER_DATA_MAX (256UL << 20)
 
 static int last_cap(void)
 {
@@ -78,13 +82,9 @@ static const int allowed[] = {
 	/* the slot sockets (OpenSSL's socket BIO, the relay) */
 	SCMP_SYS(read),
 	SCMP_SYS(write),
-	SCMP_SYS(sendto),
-	/* --proxy-protocol: the header peeked at, then taken (proxy.c) */
-	SCMP_SYS(recvfrom),
 	SCMP_SYS(close),
 	/* the relay: has the monitor's connect completed */
 	SCMP_SYS(getpeername),
-	SCMP_SYS(getsockopt),
 	/* the loop */
 	SCMP_SYS(epoll_wait),
 	SCMP_SYS(epoll_pwait),
@@ -94,7 +94,6 @@ static const int allowed[] = {
 	SCMP_SYS(gettimeofday),
 	/* malloc */
 	SCMP_SYS(brk),
-	SCMP_SYS(mmap),
 	SCMP_SYS(munmap),
 	SCMP_SYS(mremap),
 	SCMP_SYS(madvise),
@@ -123,6 +122,38 @@ static int load_filter(int ipc_fd)
 	err = err   ?:
 		      seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(sendmsg),
 				       1, SCMP_A0(SCMP_CMP_EQ, ipc_fd));
+	/* Arguments narrowed to what the loop passes (issue 20): malloc's
+	 * anonymous private memory, never executable (no code of its own to
+	 * write and run) nor shared (a MAP_SHARED mapping of a descriptor it
+	 * holds wrote to a file past RLIMIT_FSIZE 0), nor of a file. */
+	err = err   ?:
+		      seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(mmap), 2,
+				       SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC,
+					       0),
+				       SCMP_A3(SCMP_CMP_MASKED_EQ,
+					       MAP_SHARED | MAP_ANONYMOUS,
+					       MAP_ANONYMOUS));
+	/* The relay's send(MSG_NOSIGNAL | MSG_DONTWAIT), to no address. */
+	err = err   ?:
+		      seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(sendto), 2,
+				       SCMP_A3(SCMP_CMP_MASKED_EQ,
+					       ~(scmp_datum_t)(MSG_NOSIGNAL |
+							       MSG_DONTWAIT),
+					       0),
+				       SCMP_A4(SCMP_CMP_EQ, 0));
+	/* --proxy-protocol: the header peeked at, then taken (proxy.c). */
+	err = err   ?:
+		      seccomp_rule_add(
+			      ctx, SCMP_ACT_ALLOW, SCMP_SYS(recvfrom), 1,
+			      SCMP_A3(SCMP_CMP_MASKED_EQ,
+				      ~(scmp_datum_t)(MSG_PEEK | MSG_DONTWAIT),
+				      0));
+	/* The relay's SO_ERROR, and no other option. */
+	err = err   ?:
+		      seccomp_rule_add(ctx, SCMP_ACT_ALLOW,
+				       SCMP_SYS(getsockopt), 2,
+				       SCMP_A1(SCMP_CMP_EQ, SOL_SOCKET),
+				       SCMP_A2(SCMP_CMP_EQ, SO_ERROR));
 	/* Already set, but the filter needs it said (or CAP_SYS_ADMIN). */
 	err = err ?: seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 1);
 	err = err ?: seccomp_load(ctx);
@@ -149,6 +180,10 @@ int sandbox_worker(int ipc_fd, unsigned int nofile)
 	err = err ?: set_limit(RLIMIT_FSIZE, 0);
 	err = err ?: set_limit(RLIMIT_CORE, 0);
 	err = err ?: set_limit(RLIMIT_MEMLOCK, 0);
+	/* Its memory bounded (brk and private mappings): some 50 KiB per
+	 * handshake in flight and a few KiB per pending name's context,
+	 * well under this at the maps' 1,024 of each. */
+	err = err ?: set_limit(RLIMIT_DATA, SANDBOX_WORKER_DATA_MAX);
 	/* A non-root worker cannot fork at all; seccomp refuses it anyway. */
 	err = err ?: set_limit(RLIMIT_NPROC, 0);
 	if (err)
