@@ -236,7 +236,10 @@ int agent_challenge(int argc, char **argv)
 			hexify(d, e.digest);
 			if (!ttl)
 				ttl = AGENT_DEFAULT_TTL;
-			e.expires = agent_expiry(time(NULL), ttl, ttl);
+			/* When it was added, so that every node cuts it to
+			 * its --ttl from the same instant. */
+			e.added = time(NULL);
+			e.expires = agent_expiry(e.added, ttl, ttl);
 			err = store_put_entry(&so, &e, ttl);
 		} else if (!strcmp(pos[0], "remove") && npos == 2 && !digest) {
 			err = store_delete_ident(&so, id.name);
