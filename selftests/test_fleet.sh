@@ -357,7 +357,14 @@ b1=$(steered_on 1 n1.fleet.test) b2=$(steered_on 2 n2.fleet.test)
 check "uacme issue n2 n1.fleet.test with node 3 down (the hook waits 2 s)" \
 	logged "$ST_WORK/issue2.log" uacme "$U" -h "$HOOKS/uacme-hook.sh" issue n2.fleet.test n1.fleet.test
 check "... issued" acme_cert_ok "$U/n2.fleet.test/cert.pem" n1.fleet.test n2.fleet.test
-check "... validated on nodes 1 and 2" test $(steered_on 1 n1.fleet.test) -gt $b1 -a $(steered_on 2 n2.fleet.test) -gt $b2
+# pebble reuses a valid authorization half the time (PEBBLE_AUTHZREUSE):
+# a name uacme got no challenge for is not validated again.
+validated_again() { # N COUNT_BEFORE
+	[ "$(steered_on $1 n$1.fleet.test)" -gt "$2" ] ||
+		! grep -q "uacme-hook.sh begin tls-alpn-01 n$1.fleet.test " "$ST_WORK/issue2.log"
+}
+validated_both() { validated_again 1 "$1" && validated_again 2 "$2"; }
+check "... validated on nodes 1 and 2 (each name with a new challenge)" validated_both $b1 $b2
 as_acme "$ALPNSTEER" challenge add late.fleet.test tok.l --ttl 30s
 ip -n $ST_NS-n3 link set $ST_NS-e3 up
 check "node 3 back: it learns of what was added while it was away" \
