@@ -25,12 +25,12 @@ _alpnsteer()
 		COMPREPLY=($(compgen -W "$(command ls /sys/class/net 2>/dev/null)" -- "$cur"))
 		return
 		;;
-	--port | --forward | --domain | --pool | --pool-max | --per-source | --handshake-timeout | --proxy-protocol | --holder | --ttl | --drain-wait | --digest | --store | --store-ca | --store-cert | --store-key | --store-user | --store-password-file | --address | --keyauth | --grace)
+	--port | --forward | --domain | --pool | --pool-max | --per-source | --handshake-timeout | --proxy-protocol | --holder | --ttl | --drain-wait | --digest | --store | --store-ca | --store-cert | --store-key | --store-user | --store-password-file | --address | --keyauth | --proxy-source | --grace)
 		return
 		;;
 	esac
 
-	local i w cmd= takes=" --port --forward --domain --pool --pool-max --per-source --cgroup --handshake-timeout --alpn-dir --control-group --user --proxy-protocol --preclassify --holder --ttl --drain-wait --digest --store --store-ca --store-cert --store-key --store-user --store-password-file --address --keyauth --grace "
+	local i w cmd= takes=" --port --forward --domain --pool --pool-max --per-source --cgroup --handshake-timeout --alpn-dir --control-group --user --proxy-protocol --preclassify --holder --ttl --drain-wait --digest --store --store-ca --store-cert --store-key --store-user --store-password-file --address --keyauth --proxy-source --grace "
 	for ((i = 1; i < cword; i++)); do
 		w=${words[i]}
 		if [[ $w == -* ]]; then
@@ -80,7 +80,7 @@ _alpnsteer()
 		COMPREPLY=($(compgen -W "-j --json -h --help" -- "$cur"))
 		;;
 	"check")
-		COMPREPLY=($(compgen -W "--address --keyauth --port -h --help" -- "$cur"))
+		COMPREPLY=($(compgen -W "--address --keyauth --port --proxy-protocol --proxy-source -h --help" -- "$cur"))
 		;;
 	"agent")
 		if [[ $cur == -* ]]; then

@@ -148,6 +148,70 @@ TEST(garbage)
 		  -ESTALE);
 }
 
+/* The expiry is cut to --ttl from the add, not from the reading: the
+ * same on every node and after every reconnect (issue 17: a lost remove
+ * steered again, good for another --ttl, each time the store came back). */
+TEST(entries_added)
+{
+	struct agent_entry e;
+	const char *k = P "dns/org.example.www.";
+	char *s;
+
+	/* added 1000 s ago for an hour, read by an agent with --ttl 600 */
+	ASSERT_EQ(parse(k,
+			"{\"ident\":\"www.example.org\",\"digest\":\"" DIGEST
+			"\",\"expires\":1002600,\"added\":999000}",
+			600, &e),
+		  -ESTALE);
+	/* added 100 s ago: 500 s left, whenever it is read */
+	ASSERT_EQ(parse(k,
+			"{\"ident\":\"www.example.org\",\"digest\":\"" DIGEST
+			"\",\"expires\":1003500,\"added\":999900}",
+			600, &e),
+		  0);
+	ASSERT_EQ((long)e.expires, 1000500L);
+	ASSERT_EQ((long)e.added, 999900L);
+	/* within the agent's ttl: the writer's own expiry */
+	ASSERT_EQ(parse(k,
+			"{\"ident\":\"www.example.org\",\"digest\":\"" DIGEST
+			"\",\"expires\":1000030,\"added\":999990}",
+			600, &e),
+		  0);
+	ASSERT_EQ((long)e.expires, 1000030L);
+	/* an "added" ahead of the agent's clock does not lengthen it */
+	ASSERT_EQ(parse(k,
+			"{\"ident\":\"www.example.org\",\"digest\":\"" DIGEST
+			"\",\"expires\":1003700,\"added\":1000100}",
+			600, &e),
+		  0);
+	ASSERT_EQ((long)e.expires, 1000600L);
+	/* it goes through the JSON and back */
+	e.added = 999900;
+	e.expires = 1000500;
+	s = agent_entry_json(&e);
+	CHECK(s != NULL);
+	CHECK(strstr(s, "\"added\":999900") != NULL);
+	ASSERT_EQ(parse(k, s, 600, &e), 0);
+	ASSERT_EQ((long)e.added, 999900L);
+	free(s);
+	/* not an integer, after its expiry, or a fifth field */
+	ASSERT_EQ(parse(k,
+			"{\"ident\":\"www.example.org\",\"digest\":\"" DIGEST
+			"\",\"expires\":1000030,\"added\":\"now\"}",
+			600, &e),
+		  -EINVAL);
+	ASSERT_EQ(parse(k,
+			"{\"ident\":\"www.example.org\",\"digest\":\"" DIGEST
+			"\",\"expires\":1000030,\"added\":1000040}",
+			600, &e),
+		  -EINVAL);
+	ASSERT_EQ(parse(k,
+			"{\"ident\":\"www.example.org\",\"digest\":\"" DIGEST
+			"\",\"expires\":1000030,\"added\":999990,\"x\":1}",
+			600, &e),
+		  -EINVAL);
+}
+
 TEST(ttl)
 {
 	ASSERT_EQ((long)agent_expiry(1000, 0, 3600), 4600L);

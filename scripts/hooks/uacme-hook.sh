@@ -16,7 +16,9 @@
 # the hook never needs the account key.  Other challenge types are
 # declined (exit 1), so uacme moves on to the tls-alpn-01 challenge of the
 # same authorization.  IP identifiers (RFC 8738) work: alpnsteer answers
-# the reverse-name SNI.
+# the reverse-name SNI.  Every add carries --ttl ALPNSTEER_TTL (1h), in
+# store mode too (the entry's lease and expiry); a remove that fails is
+# an Error line on stderr and exit 1 (after the detach, when attaching).
 set -euo pipefail
 ALPNSTEER=${ALPNSTEER:-alpnsteer}
 # Agent mode (ALPNSTEER_AGENT=1, or an `alpnsteer agent` running: it
@@ -33,22 +35,45 @@ if [ "${ALPNSTEER_AGENT:-}" = 1 ] || [ -n "${ALPNSTEER_STORE:-}" ] || agent_live
 	ALPNSTEER_HOOK_ATTACH=0
 fi
 # With a store, the nodes' agents learn of a challenge within a second, but
-# the CA may validate at once: wait until each address in
-# ALPNSTEER_STORE_CHECK answers IDENT as a CA would (`alpnsteer check`, up
-# to 10 s each), or ALPNSTEER_STORE_SETTLE seconds (default 2).
+# the CA may validate at once: wait until every address in
+# ALPNSTEER_STORE_CHECK (a list: name each node, not the balancer, which
+# picks one) answers IDENT as a CA would (`alpnsteer check`, with
+# ALPNSTEER_STORE_CHECK_OPTS, e.g. "--proxy-protocol v2" for nodes behind
+# a balancer that sends PROXY headers), up to ALPNSTEER_STORE_CHECK_WAIT
+# seconds (default 10) each, or ALPNSTEER_STORE_SETTLE seconds (default 2)
+# without a list.  A node that never answers fails the hook: the CA would
+# reach it.
 store_settle() {
-	local a i
+	local a i n out
 	[ -n "${ALPNSTEER_STORE:-}" ] || return 0
 	if [ -z "${ALPNSTEER_STORE_CHECK:-}" ]; then
 		sleep "${ALPNSTEER_STORE_SETTLE:-2}"
 		return 0
 	fi
+	n=$(( ${ALPNSTEER_STORE_CHECK_WAIT:-10} * 5 ))
 	for a in $ALPNSTEER_STORE_CHECK; do
-		for i in $(seq 1 50); do
-			"$ALPNSTEER" check "$1" --address "$a" >/dev/null 2>&1 && break
+		for i in $(seq 1 "$n"); do
+			# shellcheck disable=SC2086 # options, split on purpose
+			out=$("$ALPNSTEER" check "$1" --address "$a" \
+				${ALPNSTEER_STORE_CHECK_OPTS:-} 2>&1) && continue 2
 			sleep 0.2
 		done
+		echo "$(basename "$0"): Error: node $a does not answer $1 for the CA: $(grep -m1 FAIL <<<"$out" || echo "${out##*$'\n'}")" >&2
+		return 1
 	done
+}
+# A remove that fails (the store or the agent unreachable) leaves the name
+# answered until its ttl: say so, and fail, so the ACME client logs it.
+# Already gone (removed before, expired, a detach) is not a failure.
+remove_or_report() {
+	local out
+	out=$("$ALPNSTEER" challenge remove "$1" 2>&1) && return 0
+	case $out in
+	*"no pending challenge for"* | *"alpnsteer is not attached"*) return 0 ;;
+	esac
+	echo "$out" >&2
+	echo "$(basename "$0"): Error: could not remove the challenge for $1; it stays answered until its ttl (${ALPNSTEER_TTL:-1h})" >&2
+	return 1
 }
 [ $# -eq 5 ] || { echo "usage: $(basename "$0") method type ident token auth" >&2; exit 85; }
 method=$1 type=$2 ident=$3 token=$4 auth=$5
@@ -60,14 +85,21 @@ begin)
 		"$ALPNSTEER" attach --holder "uacme:${ident:0:57}" --ttl "${ALPNSTEER_TTL:-1h}" \
 			${ALPNSTEER_ATTACH_OPTS:-}
 	fi
-	"$ALPNSTEER" challenge add "$ident" --digest "$auth"
-	store_settle "$ident"
+	"$ALPNSTEER" challenge add "$ident" --digest "$auth" --ttl "${ALPNSTEER_TTL:-1h}"
+	if ! store_settle "$ident"; then
+		# The CA would fail on that node: take the challenge back
+		# (uacme sends no done after a failed begin).
+		remove_or_report "$ident" || true
+		exit 1
+	fi
 	;;
 done | failed)
-	"$ALPNSTEER" challenge remove "$ident" || true
+	rc=0
+	remove_or_report "$ident" || rc=1
 	if [ "${ALPNSTEER_HOOK_ATTACH:-0}" = 1 ]; then
 		"$ALPNSTEER" detach --holder "uacme:${ident:0:57}" --wait="${ALPNSTEER_DETACH_WAIT:-60}"
 	fi
+	exit $rc
 	;;
 *)
 	echo "$0: invalid method $method" >&2

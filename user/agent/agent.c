@@ -156,7 +156,7 @@ int agent_entry_parse(const char *prefix, const char *key, const char *json,
 	char want[ALPNSTEER_NAME_MAX * 2], why[200];
 	const char *s;
 	int rc = -EINVAL;
-	long long exp;
+	long long exp, added = 0;
 
 	memset(e, 0, sizeof(*e));
 	tok = json_tokener_new();
@@ -174,9 +174,11 @@ int agent_entry_parse(const char *prefix, const char *key, const char *json,
 		snprintf(err, errlen, "not a JSON object");
 		goto out;
 	}
-	if (json_object_object_length(o) != 3) {
-		snprintf(err, errlen,
-			 "not exactly the fields ident, digest and expires");
+	if (json_object_object_length(o) !=
+	    3 + json_object_object_get_ex(o, "added", NULL)) {
+		snprintf(
+			err, errlen,
+			"not exactly the fields ident, digest and expires (and added)");
 		goto out;
 	}
 	if (!json_object_object_get_ex(o, "ident", &f) ||
@@ -221,16 +223,37 @@ int agent_entry_parse(const char *prefix, const char *key, const char *json,
 		snprintf(err, errlen, "\"expires\" out of range");
 		goto out;
 	}
+	if (json_object_object_get_ex(o, "added", &f)) {
+		if (!json_object_is_type(f, json_type_int)) {
+			snprintf(
+				err, errlen,
+				"\"added\" is not an integer (seconds since the epoch)");
+			goto out;
+		}
+		errno = 0;
+		added = json_object_get_int64(f);
+		if (errno || added <= 0 || added > exp) {
+			snprintf(err, errlen, "\"added\" out of range");
+			goto out;
+		}
+		e->added = added;
+	}
+	/* Never longer than this agent allows (--ttl), counted from the
+	 * add: the cut is then the same at every reading, on every node,
+	 * so an entry whose remove was lost is not taken again, good for
+	 * another --ttl, each time the store comes back.  Nor more than
+	 * --ttl from now: an "added" ahead of our clock does not lengthen
+	 * it.  An older writer's entry (no "added") is cut from now. */
+	if (added && exp - added > max)
+		exp = added + max;
+	if (exp - now > max)
+		exp = now + max;
 	if (exp <= now) {
 		snprintf(err, errlen, "expired %lld s ago",
 			 (long long)(now - exp));
 		rc = -ESTALE;
 		goto out;
 	}
-	/* Never longer than this agent allows (--ttl): a writer's clock or
-	 * its idea of a ttl does not keep steering on here. */
-	if (exp - now > max)
-		exp = now + max;
 	e->expires = exp;
 	rc = 0;
 out:
@@ -249,6 +272,9 @@ char *agent_entry_json(const struct agent_entry *e)
 	json_object_object_add(o, "ident", json_object_new_string(e->ident));
 	json_object_object_add(o, "digest", json_object_new_string(e->digest));
 	json_object_object_add(o, "expires", json_object_new_int64(e->expires));
+	if (e->added)
+		json_object_object_add(o, "added",
+				       json_object_new_int64(e->added));
 	s = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
 	json_object_put(o);
 	return s;

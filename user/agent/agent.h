@@ -70,14 +70,17 @@ struct agent_entry {
 	char ident[ALPNSTEER_NAME_MAX];
 	char digest[65]; /* lowercase hex of SHA-256(keyauth) */
 	time_t expires;
+	time_t added; /* when the writer added it; 0: not said (older) */
 };
 
 /* Check a store entry: @json must be {"ident":..., "digest":...,
- * "expires":...}, its identifier valid, its key @key exactly the one that
- * identifier has under @prefix (so that a client allowed to write only
- * some keys can only add those names), the digest a SHA-256 and the
- * expiry in the future (cut to @max seconds from @now).  0, -ESTALE
- * (expired), or -EINVAL; @err says why. */
+ * "expires":...[, "added":...]}, its identifier valid, its key @key
+ * exactly the one that identifier has under @prefix (so that a client
+ * allowed to write only some keys can only add those names), the digest a
+ * SHA-256 and the expiry in the future, cut to @max seconds from "added"
+ * (and never more than @max from @now): the same expiry on every node and
+ * at every reading.  Without "added" (an older writer), cut to @max from
+ * @now.  0, -ESTALE (expired), or -EINVAL; @err says why. */
 int agent_entry_parse(const char *prefix, const char *key, const char *json,
 		      size_t len, time_t now, long max, struct agent_entry *e,
 		      char *err, size_t errlen);

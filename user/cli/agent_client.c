@@ -40,7 +40,10 @@ int agent_store_add(const struct store_opts *so, const char *ident,
 			 digest[i]);
 	if (!ttl)
 		ttl = AGENT_DEFAULT_TTL;
-	e.expires = agent_expiry(time(NULL), ttl, ttl);
+	/* When it was added, so that every node cuts it to its --ttl from
+	 * the same instant. */
+	e.added = time(NULL);
+	e.expires = agent_expiry(e.added, ttl, ttl);
 	return store_put_entry(so, &e, ttl);
 }
 

@@ -6,8 +6,15 @@
  * TLS 1.3, ALPN acme-tls/1 alone, SNI = the identifier (its RFC 8738 reverse
  * name for an IP), to port 443 of ADDR (default: the identifier itself, or
  * what it resolves to).  Then every rule of cert_check(), one line each.
+ * With --proxy-protocol, each connection starts with a PROXY header (v1
+ * or v2) as a layer-4 balancer's would, naming --proxy-source as the
+ * client: a node behind `listen ... proxy_protocol` and alpnsteer's
+ * --proxy-protocol can then be checked directly, not through the
+ * balancer, which picks one node.
  */
 #include <errno.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <getopt.h>
 #include <netdb.h>
 #include <stdio.h>
@@ -22,6 +29,87 @@
 #include "cli.h"
 #include "cmd.h"
 #include "log.h"
+
+struct proxy_opt {
+	int version; /* 0: no header, 1 or 2 */
+	const char *source; /* the client named; NULL: our own address */
+};
+
+union sa {
+	struct sockaddr sa;
+	struct sockaddr_in in;
+	struct sockaddr_in6 in6;
+	struct sockaddr_storage ss;
+};
+
+/* The PROXY header a balancer would send for connection @fd into @buf:
+ * its length, or -EINVAL (@source is not an address).  The header's
+ * destination is the node's address when of the source's family, or the
+ * family's unspecified address (a v4 client named over IPv6). */
+static int proxy_header(int fd, const struct proxy_opt *po, unsigned char *buf,
+			size_t len)
+{
+	union sa me = {}, peer = {}, src = {}, dst = {};
+	socklen_t ml = sizeof(me), pl = sizeof(peer);
+	char s[INET6_ADDRSTRLEN], d[INET6_ADDRSTRLEN];
+	unsigned short sport, dport;
+	int v6, n;
+
+	if (getsockname(fd, &me.sa, &ml) || getpeername(fd, &peer.sa, &pl))
+		return -errno;
+	sport = ntohs(me.ss.ss_family == AF_INET6 ? me.in6.sin6_port :
+						    me.in.sin_port);
+	dport = ntohs(peer.ss.ss_family == AF_INET6 ? peer.in6.sin6_port :
+						      peer.in.sin_port);
+	src = me;
+	if (po->source) {
+		memset(&src, 0, sizeof(src));
+		if (inet_pton(AF_INET, po->source, &src.in.sin_addr) == 1)
+			src.ss.ss_family = AF_INET;
+		else if (inet_pton(AF_INET6, po->source, &src.in6.sin6_addr) ==
+			 1)
+			src.ss.ss_family = AF_INET6;
+		else
+			return -EINVAL;
+	}
+	v6 = src.ss.ss_family == AF_INET6;
+	if (peer.ss.ss_family == src.ss.ss_family)
+		dst = peer;
+	else
+		dst.ss.ss_family = src.ss.ss_family;
+	if (po->version == 1) {
+		inet_ntop(src.ss.ss_family,
+			  v6 ? (void *)&src.in6.sin6_addr :
+			       (void *)&src.in.sin_addr,
+			  s, sizeof(s));
+		inet_ntop(dst.ss.ss_family,
+			  v6 ? (void *)&dst.in6.sin6_addr :
+			       (void *)&dst.in.sin_addr,
+			  d, sizeof(d));
+		n = snprintf((char *)buf, len, "PROXY TCP%c %s %s %u %u\r\n",
+			     v6 ? '6' : '4', s, d, sport, dport);
+		return n < 0 || (size_t)n >= len ? -EINVAL : n;
+	}
+	/* v2: signature, PROXY command, TCP over IPv4/IPv6, the addresses */
+	memcpy(buf, "\r\n\r\n\0\r\nQUIT\n", 12);
+	buf[12] = 0x21;
+	buf[13] = v6 ? 0x21 : 0x11;
+	n = v6 ? 36 : 12;
+	buf[14] = 0;
+	buf[15] = n;
+	if (v6) {
+		memcpy(buf + 16, &src.in6.sin6_addr, 16);
+		memcpy(buf + 32, &dst.in6.sin6_addr, 16);
+	} else {
+		memcpy(buf + 16, &src.in.sin_addr, 4);
+		memcpy(buf + 20, &dst.in.sin_addr, 4);
+	}
+	buf[16 + n - 4] = sport >> 8;
+	buf[16 + n - 3] = sport & 0xff;
+	buf[16 + n - 2] = dport >> 8;
+	buf[16 + n - 1] = dport & 0xff;
+	return 16 + n;
+}
 
 static int tcp_connect(const char *host, const char *port, char *peer,
 		       size_t len)
@@ -52,7 +140,8 @@ static int tcp_connect(const char *host, const char *port, char *peer,
 
 /* One validation handshake at @version; prints its rule lines. */
 static int check_one(const struct acme_ident *id, const char *addr,
-		     const char *port, const char *keyauth, int version)
+		     const char *port, const char *keyauth, int version,
+		     const struct proxy_opt *po)
 {
 	static const unsigned char alpn[] = "\x0a"
 					    "acme-tls/1";
@@ -71,6 +160,22 @@ static int check_one(const struct acme_ident *id, const char *addr,
 		printf("FAIL %s connect %s port %s: %s\n", tag, addr, port,
 		       strerror(-fd));
 		return 1;
+	}
+	if (po->version) {
+		unsigned char hdr[128];
+
+		/* Written alone, before the hello: the shape HAProxy's
+		 * send-proxy gives most connections. */
+		n = proxy_header(fd, po, hdr, sizeof(hdr));
+		if (n < 0 || write(fd, hdr, n) != n) {
+			printf("FAIL %s PROXY v%d header to %s: %s\n", tag,
+			       po->version, peer,
+			       strerror(n < 0 ? -n :
+					errno ? errno :
+						EIO));
+			close(fd);
+			return 1;
+		}
 	}
 	ctx = SSL_CTX_new(TLS_client_method());
 	SSL_CTX_set_min_proto_version(ctx, version);
@@ -121,12 +226,18 @@ static const struct cmd_opt check_opts[] = {
 	  "also check the certificate's acmeIdentifier against this key authorization" },
 	{ "port", 'p', CMD_ARG_REQUIRED, "N",
 	  "connect to port N (default 443)" },
+	{ "proxy-protocol", 1001, CMD_ARG_REQUIRED, "v1|v2",
+	  "start each connection with a PROXY protocol header of that version, as a layer-4 balancer does (a node whose webserver and alpnsteer take PROXY headers on that port)" },
+	{ "proxy-source", 1002, CMD_ARG_REQUIRED, "ADDR",
+	  "the client the PROXY header names (default: this end's own address)" },
 	{},
 };
 
 static int do_check(int argc, char **argv)
 {
 	const char *addr = NULL, *keyauth = NULL, *port = "443";
+	struct proxy_opt po = {};
+	unsigned char a6[16];
 	struct acme_ident id;
 	char why[200];
 	__u32 v;
@@ -148,6 +259,26 @@ static int do_check(int argc, char **argv)
 					optarg);
 			port = optarg;
 			break;
+		case 1001:
+			if (!strcmp(optarg, "v1") || !strcmp(optarg, "1"))
+				po.version = 1;
+			else if (!strcmp(optarg, "v2") || !strcmp(optarg, "2"))
+				po.version = 2;
+			else
+				return cmd_usage_error(
+					&check_cmd,
+					"--proxy-protocol '%s' is not v1 or v2",
+					optarg);
+			break;
+		case 1002:
+			if (inet_pton(AF_INET, optarg, a6) != 1 &&
+			    inet_pton(AF_INET6, optarg, a6) != 1)
+				return cmd_usage_error(
+					&check_cmd,
+					"--proxy-source '%s' is not an IPv4 or IPv6 address",
+					optarg);
+			po.source = optarg;
+			break;
 		default:
 			return EXIT_USAGE;
 		}
@@ -159,10 +290,13 @@ static int do_check(int argc, char **argv)
 		p_hint("IDENT is a DNS name (no wildcard) or an IPv4/IPv6 address");
 		return EXIT_USAGE;
 	}
+	if (po.source && !po.version)
+		return cmd_usage_error(&check_cmd,
+				       "--proxy-source needs --proxy-protocol");
 	if (!addr)
 		addr = id.name;
-	failed = check_one(&id, addr, port, keyauth, TLS1_2_VERSION);
-	failed |= check_one(&id, addr, port, keyauth, TLS1_3_VERSION);
+	failed = check_one(&id, addr, port, keyauth, TLS1_2_VERSION, &po);
+	failed |= check_one(&id, addr, port, keyauth, TLS1_3_VERSION, &po);
 	printf("%s\n", failed ? "check: FAILED" : "check: passed");
 	return failed ? EXIT_FAIL : EXIT_OK;
 }
@@ -171,6 +305,8 @@ const struct cmd check_cmd = {
 	.name = "check",
 	.func = do_check,
 	.args = "IDENT",
+	.synopsis =
+		"IDENT [--address ADDR] [--port N] [--keyauth KEYAUTH] [--proxy-protocol v1|v2 [--proxy-source ADDR]]",
 	.summary =
 		"validate IDENT as a CA does (TLS 1.2 and 1.3, ALPN acme-tls/1), one line per rule",
 	.desc = "Makes the handshakes a CA makes for a TLS-ALPN-01 validation of IDENT (a DNS name, or an IP address: SNI is then its RFC 8738 reverse name) "
