@@ -581,42 +581,65 @@ drop:
 }
 
 /*
- * The drain's release point (docs/design.md, "Release points").  A caught socket
- * that never sent a byte (a scanner, an idle client, a health check that
- * has not closed yet) gets no RTT callback and would hold a detach until
- * the webserver gave up on it.  The tcp iterator runs its program with the
- * socket locked (lock_sock()), so a socket whose psock holds nothing can
- * leave its sockhash here as safely as from RTT_CB: whatever it receives
- * afterwards is queued the ordinary way.  Steered sockets stay: their
- * validation is still in flight.  Run only while draining: an undecided
- * socket released then is one the drain would not have steered anyway.
+ * The drain's release point (docs/design.md, "Release points").  A caught
+ * socket that never sent a byte (a scanner, an idle client, a health check
+ * that has not closed yet) gets no RTT callback and would hold a detach
+ * until the webserver gave up on it.  The reaper walks the caught sockets
+ * only, through conn_state (their cookies) and conns (their sockets): a
+ * tcp iterator would walk every TCP socket of the namespace, and on
+ * kernels without "bpf: tcp: Fix use-after-free in
+ * bpf_iter_tcp_established_batch()" (6.18.44 among them) its batching
+ * takes a reference on request sockets still at refcount 0, corrupting
+ * any listener's SYN handling.  (A sockmap iterator would walk conns, but
+ * map-element iterators are refused on hosts whose root lacks
+ * CAP_SYS_RESOURCE.)  It is a tc program only so that it may look sockets
+ * up and delete them from a sockhash; the drain runs it with
+ * BPF_PROG_TEST_RUN, never on a packet.
+ *
+ * It runs without the socket's lock, so it releases a socket only when
+ * nothing is processing it at that instant (sock_quiet()) and its psock
+ * holds nothing; what it receives afterwards is queued the ordinary way
+ * and goes to the webserver, which is where a drain sends acme-tls/1
+ * hellos anyway.  Steered sockets stay: their validation is still in
+ * flight.  Run only while draining.
  */
-SEC("iter/tcp")
-int alpnsteer_reap(struct bpf_iter__tcp *ctx)
+static long reap_one(struct bpf_map *map, __u64 *cookie,
+		     struct alpnsteer_conn_state *st, void *ctx)
 {
-	struct sock_common *skc = ctx->sk_common;
-	struct alpnsteer_conn_state *st;
-	struct alpnsteer_settings *cfg;
+	struct bpf_sock *sk;
 	struct tcp_sock *tp;
-	__u64 cookie;
+	__u32 rcv_nxt = 0;
+	__u64 key = *cookie;
+	int err = -EAGAIN;
 
-	if (!skc)
+	if (st->verdict == AS_STEERED)
 		return 0;
-	tp = bpf_skc_to_tcp_sock(skc);
-	if (!tp)
+	sk = bpf_map_lookup_elem(&conns, &key);
+	if (!sk)
 		return 0;
-	cfg = get_settings();
-	if (!cfg || !cfg->draining)
-		return 0;
-	/* sock_ops gave every caught socket its cookie. */
-	cookie = tp->inet_conn.icsk_inet.sk.__sk_common.skc_cookie.counter;
-	if (!cookie)
-		return 0;
-	st = bpf_map_lookup_elem(&conn_state, &cookie);
-	if (!st || st->verdict == AS_STEERED)
-		return 0;
-	if (leave_conns(tp, &cookie, 0))
-		return 0;
-	count(AC_REAPED);
+	tp = bpf_skc_to_tcp_sock(sk);
+	if (tp && sock_quiet(tp)) {
+		rcv_nxt = tp->rcv_nxt;
+		err = leave_conns(tp, &key, 0);
+	}
+	if (!err) {
+		count(AC_REAPED);
+		/* A segment that reached the socket while it left may have
+		 * gone through the psock being dropped: counted, so that
+		 * the window of an unlocked release is measured. */
+		if (tp->rcv_nxt != rcv_nxt || !sock_quiet(tp))
+			count(AC_REAP_RACED);
+	}
+	bpf_sk_release(sk);
+	return 0;
+}
+
+SEC("tc")
+int alpnsteer_reap(struct __sk_buff *skb)
+{
+	struct alpnsteer_settings *cfg = get_settings();
+
+	if (cfg && cfg->draining)
+		bpf_for_each_map_elem(&conn_state, reap_one, NULL, 0);
 	return 0;
 }

@@ -67,4 +67,26 @@ psock_holds_nothing(struct tcp_sock *tp, struct sk_psock *psock, __u32 fin)
 	return !tot && !qlen && tp->rcv_nxt == tp->copied_seq + fin;
 }
 
+/*
+ * True when nobody is processing @tp at this instant: no process owns it
+ * (lock_sock(): a reader, a writer, or release_sock() replaying its
+ * backlog) and its spinlock is free (softirq receive processing holds it
+ * from tcp_v4_rcv() to the end of tcp_data_ready()).  For the one release
+ * point that cannot hold the socket's lock (the drain's sockmap iterator):
+ * a segment being processed now would race with the removal.  The
+ * spinlock's first word is read raw: with the queued spinlocks of x86 and
+ * arm64 it is non-zero while held or contended (on PREEMPT_RT it is the
+ * rtmutex's wait_lock, and only "owned" says anything).
+ */
+static __always_inline bool sock_quiet(struct tcp_sock *tp)
+{
+	struct sock *sk = &tp->inet_conn.icsk_inet.sk;
+	__u32 slock = 1;
+
+	if (sk->sk_lock.owned)
+		return false;
+	bpf_probe_read_kernel(&slock, sizeof(slock), &sk->sk_lock.slock);
+	return !slock;
+}
+
 #endif /* ALPNSTEER_PSOCK_BPF_H */

@@ -116,7 +116,9 @@ struct alpnsteer_name {
 	X(AC_SRC_CAPPED, "src_capped")                                       \
 	X(AC_PROXIED, "proxied") /* hellos behind a PROXY header */          \
 	/* --proxy-protocol port, no whole well-formed PROXY header first */ \
-	X(AC_PROXY_BAD, "proxy_bad")
+	X(AC_PROXY_BAD, "proxy_bad")                                         \
+	/* reaped while a segment arrived: the unlocked release's window */  \
+	X(AC_REAP_RACED, "reap_raced")
 
 #define __ALPNSTEER_COUNTER_ID(id, name) id,
 enum alpnsteer_counter {
