@@ -8,8 +8,9 @@
  *  verdict      parses the ClientHello in each skb as the kernel reads it
  *               from the receive queue (no stream parser: docs/design.md,
  *               "One verdict, no stream parser"); acme-tls/1 (for a pending
- *               name) goes to a responder slot, everything else stays with
- *               the webserver;
+ *               name) goes to a responder slot (sent from the slot pair's
+ *               other end, pool_peer), everything else stays with the
+ *               webserver;
  *  reply        (sk_msg on the pool) sends what the responder writes out on
  *               the client's connection;
  *  reap         (tcp iterator, run by the drain) releases the caught sockets
@@ -386,7 +387,7 @@ static __always_inline int steer_first(struct __sk_buff *skb,
 	s->owner_cookie = cookie;
 	s->steered_ns = bpf_ktime_get_ns();
 	srccap_claim(s, src);
-	r = bpf_sk_redirect_map(skb, &pool, slot, BPF_F_INGRESS);
+	r = bpf_sk_redirect_map(skb, &pool_peer, slot, 0);
 	if (r != SK_PASS) {
 		/* The slot's socket is gone (daemon dead or exiting): the
 		 * webserver gets the hello, the slot goes back for later. */
@@ -422,7 +423,7 @@ static __always_inline int steer_more(struct __sk_buff *skb,
 		count(AC_STALE_DROPPED);
 		return SK_DROP;
 	}
-	if (bpf_sk_redirect_map(skb, &pool, slot, BPF_F_INGRESS) != SK_PASS) {
+	if (bpf_sk_redirect_map(skb, &pool_peer, slot, 0) != SK_PASS) {
 		count(AC_STALE_DROPPED);
 		return SK_DROP;
 	}
