@@ -42,6 +42,8 @@ char LICENSE[] SEC("license") = "GPL";
 #define EAGAIN 11
 #define AF_INET 2
 #define AF_INET6 10
+#define SOL_SOCKET 1
+#define SO_RCVLOWAT 18
 
 static __always_inline int port_is_proxied(__u32 port)
 {
@@ -138,6 +140,45 @@ static __always_inline int leave_conns(struct tcp_sock *tp, __u64 *cookie,
 }
 
 /*
+ * The webserver keeps an idle descriptor for a steered connection, and it
+ * must look idle.  When the hello came before accept (TCP_DEFER_ACCEPT,
+ * Apache's default), the verdict redirected it inside the webserver's own
+ * first recvmsg(), and tcp_bpf_recvmsg_parser() then writes back the
+ * copied_seq it read on entry, undoing tcp_eat_skb()'s advance: rcv_nxt
+ * stays ahead of copied_seq by the hello, tcp_poll() reports the socket
+ * readable for as long as the client holds it, and every read returns
+ * EAGAIN.  A level-triggered event loop (Apache's mpm_event) spins on it.
+ * Nothing can mend copied_seq from here, so the socket's receive low-water
+ * mark is set just above that gap (SO_RCVLOWAT): the stuck bytes no longer
+ * make it readable, while each new byte still reaches tcp_data_ready()'s
+ * threshold, so the verdict keeps steering the client's next flights (a
+ * mark far above would stop them: tcp_data_ready() calls sk_data_ready
+ * only past it).  The client's FIN (SOCK_DONE) always wakes the webserver.
+ * Done at each RTT callback of a steered socket (the ACK of a reply of
+ * the responder, socket locked) whose gap has changed.
+ */
+static __always_inline void quiet_steered(struct bpf_sock_ops *skops,
+					  struct alpnsteer_conn_state *st)
+{
+	struct bpf_sock *sk = skops->sk;
+	struct tcp_sock *tp;
+	__u32 gap;
+	int lowat;
+
+	if (!sk)
+		return;
+	tp = bpf_skc_to_tcp_sock(sk);
+	if (!tp)
+		return;
+	gap = tp->rcv_nxt - tp->copied_seq;
+	lowat = gap + 1;
+	if (!gap || gap > (1 << 20) || st->quieted == gap)
+		return;
+	st->quieted = gap;
+	bpf_setsockopt(skops, SOL_SOCKET, SO_RCVLOWAT, &lowat, sizeof(lowat));
+}
+
+/*
  * Self-release (docs/design.md, "Release points").  A normal socket leaves
  * its sockhash from RTT_CB, which runs in tcp_ack() with the socket locked
  * and not under sk_callback_lock, and only when the psock holds nothing: no
@@ -164,7 +205,11 @@ static __always_inline void try_release(struct bpf_sock_ops *skops)
 		return; /* tc did not insert it: preclass.bpf.h */
 	/* Undecided sockets wait for their verdict; steered ones stay in
 	 * the map for life so their bytes keep flowing to the responder. */
-	if (!st || st->verdict == AS_UNDECIDED || st->verdict == AS_STEERED)
+	if (st && st->verdict == AS_STEERED) {
+		quiet_steered(skops, st);
+		return;
+	}
+	if (!st || st->verdict == AS_UNDECIDED)
 		return;
 	/* Counted so that the cost of the guards is visible: how many
 	 * sockets leave at their first chance (released_first) and how many

@@ -62,6 +62,8 @@ struct alpnsteer_conn_state {
 	__u32 client_family;
 	__u32 client_port; /* host byte order */
 	__u32 client_ip[4]; /* network byte order */
+	/* steered: the unread gap its SO_RCVLOWAT was set above (0: none) */
+	__u32 quieted;
 };
 
 /* One entry per responder slot, indexed by slot number. */
