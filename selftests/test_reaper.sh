@@ -32,6 +32,9 @@ ip() {
 		nsenter --net=/var/run/netns/$EH_NS ip netns add "$3"
 		return
 	fi
+	# st_spawn runs this in a subshell: exec, so that its PID is the
+	# process itself (ended by PID), not a shell above it
+	[ "$BASHPID" != "$$" ] && exec ip "$@"
 	command ip "$@"
 }
 
