@@ -8,8 +8,9 @@
  *  verdict      parses the ClientHello in each skb as the kernel reads it
  *               from the receive queue (no stream parser: docs/design.md,
  *               "One verdict, no stream parser"); acme-tls/1 (for a pending
- *               name) goes to a responder slot, everything else stays with
- *               the webserver;
+ *               name) goes to a responder slot (sent from the slot pair's
+ *               other end, pool_peer), everything else stays with the
+ *               webserver;
  *  reply        (sk_msg on the pool) sends what the responder writes out on
  *               the client's connection;
  *  reap         (tcp iterator, run by the drain) releases the caught sockets
@@ -41,6 +42,8 @@ char LICENSE[] SEC("license") = "GPL";
 #define EAGAIN 11
 #define AF_INET 2
 #define AF_INET6 10
+#define SOL_SOCKET 1
+#define SO_RCVLOWAT 18
 
 static __always_inline int port_is_proxied(__u32 port)
 {
@@ -115,8 +118,10 @@ static __always_inline void catch_conn(struct bpf_sock_ops *skops)
 
 /*
  * The one way out of conns, for every release point: only with the socket
- * locked (all callers), only when the psock holds nothing but @fin trailing
- * sequence numbers, and the socket's state goes with it.  0: released;
+ * locked (all callers but the drain's reaper, which checks sock_quiet()),
+ * only when the psock holds nothing but @fin trailing sequence numbers and
+ * no reader sleeps in the psock's wait, and the socket's state goes with
+ * it.  0: released;
  * -EAGAIN: the psock still holds bytes; -ENOENT: no psock, or not in conns.
  */
 static __always_inline int leave_conns(struct tcp_sock *tp, __u64 *cookie,
@@ -126,12 +131,51 @@ static __always_inline int leave_conns(struct tcp_sock *tp, __u64 *cookie,
 
 	if (!psock)
 		return -ENOENT;
-	if (!psock_holds_nothing(tp, psock, fin))
+	if (!psock_holds_nothing(tp, psock, fin) || reader_sleeps(tp))
 		return -EAGAIN;
 	if (bpf_map_delete_elem(&conns, cookie))
 		return -ENOENT;
 	bpf_map_delete_elem(&conn_state, cookie);
 	return 0;
+}
+
+/*
+ * The webserver keeps an idle descriptor for a steered connection, and it
+ * must look idle.  When the hello came before accept (TCP_DEFER_ACCEPT,
+ * Apache's default), the verdict redirected it inside the webserver's own
+ * first recvmsg(), and tcp_bpf_recvmsg_parser() then writes back the
+ * copied_seq it read on entry, undoing tcp_eat_skb()'s advance: rcv_nxt
+ * stays ahead of copied_seq by the hello, tcp_poll() reports the socket
+ * readable for as long as the client holds it, and every read returns
+ * EAGAIN.  A level-triggered event loop (Apache's mpm_event) spins on it.
+ * Nothing can mend copied_seq from here, so the socket's receive low-water
+ * mark is set just above that gap (SO_RCVLOWAT): the stuck bytes no longer
+ * make it readable, while each new byte still reaches tcp_data_ready()'s
+ * threshold, so the verdict keeps steering the client's next flights (a
+ * mark far above would stop them: tcp_data_ready() calls sk_data_ready
+ * only past it).  The client's FIN (SOCK_DONE) always wakes the webserver.
+ * Done at each RTT callback of a steered socket (the ACK of a reply of
+ * the responder, socket locked) whose gap has changed.
+ */
+static __always_inline void quiet_steered(struct bpf_sock_ops *skops,
+					  struct alpnsteer_conn_state *st)
+{
+	struct bpf_sock *sk = skops->sk;
+	struct tcp_sock *tp;
+	__u32 gap;
+	int lowat;
+
+	if (!sk)
+		return;
+	tp = bpf_skc_to_tcp_sock(sk);
+	if (!tp)
+		return;
+	gap = tp->rcv_nxt - tp->copied_seq;
+	lowat = gap + 1;
+	if (!gap || gap > (1 << 20) || st->quieted == gap)
+		return;
+	st->quieted = gap;
+	bpf_setsockopt(skops, SOL_SOCKET, SO_RCVLOWAT, &lowat, sizeof(lowat));
 }
 
 /*
@@ -161,7 +205,11 @@ static __always_inline void try_release(struct bpf_sock_ops *skops)
 		return; /* tc did not insert it: preclass.bpf.h */
 	/* Undecided sockets wait for their verdict; steered ones stay in
 	 * the map for life so their bytes keep flowing to the responder. */
-	if (!st || st->verdict == AS_UNDECIDED || st->verdict == AS_STEERED)
+	if (st && st->verdict == AS_STEERED) {
+		quiet_steered(skops, st);
+		return;
+	}
+	if (!st || st->verdict == AS_UNDECIDED)
 		return;
 	/* Counted so that the cost of the guards is visible: how many
 	 * sockets leave at their first chance (released_first) and how many
@@ -386,7 +434,7 @@ static __always_inline int steer_first(struct __sk_buff *skb,
 	s->owner_cookie = cookie;
 	s->steered_ns = bpf_ktime_get_ns();
 	srccap_claim(s, src);
-	r = bpf_sk_redirect_map(skb, &pool, slot, BPF_F_INGRESS);
+	r = bpf_sk_redirect_map(skb, &pool_peer, slot, 0);
 	if (r != SK_PASS) {
 		/* The slot's socket is gone (daemon dead or exiting): the
 		 * webserver gets the hello, the slot goes back for later. */
@@ -422,7 +470,7 @@ static __always_inline int steer_more(struct __sk_buff *skb,
 		count(AC_STALE_DROPPED);
 		return SK_DROP;
 	}
-	if (bpf_sk_redirect_map(skb, &pool, slot, BPF_F_INGRESS) != SK_PASS) {
+	if (bpf_sk_redirect_map(skb, &pool_peer, slot, 0) != SK_PASS) {
 		count(AC_STALE_DROPPED);
 		return SK_DROP;
 	}
@@ -581,42 +629,65 @@ drop:
 }
 
 /*
- * The drain's release point (docs/design.md, "Release points").  A caught socket
- * that never sent a byte (a scanner, an idle client, a health check that
- * has not closed yet) gets no RTT callback and would hold a detach until
- * the webserver gave up on it.  The tcp iterator runs its program with the
- * socket locked (lock_sock()), so a socket whose psock holds nothing can
- * leave its sockhash here as safely as from RTT_CB: whatever it receives
- * afterwards is queued the ordinary way.  Steered sockets stay: their
- * validation is still in flight.  Run only while draining: an undecided
- * socket released then is one the drain would not have steered anyway.
+ * The drain's release point (docs/design.md, "Release points").  A caught
+ * socket that never sent a byte (a scanner, an idle client, a health check
+ * that has not closed yet) gets no RTT callback and would hold a detach
+ * until the webserver gave up on it.  The reaper walks the caught sockets
+ * only, through conn_state (their cookies) and conns (their sockets): a
+ * tcp iterator would walk every TCP socket of the namespace, and on
+ * kernels without "bpf: tcp: Fix use-after-free in
+ * bpf_iter_tcp_established_batch()" (6.18.44 among them) its batching
+ * takes a reference on request sockets still at refcount 0, corrupting
+ * any listener's SYN handling.  (A sockmap iterator would walk conns, but
+ * map-element iterators are refused on hosts whose root lacks
+ * CAP_SYS_RESOURCE.)  It is a tc program only so that it may look sockets
+ * up and delete them from a sockhash; the drain runs it with
+ * BPF_PROG_TEST_RUN, never on a packet.
+ *
+ * It runs without the socket's lock, so it releases a socket only when
+ * nothing is processing it at that instant (sock_quiet()) and its psock
+ * holds nothing; what it receives afterwards is queued the ordinary way
+ * and goes to the webserver, which is where a drain sends acme-tls/1
+ * hellos anyway.  Steered sockets stay: their validation is still in
+ * flight.  Run only while draining.
  */
-SEC("iter/tcp")
-int alpnsteer_reap(struct bpf_iter__tcp *ctx)
+static long reap_one(struct bpf_map *map, __u64 *cookie,
+		     struct alpnsteer_conn_state *st, void *ctx)
 {
-	struct sock_common *skc = ctx->sk_common;
-	struct alpnsteer_conn_state *st;
-	struct alpnsteer_settings *cfg;
+	struct bpf_sock *sk;
 	struct tcp_sock *tp;
-	__u64 cookie;
+	__u32 rcv_nxt = 0;
+	__u64 key = *cookie;
+	int err = -EAGAIN;
 
-	if (!skc)
+	if (st->verdict == AS_STEERED)
 		return 0;
-	tp = bpf_skc_to_tcp_sock(skc);
-	if (!tp)
+	sk = bpf_map_lookup_elem(&conns, &key);
+	if (!sk)
 		return 0;
-	cfg = get_settings();
-	if (!cfg || !cfg->draining)
-		return 0;
-	/* sock_ops gave every caught socket its cookie. */
-	cookie = tp->inet_conn.icsk_inet.sk.__sk_common.skc_cookie.counter;
-	if (!cookie)
-		return 0;
-	st = bpf_map_lookup_elem(&conn_state, &cookie);
-	if (!st || st->verdict == AS_STEERED)
-		return 0;
-	if (leave_conns(tp, &cookie, 0))
-		return 0;
-	count(AC_REAPED);
+	tp = bpf_skc_to_tcp_sock(sk);
+	if (tp && sock_quiet(tp)) {
+		rcv_nxt = tp->rcv_nxt;
+		err = leave_conns(tp, &key, 0);
+	}
+	if (!err) {
+		count(AC_REAPED);
+		/* A segment that reached the socket while it left may have
+		 * gone through the psock being dropped: counted, so that
+		 * the window of an unlocked release is measured. */
+		if (tp->rcv_nxt != rcv_nxt || !sock_quiet(tp))
+			count(AC_REAP_RACED);
+	}
+	bpf_sk_release(sk);
+	return 0;
+}
+
+SEC("tc")
+int alpnsteer_reap(struct __sk_buff *skb)
+{
+	struct alpnsteer_settings *cfg = get_settings();
+
+	if (cfg && cfg->draining)
+		bpf_for_each_map_elem(&conn_state, reap_one, NULL, 0);
 	return 0;
 }

@@ -57,6 +57,18 @@ __shared struct {
 	__type(value, __u64);
 } pool SEC(".maps");
 
+/* The other end of each slot's pair, indexed by slot, no program attached:
+ * the verdict redirects a steered client's bytes to its egress, and the
+ * psock's backlog sends them with tcp_sendmsg() under this socket's lock,
+ * over loopback to the pool socket (docs/design.md, "The responder
+ * pool": an ingress redirect charges the pool socket without its lock). */
+__shared struct {
+	__uint(type, BPF_MAP_TYPE_SOCKMAP);
+	__uint(max_entries, ALPNSTEER_MAX_POOL);
+	__type(key, __u32);
+	__type(value, __u64);
+} pool_peer SEC(".maps");
+
 /* Slots ready to take a connection; the daemon pushes, the verdict pops. */
 __shared struct {
 	__uint(type, BPF_MAP_TYPE_QUEUE);

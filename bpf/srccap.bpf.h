@@ -4,7 +4,8 @@
  *
  * The pending name of a validation is public (it is the site's name), so
  * anyone can send acme-tls/1 hellos for it and sit on the slots they get.
- * A source prefix (/24 for IPv4, /48 for IPv6: what one network has)
+ * A source prefix (/24 for IPv4, v4-mapped IPv6 included, /48 for IPv6:
+ * what one network has)
  * may hold at most settings.src_cap slots at once; a hello past that
  * stays with the webserver (docs/design.md, "Hardening").  A CA validates
  * from several networks at once, so its validations are not affected by
@@ -51,11 +52,20 @@ static __always_inline int srccap_allow(__u32 family, const __u32 ip[4],
 	struct alpnsteer_settings *cfg;
 	__u32 zero = 0;
 
-	c.key[0] = family;
-	if (family == 10 /* AF_INET6 */) {
+	/* Behind a dual-stack [::]:443 listener (Apache as Debian ships it,
+	 * Caddy, any Go server) an IPv4 client is ::ffff:a.b.c.d: counted
+	 * as the IPv4 /24 it is, not as the one /48 "::" that every IPv4
+	 * client would otherwise share. */
+	if (family == 10 /* AF_INET6 */ && !ip[0] && !ip[1] &&
+	    ip[2] == bpf_htonl(0xffff)) {
+		c.key[0] = 2; /* AF_INET */
+		c.key[1] = ip[3] & bpf_htonl(0xffffff00);
+	} else if (family == 10 /* AF_INET6 */) {
+		c.key[0] = family;
 		c.key[1] = ip[0];
 		c.key[2] = ip[1] & bpf_htonl(0xffff0000);
 	} else {
+		c.key[0] = family;
 		c.key[1] = ip[0] & bpf_htonl(0xffffff00);
 	}
 	key[0] = c.key[0];

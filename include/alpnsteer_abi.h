@@ -62,6 +62,8 @@ struct alpnsteer_conn_state {
 	__u32 client_family;
 	__u32 client_port; /* host byte order */
 	__u32 client_ip[4]; /* network byte order */
+	/* steered: the unread gap its SO_RCVLOWAT was set above (0: none) */
+	__u32 quieted;
 };
 
 /* One entry per responder slot, indexed by slot number. */
@@ -116,7 +118,9 @@ struct alpnsteer_name {
 	X(AC_SRC_CAPPED, "src_capped")                                       \
 	X(AC_PROXIED, "proxied") /* hellos behind a PROXY header */          \
 	/* --proxy-protocol port, no whole well-formed PROXY header first */ \
-	X(AC_PROXY_BAD, "proxy_bad")
+	X(AC_PROXY_BAD, "proxy_bad")                                         \
+	/* reaped while a segment arrived: the unlocked release's window */  \
+	X(AC_REAP_RACED, "reap_raced")
 
 #define __ALPNSTEER_COUNTER_ID(id, name) id,
 enum alpnsteer_counter {

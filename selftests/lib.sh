@@ -158,7 +158,7 @@ st_require_cmd() {
 }
 
 # st_require_feature NAME...: skip unless `alpnsteer features -j` finds
-# each kernel feature (skb_verdict, tcx, iter_tcp, ...)
+# each kernel feature (skb_verdict, tcx, for_each_map_elem, ...)
 st_require_feature() {
 	local f have
 	for f in "$@"; do

@@ -57,7 +57,7 @@ test_attach_detach() {
 		check "legacy: status text says so" grep -q "^attach: *legacy" <<<"$("$ALPNSTEER" status)"
 	else
 		check "links: every map program has a link" \
-			test "$(status_field 'min(d["links"]["verdict"], d["links"]["reply"], d["links"]["reap"])')" -gt 0
+			test "$(status_field 'min(d["links"]["verdict"], d["links"]["reply"])')" -gt 0
 	fi
 	expect_eq "steering works" "$(field "$(tls $SRV4 --alpn acme-tls/1 --sni k.test)" cn)" acme-responder
 	check "detach --wait" as detach --wait=10

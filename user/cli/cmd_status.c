@@ -60,7 +60,14 @@ static void read_ids(const char *pin_dir, struct obj_ids *ids)
 			ids->prog_id[i] = steer_pinned_map_prog(pin_dir, i);
 			continue;
 		}
-		if (!bpf_obj_get_info_by_fd(fd, &info, &len)) {
+		if (i == LINK_REAP) {
+			/* a pinned program, run by the drain: no link */
+			struct bpf_prog_info pi = {};
+
+			len = sizeof(pi);
+			if (!bpf_obj_get_info_by_fd(fd, &pi, &len))
+				ids->prog_id[i] = pi.id;
+		} else if (!bpf_obj_get_info_by_fd(fd, &info, &len)) {
 			ids->link_id[i] = info.id;
 			ids->prog_id[i] = info.prog_id;
 		}
@@ -366,21 +373,20 @@ static void print_text(const struct status *st)
 		printf("attach:     legacy (map programs attached to %s/%s and pool, no sockmap links)\n",
 		       st->p.pin_dir, PIN_CONNS);
 		printf("bpftool:    prog ids sockops %u verdict %u reply %u reap %u; "
-		       "link ids %u (sock_ops) %u (reap); map ids conns %u pool %u\n",
+		       "link id %u (sock_ops); map ids conns %u pool %u\n",
 		       st->ids.prog_id[LINK_SOCKOPS],
 		       st->ids.prog_id[LINK_VERDICT],
 		       st->ids.prog_id[LINK_REPLY], st->ids.prog_id[LINK_REAP],
-		       st->ids.link_id[LINK_SOCKOPS],
-		       st->ids.link_id[LINK_REAP], st->ids.map_id[0],
+		       st->ids.link_id[LINK_SOCKOPS], st->ids.map_id[0],
 		       st->ids.map_id[1]);
 		return;
 	}
 	printf("bpftool:    prog ids sockops %u verdict %u reply %u reap %u; "
-	       "link ids %u %u %u %u\n",
+	       "link ids %u %u %u\n",
 	       st->ids.prog_id[LINK_SOCKOPS], st->ids.prog_id[LINK_VERDICT],
 	       st->ids.prog_id[LINK_REPLY], st->ids.prog_id[LINK_REAP],
 	       st->ids.link_id[LINK_SOCKOPS], st->ids.link_id[LINK_VERDICT],
-	       st->ids.link_id[LINK_REPLY], st->ids.link_id[LINK_REAP]);
+	       st->ids.link_id[LINK_REPLY]);
 }
 
 static const struct cmd_opt status_opts[] = {

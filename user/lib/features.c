@@ -48,8 +48,9 @@ static const struct feat_desc descs[FEAT__MAX] = {
 	[FEAT_SKB_VERDICT] = { "skb_verdict",
 			       "sockmap verdict-only sk_skb programs (BPF_SK_SKB_VERDICT)",
 			       "alpnsteer needs a kernel with BPF_SK_SKB_VERDICT (5.13 and later)" },
-	[FEAT_ITER_TCP] = { "iter_tcp", "tcp socket iterators (bpf_iter__tcp)",
-			    "the drain releases idle sockets through a tcp iterator (5.9 and later)" },
+	[FEAT_FOR_EACH_MAP_ELEM] = { "for_each_map_elem",
+				     "bpf_for_each_map_elem() helper in tc programs",
+				     "the drain releases idle sockets with bpf_for_each_map_elem() (5.13 and later)" },
 	[FEAT_BPF_LOOP] = { "bpf_loop", "bpf_loop() helper in sk_skb",
 			    "alpnsteer's ClientHello parser needs the bpf_loop() helper" },
 	[FEAT_SKC_TO_TCP_SOCK] = { "skc_to_tcp_sock",
@@ -201,8 +202,10 @@ static int probe(enum feat_id id)
 		return libbpf_probe_bpf_prog_type(BPF_PROG_TYPE_SK_MSG, NULL);
 	case FEAT_SKB_VERDICT:
 		return btf_has_member("sk_psock_progs", "skb_verdict");
-	case FEAT_ITER_TCP:
-		return btf_has_member("bpf_iter__tcp", "uid");
+	case FEAT_FOR_EACH_MAP_ELEM:
+		return libbpf_probe_bpf_helper(BPF_PROG_TYPE_SCHED_CLS,
+					       BPF_FUNC_for_each_map_elem,
+					       NULL);
 	case FEAT_BPF_LOOP:
 		return libbpf_probe_bpf_helper(BPF_PROG_TYPE_SK_SKB,
 					       BPF_FUNC_loop, NULL);

@@ -37,7 +37,7 @@
 const char *const steer_link_names[LINK__MAX] = {
 	[LINK_REPLY] = PIN_LINK_REPLY,
 	[LINK_VERDICT] = PIN_LINK_VERDICT,
-	[LINK_REAP] = PIN_LINK_REAP,
+	[LINK_REAP] = PIN_LINK_REAP, /* a program, not a link */
 	[LINK_SOCKOPS] = PIN_LINK_SOCKOPS,
 };
 
@@ -45,7 +45,7 @@ const char *const steer_link_names[LINK__MAX] = {
 static const enum bpf_attach_type link_attach_type[LINK__MAX] = {
 	[LINK_REPLY] = BPF_SK_MSG_VERDICT,
 	[LINK_VERDICT] = BPF_SK_SKB_VERDICT,
-	[LINK_REAP] = BPF_TRACE_ITER,
+	[LINK_REAP] = BPF_TRACE_ITER, /* unused: run, never attached */
 	[LINK_SOCKOPS] = BPF_CGROUP_SOCK_OPS,
 };
 static const char *const link_map_name[LINK__MAX] = {
@@ -237,6 +237,20 @@ static int link_and_pin(struct steer *s, enum steer_link which,
 	return 0;
 }
 
+static int pin_reaper(struct steer *s)
+{
+	char p[PATH_MAX];
+
+	pin_path(s->pin_dir, p, sizeof(p), steer_link_names[LINK_REAP]);
+	if (bpf_obj_pin(bpf_program__fd(s->skel->progs.alpnsteer_reap), p)) {
+		int err = -errno;
+
+		p_err("cannot pin %s: %s", p, strerror(errno));
+		return err;
+	}
+	return 0;
+}
+
 /*
  * Legacy attach, for kernels without sockmap links: the program is attached
  * to the map itself, nothing to pin.  The maps' pins are enough to find it
@@ -292,11 +306,11 @@ int steer_attach_map_progs(struct steer *s)
 	if (!err)
 		err = attach_map_prog(s, LINK_VERDICT,
 				      k->progs.alpnsteer_verdict, conns);
-	/* Iterator links are as old as iterators (5.8): no legacy path.
-	 * Pinned too, so that a drain without its daemon can run it. */
+	/* The reaper is run by the drain (BPF_PROG_TEST_RUN), never
+	 * attached: pinned so that a drain without its daemon can run it
+	 * (docs/design.md, "Release points"). */
 	if (!err)
-		err = link_and_pin(s, LINK_REAP, k->progs.alpnsteer_reap, 0,
-				   BPF_TRACE_ITER);
+		err = pin_reaper(s);
 	return err;
 }
 
@@ -552,21 +566,17 @@ int steer_pinned_held(const char *pin_dir)
 	return n;
 }
 
-int steer_reap(int link_fd)
+int steer_reap(int prog_fd)
 {
-	char buf[64];
-	int fd;
-	ssize_t n;
+	/* The program looks at no packet; test runs of tc programs want
+	 * at least an Ethernet header's worth. */
+	char pkt[64] = {};
+	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = pkt,
+		    .data_size_in = sizeof(pkt), .repeat = 1);
 
-	/* The program does its work as the iterator walks the sockets; it
-	 * prints nothing, so one read reaches the end. */
-	fd = bpf_iter_create(link_fd);
-	if (fd < 0)
+	if (bpf_prog_test_run_opts(prog_fd, &o))
 		return -errno;
-	while ((n = read(fd, buf, sizeof(buf))) > 0)
-		;
-	close(fd);
-	return n < 0 ? -errno : 0;
+	return 0;
 }
 
 int steer_read_counters(const char *pin_dir, __u64 *out, int nr)

@@ -82,8 +82,8 @@ bool steer_pinned_legacy(const char *pin_dir);
 /* Sockets still held in the conns sockhash (map fd), or -errno. */
 int steer_conns_count(int conns_fd);
 /* Release the caught sockets that hold nothing (draining only): runs the
- * reap iterator of @link_fd (LINK_REAP) once over this netns. */
-int steer_reap(int link_fd);
+ * pinned reaper program @prog_fd (LINK_REAP) once over conns. */
+int steer_reap(int prog_fd);
 /* Sockets held in conns, through its pin (0 when there is none), or
  * -errno. */
 int steer_pinned_held(const char *pin_dir);

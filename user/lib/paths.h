@@ -41,7 +41,7 @@
 #define PIN_COUNTERS "counters"
 #define PIN_LINK_REPLY "link_reply"
 #define PIN_LINK_VERDICT "link_verdict"
-#define PIN_LINK_REAP "link_reap"
+#define PIN_LINK_REAP "prog_reap" /* a program the drain runs, not a link */
 #define PIN_LINK_SOCKOPS "link_sockops"
 #define PIN_LINK_TC_FMT "link_tc%d"
 

@@ -81,7 +81,7 @@ static int conns_held(const struct lc_paths *p)
 	return n;
 }
 
-/* The drain's count: first the reap iterator releases every caught socket
+/* The drain's count: first the reaper releases every caught socket
  * that holds nothing (docs/design.md, "Release points"), so that silent
  * and idle clients do not hold a drain; it does nothing unless the
  * draining flag is set. */

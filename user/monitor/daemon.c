@@ -498,6 +498,7 @@ int daemon_run(const struct daemon_opts *o, int ready_fd)
 	err = err ?: steer_attach_map_progs(&d.steer);
 	err = err   ?:
 		      pool_init(&d.pool, bpf_map__fd(k->maps.pool),
+				bpf_map__fd(k->maps.pool_peer),
 				bpf_map__fd(k->maps.pool_ports),
 				bpf_map__fd(k->maps.slots),
 				bpf_map__fd(k->maps.free_slots),

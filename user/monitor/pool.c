@@ -3,9 +3,11 @@
  * pool.c - the responder-side sockets of alpnsteer.
  *
  * Each slot is one connected loopback TCP pair.  Its connecting end is in
- * the pool sockmap: the verdict redirects a steered client's bytes into its
- * receive queue, and the reply program sends whatever is written on it out
- * on the client's connection.  The other end only keeps the pair alive.
+ * the pool sockmap: the reply program sends whatever is written on it out
+ * on the client's connection.  Its other end is in pool_peer: the verdict
+ * redirects a steered client's bytes to that end's egress, so they reach
+ * the connecting end over loopback TCP, charged under the socket lock
+ * (docs/design.md, "The responder pool").
  *
  * A slot is reused as soon as its handshake is over or has timed out,
  * whether or not its client has closed (docs/design.md, "Hardening"):
@@ -101,6 +103,7 @@ int pool_recycle(struct pool *p, __u32 idx)
 	/* Disown first: from here the kernel drops this slot's late bytes. */
 	bpf_map_update_elem(p->map_slots, &idx, &free_slot, BPF_ANY);
 	if (s->p_fd >= 0) {
+		bpf_map_delete_elem(p->map_peer, &idx);
 		bpf_map_delete_elem(p->map_pool, &idx);
 		bpf_map_delete_elem(p->map_ports, &s->port);
 	}
@@ -114,6 +117,9 @@ int pool_recycle(struct pool *p, __u32 idx)
 	err = make_pair(p->lfd, &s->p_fd, &s->q_fd, &s->port);
 	if (err)
 		return err;
+	fd = s->q_fd;
+	if (bpf_map_update_elem(p->map_peer, &idx, &fd, BPF_ANY))
+		goto fail;
 	fd = s->p_fd;
 	if (bpf_map_update_elem(p->map_pool, &idx, &fd, BPF_ANY) ||
 	    bpf_map_update_elem(p->map_ports, &s->port, &idx, BPF_ANY))
@@ -123,6 +129,7 @@ int pool_recycle(struct pool *p, __u32 idx)
 	return 0;
 fail:
 	err = -errno;
+	bpf_map_delete_elem(p->map_peer, &idx);
 	bpf_map_delete_elem(p->map_pool, &idx);
 	bpf_map_delete_elem(p->map_ports, &s->port);
 	close_pair(s);
@@ -147,14 +154,15 @@ __u32 pool_grow(struct pool *p, __u32 n)
 	return made;
 }
 
-int pool_init(struct pool *p, int map_pool, int map_ports, int map_slots,
-	      int map_free, __u32 size, __u32 max)
+int pool_init(struct pool *p, int map_pool, int map_peer, int map_ports,
+	      int map_slots, int map_free, __u32 size, __u32 max)
 {
 	__u32 i;
 	int err;
 
 	memset(p, 0, sizeof(*p));
 	p->map_pool = map_pool;
+	p->map_peer = map_peer;
 	p->map_ports = map_ports;
 	p->map_slots = map_slots;
 	p->map_free = map_free;

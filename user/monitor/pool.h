@@ -17,7 +17,8 @@ enum slot_state {
 struct slot {
 	int p_fd; /* in the pool sockmap: client bytes arrive here,
 				 * writes go out on the client's connection */
-	int q_fd; /* its loopback peer, never used for data */
+	int q_fd; /* its loopback peer, in pool_peer: the client's bytes
+				 * are sent from it to p_fd (never read) */
 	__u32 port; /* local port of p_fd (pool_ports key) */
 	enum slot_state state;
 	__u64 owner; /* socket cookie of the client connection */
@@ -30,14 +31,14 @@ struct slot {
 
 struct pool {
 	int lfd; /* loopback listener the pairs are made from */
-	int map_pool, map_ports, map_slots, map_free;
+	int map_pool, map_peer, map_ports, map_slots, map_free;
 	__u32 size; /* slots made so far */
 	__u32 max; /* what it may grow to (--pool-max) */
 	struct slot *slot; /* room for max */
 };
 
-int pool_init(struct pool *p, int map_pool, int map_ports, int map_slots,
-	      int map_free, __u32 size, __u32 max);
+int pool_init(struct pool *p, int map_pool, int map_peer, int map_ports,
+	      int map_slots, int map_free, __u32 size, __u32 max);
 /* Make up to @n more slots (never past max); how many were made. */
 __u32 pool_grow(struct pool *p, __u32 n);
 /* Give @idx a fresh socket pair and put it back in free_slots. */
