@@ -118,10 +118,8 @@ static __always_inline void catch_conn(struct bpf_sock_ops *skops)
 
 /*
  * The one way out of conns, for every release point: only with the socket
- * locked (all callers but the drain's reaper, which checks sock_quiet()),
- * only when the psock holds nothing but @fin trailing sequence numbers and
- * no reader sleeps in the psock's wait, and the socket's state goes with
- * it.  0: released;
+ * locked (all callers), only when the psock holds nothing but @fin trailing
+ * sequence numbers, and the socket's state goes with it.  0: released;
  * -EAGAIN: the psock still holds bytes; -ENOENT: no psock, or not in conns.
  */
 static __always_inline int leave_conns(struct tcp_sock *tp, __u64 *cookie,
@@ -131,7 +129,7 @@ static __always_inline int leave_conns(struct tcp_sock *tp, __u64 *cookie,
 
 	if (!psock)
 		return -ENOENT;
-	if (!psock_holds_nothing(tp, psock, fin) || reader_sleeps(tp))
+	if (!psock_holds_nothing(tp, psock, fin))
 		return -EAGAIN;
 	if (bpf_map_delete_elem(&conns, cookie))
 		return -ENOENT;

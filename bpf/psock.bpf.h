@@ -67,49 +67,6 @@ psock_holds_nothing(struct tcp_sock *tp, struct sk_psock *psock, __u32 fin)
 	return !tot && !qlen && tp->rcv_nxt == tp->copied_seq + fin;
 }
 
-extern const void woken_wake_function __ksym;
-
-/*
- * True when a reader sleeps on @tp: an entry of its wait queue wakes
- * through woken_wake_function(), as sk_wait_event() does, and
- * tcp_msg_wait_data() (the psock's blocking read, in
- * tcp_bpf_recvmsg_parser()) sleeps in it.  Releasing the socket then would
- * let the client's next bytes take the ordinary path: they wake the reader,
- * who finds its psock's queue empty and returns -EAGAIN, even on a
- * blocking socket (docs/design.md, "Release points").  epoll and poll
- * entries wake through other functions and do not count.  The reader adds
- * and removes its entry holding the socket lock, as every caller but the
- * drain's reaper does here, so the list is stable while it is read; the
- * first few entries are looked at, and a longer list counts as a sleeper
- * (the release is only postponed).
- */
-static __always_inline bool reader_sleeps(struct tcp_sock *tp)
-{
-	struct sock *sk = &tp->inet_conn.icsk_inet.sk;
-	struct list_head *head, *pos = NULL;
-	struct wait_queue_entry *e;
-	struct socket_wq *wq = NULL;
-	void *fn;
-	int i;
-
-	bpf_probe_read_kernel(&wq, sizeof(wq), &sk->sk_wq);
-	if (!wq)
-		return false;
-	head = &wq->wait.head;
-	bpf_probe_read_kernel(&pos, sizeof(pos), &head->next);
-	for (i = 0; i < 8; i++) {
-		if (!pos || pos == head)
-			return false;
-		e = container_of(pos, struct wait_queue_entry, entry);
-		fn = NULL;
-		bpf_probe_read_kernel(&fn, sizeof(fn), &e->func);
-		if (fn == &woken_wake_function)
-			return true;
-		bpf_probe_read_kernel(&pos, sizeof(pos), &pos->next);
-	}
-	return true;
-}
-
 /*
  * True when nobody is processing @tp at this instant: no process owns it
  * (lock_sock(): a reader, a writer, or release_sock() replaying its
