@@ -20,8 +20,14 @@ if ! command -v "$cf" >/dev/null; then
 fi
 cd "$src"
 files=0 failed=0
-for f in $(git ls-files 'bpf/*.[ch]' 'user/*.[ch]' 'include/*.h' 'tests/*.[ch]' 'tools/*.[ch]' 2>/dev/null ||
-	   ls bpf/*.[ch] user/*.[ch] user/*/*.[ch] include/*.h tests/*.[ch] tools/*.[ch] 2>/dev/null); do
+# git's list where this is a checkout's top; a copy of the tree inside one
+# (make deb's $(OUTPUT)/deb/src, ignored by git) lists its own files.
+if [ "$(git rev-parse --show-toplevel 2>/dev/null)" = "$src" ]; then
+	list() { git ls-files 'bpf/*.[ch]' 'user/*.[ch]' 'include/*.h' 'tests/*.[ch]' 'tools/*.[ch]'; }
+else
+	list() { ls bpf/*.[ch] user/*.[ch] user/*/*.[ch] include/*.h tests/*.[ch] tools/*.[ch] 2>/dev/null; }
+fi
+for f in $(list); do
 	if d=$("$cf" --style=file "$f" | diff -u "$f" - 2>&1); then
 		files=$((files + 1))
 	else
