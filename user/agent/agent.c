@@ -114,8 +114,12 @@ int agent_store_key(const char *prefix, const char *ident, char *buf,
 
 	if (acme_ident_parse(ident, &id, err, errlen))
 		return -EINVAL;
+	/* An address ends with a slash, as each label of a name ends with
+	 * a dot: a role's prefix on "ip/198.18.7.1/" grants that address
+	 * and not 198.18.7.10 (issue 20).  Keys of older writers lack it
+	 * and are refused (docs/design.md, "A fleet: the store"). */
 	if (id.type == ACME_IDENT_IP) {
-		n = snprintf(buf, len, "%sip/%s", prefix, id.name);
+		n = snprintf(buf, len, "%sip/%s/", prefix, id.name);
 		return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
 	}
 	n = snprintf(buf, len, "%sdns/", prefix);
@@ -151,6 +155,7 @@ int agent_entry_parse(const char *prefix, const char *key, const char *json,
 		      char *err, size_t errlen)
 {
 	unsigned char digest[ACME_DIGEST_LEN];
+	struct acme_ident id;
 	struct json_tokener *tok;
 	struct json_object *o = NULL, *f;
 	char want[ALPNSTEER_NAME_MAX * 2], why[200];
@@ -201,7 +206,14 @@ int agent_entry_parse(const char *prefix, const char *key, const char *json,
 			100, s, 200, want);
 		goto out;
 	}
-	snprintf(e->ident, sizeof(e->ident), "%s", s);
+	/* As the CA and every node sees it: lowercase, no trailing dot
+	 * (acme_ident_parse()), whatever the writer's spelling, so that two
+	 * spellings never make two challenges. */
+	if (acme_ident_parse(s, &id, why, sizeof(why))) {
+		snprintf(err, errlen, "bad identifier: %s", why);
+		goto out;
+	}
+	snprintf(e->ident, sizeof(e->ident), "%s", id.name);
 	if (!json_object_object_get_ex(o, "digest", &f) ||
 	    !json_object_is_type(f, json_type_string) ||
 	    acme_digest_parse(json_object_get_string(f), digest)) {

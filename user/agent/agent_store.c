@@ -162,7 +162,12 @@ void agent_on_store(struct agent *ag)
 				ag->storelen - (nl + 1 - ag->storebuf) + 1);
 			ag->storelen -= nl + 1 - ag->storebuf;
 		}
-		if (ag->storelen >= sizeof(ag->storebuf) - 1)
-			ag->storelen = 0; /* a line this long is no event */
+		if (ag->storelen >= sizeof(ag->storebuf) - 1) {
+			/* A line this long is no event the watcher sends;
+			 * said, not dropped in silence. */
+			p_err("agent: a line of the store watcher over %zu bytes was dropped",
+			      sizeof(ag->storebuf) - 1);
+			ag->storelen = 0;
+		}
 	}
 }

@@ -88,7 +88,7 @@ static void setup_tls(CURL *c, const struct store_opts *o)
 	curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
 	curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
 	curl_easy_setopt(c, CURLOPT_SSLVERSION, CURL_SSLVERSION_TLSv1_2);
-	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "https,http");
+	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "https");
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L);
 	curl_easy_setopt(c, CURLOPT_TCP_KEEPIDLE, 5L);
@@ -358,8 +358,13 @@ static void emit(struct watcher *w, const char *fmt, ...)
 	va_start(ap, fmt);
 	n = vsnprintf(line, sizeof(line) - 1, fmt, ap);
 	va_end(ap);
-	if (n < 0 || n >= (int)sizeof(line) - 1)
+	if (n < 0 || n >= (int)sizeof(line) - 1) {
+		/* Values are bounded before this (STORE_VALUE_MAX): said,
+		 * should one get here all the same. */
+		p_err("store: a line of %d bytes for the agent was dropped: %.40s...",
+		      n, line);
 		return;
+	}
 	line[n++] = '\n';
 	if (write(w->out, line, n) < 0)
 		_exit(0); /* the agent is gone */
