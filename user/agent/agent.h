@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <time.h>
+#include <sys/types.h>
 
 #include "alpnsteer_abi.h"
 
@@ -31,6 +32,9 @@ struct agent_chal {
 	char req[640]; /* what the daemon is sent: add / add-digest */
 	time_t expires; /* wall clock: the store's entries carry it */
 	enum agent_src src;
+	uid_t owner; /* who added it through agent.sock (0: root, the
+		      * store, --alpn-dir): only it or root may replace or
+		      * remove it */
 	bool handed; /* the daemon has it */
 	unsigned int seen; /* the store listing that last had it */
 };

@@ -52,6 +52,7 @@ static int find_key(struct agent *ag, const char *key)
 static void store_line(struct agent *ag, char *line)
 {
 	char *key, *val, json[8192], why[400], req[700];
+	struct agent_chal *c;
 	struct agent_entry e;
 	int n, i, rc;
 
@@ -128,7 +129,9 @@ static void store_line(struct agent *ag, char *line)
 				     strerror(-rc));
 		return;
 	}
-	agent_set_find(&ag->set, e.ident)->seen = ag->listing;
+	c = agent_set_find(&ag->set, e.ident);
+	c->seen = ag->listing;
+	c->owner = 0; /* the fleet's, not a local member's */
 	if (rc > 0)
 		p_info("agent: %s pending from the store (expires in %ld s)",
 		       e.ident, agent_left(e.expires, time(NULL)));

@@ -428,6 +428,26 @@ static int setup(struct agent *ag)
 		p_hint("%s must be root's and writable", ag->p.run_dir);
 		return ag->lsock;
 	}
+	/* Members' names, as the monitor reads them (daemon_ctl.c): the
+	 * same file, the same checks, at start. */
+	if ((gid_t)ag->o.a.control_gid != (gid_t)-1) {
+		char msg[256];
+		int err;
+
+		ag->policy = calloc(1, sizeof(*ag->policy));
+		if (!ag->policy)
+			return -ENOMEM;
+		err = ctl_policy_load(CTL_POLICY_PATH, ag->policy, msg,
+				      sizeof(msg));
+		if (err == -ENOENT) {
+			free(ag->policy);
+			ag->policy = NULL;
+		} else if (err) {
+			p_err("%s", msg);
+			p_hint("one DNS name or IP address a line; members may add each and its subdomains");
+			return err;
+		}
+	}
 	/* Non-blocking, every client with a deadline (agent_on_accept()). */
 	for (i = 0; i < CONTROL_MAX_CLIENTS; i++)
 		ag->cl[i].fd = -1;
@@ -480,6 +500,9 @@ int agent_run(struct agent *ag)
 	if (take_lock(ag) || setup(ag))
 		return EXIT_FAIL;
 	log_daemon = true;
+	if (ag->policy)
+		p_info("agent: --control-group members may add %d name(s) and their subdomains (%s)",
+		       ag->policy->nr, CTL_POLICY_PATH);
 	p_info("agent %d: detached, waiting for challenges (ttl %ld s, grace %ld s%s%s)",
 	       (int)getpid(), ag->ttl_max, ag->grace,
 	       ag->use_store ? ", store " : "",
@@ -542,5 +565,6 @@ int agent_run(struct agent *ag)
 	unlink(ag->sock_path);
 	unlinkat(ag->run_fd, AGENT_PID_NAME, 0);
 	agent_set_free(&ag->set);
+	free(ag->policy);
 	return rc;
 }

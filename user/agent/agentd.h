@@ -16,6 +16,7 @@
 
 #include "agent.h"
 #include "control.h"
+#include "ctlproto.h"
 #include "daemon.h"
 #include "lifecycle.h"
 #include "lifecycle_run.h"
@@ -36,6 +37,9 @@ struct agent_client {
 
 struct agent {
 	struct lc_paths p;
+	/* What --control-group members may add (ctlproto.h; NULL: no
+	 * /etc/alpnsteer/control-names, or no --control-group). */
+	struct ctl_policy *policy;
 	struct daemon_opts o; /* the attach options, holder "agent" */
 	struct agent_set set;
 	struct store_opts store;
