@@ -92,6 +92,22 @@ static void store_line(struct agent *ag, char *line)
 		}
 		return;
 	}
+	if (line[0] == 'X' && line[1] == ' ') {
+		char *sz = strrchr(line + 2, ' ');
+
+		if (sz)
+			*sz++ = '\0';
+		/* Refused unread by the watcher: an Error per entry, as
+		 * for any bad one, and what it had under the key goes. */
+		p_err("agent: store entry %s: over %d bytes (%s); nothing steered for it",
+		      line + 2, STORE_VALUE_MAX,
+		      sz && strcmp(sz, "0") ? sz : "more than was read");
+		ag->garbage++;
+		i = find_key(ag, line + 2);
+		if (i >= 0)
+			agent_drop(ag, i);
+		return;
+	}
 	if (line[0] != 'P' || line[1] != ' ')
 		return;
 	key = line + 2;

@@ -512,6 +512,9 @@ int agent_run(struct agent *ag)
 	while (!ag->stop) {
 		if (ag->use_store && ag->store_fd < 0 && !ag->store_pid &&
 		    agent_mono_ms() >= ag->store_retry_at) {
+			/* The watcher runs as the daemon's user
+			 * (store_sandbox.c). */
+			ag->store.run_as = ag->o.a.user;
 			ag->store_fd =
 				store_watch_spawn(&ag->store, &ag->store_pid);
 			if (ag->store_fd < 0)
