@@ -11,6 +11,7 @@
 
 #include "testlib.h"
 #include "agent.h"
+#include "ctlproto.h"
 #include "store.h"
 #include "store_etcd.h"
 #include "cmd.h"
@@ -332,6 +333,45 @@ TEST(challenge_argv)
 	ASSERT_EQ(cmd_dispatch(cmds, 6, a4), EXIT_USAGE);
 	ASSERT_EQ(cmd_dispatch(cmds, 2, a5), EXIT_USAGE);
 	ASSERT_EQ(cmd_dispatch(cmds, 5, a6), EXIT_USAGE);
+}
+
+/* The domain a store entry's quota counts against (issue 20, point 15). */
+TEST(quota_domain)
+{
+	struct ctl_policy names = { .nr = 2 };
+	struct agent_set set = {};
+	char b[ALPNSTEER_NAME_MAX];
+
+	snprintf(names.name[0], sizeof(names.name[0]), "shop.example.org");
+	snprintf(names.name[1], sizeof(names.name[1]), "198.18.7.1");
+	ASSERT_STREQ(agent_quota_domain("a.b.fleet.test", NULL, b, sizeof(b)),
+		     "fleet.test");
+	ASSERT_STREQ(agent_quota_domain("fleet.test", NULL, b, sizeof(b)),
+		     "fleet.test");
+	ASSERT_STREQ(agent_quota_domain("localhost", NULL, b, sizeof(b)),
+		     "localhost");
+	ASSERT_STREQ(agent_quota_domain("198.18.7.10", NULL, b, sizeof(b)),
+		     "198.18.7.10");
+	ASSERT_STREQ(agent_quota_domain("fd00::1", NULL, b, sizeof(b)),
+		     "fd00::1");
+	/* with --names, the line that covers it */
+	ASSERT_STREQ(agent_quota_domain("www.shop.example.org", &names, b,
+					sizeof(b)),
+		     "shop.example.org");
+	ASSERT_STREQ(agent_quota_domain("www.example.org", &names, b,
+					sizeof(b)),
+		     "example.org");
+	ASSERT_EQ(agent_set_put(&set, "a.fleet.test", "r", 10, AGENT_SRC_STORE),
+		  1);
+	ASSERT_EQ(agent_set_put(&set, "b.fleet.test", "r", 10, AGENT_SRC_STORE),
+		  1);
+	ASSERT_EQ(agent_set_put(&set, "c.fleet.test", "r", 10, AGENT_SRC_LOCAL),
+		  1);
+	ASSERT_EQ(agent_set_put(&set, "a.other.test", "r", 10, AGENT_SRC_STORE),
+		  1);
+	ASSERT_EQ(agent_set_count_domain(&set, "fleet.test", NULL), 2);
+	ASSERT_EQ(agent_set_count_store(&set), 3);
+	agent_set_free(&set);
 }
 
 /* --store picks its store by the URL's scheme. */

@@ -12,6 +12,7 @@
 
 #include "acme_cert.h"
 #include "agent.h"
+#include "ctlproto.h"
 
 time_t agent_expiry(time_t now, long ttl, long max)
 {
@@ -102,6 +103,59 @@ void agent_set_free(struct agent_set *s)
 	free(s->v);
 	s->v = NULL;
 	s->nr = 0;
+}
+
+const char *agent_quota_domain(const char *ident,
+			       const struct ctl_policy *names, char *buf,
+			       size_t len)
+{
+	const char *d = ident;
+	size_t nl = strlen(ident), l;
+	int i, dots = 0;
+
+	for (i = 0; names && i < names->nr; i++) {
+		l = strlen(names->name[i]);
+		if (!strcmp(ident, names->name[i]) ||
+		    (nl > l + 1 && ident[nl - l - 1] == '.' &&
+		     !strcmp(ident + nl - l, names->name[i]))) {
+			snprintf(buf, len, "%s", names->name[i]);
+			return buf;
+		}
+	}
+	if (!strchr(ident, ':') && ident[strspn(ident, "0123456789.")]) {
+		/* a name: its last two labels */
+		for (i = (int)nl - 1; i >= 0; i--)
+			if (ident[i] == '.' && ++dots == 2) {
+				d = ident + i + 1;
+				break;
+			}
+	}
+	snprintf(buf, len, "%s", d);
+	return buf;
+}
+
+int agent_set_count_domain(const struct agent_set *s, const char *dom,
+			   const struct ctl_policy *names)
+{
+	char buf[ALPNSTEER_NAME_MAX];
+	int i, n = 0;
+
+	for (i = 0; i < s->nr; i++)
+		if (s->v[i].src == AGENT_SRC_STORE &&
+		    !strcmp(agent_quota_domain(s->v[i].ident, names, buf,
+					       sizeof(buf)),
+			    dom))
+			n++;
+	return n;
+}
+
+int agent_set_count_store(const struct agent_set *s)
+{
+	int i, n = 0;
+
+	for (i = 0; i < s->nr; i++)
+		n += s->v[i].src == AGENT_SRC_STORE;
+	return n;
 }
 
 int agent_store_key(const char *prefix, const char *ident, char *buf,

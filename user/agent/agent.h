@@ -44,6 +44,31 @@ struct agent_set {
 	int nr;
 };
 
+/* A fleet tenant's share of this node's pending places (issue 20: one
+ * tenant's 1,024 names took every node's 1,024): at most
+ * AGENT_DEFAULT_QUOTA (--quota) store entries per domain, and never more
+ * than AGENT_MAX - AGENT_LOCAL_RESERVE store entries in all, so that
+ * this host's own adds always find room.  100 is what one ACME order may
+ * name at Let's Encrypt. */
+#define AGENT_DEFAULT_QUOTA 100
+#define AGENT_LOCAL_RESERVE 64
+
+struct ctl_policy;
+/* The domain whose quota @ident (a normalised identifier) counts
+ * against, in @buf: the line of @names (--names; NULL: none) that covers
+ * it, else its last two labels (an address: itself).  A registrable
+ * domain would need the public suffix list; two labels are what an etcd
+ * grant of this project's recipe names, and a tenant granted a whole
+ * top-level domain is given many quotas by whoever granted it. */
+const char *agent_quota_domain(const char *ident,
+			       const struct ctl_policy *names, char *buf,
+			       size_t len);
+/* Store entries of @s counted against @dom's quota. */
+int agent_set_count_domain(const struct agent_set *s, const char *dom,
+			   const struct ctl_policy *names);
+/* Store entries of @s. */
+int agent_set_count_store(const struct agent_set *s);
+
 /* The expiry of a challenge added at @now for @ttl seconds (0: the
  * default @max), never beyond @max. */
 time_t agent_expiry(time_t now, long ttl, long max);

@@ -105,6 +105,9 @@ static char *status_json(struct agent *ag)
 	jw_uint_field(jw, "expired", ag->expired);
 	jw_uint_field(jw, "garbage", ag->garbage);
 	jw_uint_field(jw, "refused", ag->refused);
+	jw_uint_field(jw, "not_served", ag->not_served);
+	jw_uint_field(jw, "over_quota", ag->over_quota);
+	jw_uint_field(jw, "quota", ag->quota);
 	jw_name(jw, "last_attach_ms");
 	jw_int(jw, ag->last_attach_ms);
 	jw_name(jw, "last_hand_ms");

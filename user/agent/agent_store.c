@@ -13,6 +13,7 @@
 #include <openssl/evp.h>
 
 #include "agentd.h"
+#include "ctlproto.h"
 #include "log.h"
 
 static int b64_decode(const char *in, char *out, size_t cap)
@@ -136,6 +137,43 @@ static void store_line(struct agent *ag, char *line)
 		if (i >= 0)
 			agent_drop(ag, i);
 		return;
+	}
+	/* Only the names this node serves (--names): a writer of the whole
+	 * prefix (etcd's root, a stolen credential) cannot make it answer
+	 * for others'.  docs/design.md, "What a store's writer can do". */
+	if (ag->names && !ctl_policy_allows(ag->names, e.ident)) {
+		p_err("agent: store entry %s: %s is not among the names this node serves (--names %s); nothing steered for it",
+		      key, e.ident, ag->names_path);
+		ag->not_served++;
+		i = find_key(ag, key);
+		if (i >= 0)
+			agent_drop(ag, i);
+		return;
+	}
+	c = agent_set_find(&ag->set, e.ident);
+	if (!c || c->src != AGENT_SRC_STORE) {
+		char dom[ALPNSTEER_NAME_MAX];
+		int n_dom;
+
+		/* One tenant's names take at most --quota places, and the
+		 * store's never the last AGENT_LOCAL_RESERVE: others'
+		 * challenges, and this host's own, still find room. */
+		agent_quota_domain(e.ident, ag->names, dom, sizeof(dom));
+		n_dom = agent_set_count_domain(&ag->set, dom, ag->names);
+		if (n_dom >= ag->quota ||
+		    agent_set_count_store(&ag->set) >=
+			    AGENT_MAX - AGENT_LOCAL_RESERVE) {
+			p_err("agent: store entry %s: %s: %s; nothing steered for it",
+			      key, e.ident,
+			      n_dom >= ag->quota ?
+				      "its domain's quota of pending challenges is full (--quota)" :
+				      "the store's share of this node's pending places is full");
+			if (n_dom >= ag->quota)
+				p_hint("%s has %d pending from the store; --quota %ld allows that many per domain",
+				       dom, n_dom, ag->quota);
+			ag->over_quota++;
+			return;
+		}
 	}
 	snprintf(req, sizeof(req), "add-digest %s %s", e.ident, e.digest);
 	rc = agent_set_put(&ag->set, e.ident, req, e.expires, AGENT_SRC_STORE);

@@ -448,6 +448,22 @@ static int setup(struct agent *ag)
 			return err;
 		}
 	}
+	if (ag->names_path) {
+		char msg[256];
+		int err;
+
+		ag->names = calloc(1, sizeof(*ag->names));
+		if (!ag->names)
+			return -ENOMEM;
+		err = ctl_policy_load(ag->names_path, ag->names, msg,
+				      sizeof(msg));
+		if (err) {
+			p_err("--names: %s",
+			      err == -ENOENT ? "no such file" : msg);
+			p_hint("--names FILE: the names this node serves, one DNS name or IP address a line (each covers its subdomains), in a file of root's that only root may write");
+			return err;
+		}
+	}
 	/* Non-blocking, every client with a deadline (agent_on_accept()). */
 	for (i = 0; i < CONTROL_MAX_CLIENTS; i++)
 		ag->cl[i].fd = -1;
@@ -500,6 +516,11 @@ int agent_run(struct agent *ag)
 	if (take_lock(ag) || setup(ag))
 		return EXIT_FAIL;
 	log_daemon = true;
+	if (ag->use_store && !ag->names)
+		p_warn("agent: --store without --names: whoever may write the whole store prefix (etcd's root, a leaked credential) can make this node answer for any name");
+	if (ag->names)
+		p_info("agent: this node serves %d name(s) and their subdomains (--names %s); store entries for others are refused",
+		       ag->names->nr, ag->names_path);
 	if (ag->policy)
 		p_info("agent: --control-group members may add %d name(s) and their subdomains (%s)",
 		       ag->policy->nr, CTL_POLICY_PATH);
@@ -569,5 +590,6 @@ int agent_run(struct agent *ag)
 	unlinkat(ag->run_fd, AGENT_PID_NAME, 0);
 	agent_set_free(&ag->set);
 	free(ag->policy);
+	free(ag->names);
 	return rc;
 }
