@@ -179,7 +179,6 @@ lb_setup() {
 	done
 	haproxy_cfg > "$ST_WORK/haproxy.cfg"
 	st_spawn ip netns exec $LB haproxy -db -f "$ST_WORK/haproxy.cfg" >> "$ST_WORK/logs/haproxy.log" 2>&1
-	LB_PID=${ST_PIDS[-1]}
 	chmod -R a+rX "$ST_WORK"
 
 	# The operators' recipe: the fleet's CA, etcd's certificate, a
@@ -366,8 +365,8 @@ for name in a.lb.test b.lb.test c.lb.test; do
 done
 # Detach after the last remove: from the end of c's done hook (its
 # remove) to each node's detach, seen by the watcher.
-t_rm=$(hook_time done c.lb.test 4)
-check "c.lb.test's done hook removed the challenge" test "$(hook_time done c.lb.test 3)" = 0
+t_rm=$(hook_time "done" c.lb.test 4)
+check "c.lb.test's done hook removed the challenge" test "$(hook_time "done" c.lb.test 3)" = 0
 det_ok() {
 	local n
 	for n in $NODES; do [ -n "$(detached_after $n "$t_rm")" ] && ! node_attached $n || return 1; done
@@ -400,9 +399,9 @@ t_add=$(hook_time begin d.lb.test 4)
 check "etcd was killed right after d.lb.test's add" grep -q "^etcd-killed d.lb.test" "$ST_WORK/hook.log"
 check "with etcd down, d.lb.test is still validated and issued (uacme exit $rc)" \
 	acme_cert_ok "$U/d.lb.test/cert.pem" d.lb.test && certs=$((certs + 1))
-check "... the done hook's remove failed and said so (exit $(hook_time done d.lb.test 3))" \
+check "... the done hook's remove failed and said so (exit $(hook_time "done" d.lb.test 3))" \
 	bash -c '[ "$0" = 1 ] && grep -q "could not remove the challenge for d.lb.test" <<<"$1"' \
-	"$(hook_time done d.lb.test 3)" "$out"
+	"$(hook_time "done" d.lb.test 3)" "$out"
 check "with etcd killed, both nodes report the store down" wait_all store_down 50
 check "both nodes detach once the ttl has run out (${TTL} s + grace ${GRACE} s)" \
 	wait_all node_detached $(( (TTL + GRACE + 20) * 10 ))
@@ -457,11 +456,17 @@ check "requests were served through the balancer" test "$(field "$LOAD" gets)" -
 # (test_weblogs.sh asserts them); nothing above error level at all.
 for n in $NODES; do
 	el=$ST_WORK/n$n/logs/error.log
-	echo "# node $n nginx: $(grep -c 'broken header: ""' "$el" || true) broken header \"\" (error)," \
-		"$(grep -c 'client closed connection while SSL handshaking' "$el" || true) closed while SSL handshaking (info)," \
-		"$(grep -c '\[error\]' "$el" || true) [error] lines in all; what it logged:"
+	lb=$LB4 me=$(node4 1)
+	[ $n = 2 ] && lb=$LB6 me=$(node6 1)
+	bh=$(grep -c "broken header: \"\" while reading PROXY protocol, client: $lb," "$el" || true)
+	eval "v=\$VAL$n"
+	echo "# node $n nginx: broken header \"\" (error) naming the balancer: $bh for $v validations through it;" \
+		"naming node 1 (the hook's checks): $(grep -c "broken header: \"\" while reading PROXY protocol, client: $me," "$el" || true);" \
+		"the balancer's health checks: $(grep -c "recv() failed (104: Connection reset by peer) while SSL handshaking, client: $lb," "$el" || true)" \
+		"\"recv() failed (104: ...) while SSL handshaking\" (info); what it logged while handshaking:"
 	sed -E 's/^[0-9/: ]+//; s/[0-9]+#[0-9]+: \*[0-9]+ //; s/, server: .*//' "$el" |
-		grep -v -E '^\[notice\]' | sort | uniq -c | sort -rn | head -10 | sed 's/^/#   /'
+		grep -E 'handshaking|PROXY protocol' | sort | uniq -c | sort -rn | sed 's/^/#   /'
+	check "node $n nginx: no more broken headers naming the balancer than validations ($bh <= $v)" test "$bh" -le "$v"
 	check "node $n nginx: nothing at crit, alert or emerg" bash -c '! grep -q "\[\(crit\|alert\|emerg\)\]" "$0"' "$el"
 done
 check "no kernel WARN" st_dmesg_clean
