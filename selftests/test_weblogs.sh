@@ -20,6 +20,11 @@
 # IPv6; v1 and v2 headers).  One function per webserver and mode.
 . "$(dirname "$0")/lib.sh"
 KA=weblog-key.auth-1
+# attach's PROXY options.  Once `--proxy-from CIDR` is required next to
+# --proxy-protocol, name the client namespace here (every header comes
+# from it):
+#   PROXY_OPTS=(--proxy-protocol 443 --proxy-from 198.18.4.2/32 --proxy-from fd00:a5:4::2/128)
+PROXY_OPTS=(--proxy-protocol 443)
 
 pc() { in_cli python3 "$HERE/proxyclient.py" "$@"; }
 
@@ -190,7 +195,7 @@ weblog() {
 	st_require_web $web
 	web_start $web $mode || { not_ok "$web ($mode) starts"; return 1; }
 	if [ $mode = proxy ]; then
-		check "attach --proxy-protocol 443" as attach --proxy-protocol 443 --per-source 0
+		check "attach ${PROXY_OPTS[*]}" as attach "${PROXY_OPTS[@]}" --per-source 0
 	else
 		check "attach" as attach --per-source 0
 	fi
