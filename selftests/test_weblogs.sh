@@ -115,7 +115,7 @@ web_pids_all() { echo "$WEB_PID"; pgrep -P "$WEB_PID" || true; }
 # $ST_WORK/out/WEB-MODE-CASE; ANSWERED counts validations the responder
 # answered.
 run_case() {
-	local web=$1 mode=$2 kase=$3 before srv v cl r p tr=""
+	local web=$1 mode=$2 kase=$3 before srv v cl r p w tr=""
 	local out=$ST_WORK/out/$web-$mode-$kase
 	mkdir -p "$ST_WORK/out"
 	before=$(wc -l < "$WEB_LOG")
@@ -126,10 +126,14 @@ run_case() {
 	if [ $mode = proxy ]; then
 		case $kase in
 		joined | split | late)
-			strace -qq -e trace=recvfrom -s 12 -o "$out.strace" \
-				-p "$(pgrep -P "$(status_field 'd["pid"]')" | head -1)" &
+			w=$(pgrep -P "$(status_field 'd["pid"]')" | head -1)
+			strace -qq -e trace=recvfrom -s 12 -o "$out.strace" -p "$w" &
 			tr=$!
-			sleep 0.5 ;;
+			# traced from the first connection on
+			for p in $(seq 1 100); do
+				[ "$(awk '/^TracerPid:/ {print $2}' /proc/$w/status 2>/dev/null)" = "$tr" ] && break
+				sleep 0.05
+			done ;;
 		esac
 	fi
 	for srv in $SRV4 $SRV6; do
