@@ -104,6 +104,14 @@ void on_alpndir(struct daemon *d);
 void slot_recycle(struct daemon *d, __u32 idx);
 void slot_answered(struct daemon *d, __u32 idx, const char *sni);
 
+/* daemon_trace.c: the validation trace (lib/trace.h).  A hello the
+ * kernel left to the webserver; how steered slot @idx ended (once per
+ * handing); the worker's DONE @arg for it. */
+void dtrace_hello(struct daemon *d, const struct alpnsteer_hello_event *e);
+void dtrace_slot(struct daemon *d, __u32 idx, enum trace_outcome o,
+		 const char *detail);
+void dtrace_done(struct daemon *d, __u32 idx, unsigned int arg);
+
 /* daemon_worker.c: the TLS worker, seen from the monitor. */
 int wk_start(struct daemon *d);
 void wk_on_io(struct daemon *d, unsigned int events);

@@ -347,9 +347,11 @@ static bool on_msg(struct daemon *d, const void *buf, int n, int *fds, int nfds,
 	}
 	s = &d->pool.slot[v.h.idx];
 	s->handed = false;
-	if (v.h.arg == IPC_GONE)
+	if (IPC_DONE_RESULT(v.h.arg) == IPC_GONE)
 		p_info("slot %u: client gone", v.h.idx);
-	slot_answered(d, v.h.idx, v.h.arg == IPC_ANSWERED ? v.name : NULL);
+	slot_answered(d, v.h.idx,
+		      IPC_DONE_RESULT(v.h.arg) == IPC_ANSWERED ? v.name : NULL);
+	dtrace_done(d, v.h.idx, v.h.arg);
 	slot_recycle(d, v.h.idx);
 	return true;
 }

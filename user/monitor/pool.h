@@ -27,6 +27,7 @@ struct slot {
 	struct alpnsteer_event ev; /* who the client is, for logs and status */
 	__u32 gen; /* handings to the worker so far */
 	bool handed; /* the worker has it (handing gen) */
+	bool traced; /* its end is in the validation trace */
 };
 
 struct pool {
