@@ -67,7 +67,7 @@ _alpnsteer()
 		if [[ $cur == -* ]]; then
 			COMPREPLY=($(compgen -W "-h --help" -- "$cur"))
 		else
-			COMPREPLY=($(compgen -W "add remove list" -- "$cur"))
+			COMPREPLY=($(compgen -W "add remove list trace" -- "$cur"))
 		fi
 		;;
 	"challenge add")
@@ -77,6 +77,9 @@ _alpnsteer()
 		COMPREPLY=($(compgen -W "--store --store-ca --store-cert --store-key --store-user --store-password-file -h --help" -- "$cur"))
 		;;
 	"challenge list")
+		COMPREPLY=($(compgen -W "-j --json -h --help" -- "$cur"))
+		;;
+	"challenge trace")
 		COMPREPLY=($(compgen -W "-j --json -h --help" -- "$cur"))
 		;;
 	"check")

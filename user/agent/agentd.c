@@ -38,6 +38,7 @@
 #include "lifecycle_run.h"
 #include "log.h"
 #include "store.h"
+#include "trace.h"
 
 long long agent_mono_ms(void)
 {
@@ -170,11 +171,28 @@ static void detach_check(struct agent *ag)
 	lc_gone_close(&ag->gone);
 }
 
+void agent_trace_pull(struct agent *ag)
+{
+	char *reply = NULL;
+
+	if (!ag->attached)
+		return;
+	if (!ag->trace)
+		ag->trace = trace_new();
+	if (!ag->trace || control_request(&ag->p, "trace", &reply))
+		return;
+	if (reply[0] == '[')
+		trace_merge_json(ag->trace, reply);
+	free(reply);
+}
+
 static void detach_now(struct agent *ag)
 {
 	struct lc_view v;
 	int rc;
 
+	/* The daemon and its trace go with the detach: ours keeps it. */
+	agent_trace_pull(ag);
 	/* Whose processes end the detach: the keeper and daemon of now. */
 	lc_observe(&ag->p, ag->run_fd, &v);
 	lc_gone_open(&ag->gone, v.have_rec ? &v.rec : NULL);
