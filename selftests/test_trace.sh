@@ -17,7 +17,10 @@
 #                 such.  Then a second order with one remote behind MSS 536
 #                 (answered) and one whose hello is split before its ALPN
 #                 (traced `split`).  The trace is printed as # lines.
-#   agent         the same trace through the agent, kept after it detached.
+#   metrics       --metrics-file written by the daemon, `status --metrics`:
+#                 promtool check metrics passes, values match status -j.
+#   agent         the same trace through the agent, kept after it detached,
+#                 and the agent's own --metrics-file.
 . "$(dirname "$0")/lib.sh"
 
 VALIDATOR=(in_cli /usr/bin/python3 "$HERE/validator.py" --v4 $SRV4 --v6 $SRV6)
@@ -211,10 +214,64 @@ print(all(x["segments"] >= 2 and x["hello_len"] > 536 and 0 < x["alpn_off"] < 53
 	"$ALPNSTEER" challenge trace -j b00.$long.five.test | sed 's/^/#   /'
 }
 
+# metric FILE NAME: one sample's value from a Prometheus text file
+metric() { awk -v n="$2" '$1 == n { print $2 }' "$1" 2>/dev/null; }
+
+# metrics_match FILE: the file's counters and pending count are status -j's
+metrics_match() {
+	python3 - "$1" <<-'EOF'
+	import json, subprocess, sys, os
+	st = json.loads(subprocess.check_output([os.environ['ALPNSTEER'], '-j', 'status']))
+	m = {}
+	for line in open(sys.argv[1]):
+	    if not line.startswith('#'):
+	        k, v = line.rsplit(' ', 1)
+	        m[k] = float(v)
+	bad = [k for k, v in st['counters'].items() if m.get('alpnsteer_%s_total' % k) != v]
+	if m.get('alpnsteer_pending_challenges') != len(st.get('challenges') or []):
+	    bad.append('pending')
+	print(' '.join(bad) or 'match')
+	EOF
+}
+
+test_metrics() {
+	local f=$ST_WORK/prom/alpnsteer.prom i out
+	# node_exporter's textfile directory, writable by the daemon's user
+	install -d -o alpnsteer -m 0755 "$ST_WORK/prom"
+	check "attach --metrics-file" as attach --metrics-file "$f"
+	st_defer as detach --all --wait=20
+	"$ALPNSTEER" challenge add m.test ka-m.test
+	check "a validation answered" cli_py "$HERE/check_cert.py" $SRV6 m.test ka-m.test \
+		--source fd00:b1:3::2
+	tls $SRV4 --alpn acme-tls/1 --sni other.test >/dev/null
+	for i in $(seq 1 50); do
+		[ "$(metric "$f" 'alpnsteer_validation_answered_total{identifier="m.test"}')" = 1 ] && break
+		sleep 0.1
+	done
+	sleep 1.5 # one more write after the last event
+	check "the daemon wrote the file, answered 1 for m.test" \
+		test "$(metric "$f" 'alpnsteer_validation_answered_total{identifier="m.test"}')" = 1
+	out=$(promtool check metrics < "$f" 2>&1) && i=0 || i=$?
+	echo "# promtool check metrics < --metrics-file: exit $i ${out:+($out)}"
+	expect_eq "promtool check metrics passes on the daemon's file" "$i" 0
+	expect_eq "its counters and pending count are status -j's" "$(metrics_match "$f")" match
+	"$ALPNSTEER" status --metrics > "$ST_WORK/status.prom"
+	out=$(promtool check metrics < "$ST_WORK/status.prom" 2>&1) && i=0 || i=$?
+	expect_eq "promtool check metrics passes on status --metrics" "$i" 0
+	expect_eq "status --metrics matches status -j" "$(metrics_match "$ST_WORK/status.prom")" match
+	check "status --metrics: answered 1 for m.test" \
+		test "$(metric "$ST_WORK/status.prom" 'alpnsteer_validation_answered_total{identifier="m.test"}')" = 1
+	echo "# the metrics file:"
+	sed 's/^/#   /' "$f"
+	# the file is replaced, never followed: no .tmp left, a regular file
+	check "no temporary file left" test ! -e "$f.tmp"
+	check "a regular file of the daemon's user" test "$(stat -c %U:%F "$f")" = "alpnsteer:regular file"
+}
+
 test_agent() {
-	local i
+	local i f=$ST_WORK/agent.prom
 	st_spawn nsenter --net=/var/run/netns/$ST_SRV "$ALPNSTEER" agent --grace 1s \
-		> "$ST_WORK/agent.log" 2>&1
+		--metrics-file "$f" > "$ST_WORK/agent.log" 2>&1
 	st_defer "$ALPNSTEER" agent stop
 	for i in $(seq 1 50); do [ -S /run/alpnsteer/agent.sock ] && break; sleep 0.1; done
 	check "the agent runs" test -S /run/alpnsteer/agent.sock
@@ -230,6 +287,10 @@ test_agent() {
 	expect_eq "the agent detached" "$(status_field 'd["state"]')" detached
 	check "... and its trace still lists the answered hello" wait_outcome g.test fd00:b1:2::2 answered
 	expect_eq "... the identifier removed" "$(trace_field g.test 'x["state"]')" removed
+	sleep 1.5
+	expect_eq "the agent's --metrics-file: detached, answered 1 for g.test" \
+		"$(metric "$f" alpnsteer_attached) $(metric "$f" 'alpnsteer_validation_answered_total{identifier="g.test"}')" "0 1"
+	check "promtool check metrics passes on the agent's file" promtool check metrics < "$f"
 }
 
 st_setup
@@ -246,6 +307,7 @@ ip -n $ST_SRV -6 route add fd00:b1::/32 dev $ST_V0
 st_test outcomes test_outcomes
 st_test no_slot test_no_slot
 st_test five test_five
+st_test metrics test_metrics
 st_test agent test_agent
 check "no kernel WARN" st_dmesg_clean
 st_summary

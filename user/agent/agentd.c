@@ -36,7 +36,9 @@
 #include "fdutil.h"
 #include "lifecycle.h"
 #include "lifecycle_run.h"
+#include "loader.h"
 #include "log.h"
+#include "metrics.h"
 #include "store.h"
 #include "trace.h"
 
@@ -488,6 +490,43 @@ static void on_signals(struct agent *ag)
 			ag->store_pid = 0;
 }
 
+/* --metrics-file (docs/usage.md, "Metrics"): each second, as root, the
+ * state, the kernel's counters while attached, the pending set and the
+ * trace the agent keeps. */
+static void agent_metrics(struct agent *ag)
+{
+	struct metrics_in in = { .writer = "agent",
+				 .conns = -1,
+				 .pool_busy = -1 };
+	__u64 counters[AC__MAX];
+	static bool failing;
+	struct lc_view v;
+	char *text;
+	int err;
+
+	if (!ag->metrics_file[0] || agent_mono_ms() < ag->metrics_at)
+		return;
+	ag->metrics_at = agent_mono_ms() + 1000;
+	lc_observe(&ag->p, ag->run_fd, &v);
+	in.state = lc_steering_name(lc_steering(&v));
+	if (lc_steering(&v) == LC_STEER_ATTACHED ||
+	    lc_steering(&v) == LC_STEER_DRAINING) {
+		if (!steer_read_counters(ag->p.pin_dir, counters, AC__MAX))
+			in.counters = counters;
+		in.conns = steer_pinned_held(ag->p.pin_dir);
+	}
+	in.pending = ag->set.nr;
+	agent_trace_pull(ag);
+	in.trace = ag->trace;
+	text = metrics_text(&in);
+	err = text ? metrics_write(ag->metrics_file, text) : -ENOMEM;
+	free(text);
+	if (err && !failing)
+		p_warn("agent: cannot write --metrics-file %s: %s",
+		       ag->metrics_file, strerror(-err));
+	failing = err != 0;
+}
+
 int agent_run(struct agent *ag)
 {
 	struct pollfd pfd[4 + CONTROL_MAX_CLIENTS];
@@ -497,6 +536,10 @@ int agent_run(struct agent *ag)
 
 	if (take_lock(ag) || setup(ag))
 		return EXIT_FAIL;
+	/* Ours to write, not the daemons': one file, one writer. */
+	snprintf(ag->metrics_file, sizeof(ag->metrics_file), "%s",
+		 ag->o.a.metrics_file);
+	ag->o.a.metrics_file[0] = '\0';
 	log_daemon = true;
 	p_info("agent %d: detached, waiting for challenges (ttl %ld s, grace %ld s%s%s)",
 	       (int)getpid(), ag->ttl_max, ag->grace,
@@ -547,6 +590,7 @@ int agent_run(struct agent *ag)
 			agent_dir_scan(ag); /* mtimes age: ttl */
 		agent_sync(ag);
 		detach_check(ag);
+		agent_metrics(ag);
 	}
 	p_info("agent: stopping");
 	for (i = 0; i < CONTROL_MAX_CLIENTS; i++)

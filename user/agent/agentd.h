@@ -67,6 +67,10 @@ struct agent {
 	/* The validation trace, the daemon's merged in while attached and
 	 * kept across attachments (NULL until the first). */
 	struct trace *trace;
+	/* --metrics-file: the agent writes it (its daemons do not), before,
+	 * during and after attachments. */
+	char metrics_file[PATH_MAX];
+	long long metrics_at; /* monotonic ms of the next write */
 };
 
 /* agentd.c: the loop.  take the agent lock, serve, and make steering

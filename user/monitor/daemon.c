@@ -327,8 +327,10 @@ static bool on_tick(struct daemon *d)
 	if (challenges_expire(&d->store, time(NULL), say_expired) > 0)
 		sync_policy(d);
 	wk_tick(d);
-	if (++d->ticks % SWEEP_TICKS == 0)
+	if (++d->ticks % SWEEP_TICKS == 0) {
 		sweep(d);
+		dmetrics(d);
+	}
 	return drained(d);
 }
 

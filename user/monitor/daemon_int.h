@@ -111,6 +111,8 @@ void dtrace_hello(struct daemon *d, const struct alpnsteer_hello_event *e);
 void dtrace_slot(struct daemon *d, __u32 idx, enum trace_outcome o,
 		 const char *detail);
 void dtrace_done(struct daemon *d, __u32 idx, unsigned int arg);
+/* --metrics-file, written again (each second). */
+void dmetrics(struct daemon *d);
 
 /* daemon_worker.c: the TLS worker, seen from the monitor. */
 int wk_start(struct daemon *d);

@@ -7,6 +7,7 @@
  * the journal with fields of its own when the journal takes our stderr,
  * else to the log (whose notes are rate-limited: log.c).
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,9 +17,11 @@
 #include <openssl/ssl.h>
 #include <systemd/sd-journal.h>
 
+#include "alpnsteer.skel.h"
 #include "daemon_int.h"
 #include "ipc.h"
 #include "log.h"
+#include "metrics.h"
 #include "trace.h"
 
 /* Is our stderr the journal's stream ($JOURNAL_STREAM names its device
@@ -149,4 +152,38 @@ void dtrace_done(struct daemon *d, __u32 idx, unsigned int arg)
 			 res == IPC_GONE ? "client gone" :
 					   "closed without an alert");
 	dtrace_slot(d, idx, TR_FAILED, why);
+}
+
+/* --metrics-file: the monitor's view, each second (docs/usage.md,
+ * "Metrics").  Written as the daemon's user: the directory must let it. */
+void dmetrics(struct daemon *d)
+{
+	const char *path = d->o->a.metrics_file;
+	__u64 counters[AC__MAX];
+	struct metrics_in in = {
+		.state = d->draining ? "draining" : "attached",
+		.writer = "monitor",
+		.pending = d->store.nr,
+		.pool_busy = pool_in_use(&d->pool),
+		.pool_made = d->pool.size,
+		.trace = d->store.trace,
+	};
+	static bool failing;
+	char *text;
+	int err;
+
+	if (!path[0])
+		return;
+	in.conns = steer_conns_count(d->conns_fd);
+	if (!steer_read_counters_fd(bpf_map__fd(d->steer.skel->maps.counters),
+				    counters, AC__MAX))
+		in.counters = counters;
+	text = metrics_text(&in);
+	err = text ? metrics_write(path, text) : -ENOMEM;
+	free(text);
+	/* Said once, not every second. */
+	if (err && !failing)
+		p_warn("cannot write --metrics-file %s: %s (the daemon's user must be able to write its directory)",
+		       path, strerror(-err));
+	failing = err != 0;
 }
