@@ -85,7 +85,7 @@ typedef long lc_t_GROUP;
 	X(PORTS, ports, "port", 'p', "N", 443, 0, 0, ALWAYS, \
 	  "steer this local port (repeatable, up to " LC_STR(ALPNSTEER_MAX_PORTS) "; default 443)") \
 	X(FORWARD, forward, "forward", 'f', "HOST:PORT", "", 0, 0, ALWAYS, \
-	  "relay steered connections byte for byte to this external TLS-ALPN-01 responder (lego --tls.port, acme.sh --tlsport) instead of answering them with the built-in one") \
+	  "relay steered connections byte for byte to this external TLS-ALPN-01 responder (lego --tls.address, 4.9.1's --tls.port; acme.sh --tlsport) instead of answering them with the built-in one") \
 	X(DOMAINS, domains, "domain", 'D', "NAME", "", 0, 0, ALWAYS, \
 	  "with --forward: steer only hellos whose SNI is NAME (repeatable); without it every acme-tls/1 hello is steered") \
 	X(U32, pool, "pool", 'n', "N", ALPNSTEER_DEFAULT_POOL, 1, ALPNSTEER_MAX_POOL, NAMED, \
