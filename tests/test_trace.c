@@ -109,6 +109,37 @@ TEST(summary_and_outcomes)
 	trace_free(t);
 }
 
+TEST(late_answer)
+{
+	struct trace *t = trace_new();
+	const struct trace_id *x;
+	unsigned char a[16], b[16];
+
+	trace_added(t, "l.test", "l.test", 0);
+	v4("198.18.1.2", a);
+	v6("fd00:1:2::3", b);
+	trace_note(t, "l.test", AF_INET, a, 7, TR_FAILED, "client closed", 10);
+	trace_note(t, "l.test", AF_INET6, b, 8, TR_ANSWERED, NULL, 11);
+	/* The worker's answer crossed the take-back: that hello, not
+	 * another, becomes answered, and the counts follow. */
+	ASSERT_EQ(trace_late_answer(t, "l.test", AF_INET, a, 7, 12),
+		  TR_ANSWERED);
+	x = trace_find(t, "l.test");
+	ASSERT_EQ(x->hellos, 2);
+	ASSERT_EQ(x->answered, 2);
+	ASSERT_EQ(x->answered_v4, 1);
+	ASSERT_EQ(x->failed, 0);
+	ASSERT_EQ(x->nr_nets, 2);
+	ASSERT_EQ(x->ev[0].outcome, TR_ANSWERED);
+	ASSERT_STREQ(x->ev[0].detail, "");
+	/* None to amend: noted as a new answered hello. */
+	ASSERT_EQ(trace_late_answer(t, "l.test", AF_INET, a, 9, 13),
+		  TR_ANSWERED);
+	ASSERT_EQ(x->hellos, 3);
+	ASSERT_EQ(x->answered, 3);
+	trace_free(t);
+}
+
 TEST(bounded)
 {
 	struct trace *t = trace_new();

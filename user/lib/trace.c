@@ -266,6 +266,40 @@ enum trace_outcome trace_note(struct trace *t, const char *sni, int family,
 	return o;
 }
 
+enum trace_outcome trace_late_answer(struct trace *t, const char *sni,
+				     int family, const void *addr,
+				     unsigned int port, long long now_ms)
+{
+	struct trace_id *x = find_sni(t, sni);
+	struct trace_ev *e;
+	unsigned int i, kept;
+	__u8 a[16];
+	bool v4 = canon(family, addr, a);
+
+	kept = x ? (x->nr_ev < TRACE_EVENTS ? x->nr_ev : TRACE_EVENTS) : 0;
+	/* The newest failed hello of that client, the one taken back. */
+	for (i = 0; i < kept; i++) {
+		e = &x->ev[(x->nr_ev - 1 - i) % TRACE_EVENTS];
+		if (e->outcome != TR_FAILED || e->port != port || e->v4 != v4 ||
+		    memcmp(e->addr, a, 16))
+			continue;
+		e->outcome = TR_ANSWERED;
+		e->detail[0] = '\0';
+		x->failed--;
+		x->answered++;
+		if (v4)
+			x->answered_v4++;
+		else
+			x->answered_v6++;
+		x->last_answered_ms = now_ms;
+		note_net(x, a, v4);
+		return TR_ANSWERED;
+	}
+	/* Not kept (or never traced): an answer all the same. */
+	return trace_note(t, sni, family, addr, port, TR_ANSWERED, NULL,
+			  now_ms);
+}
+
 static unsigned int nets_of(const struct trace_id *x, bool v4)
 {
 	unsigned int i, n = 0;

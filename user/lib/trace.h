@@ -94,6 +94,12 @@ enum trace_outcome trace_note(struct trace *t, const char *sni, int family,
 			      const void *addr, unsigned int port,
 			      enum trace_outcome o, const char *detail,
 			      long long now_ms);
+/* The worker's answer for a steered hello crossed the monitor's take-back
+ * of its slot (client closed right after its Finished): the hello traced
+ * failed then is made answered (or, no longer kept, noted answered). */
+enum trace_outcome trace_late_answer(struct trace *t, const char *sni,
+				     int family, const void *addr,
+				     unsigned int port, long long now_ms);
 /* Find @ident's record (by identifier or SNI), NULL: none. */
 const struct trace_id *trace_find(const struct trace *t, const char *name);
 

@@ -102,7 +102,8 @@ void on_alpndir(struct daemon *d);
 
 /* daemon.c: a slot is over (and the worker's answer for it, or NULL). */
 void slot_recycle(struct daemon *d, __u32 idx);
-void slot_answered(struct daemon *d, __u32 idx, const char *sni);
+void slot_answered(struct daemon *d, __u32 idx,
+		   const struct alpnsteer_event *ev, const char *sni);
 
 /* daemon_trace.c: the validation trace (lib/trace.h).  A hello the
  * kernel left to the webserver; how steered slot @idx ended (once per
@@ -111,6 +112,9 @@ void dtrace_hello(struct daemon *d, const struct alpnsteer_hello_event *e);
 void dtrace_slot(struct daemon *d, __u32 idx, enum trace_outcome o,
 		 const char *detail);
 void dtrace_done(struct daemon *d, __u32 idx, unsigned int arg);
+/* The worker's answer for a slot taken back meanwhile (IPC_LATE), whose
+ * client was @ev: traced failed at the take-back, it was answered. */
+void dtrace_late_answer(struct daemon *d, const struct alpnsteer_event *ev);
 /* --metrics-file, written again (each second). */
 void dmetrics(struct daemon *d);
 

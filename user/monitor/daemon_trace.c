@@ -128,6 +128,18 @@ void dtrace_slot(struct daemon *d, __u32 idx, enum trace_outcome o,
 	     s->ev.remote_ip, s->ev.remote_port, o, detail);
 }
 
+void dtrace_late_answer(struct daemon *d, const struct alpnsteer_event *ev)
+{
+	char sni[4 * ALPNSTEER_NAME_MAX + 1];
+
+	if (!d->store.trace || ev->type != AE_STEERED)
+		return;
+	ev_sni(ev->sni, ev->sni_len, sni, sizeof(sni));
+	trace_late_answer(d->store.trace, sni,
+			  ev->family == AF_INET6 ? AF_INET6 : AF_INET,
+			  ev->remote_ip, ev->remote_port, trace_now_ms());
+}
+
 void dtrace_done(struct daemon *d, __u32 idx, unsigned int arg)
 {
 	char why[TRACE_DETAIL];

@@ -342,6 +342,14 @@ static bool on_msg(struct daemon *d, const void *buf, int n, int *fds, int nfds,
 		return false;
 	case IPC_STALE:
 		return true;
+	case IPC_LATE:
+		s = &d->pool.slot[v.h.idx];
+		if (v.h.arg == IPC_ANSWERED) {
+			slot_answered(d, v.h.idx, &s->taken_ev, v.name);
+			/* Traced failed at the take-back: it was not. */
+			dtrace_late_answer(d, &s->taken_ev);
+		}
+		return true;
 	case IPC_ACCEPT:
 		break;
 	}
@@ -349,7 +357,7 @@ static bool on_msg(struct daemon *d, const void *buf, int n, int *fds, int nfds,
 	s->handed = false;
 	if (IPC_DONE_RESULT(v.h.arg) == IPC_GONE)
 		p_info("slot %u: client gone", v.h.idx);
-	slot_answered(d, v.h.idx,
+	slot_answered(d, v.h.idx, &s->ev,
 		      IPC_DONE_RESULT(v.h.arg) == IPC_ANSWERED ? v.name : NULL);
 	dtrace_done(d, v.h.idx, v.h.arg);
 	slot_recycle(d, v.h.idx);
