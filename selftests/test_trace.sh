@@ -114,6 +114,11 @@ test_outcomes() {
 	check "a hello after the challenge's remove: after_removal" \
 		wait_outcome t.test 198.18.4.2 "answered after_removal"
 	expect_eq "... the identifier removed" "$(trace_field t.test 'x["state"]')" removed
+	# no journal here: each event is a line of the daemon's log
+	check "the log has the events: trace: t.test source_capped from 198.18.22.3" \
+		grep -q "trace: t.test source_capped from 198.18.22.3 port [0-9]* (198.18.22.0/24)" /run/alpnsteer/daemon.log
+	check "... and the failed one, with its alert" \
+		grep -q "trace: t.test failed (alert received: unknown CA) from fd00:b1:1::2" /run/alpnsteer/daemon.log
 	# answered: 198.18.21.2, the split dial's primary 198.18.22.2 and
 	# 198.18.4.2; the held one is still in its handshake
 	expect_eq "summary: answered 3 from 3 /24s, failed 1" \
