@@ -544,6 +544,7 @@ int agent_run(struct agent *ag)
 	snprintf(ag->metrics_file, sizeof(ag->metrics_file), "%s",
 		 ag->o.a.metrics_file);
 	ag->o.a.metrics_file[0] = '\0';
+	ag->o.a.given &= ~LC_GIVEN(metrics_file); /* a joined attach's own */
 	log_daemon = true;
 	p_info("agent %d: detached, waiting for challenges (ttl %ld s, grace %ld s%s%s)",
 	       (int)getpid(), ag->ttl_max, ag->grace,
