@@ -35,6 +35,7 @@
 #include "preclass.bpf.h"
 #include "psock.bpf.h"
 #include "srccap.bpf.h"
+#include "trace.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -402,6 +403,30 @@ static __always_inline int name_is_ours(const struct alpnsteer_settings *cfg,
 	return bpf_map_lookup_elem(&pending_names, info->sni) != NULL;
 }
 
+/* An acme-tls/1 hello left to the webserver, for the validation trace
+ * (trace.bpf.h). */
+static __always_inline void trace_left(struct __sk_buff *skb,
+				       const struct alpnsteer_conn_state *st,
+				       const struct ch_info *info,
+				       __u32 verdict)
+{
+	struct trace_who w = { .verdict = verdict };
+
+	w.family = client_of(skb, st, w.ip, &w.port);
+	w.local_port = skb->local_port;
+	trace_hello(&w, info);
+}
+
+/* A split hello (its ALPN not in the first skb) is traced only when its
+ * SNI came and is a name we answer: whether it offered acme-tls/1 is not
+ * known, and browsers' big hellos for other names are no validation. */
+static __always_inline int split_is_ours(const struct ch_info *info)
+{
+	struct alpnsteer_settings *cfg = get_settings();
+
+	return info->sni_len && cfg && name_is_ours(cfg, info);
+}
+
 static __always_inline int steer_first(struct __sk_buff *skb,
 				       struct alpnsteer_conn_state *st,
 				       __u64 cookie, const struct ch_info *info)
@@ -415,11 +440,13 @@ static __always_inline int steer_first(struct __sk_buff *skb,
 	if (!srccap_allow(family, ip, src)) {
 		st->verdict = AS_SRC_CAPPED;
 		count(AC_SRC_CAPPED);
+		trace_left(skb, st, info, AS_SRC_CAPPED);
 		return SK_PASS;
 	}
 	if (bpf_map_pop_elem(&free_slots, &slot)) {
 		st->verdict = AS_NO_SLOT;
 		count(AC_NO_SLOT);
+		trace_left(skb, st, info, AS_NO_SLOT);
 		return SK_PASS;
 	}
 	s = bpf_map_lookup_elem(&slots, &slot);
@@ -567,6 +594,8 @@ int alpnsteer_verdict(struct __sk_buff *skb)
 		if (!info->alpn_off || (info->acme && !info->sni_off)) {
 			st->verdict = AS_SPLIT;
 			count(AC_SPLIT);
+			if (split_is_ours(info))
+				trace_left(skb, st, info, AS_SPLIT);
 			return SK_PASS;
 		}
 		rc = CH_OK;
@@ -591,11 +620,13 @@ int alpnsteer_verdict(struct __sk_buff *skb)
 	if (!cfg || cfg->draining) {
 		st->verdict = AS_DRAINING;
 		count(AC_PASSED_DRAINING);
+		trace_left(skb, st, info, AS_DRAINING);
 		return SK_PASS;
 	}
 	if (!name_is_ours(cfg, info)) {
 		st->verdict = AS_NOT_PENDING;
 		count(AC_NOT_PENDING);
+		trace_left(skb, st, info, AS_NOT_PENDING);
 		return SK_PASS;
 	}
 	return steer_first(skb, st, cookie, info);

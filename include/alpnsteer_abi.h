@@ -120,7 +120,10 @@ struct alpnsteer_name {
 	/* --proxy-protocol port, no whole well-formed PROXY header first */ \
 	X(AC_PROXY_BAD, "proxy_bad")                                         \
 	/* reaped while a segment arrived: the unlocked release's window */  \
-	X(AC_REAP_RACED, "reap_raced")
+	X(AC_REAP_RACED, "reap_raced")                                       \
+	/* acme-tls/1 hellos not steered whose event the rate bound or a   \
+	 * full ring buffer kept from the validation trace */ \
+	X(AC_TRACE_DROPPED, "trace_dropped")
 
 #define __ALPNSTEER_COUNTER_ID(id, name) id,
 enum alpnsteer_counter {
@@ -135,6 +138,7 @@ enum alpnsteer_counter {
 enum alpnsteer_event_type {
 	AE_STEERED = 1, /* a connection was handed to slot */
 	AE_CLIENT_CLOSED = 2, /* the client side of slot's connection closed */
+	AE_HELLO = 3, /* an acme-tls/1 hello that was not steered */
 };
 
 /* Ring-buffer record, one per steered connection and one at its close. */
@@ -156,6 +160,28 @@ struct alpnsteer_event {
 	__u32 via_port;
 	__u32 via_ip[4];
 };
+
+/*
+ * Ring-buffer record of an acme-tls/1 hello the verdict did not steer
+ * (not pending, no slot, source capped, split, draining), for the
+ * validation trace (docs/design.md, "The validation trace").  Compact:
+ * no cookie, slot or local address, only what the trace shows.  Rate
+ * bounded in the kernel (ALPNSTEER_TRACE_BURST per CPU and
+ * ALPNSTEER_TRACE_WINDOW_NS), the rest counted trace_dropped.
+ */
+struct alpnsteer_hello_event {
+	__u32 type; /* AE_HELLO: first, as in struct alpnsteer_event */
+	__u32 verdict; /* enum alpnsteer_verdict: why it stayed */
+	__u32 family; /* AF_INET or AF_INET6 (the PROXY header's client) */
+	__u32 remote_port; /* host byte order */
+	__u32 local_port; /* host byte order */
+	__u32 sni_len; /* 0: none parsed (a split hello before its SNI) */
+	__u32 remote_ip[4]; /* network byte order; IPv4 in remote_ip[0] */
+	__u8 sni[ALPNSTEER_NAME_MAX];
+};
+
+#define ALPNSTEER_TRACE_BURST 64
+#define ALPNSTEER_TRACE_WINDOW_NS 100000000ULL /* 100 ms */
 
 /* Runtime settings the daemon changes while attached (single-entry array). */
 struct alpnsteer_settings {

@@ -19,7 +19,8 @@ apt-get install -y -q --no-install-recommends \
 	wrk haproxy sslh libnginx-mod-stream gnuplot-nox strace \
 	apache2 lighttpd lighttpd-mod-openssl caddy \
 	qemu-system-x86 busybox-static cpio xz-utils zstd \
-	bash-completion groff-base
+	bash-completion groff-base \
+	prometheus
 # debhelper ... lintian: make deb and selftests/test_package.sh (libseccomp-dev
 # for the worker's seccomp filter, a build dependency of the package too);
 # pebble (with pebble-challtestsrv), lego, dehydrated and uacme: the local
@@ -34,6 +35,8 @@ apt-get install -y -q --no-install-recommends \
 # (scripts/vmtest/: qemu, the initramfs, Debian's .ko.xz); bash-completion
 # and groff-base: tests/test_docs.sh runs the completion and renders
 # alpnsteer(8) with warnings on.
+# prometheus: its promtool checks the --metrics-file exposition in
+# selftests/test_trace.sh (the server itself is never started there).
 # libsystemd-dev: sd-bus, with which the keeper asks systemd for a
 # transient scope of its own (user/lifecycle/keeper_scope.c); dbus-daemon,
 # python3-dbus and python3-gi: selftests/test_keeper_scope.sh plays

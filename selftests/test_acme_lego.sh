@@ -1,6 +1,6 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-only
-# lego --tls --tls.port against pebble (tlsPort 443), alpnsteer attached
+# lego 4.9.1's --tls --tls.port against pebble (tlsPort 443), alpnsteer attached
 # with --forward to lego's own listener, nginx on 443 busy throughout: the
 # certificate comes from pebble for both names (one validated over IPv4
 # only, one over IPv6 only), and no request of the load fails.
@@ -9,6 +9,12 @@
 . "$(dirname "$0")/lib.sh"
 . "$HERE/acme_lib.sh"
 st_require_cmd lego # not installed: skipped, counted
+# lego 5 renamed --tls.port to --tls.address and moved every flag after
+# its command (docs/acme-clients.md, "lego 5"): these are 4.9.1's
+# commands (Debian 12's); lego 5's flow is documented, not run here.
+if lego run --help 2>&1 | grep -q -- '--tls.address'; then
+	st_skip "lego 5 (--tls.address): this test runs lego 4.9.1's commands (--tls.port)"
+fi
 CRT=certificates/v4.lego.test.crt
 
 test_run() {

@@ -45,7 +45,7 @@ if [ -r "$bc" ]; then
 	}
 	ok "completes the verbs" test "$(comp alpnsteer ch)" = "challenge check"
 	ok "completes after global options" test "$(comp alpnsteer -j -v st)" = "status"
-	ok "completes sub-verbs" test "$(comp alpnsteer challenge "")" = "add remove list"
+	ok "completes sub-verbs" test "$(comp alpnsteer challenge "")" = "add remove list trace"
 	ok "completes a sub-verb's options" test "$(comp alpnsteer challenge add a.test --d)" = "--digest"
 	ok "completes a verb's options" test "$(comp alpnsteer attach --pre)" = "--preclassify"
 	ok "skips an option's value" test "$(comp alpnsteer attach --holder x --tt)" = "--ttl"

@@ -79,5 +79,14 @@ run env FAKE_ADD=1 ALPNSTEER_STORE_CHECK="127.0.0.1" ALPNSTEER_STORE_CHECK_WAIT=
 	ALPNSTEER_STORE_CHECK_OPTS="--port 1" "$hooks/dehydrated-hook.sh" deploy_challenge a.test tok "$D"
 ok "dehydrated deploy: the same (exit $rc)" test $rc -ne 0
 
+# lego 5 calls prepost-hook.sh as its --pre-hook, split at spaces, with
+# LEGO_HOOK_* in the environment: the same attach as acme.sh's, and the
+# log says it was lego 5.
+: > "$tmp/calls"
+run env LEGO_HOOK_CERT_NAME=a.test "$hooks/prepost-hook.sh" pre 127.0.0.1:10443
+ok "lego 5 pre-hook: attach --forward as the hook's holder" \
+	grep -q -- "^attach --holder prepost-hook --ttl 1h --forward 127.0.0.1:10443" "$tmp/calls"
+ok "... named in the log" grep -q "lego 5 pre-hook for a.test: forwarding to 127.0.0.1:10443" <<<"$err"
+
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

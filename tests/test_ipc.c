@@ -128,6 +128,27 @@ TEST(done_rules)
 	CHECK_EQ(parse_at(n, 0, IPC_AT_MONITOR, &v), -EPROTO);
 	n = build(IPC_DONE, IPC_GONE + 1, 0, 1, NULL, 0, 0, NULL);
 	CHECK_EQ(parse_at(n, 0, IPC_AT_MONITOR, &v), -EPROTO);
+	/* An ended handshake may say which alert ended it, one way only;
+	 * no other result carries one, and no other bit is set. */
+	n = build(IPC_DONE, IPC_ENDED | IPC_DONE_ALERT_SENT | 112 << 8, 0, 1,
+		  NULL, 0, 0, NULL);
+	CHECK_EQ(parse_at(n, 0, IPC_AT_MONITOR, &v), 0);
+	CHECK_EQ(IPC_DONE_ALERT(v.h.arg), 112);
+	n = build(IPC_DONE, IPC_ENDED | IPC_DONE_ALERT_RECV | 42 << 8, 0, 1,
+		  NULL, 0, 0, NULL);
+	CHECK_EQ(parse_at(n, 0, IPC_AT_MONITOR, &v), 0);
+	n = build(IPC_DONE,
+		  IPC_ENDED | IPC_DONE_ALERT_SENT | IPC_DONE_ALERT_RECV, 0, 1,
+		  NULL, 0, 0, NULL);
+	CHECK_EQ(parse_at(n, 0, IPC_AT_MONITOR, &v), -EPROTO);
+	n = build(IPC_DONE, IPC_GONE | IPC_DONE_ALERT_SENT | 40 << 8, 0, 1,
+		  NULL, 0, 0, NULL);
+	CHECK_EQ(parse_at(n, 0, IPC_AT_MONITOR, &v), -EPROTO);
+	n = build(IPC_DONE, IPC_ANSWERED | IPC_DONE_ALERT_RECV, 0, 1, "a.test",
+		  0, 0, NULL);
+	CHECK_EQ(parse_at(n, 0, IPC_AT_MONITOR, &v), -EPROTO);
+	n = build(IPC_DONE, IPC_ENDED | 0x40, 0, 1, NULL, 0, 0, NULL);
+	CHECK_EQ(parse_at(n, 0, IPC_AT_MONITOR, &v), -EPROTO);
 	/* Names: the characters of a lowercase SNI only. */
 	n = build(IPC_DONE, IPC_ANSWERED, 0, 1, "A.test", 0, 0, NULL);
 	CHECK_EQ(parse_at(n, 0, IPC_AT_MONITOR, &v), -EPROTO);

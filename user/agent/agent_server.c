@@ -17,6 +17,7 @@
 
 #include "acme_cert.h"
 #include "agentd.h"
+#include "trace.h"
 #include "ctlproto.h"
 #include "json.h"
 #include "log.h"
@@ -211,6 +212,24 @@ static int ag_show(void *ctx, const struct ctl_req *r, char **reply)
 	return *reply ? 0 : -ENOMEM;
 }
 
+/* The trace: the daemon's, taken in while attached, and what the agent
+ * kept of earlier attachments. */
+static int ag_trace(void *ctx, const struct ctl_req *r, char **reply)
+{
+	struct agent *ag = ctx;
+	const char *f = r->ident ? r->id.sni : NULL;
+
+	agent_trace_pull(ag);
+	if (!ag->trace)
+		ag->trace = trace_new();
+	if (!ag->trace)
+		return -ENOMEM;
+	*reply = r->verb == CTL_TRACE ?
+			 trace_json(ag->trace, f, trace_now_ms()) :
+			 trace_text(ag->trace, f, trace_now_ms());
+	return *reply ? 0 : -ENOMEM;
+}
+
 /* `agent stop` (root alone, not --control-group's: ctl_verbs[]). */
 static int ag_stop(void *ctx, const struct ctl_req *r, char **reply)
 {
@@ -231,6 +250,8 @@ static const struct ctl_server agent_server = {
 		[CTL_TABLE] = ag_show,
 		[CTL_STATUS] = ag_show,
 		[CTL_STOP] = ag_stop,
+		[CTL_TRACE] = ag_trace,
+		[CTL_TRACE_TABLE] = ag_trace,
 	},
 };
 

@@ -36,8 +36,11 @@
 #include "fdutil.h"
 #include "lifecycle.h"
 #include "lifecycle_run.h"
+#include "loader.h"
 #include "log.h"
+#include "metrics.h"
 #include "store.h"
+#include "trace.h"
 
 long long agent_mono_ms(void)
 {
@@ -170,11 +173,28 @@ static void detach_check(struct agent *ag)
 	lc_gone_close(&ag->gone);
 }
 
+void agent_trace_pull(struct agent *ag)
+{
+	char *reply = NULL;
+
+	if (!ag->attached)
+		return;
+	if (!ag->trace)
+		ag->trace = trace_new();
+	if (!ag->trace || control_request(&ag->p, "trace", &reply))
+		return;
+	if (reply[0] == '[')
+		trace_merge_json(ag->trace, reply);
+	free(reply);
+}
+
 static void detach_now(struct agent *ag)
 {
 	struct lc_view v;
 	int rc;
 
+	/* The daemon and its trace go with the detach: ours keeps it. */
+	agent_trace_pull(ag);
 	/* Whose processes end the detach: the keeper and daemon of now. */
 	lc_observe(&ag->p, ag->run_fd, &v);
 	lc_gone_open(&ag->gone, v.have_rec ? &v.rec : NULL);
@@ -506,6 +526,47 @@ static void on_signals(struct agent *ag)
 			ag->store_pid = 0;
 }
 
+/* --metrics-file (docs/usage.md, "Metrics"): each second, as root, the
+ * state, the kernel's counters while attached, the pending set and the
+ * trace the agent keeps. */
+static void agent_metrics(struct agent *ag)
+{
+	struct metrics_in in = { .writer = "agent",
+				 .conns = -1,
+				 .pool_busy = -1 };
+	__u64 counters[AC__MAX];
+	static unsigned int writes;
+	static bool failing;
+	struct lc_view v;
+	char *text;
+	int err;
+
+	if (!ag->metrics_file[0] || agent_mono_ms() < ag->metrics_at)
+		return;
+	ag->metrics_at = agent_mono_ms() + 1000;
+	lc_observe(&ag->p, ag->run_fd, &v);
+	in.state = lc_steering_name(lc_steering(&v));
+	if (lc_steering(&v) == LC_STEER_ATTACHED ||
+	    lc_steering(&v) == LC_STEER_DRAINING) {
+		if (!steer_read_counters(ag->p.pin_dir, counters, AC__MAX))
+			in.counters = counters;
+		in.conns = steer_pinned_held(ag->p.pin_dir);
+	}
+	in.pending = ag->set.nr;
+	/* The daemon's whole trace is some hundreds of KiB of JSON at its
+	 * fullest: taken in every fifth write, and at each detach. */
+	if (writes++ % 5 == 0)
+		agent_trace_pull(ag);
+	in.trace = ag->trace;
+	text = metrics_text(&in);
+	err = text ? metrics_write(ag->metrics_file, text) : -ENOMEM;
+	free(text);
+	if (err && !failing)
+		p_warn("agent: cannot write --metrics-file %s: %s",
+		       ag->metrics_file, strerror(-err));
+	failing = err != 0;
+}
+
 int agent_run(struct agent *ag)
 {
 	struct pollfd pfd[4 + CONTROL_MAX_CLIENTS];
@@ -515,6 +576,11 @@ int agent_run(struct agent *ag)
 
 	if (take_lock(ag) || setup(ag))
 		return EXIT_FAIL;
+	/* Ours to write, not the daemons': one file, one writer. */
+	snprintf(ag->metrics_file, sizeof(ag->metrics_file), "%s",
+		 ag->o.a.metrics_file);
+	ag->o.a.metrics_file[0] = '\0';
+	ag->o.a.given &= ~LC_GIVEN(metrics_file); /* a joined attach's own */
 	log_daemon = true;
 	if (ag->use_store && !ag->names)
 		p_warn("agent: --store without --names: whoever may write the whole store prefix (etcd's root, a leaked credential) can make this node answer for any name");
@@ -576,6 +642,7 @@ int agent_run(struct agent *ag)
 			agent_dir_scan(ag); /* mtimes age: ttl */
 		agent_sync(ag);
 		detach_check(ag);
+		agent_metrics(ag);
 	}
 	p_info("agent: stopping");
 	for (i = 0; i < CONTROL_MAX_CLIENTS; i++)

@@ -74,6 +74,13 @@ struct agent {
 	bool detaching;
 	long long detach_t0;
 	struct lc_gone gone;
+	/* The validation trace, the daemon's merged in while attached and
+	 * kept across attachments (NULL until the first). */
+	struct trace *trace;
+	/* --metrics-file: the agent writes it (its daemons do not), before,
+	 * during and after attachments. */
+	char metrics_file[PATH_MAX];
+	long long metrics_at; /* monotonic ms of the next write */
 };
 
 /* agentd.c: the loop.  take the agent lock, serve, and make steering
@@ -83,6 +90,8 @@ long long agent_mono_ms(void);
 /* Make steering follow the set: expire, attach, hand, or count down the
  * grace and detach. */
 void agent_sync(struct agent *ag);
+/* Take in the daemon's validation trace, when attached. */
+void agent_trace_pull(struct agent *ag);
 /* Forget challenge @i (withdrawn from the daemon if it had it). */
 void agent_drop(struct agent *ag, int i);
 

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * cmd_challenge.c - `alpnsteer challenge add|remove|list`: the pending
+ * cmd_challenge.c - `alpnsteer challenge add|remove|list|trace`: the pending
  * TLS-ALPN-01 challenges of the built-in responder.  They go to the
  * fleet's store with --store, else to this host's agent when one runs,
  * else to the daemon's control socket (docs/design.md, "The control
@@ -24,7 +24,7 @@
 #include "paths.h"
 
 static const struct cmd challenge_add_cmd, challenge_remove_cmd,
-	challenge_list_cmd;
+	challenge_list_cmd, challenge_trace_cmd;
 
 enum {
 	O_DIGEST = 'd',
@@ -215,6 +215,22 @@ static int do_list(int argc, char **argv)
 			  log_json ? "list" : "table");
 }
 
+static int do_trace(int argc, char **argv)
+{
+	char req[ALPNSTEER_NAME_MAX + 32];
+	struct chal_args a;
+	int rc;
+
+	rc = parse(&challenge_trace_cmd, argc, argv, &a, 0, 1);
+	if (rc)
+		return rc;
+	if (a.ident && (rc = bad_ident(a.ident)))
+		return rc;
+	snprintf(req, sizeof(req), "%s%s%s", log_json ? "trace" : "trace-table",
+		 a.ident ? " " : "", a.ident ? a.ident : "");
+	return send_local(req, req);
+}
+
 /* clang-format off */
 #define STORE_OPTS \
 	{ "store", O_STORE, CMD_ARG_REQUIRED, "URL[,URL]", \
@@ -280,10 +296,22 @@ static const struct cmd challenge_list_cmd = {
 	.opts = list_opts,
 };
 
+static const struct cmd challenge_trace_cmd = {
+	.name = "trace",
+	.func = do_trace,
+	.args = "[IDENT]",
+	.synopsis = "[IDENT]",
+	.summary =
+		"every acme-tls/1 hello seen for each pending (or recently removed) identifier, and what became of it",
+	.desc = "Outcomes: answered (handshake completed with the validation certificate), failed (which alert, sent or received; timeout; client gone), not_pending (the SNI was not a pending name: left to the webserver), no_slot (the responder pool was exhausted), source_capped (its /24 or /48 held its share of the pool: --per-source), split (ALPN or SNI not in the hello's first segment), draining (during a detach), after_removal (the identifier was no longer pending), relayed (--forward). Per identifier: first and last hello after its add, hellos per family, the distinct /24s and /48s answered. The last 32 identifiers and the last 64 hellos of each are kept, by the agent across attachments, else by the daemon while attached; each event also goes to the journal (fields ALPNSTEER_TRACE_*) or the daemon's log.",
+	.opts = list_opts,
+};
+
 static const struct cmd *const challenge_subs[] = {
 	&challenge_add_cmd,
 	&challenge_remove_cmd,
 	&challenge_list_cmd,
+	&challenge_trace_cmd,
 	NULL,
 };
 

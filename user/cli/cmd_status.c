@@ -15,12 +15,17 @@
 #include <sys/stat.h>
 #include <bpf/bpf.h>
 
+#include <json-c/json.h>
+
+#include "agent_client.h"
 #include "cmd.h"
 #include "control.h"
 #include "json.h"
 #include "loader.h"
 #include "log.h"
 #include "lifecycle.h"
+#include "metrics.h"
+#include "trace.h"
 
 static const char *const counter_names[AC__MAX] = { ALPNSTEER_COUNTER_NAMES };
 
@@ -389,18 +394,85 @@ static void print_text(const struct status *st)
 	       st->ids.link_id[LINK_REPLY]);
 }
 
+/* One request to this host's agent, else to the daemon; NULL: neither. */
+static char *ask(const struct status *st, const char *req)
+{
+	char *reply = NULL;
+	int err = agent_request(&st->p, req, &reply);
+
+	if (err == -ENOENT)
+		err = st->alive ? control_request(&st->p, req, &reply) :
+				  -ENOENT;
+	if (err || !reply || reply[0] != '[') {
+		free(reply);
+		return NULL;
+	}
+	return reply;
+}
+
+/* `status --metrics`: what --metrics-file holds, from here (docs/usage.md,
+ * "Metrics"). */
+static int print_metrics(const struct status *st)
+{
+	struct metrics_in in = {
+		.state = lc_steering_name(st->state),
+		.writer = "status",
+		.pending = -1,
+		.conns = -1,
+		.pool_busy = -1,
+	};
+	struct json_object *o;
+	struct trace *t = trace_new();
+	char *list, *tr, *text;
+
+	if (st->state == LC_STEER_ATTACHED || st->state == LC_STEER_DRAINING) {
+		in.counters = st->counters;
+		in.conns = st->conns;
+		in.pool_busy = st->in_use;
+		in.pool_made = st->made;
+	}
+	list = ask(st, "list");
+	o = list ? json_tokener_parse(list) : NULL;
+	if (o && json_object_is_type(o, json_type_array))
+		in.pending = json_object_array_length(o);
+	else if (st->state == LC_STEER_DETACHED)
+		in.pending = 0;
+	json_object_put(o);
+	free(list);
+	tr = ask(st, "trace");
+	if (t && tr && !trace_merge_json(t, tr))
+		in.trace = t;
+	free(tr);
+	text = metrics_text(&in);
+	trace_free(t);
+	if (!text) {
+		p_err("out of memory");
+		return EXIT_FAIL;
+	}
+	fputs(text, stdout);
+	free(text);
+	return EXIT_OK;
+}
+
 static const struct cmd_opt status_opts[] = {
 	{ "json", 'j', CMD_ARG_NONE, NULL,
 	  "JSON output (as -j before the command)", true },
+	{ "metrics", 'm', CMD_ARG_NONE, NULL,
+	  "the Prometheus text format that --metrics-file holds (counters, state, pending challenges, each identifier's validations)" },
 	{},
 };
 
 static int do_status(int argc, char **argv)
 {
 	static struct status st;
+	bool metrics = false;
 	int c;
 
 	while ((c = cmd_getopt(argc, argv, &status_cmd)) != -1) {
+		if (c == 'm') {
+			metrics = true;
+			continue;
+		}
 		if (c != 'j')
 			return EXIT_USAGE;
 		log_json = true;
@@ -409,6 +481,8 @@ static int do_status(int argc, char **argv)
 		return EXIT_USAGE;
 	lc_default_paths(&st.p);
 	gather(&st);
+	if (metrics)
+		return print_metrics(&st);
 	if (log_json)
 		print_json(&st);
 	else

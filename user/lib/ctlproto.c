@@ -141,6 +141,12 @@ static const struct {
 	[CTL_TABLE] = { "table", "table", {}, 0, 0 },
 	[CTL_STATUS] = { "status", "status", {}, 0, 0 },
 	[CTL_STOP] = { "stop", "stop", {}, 0, 0, true },
+	[CTL_TRACE] = { "trace", "trace [IDENT]", { ARG_IDENT }, 0, 1 },
+	[CTL_TRACE_TABLE] = { "trace-table",
+			      "trace-table [IDENT]",
+			      { ARG_IDENT },
+			      0,
+			      1 },
 };
 
 /* A TTL: whole seconds, 1 s to 366 days; -EINVAL otherwise. */
@@ -425,6 +431,21 @@ static int mon_list(void *ctx, const struct ctl_req *r, char **reply)
 	return *reply ? 0 : -ENOMEM;
 }
 
+static int mon_trace(void *ctx, const struct ctl_req *r, char **reply)
+{
+	struct mon_ctx *m = ctx;
+	const char *f = r->ident ? r->id.sni : NULL;
+
+	if (!m->cs->trace) {
+		*reply = ctl_msg("error: no validation trace kept here");
+		return -ENOENT;
+	}
+	*reply = r->verb == CTL_TRACE ?
+			 trace_json(m->cs->trace, f, trace_now_ms()) :
+			 trace_text(m->cs->trace, f, trace_now_ms());
+	return *reply ? 0 : -ENOMEM;
+}
+
 static const struct ctl_server monitor = {
 	.fn = {
 		[CTL_ADD] = mon_add,
@@ -432,6 +453,8 @@ static const struct ctl_server monitor = {
 		[CTL_REMOVE] = mon_remove,
 		[CTL_LIST] = mon_list,
 		[CTL_TABLE] = mon_list,
+		[CTL_TRACE] = mon_trace,
+		[CTL_TRACE_TABLE] = mon_trace,
 	},
 };
 

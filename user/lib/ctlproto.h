@@ -27,6 +27,9 @@
  *   table                          monitor, agent  -> the same as text
  *   status                         agent           -> a JSON object
  *   stop                           agent, root only -> "ok"
+ *   trace [IDENT]                  monitor, agent  -> the validation
+ *                                  trace, a JSON array (trace.h)
+ *   trace-table [IDENT]            monitor, agent  -> the same as text
  *
  * TTL: whole seconds it stays pending, 1 to 366 days (none: until its
  * remove, or the agent's --ttl).
@@ -39,6 +42,8 @@ enum ctl_verb {
 	CTL_TABLE,
 	CTL_STATUS,
 	CTL_STOP,
+	CTL_TRACE,
+	CTL_TRACE_TABLE,
 	CTL__MAX,
 };
 

@@ -48,7 +48,7 @@ int ipc_parse(const void *buf, size_t len, int nfds, bool truncated,
 {
 	const unsigned char *p = buf;
 	struct ipc_hdr h;
-	unsigned int parts;
+	unsigned int parts, res;
 	size_t i, need;
 
 	if (truncated || len < sizeof(h) || len > IPC_MAX_MSG)
@@ -80,10 +80,18 @@ int ipc_parse(const void *buf, size_t len, int nfds, bool truncated,
 			return -EPROTO;
 		break;
 	case IPC_DONE:
-		if (h.arg < IPC_ANSWERED || h.arg > IPC_GONE)
+		res = IPC_DONE_RESULT(h.arg);
+		if (res < IPC_ANSWERED || res > IPC_GONE)
+			return -EPROTO;
+		/* An alert only with an ended handshake, one way, no other
+		 * bit. */
+		if ((h.arg & 0xc0) ||
+		    (h.arg & (IPC_DONE_ALERT_SENT | IPC_DONE_ALERT_RECV)) ==
+			    (IPC_DONE_ALERT_SENT | IPC_DONE_ALERT_RECV) ||
+		    (res != IPC_ENDED && h.arg != res))
 			return -EPROTO;
 		/* An answer names the SNI it was for; nothing else does. */
-		if ((h.arg == IPC_ANSWERED) != (h.name_len > 0))
+		if ((res == IPC_ANSWERED) != (h.name_len > 0))
 			return -EPROTO;
 		break;
 	case IPC_LOG:

@@ -35,6 +35,14 @@ enum ipc_result {
 	IPC_GONE, /* the client vanished */
 };
 
+/* A DONE's arg: the result in the low bits; an IPC_ENDED handshake may
+ * say which TLS alert ended it, sent or received (the validation trace
+ * shows it), in the high byte. */
+#define IPC_DONE_RESULT(arg) ((arg)&0x0f)
+#define IPC_DONE_ALERT_SENT 0x10
+#define IPC_DONE_ALERT_RECV 0x20
+#define IPC_DONE_ALERT(arg) (((arg) >> 8) & 0xff)
+
 enum ipc_level {
 	IPC_INFO = 1,
 	IPC_WARN,

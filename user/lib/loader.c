@@ -579,23 +579,18 @@ int steer_reap(int prog_fd)
 	return 0;
 }
 
-int steer_read_counters(const char *pin_dir, __u64 *out, int nr)
+int steer_read_counters_fd(int fd, __u64 *out, int nr)
 {
 	int ncpu = libbpf_num_possible_cpus();
 	__u64 *vals;
 	__u32 i;
-	int fd, c, err = 0;
+	int c, err = 0;
 
 	if (ncpu < 0)
 		return ncpu;
-	fd = steer_pinned_map(pin_dir, PIN_COUNTERS);
-	if (fd < 0)
-		return fd;
 	vals = calloc(ncpu, sizeof(*vals));
-	if (!vals) {
-		close(fd);
+	if (!vals)
 		return -ENOMEM;
-	}
 	for (i = 0; i < (__u32)nr; i++) {
 		out[i] = 0;
 		if (bpf_map_lookup_elem(fd, &i, vals)) {
@@ -606,6 +601,17 @@ int steer_read_counters(const char *pin_dir, __u64 *out, int nr)
 			out[i] += vals[c];
 	}
 	free(vals);
+	return err;
+}
+
+int steer_read_counters(const char *pin_dir, __u64 *out, int nr)
+{
+	int fd, err;
+
+	fd = steer_pinned_map(pin_dir, PIN_COUNTERS);
+	if (fd < 0)
+		return fd;
+	err = steer_read_counters_fd(fd, out, nr);
 	close(fd);
 	return err;
 }

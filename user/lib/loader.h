@@ -88,5 +88,7 @@ int steer_reap(int prog_fd);
  * -errno. */
 int steer_pinned_held(const char *pin_dir);
 int steer_read_counters(const char *pin_dir, __u64 *out, int nr);
+/* The same from the counters map's descriptor (the monitor's). */
+int steer_read_counters_fd(int fd, __u64 *out, int nr);
 
 #endif

@@ -85,7 +85,7 @@ typedef long lc_t_GROUP;
 	X(PORTS, ports, "port", 'p', "N", 443, 0, 0, ALWAYS, \
 	  "steer this local port (repeatable, up to " LC_STR(ALPNSTEER_MAX_PORTS) "; default 443)") \
 	X(FORWARD, forward, "forward", 'f', "HOST:PORT", "", 0, 0, ALWAYS, \
-	  "relay steered connections byte for byte to this external TLS-ALPN-01 responder (lego --tls.port, acme.sh --tlsport) instead of answering them with the built-in one") \
+	  "relay steered connections byte for byte to this external TLS-ALPN-01 responder (lego --tls.address, 4.9.1's --tls.port; acme.sh --tlsport) instead of answering them with the built-in one") \
 	X(DOMAINS, domains, "domain", 'D', "NAME", "", 0, 0, ALWAYS, \
 	  "with --forward: steer only hellos whose SNI is NAME (repeatable); without it every acme-tls/1 hello is steered") \
 	X(U32, pool, "pool", 'n', "N", ALPNSTEER_DEFAULT_POOL, 1, ALPNSTEER_MAX_POOL, NAMED, \
@@ -107,7 +107,9 @@ typedef long lc_t_GROUP;
 	X(PORTS, proxy, "proxy-protocol", 'X', "PORT", 0, 0, 0, ALWAYS, \
 	  "connections to PORT (one of --port) start with a PROXY protocol header (v1 or v2) from a layer-4 load balancer: the hello after it is classified, a steered one has its header consumed, every other keeps it for the webserver byte for byte (repeatable)") \
 	X(IFACES, preclass, "preclassify", 'P', "IFACE[,IFACE]", "", 0, 0, ALWAYS, \
-	  "experimental, off by default: a tc ingress program on these interfaces (every one steered connections arrive on, lo included) lets only connections that may offer acme-tls/1 into the sockhash")
+	  "experimental, off by default: a tc ingress program on these interfaces (every one steered connections arrive on, lo included) lets only connections that may offer acme-tls/1 into the sockhash") \
+	X(STR, metrics_file, "metrics-file", 'E', "PATH", "", 0, 0, NAMED, \
+	  "write counters, state, pending challenges and each identifier's validations there every second, in the Prometheus text format, atomically (node_exporter's textfile collector: /var/lib/prometheus/node-exporter/alpnsteer.prom on Debian; the daemon's user must be able to write the directory, the agent writes as root)")
 /* clang-format on */
 
 /* LC_F_ports, LC_F_forward, ...: a field's index in lc_fields[]. */

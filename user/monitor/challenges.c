@@ -47,6 +47,8 @@ static void insert(struct challenges *cs, struct challenge *c)
 {
 	struct challenge **pp;
 
+	if (cs->trace)
+		trace_added(cs->trace, c->ident, c->sni, trace_now_ms());
 	for (pp = &cs->head; *pp; pp = &(*pp)->next) {
 		if (!strcmp((*pp)->sni, c->sni)) {
 			struct challenge *old = *pp;
@@ -149,6 +151,8 @@ int challenges_remove(struct challenges *cs, const char *key)
 		*pp = c->next;
 		if (cs->on_remove)
 			cs->on_remove(cs->arg, c);
+		if (cs->trace)
+			trace_removed(cs->trace, c->sni, trace_now_ms());
 		challenge_free(c);
 		cs->nr--;
 		return 0;

@@ -11,6 +11,7 @@
 #include <openssl/ssl.h>
 
 #include "alpnsteer_abi.h"
+#include "trace.h"
 
 #define CHALLENGE_LAST_ADDRS 4
 
@@ -45,6 +46,8 @@ struct challenges {
 	 * tells its TLS worker), or NULL. */
 	void (*on_remove)(void *arg, const struct challenge *c);
 	void *arg;
+	/* The validation trace, told of each add and remove (NULL: none). */
+	struct trace *trace;
 };
 
 /* Add or replace IDENT's challenge; the certificate is built at once so a

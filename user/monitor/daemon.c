@@ -61,6 +61,10 @@ void slot_recycle(struct daemon *d, __u32 idx)
 {
 	int err;
 
+	/* A steered hello whose end nothing said (the worker died, no
+	 * worker took it) is a failed one in the trace. */
+	if (d->pool.slot[idx].state == SLOT_BUSY)
+		dtrace_slot(d, idx, TR_FAILED, "ended");
 	/* Taken back from the worker first: it closes its copy.  Its answer
 	 * may already be on the way: keep who it was for. */
 	if (d->pool.slot[idx].handed)
@@ -119,6 +123,7 @@ static void slot_begin(struct daemon *d, __u32 idx, __u64 owner)
 		/* No worker (it is being restarted): this client gets no
 		 * answer, its slot goes back at once. */
 		p_info("slot %u: no TLS worker to take it", idx);
+		dtrace_slot(d, idx, TR_FAILED, "no TLS worker");
 		slot_recycle(d, idx);
 	}
 }
@@ -188,6 +193,12 @@ static int on_event(void *ctx, void *data, size_t size)
 	char addr[INET6_ADDRSTRLEN + 8], sni[4 * ALPNSTEER_NAME_MAX + 1];
 	char via[INET6_ADDRSTRLEN + 16];
 
+	/* The compact record of a hello left to the webserver. */
+	if (size >= sizeof(struct alpnsteer_hello_event) &&
+	    e->type == AE_HELLO) {
+		dtrace_hello(d, data);
+		return 0;
+	}
 	if (size < sizeof(*e) || e->slot >= d->pool.size)
 		return 0;
 	s = &d->pool.slot[e->slot];
@@ -251,6 +262,7 @@ static void sweep(struct daemon *d)
 		if (s->state == SLOT_FREE)
 			continue;
 		if (!owner_held(d, s->owner)) {
+			dtrace_slot(d, i, TR_FAILED, "client closed");
 			slot_recycle(d, i);
 			continue;
 		}
@@ -259,6 +271,7 @@ static void sweep(struct daemon *d)
 		if (s->state == SLOT_BUSY &&
 		    now.tv_sec - s->since.tv_sec >= d->o->a.timeout) {
 			p_info("slot %u: handshake timed out", i);
+			dtrace_slot(d, i, TR_FAILED, "timeout");
 			slot_recycle(d, i);
 		}
 	}
@@ -317,8 +330,10 @@ static bool on_tick(struct daemon *d)
 	if (challenges_expire(&d->store, time(NULL), say_expired) > 0)
 		sync_policy(d);
 	wk_tick(d);
-	if (++d->ticks % SWEEP_TICKS == 0)
+	if (++d->ticks % SWEEP_TICKS == 0) {
 		sweep(d);
+		dmetrics(d);
+	}
 	return drained(d);
 }
 
@@ -490,7 +505,10 @@ int daemon_run(const struct daemon_opts *o, int ready_fd)
 	struct alpnsteer_bpf *k;
 	int err, logfd = o->log_fd;
 
-	err = steer_load(&d.steer, &o->cfg, o->paths.pin_dir);
+	/* The trace's memory is bounded (trace.h) and taken once. */
+	d.store.trace = trace_new();
+	err = d.store.trace ? 0 : -ENOMEM;
+	err = err ?: steer_load(&d.steer, &o->cfg, o->paths.pin_dir);
 	if (err)
 		goto out;
 	k = d.steer.skel;
@@ -560,6 +578,7 @@ out:
 	if (d.dir_fd >= 0)
 		close(d.dir_fd);
 	challenges_free(&d.store);
+	trace_free(d.store.trace);
 	if (logfd >= 0)
 		close(logfd);
 	return err;

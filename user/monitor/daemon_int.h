@@ -105,6 +105,19 @@ void slot_recycle(struct daemon *d, __u32 idx);
 void slot_answered(struct daemon *d, __u32 idx,
 		   const struct alpnsteer_event *ev, const char *sni);
 
+/* daemon_trace.c: the validation trace (lib/trace.h).  A hello the
+ * kernel left to the webserver; how steered slot @idx ended (once per
+ * handing); the worker's DONE @arg for it. */
+void dtrace_hello(struct daemon *d, const struct alpnsteer_hello_event *e);
+void dtrace_slot(struct daemon *d, __u32 idx, enum trace_outcome o,
+		 const char *detail);
+void dtrace_done(struct daemon *d, __u32 idx, unsigned int arg);
+/* The worker's answer for a slot taken back meanwhile (IPC_LATE), whose
+ * client was @ev: traced failed at the take-back, it was answered. */
+void dtrace_late_answer(struct daemon *d, const struct alpnsteer_event *ev);
+/* --metrics-file, written again (each second). */
+void dmetrics(struct daemon *d);
+
 /* daemon_worker.c: the TLS worker, seen from the monitor. */
 int wk_start(struct daemon *d);
 void wk_on_io(struct daemon *d, unsigned int events);

@@ -344,18 +344,22 @@ static bool on_msg(struct daemon *d, const void *buf, int n, int *fds, int nfds,
 		return true;
 	case IPC_LATE:
 		s = &d->pool.slot[v.h.idx];
-		if (v.h.arg == IPC_ANSWERED)
+		if (v.h.arg == IPC_ANSWERED) {
 			slot_answered(d, v.h.idx, &s->taken_ev, v.name);
+			/* Traced failed at the take-back: it was not. */
+			dtrace_late_answer(d, &s->taken_ev);
+		}
 		return true;
 	case IPC_ACCEPT:
 		break;
 	}
 	s = &d->pool.slot[v.h.idx];
 	s->handed = false;
-	if (v.h.arg == IPC_GONE)
+	if (IPC_DONE_RESULT(v.h.arg) == IPC_GONE)
 		p_info("slot %u: client gone", v.h.idx);
 	slot_answered(d, v.h.idx, &s->ev,
-		      v.h.arg == IPC_ANSWERED ? v.name : NULL);
+		      IPC_DONE_RESULT(v.h.arg) == IPC_ANSWERED ? v.name : NULL);
+	dtrace_done(d, v.h.idx, v.h.arg);
 	slot_recycle(d, v.h.idx);
 	return true;
 }

@@ -112,6 +112,7 @@ int pool_recycle(struct pool *p, __u32 idx)
 	s->owner = 0;
 	s->client_closed = false;
 	s->handed = false;
+	s->traced = false;
 	s->state = SLOT_FREE;
 
 	err = make_pair(p->lfd, &s->p_fd, &s->q_fd, &s->port);

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * relay.c - relay a steered connection, byte for byte, to an external
- * TLS-ALPN-01 responder (lego --tls.port, acme.sh --tlsport, ...).
+ * TLS-ALPN-01 responder (lego --tls.address, 4.9.1's --tls.port, acme.sh
+ * --tlsport, ...).
  *
  * The slot socket carries the client's bytes in and, through the reply
  * program, the responder's bytes out on the client's own connection.  The

@@ -27,6 +27,7 @@
 #include <openssl/tls1.h>
 
 #include "clienthello.h"
+#include "ipc.h"
 #include "proxy.h"
 #include "responder.h"
 
@@ -220,6 +221,22 @@ void responder_free(struct responder *r)
 	r->ctx = NULL;
 }
 
+/* Which alert ended a handshake, for the validation trace: the first
+ * fatal one, ours or the client's (a validator that rejects the
+ * certificate says so with one). */
+static void on_info(const SSL *ssl, int where, int ret)
+{
+	struct tls_conn *c = SSL_get_app_data(ssl);
+
+	if (!(where & SSL_CB_ALERT) || !c || c->alert_dir)
+		return;
+	if (((ret >> 8) & 0xff) != SSL3_AL_FATAL)
+		return;
+	c->alert_dir = where & SSL_CB_READ ? IPC_DONE_ALERT_RECV :
+					     IPC_DONE_ALERT_SENT;
+	c->alert = ret & 0xff;
+}
+
 int tls_conn_start(struct responder *r, struct tls_conn *c, int fd)
 {
 	memset(c, 0, sizeof(*c));
@@ -232,6 +249,7 @@ int tls_conn_start(struct responder *r, struct tls_conn *c, int fd)
 		return -EINVAL;
 	}
 	SSL_set_app_data(c->ssl, c);
+	SSL_set_info_callback(c->ssl, on_info);
 	SSL_set_accept_state(c->ssl);
 	return 0;
 }

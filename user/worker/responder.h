@@ -29,6 +29,9 @@ struct tls_conn {
 	char sni[ALPNSTEER_NAME_MAX]; /* the pending name it was shown */
 	bool answered; /* a handshake completed with acme-tls/1 */
 	bool hello_next; /* no PROXY header (left) in front of the hello */
+	/* The first fatal alert of the handshake: IPC_DONE_ALERT_SENT or
+	 * _RECV (0: none), and its description. */
+	unsigned int alert_dir, alert;
 };
 
 int responder_init(struct responder *r);

@@ -108,6 +108,8 @@ static void slot_done(struct worker *w, __u32 idx, enum ipc_result res)
 	};
 	int n;
 
+	if (res == IPC_ENDED && s->tls.alert_dir)
+		h.arg |= s->tls.alert_dir | s->tls.alert << 8;
 	n = ipc_build(w->buf, &h, res == IPC_ANSWERED ? s->tls.sni : NULL, NULL,
 		      NULL, NULL);
 	slot_close(w, s);
