@@ -35,13 +35,54 @@ NAMES=(v4.cbt.test v6.cbt.test)
 # $CB (a log directory per run), pebble trusted through
 # REQUESTS_CA_BUNDLE, the plugin from
 # $ST_WORK/py; the output in $ST_WORK/certbot.N.log, shown on failure.
+# With CB_ROOT, certbot is the one of that root file system (a Debian
+# trixie made by debootstrap: its Python 3.13 cannot run on Debian 12's
+# libraries), run chrooted there in a mount namespace of its own: /proc,
+# /sys (with the bpffs), /dev, /run/alpnsteer and $ST_WORK bound in, and
+# alpnsteer itself, the tree's binary built for Debian 12, run through
+# Debian 12's dynamic loader and libraries bound at /host/lib.
 CB_N=0
+CB_ROOT=
 cb() {
+	local pp=$ST_WORK/py$PYDIR${CB_PYPATH:+:$CB_PYPATH}
 	CB_N=$((CB_N + 1))
-	logged "$ST_WORK/certbot.$CB_N.log" in_srv env PYTHONPATH="$ST_WORK/py$PYDIR" \
-		REQUESTS_CA_BUNDLE="$CA_BUNDLE" ALPNSTEER="$ALPNSTEER" \
+	if [ -z "$CB_ROOT" ]; then
+		logged "$ST_WORK/certbot.$CB_N.log" in_srv env PYTHONPATH="$pp" \
+			REQUESTS_CA_BUNDLE="$CA_BUNDLE" ALPNSTEER="$ALPNSTEER" \
+			certbot --config-dir "$CB/etc" --work-dir "$CB/lib" --logs-dir "$CB/log/$CB_N" \
+			--non-interactive "$@"
+		return
+	fi
+	logged "$ST_WORK/certbot.$CB_N.log" in_srv unshare --mount --propagation private -- \
+		sh -c 'set -e
+		r=$1 w=$2 b=$3
+		shift 3
+		for d in proc sys dev; do mount --rbind /$d "$r/$d"; done
+		mkdir -p "$r/run/alpnsteer" "$r$w" "$r/host/lib" "$r$b"
+		mount --bind /run/alpnsteer "$r/run/alpnsteer"
+		mount --bind "$w" "$r$w"
+		mount --bind /usr/lib/x86_64-linux-gnu "$r/host/lib"
+		mount --bind "$b" "$r$b"
+		exec chroot "$r" "$@"' cb "$CB_ROOT" "$ST_WORK" "$(dirname "$ALPNSTEER")" \
+		env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin PYTHONPATH="$pp" \
+		REQUESTS_CA_BUNDLE="$CA_BUNDLE" ALPNSTEER="$ST_WORK/alpnsteer-host" \
 		certbot --config-dir "$CB/etc" --work-dir "$CB/lib" --logs-dir "$CB/log/$CB_N" \
 		--non-interactive "$@"
+}
+
+# cb_root_setup ROOT: certbot from ROOT (see cb)
+cb_root_setup() {
+	CB_ROOT=$1
+	printf '#!/bin/sh\nexec /host/lib/ld-linux-x86-64.so.2 --library-path /host/lib %s "$@"\n' \
+		"$ALPNSTEER" > "$ST_WORK/alpnsteer-host"
+	chmod 755 "$ST_WORK/alpnsteer-host"
+	# The daemon drops to the user alpnsteer, looked up in the root's files.
+	grep -q '^alpnsteer:' "$CB_ROOT/etc/passwd" || grep '^alpnsteer:' /etc/passwd >> "$CB_ROOT/etc/passwd"
+	grep -q '^alpnsteer:' "$CB_ROOT/etc/group" || grep '^alpnsteer:' /etc/group >> "$CB_ROOT/etc/group"
+}
+cb_noalpn() {
+	local CB_PYPATH=$ST_WORK/noalpn
+	cb "$@"
 }
 # What the plugin ran, from certbot's debug log of the last run.
 cb_ran() { grep -c "certbot_alpnsteer:running .*$1" "$CB/log/$CB_N/letsencrypt.log" || true; }
@@ -104,10 +145,13 @@ installer_opts() {
 	esac
 }
 
+# test_certbot WEB [ROOT]: the whole sequence next to WEB, with the
+# host's certbot or (ROOT) the certbot of a trixie root file system.
 test_certbot() {
 	local s0 s1 i r opts
 	ST_WEB=$1
 	acme_setup || { not_ok "[$ST_WEB] set-up"; return; }
+	[ -z "${2:-}" ] || cb_root_setup "$2"
 	st_defer as detach --all --wait=30
 	st_dmesg_mark
 	CB=$ST_WORK/certbot
@@ -118,8 +162,11 @@ test_certbot() {
 	acme_dns a v4.cbt.test $SRVCA4
 	acme_dns aaaa v6.cbt.test $SRVCA6
 	acme_dns a agent.cbt.test $SRVCA4
+	acme_dns a noalpn.cbt.test $SRVCA4
 	web_names || { not_ok "[$ST_WEB] the site answers to ${NAMES[*]}"; return; }
 	opts=$(installer_opts)
+	cb --version >/dev/null
+	echo "# $(grep -m1 '^certbot ' "$ST_WORK/certbot.$CB_N.log")${CB_ROOT:+ (in $CB_ROOT)}"
 	acme_loop_start
 	sleep 1
 
@@ -133,6 +180,8 @@ test_certbot() {
 	expect_eq "[$ST_WEB] the plugin attached as holder certbot, added 2, removed 2, detached" \
 		"$(cb_ran "attach --holder certbot") $(cb_ran "challenge add") $(cb_ran "challenge remove") $(cb_ran "detach --holder certbot")" "1 2 2 1"
 	expect_eq "[$ST_WEB] nothing attached after certbot" "$(state)" detached
+	check "[$ST_WEB] ... with acme's own tls-alpn-01 class (acme before 5.0)" \
+		grep -q "tls-alpn-01 challenge class: acme.challenges.TLSALPN01$" "$CB/log/$CB_N/letsencrypt.log"
 
 	s0=$(serial)
 	for r in 1 2; do
@@ -165,6 +214,22 @@ test_certbot() {
 	expect_eq "[$ST_WEB] ... and detached after its grace" "$(state)" detached
 	check "[$ST_WEB] agent stop" as agent stop
 
+	# acme 5.0 has no TLSALPN01: taken out of acme's registry before
+	# certbot starts (a sitecustomize on PYTHONPATH), the plugin's own
+	# tls-alpn-01 is the one certbot deserializes the CA's challenge into.
+	mkdir -p "$ST_WORK/noalpn"
+	cat > "$ST_WORK/noalpn/sitecustomize.py" <<-PY
+	from acme import challenges
+	challenges.Challenge.TYPES.pop("tls-alpn-01", None)
+	challenges.ChallengeResponse.TYPES.pop("tls-alpn-01", None)
+	PY
+	check "[$ST_WEB] certonly -a alpnsteer -d noalpn.cbt.test, acme without TLSALPN01 (as acme 5.0)" \
+		cb_noalpn certonly -a alpnsteer --server "$ACME_DIR" -d noalpn.cbt.test
+	check "[$ST_WEB] ... the certificate is pebble's" \
+		acme_cert_ok "$CB/etc/live/noalpn.cbt.test/cert.pem" noalpn.cbt.test
+	check "[$ST_WEB] ... through the plugin's own tls-alpn-01 class" \
+		grep -q "tls-alpn-01 challenge class: certbot_alpnsteer.TLSALPN01$" "$CB/log/$CB_N/letsencrypt.log"
+
 	acme_loop_stop
 	acme_load_expect
 
@@ -187,4 +252,11 @@ test_certbot() {
 for w in $WEBS; do
 	st_test certbot_$w test_certbot $w
 done
+# The newest certbot Debian ships (trixie's 4.0, Python 3.13), when a
+# trixie root with it is given (scripts/certbot-root.sh makes one).
+if [ -n "${CERTBOT_ROOT:-}" ]; then
+	for w in $WEBS; do
+		st_test certbot_root_$w test_certbot $w "$CERTBOT_ROOT"
+	done
+fi
 st_summary

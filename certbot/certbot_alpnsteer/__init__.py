@@ -130,6 +130,10 @@ class Authenticator(common.Plugin, interfaces.Authenticator):
                 "Hint: install alpnsteer, or name it with --alpnsteer-path")
 
     def get_chall_pref(self, unused_domain):
+        # Which class: acme's own, or ours where acme has none (the
+        # selftest asserts it).
+        logger.debug("tls-alpn-01 challenge class: %s.%s", CHALLENGE.__module__,
+                     CHALLENGE.__qualname__)
         return [CHALLENGE]
 
     def _run(self, *args, check=True):
