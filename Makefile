@@ -71,7 +71,7 @@ endif
 ALPNSTEER_VERSION ?= $(VERSION_FILE)
 
 .PHONY: bench-agent format-check
-.PHONY: all test selftest fuzz check install install-user uninstall deb clean help format bench demo docs FORCE
+.PHONY: all test selftest fuzz check install install-main install-certbot install-user uninstall deb clean help format bench demo docs FORCE
 .DELETE_ON_ERROR:
 
 all: $(OUTPUT)/alpnsteer
@@ -193,11 +193,28 @@ DOCS := $(wildcard docs/*.md docs/*.png)
 HOOKS := $(wildcard scripts/hooks/*.sh)
 UNITS := $(wildcard scripts/systemd/*.service)
 
+# certbot's alpnsteer authenticator (certbot/): the module and an egg-info
+# with its `certbot.plugins` entry point, which is how certbot finds a
+# plugin (pkg_resources in certbot 2, importlib.metadata later; both read
+# an egg-info directory on sys.path).  Debian's python3 looks in
+# /usr/lib/python3/dist-packages for packages and in
+# PREFIX/lib/python3.X/dist-packages for /usr/local; certbot runs
+# /usr/bin/python3, whose version names that directory.
+CERTBOT_PYTHON ?= $(firstword $(wildcard /usr/bin/python3) python3)
+ifeq ($(PREFIX),/usr)
+PYTHONDIR ?= /usr/lib/python3/dist-packages
+else
+PYTHONDIR ?= $(PREFIX)/lib/python$(shell $(CERTBOT_PYTHON) -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null || echo 3)/dist-packages
+endif
+CERTBOT_EGG := certbot_alpnsteer-$(VERSION_FILE).egg-info
+
 # No user is created here: with DESTDIR (a package, a staging tree) this is
 # not the machine alpnsteer will run on, and its /etc/passwd is not ours to
 # change.  The package creates it in postinst from the sysusers.d file
 # installed below; on a machine installed from source, `make install-user`.
-install: all
+install: install-main install-certbot
+
+install-main: all
 	install -D -m 0755 $(OUTPUT)/alpnsteer $(DESTDIR)$(SBINDIR)/alpnsteer
 	install -d $(DESTDIR)$(HOOKDIR) $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSUSERSDIR)
 	install -m 0755 $(HOOKS) $(DESTDIR)$(HOOKDIR)/
@@ -216,6 +233,17 @@ install: all
 	@id -u alpnsteer >/dev/null 2>&1 || [ -n "$(DESTDIR)" ] || \
 		echo "Note: no user alpnsteer here yet (the daemon runs as it): make install-user"
 
+install-certbot:
+	install -d $(DESTDIR)$(PYTHONDIR)/certbot_alpnsteer $(DESTDIR)$(PYTHONDIR)/$(CERTBOT_EGG)
+	install -m 0644 certbot/certbot_alpnsteer/__init__.py $(DESTDIR)$(PYTHONDIR)/certbot_alpnsteer/
+	printf 'Metadata-Version: 2.1\nName: certbot-alpnsteer\nVersion: %s\nSummary: %s\nLicense: GPL-2.0-only\n' \
+		'$(VERSION_FILE)' 'certbot authenticator: tls-alpn-01 through alpnsteer' \
+		> $(DESTDIR)$(PYTHONDIR)/$(CERTBOT_EGG)/PKG-INFO
+	printf '[certbot.plugins]\nalpnsteer = certbot_alpnsteer:Authenticator\n' \
+		> $(DESTDIR)$(PYTHONDIR)/$(CERTBOT_EGG)/entry_points.txt
+	printf 'certbot_alpnsteer\n' > $(DESTDIR)$(PYTHONDIR)/$(CERTBOT_EGG)/top_level.txt
+	chmod 0644 $(DESTDIR)$(PYTHONDIR)/$(CERTBOT_EGG)/*
+
 # The daemon's user, from the same sysusers.d file the package uses.
 install-user:
 	@if command -v systemd-sysusers >/dev/null; then \
@@ -233,6 +261,7 @@ uninstall:
 		$(addprefix $(DESTDIR)$(UNITDIR)/,$(notdir $(UNITS))) \
 		$(addprefix $(DESTDIR)$(HOOKDIR)/,$(notdir $(HOOKS))) \
 		$(DESTDIR)$(DOCDIR)/README.md $(addprefix $(DESTDIR)$(DOCDIR)/,$(DOCS))
+	rm -rf $(DESTDIR)$(PYTHONDIR)/certbot_alpnsteer $(DESTDIR)$(PYTHONDIR)/$(CERTBOT_EGG)
 	-rmdir $(DESTDIR)$(HOOKDIR) $(DESTDIR)$(PREFIX)/lib/alpnsteer \
 		$(DESTDIR)$(DOCDIR)/docs $(DESTDIR)$(DOCDIR)
 
@@ -267,7 +296,7 @@ help:
 	@echo '  check     test + fuzz (30 s) + selftest: what CI runs (root)'
 	@echo '  bench     root: throughput/latency vs. direct and splitters (~10 min)'
 	@echo '  demo      root: certificates from a local ACME CA through alpnsteer'
-	@echo '  install   binary, hooks, units, man page into $$(DESTDIR)$$(PREFIX)'
+	@echo '  install   binary, hooks, units, man page, certbot plugin into $$(DESTDIR)$$(PREFIX)'
 	@echo '  install-user  create the alpnsteer system user (sysusers.d)'
 	@echo '  uninstall what install installed'
 	@echo '  deb       $$(OUTPUT)/alpnsteer_VERSION_ARCH.deb (dpkg-buildpackage)'

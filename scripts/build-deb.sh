@@ -1,7 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-only
-# build-deb.sh OUTPUT: build the Debian package (debian/, debhelper) and
-# leave it as OUTPUT/alpnsteer_VERSION_ARCH.deb; `make deb` runs this.
+# build-deb.sh OUTPUT: build the Debian packages (debian/, debhelper) and
+# leave them as OUTPUT/alpnsteer_VERSION_ARCH.deb and
+# OUTPUT/python3-certbot-alpnsteer_VERSION_all.deb; `make deb` runs this.
 #
 # dpkg-buildpackage builds in the tree it is given and writes its results
 # into that tree's parent.  Neither is ours to litter (the parent of a
@@ -41,6 +42,8 @@ fi
 # passed down in MAKEFLAGS would have its `make clean` remove ours.
 (cd "$work/src" && env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL -u OUTPUT -u V \
 	dpkg-buildpackage -b -us -uc -Jauto)
-deb=alpnsteer_${version}_$arch.deb
-mv "$work/$deb" "$out/$deb"
-echo "built $out/$deb"
+# Two packages from one source: alpnsteer and certbot's plugin.
+for deb in alpnsteer_${version}_$arch.deb python3-certbot-alpnsteer_${version}_all.deb; do
+	mv "$work/$deb" "$out/$deb"
+	echo "built $out/$deb"
+done

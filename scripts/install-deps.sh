@@ -16,6 +16,7 @@ apt-get install -y -q --no-install-recommends \
 	nginx-light curl python3 python3-cryptography xxd iproute2 ethtool kmod procps util-linux \
 	ca-certificates \
 	pebble lego dehydrated uacme systemd \
+	certbot python3-certbot-nginx python3-certbot-apache dh-python debootstrap \
 	wrk haproxy sslh libnginx-mod-stream gnuplot-nox strace \
 	apache2 lighttpd lighttpd-mod-openssl caddy \
 	qemu-system-x86 busybox-static cpio xz-utils zstd \
@@ -25,6 +26,10 @@ apt-get install -y -q --no-install-recommends \
 # for the worker's seccomp filter, a build dependency of the package too);
 # pebble (with pebble-challtestsrv), lego, dehydrated and uacme: the local
 # ACME CA and the clients of the demo and the selftests/test_acme_*.sh;
+# certbot and its nginx and Apache installers: selftests/test_acme_certbot.sh
+# and tests/test_certbot_plugin.sh (certbot/, the alpnsteer authenticator);
+# dh-python: dh_python3 for the package python3-certbot-alpnsteer;
+# debootstrap: scripts/certbot-root.sh, trixie's certbot for that test;
 # systemd for systemd-analyze verify and security of scripts/systemd/
 # (strace also traces the units' commands in selftests/test_acme_units.sh);
 # wrk ... strace: make bench, the splitters it compares against and its

@@ -8,7 +8,11 @@
 # webserver (attach, a hook's challenge, check, detach).  Then an attach
 # left live across `apt-get purge`: the prerm must drain it (pins gone,
 # acme-tls/1 back to the webserver), and the purge must leave none of the
-# package's files and no leftovers in /run/alpnsteer.
+# package's files and no leftovers in /run/alpnsteer.  The second package
+# built from the same source, python3-certbot-alpnsteer (certbot's
+# authenticator), is checked the same way where python3-certbot is
+# installed: lintian, its files, `certbot plugins` finding it, and the
+# purge taking it (it depends on alpnsteer) with nothing left.
 #
 # Skipped (never purged) when an alpnsteer package, or a /usr/sbin/alpnsteer
 # of a `make install PREFIX=/usr`, is already on the machine.  One function
@@ -39,7 +43,7 @@ pkg_cleanup() {
 	# A test may have purged it already: apt-get says so and exits 0.
 	if [ "$PKG_INSTALLED" = 1 ]; then
 		$INST detach --all --wait=20 >/dev/null 2>&1 || true
-		$APT purge alpnsteer >/dev/null 2>&1 || true
+		$APT purge alpnsteer python3-certbot-alpnsteer >/dev/null 2>&1 || true
 	fi
 	rm -rf "$PKG_WORK"
 }
@@ -48,6 +52,14 @@ trap 'pkg_cleanup' EXIT
 # make deb, in an OUTPUT of its own: never ./build, which other runs use.
 out=$PKG_WORK/out
 deb=$out/alpnsteer_${VERSION}_$(dpkg --print-architecture).deb
+pydeb=$out/python3-certbot-alpnsteer_${VERSION}_all.deb
+PYDIR=/usr/lib/python3/dist-packages
+pywant="$PYDIR/certbot_alpnsteer/__init__.py $PYDIR/certbot_alpnsteer-$VERSION.egg-info/entry_points.txt
+	/usr/share/doc/python3-certbot-alpnsteer/copyright"
+# certbot's plugin package goes in only where certbot is (apt would
+# otherwise fetch it).
+WITH_CERTBOT=0
+dpkg-query -W -f '${db:Status-Status}' python3-certbot 2>/dev/null | grep -qx installed && WITH_CERTBOT=1
 src=$out/deb/src
 # Every file the package installs, where Debian expects it.
 want="$INST $HOOKS/dehydrated-hook.sh $HOOKS/uacme-hook.sh $HOOKS/prepost-hook.sh
@@ -66,6 +78,11 @@ test_make_deb() {
 		not_ok "make deb OUTPUT=DIR"
 	fi
 	check "the package is at OUTPUT/alpnsteer_${VERSION}_ARCH.deb" test -f "$deb"
+	check "... and certbot's plugin at OUTPUT/python3-certbot-alpnsteer_${VERSION}_all.deb" test -f "$pydeb"
+	check "... which holds the module and the certbot.plugins entry point" bash -c \
+		"dpkg-deb -c '$pydeb' | grep -q '\./usr/lib/python3/dist-packages/certbot_alpnsteer/__init__.py\$' &&
+		 dpkg-deb --fsys-tarfile '$pydeb' | tar -xOf - ./usr/lib/python3/dist-packages/certbot_alpnsteer-$VERSION.egg-info/entry_points.txt |
+		 grep -qx 'alpnsteer = certbot_alpnsteer:Authenticator'"
 	check "./build untouched by make deb" test ! -e "$out/deb/src/build"
 }
 
@@ -90,10 +107,14 @@ test_make_install_staging() {
 		lib/systemd/system/alpnsteer-attach.service lib/systemd/system/alpnsteer-forward@.service \
 		lib/systemd/system/alpnsteer-agent.service lib/sysusers.d/alpnsteer.conf share/man/man8/alpnsteer.8 \
 		share/bash-completion/completions/alpnsteer share/doc/alpnsteer/README.md \
-		share/doc/alpnsteer/docs/design.md; do
+		share/doc/alpnsteer/docs/design.md \
+		lib/python3*/dist-packages/certbot_alpnsteer/__init__.py \
+		lib/python3*/dist-packages/certbot_alpnsteer-$VERSION.egg-info/entry_points.txt; do
+		# shellcheck disable=SC2086 # the glob, on purpose
+		f=$(cd "$L" && echo $f)
 		[ -e "$L/$f" ] || missing="$missing $f"
 	done
-	expect_eq "make install: binary, hooks, units, sysusers, man page, completion, docs" \
+	expect_eq "make install: binary, hooks, units, sysusers, man page, completion, docs, certbot plugin" \
 		"${missing:- none missing}" " none missing"
 	check "make install: units run /usr/local/sbin/alpnsteer" \
 		grep -q '^ExecStart=/usr/local/sbin/alpnsteer ' "$L/lib/systemd/system/alpnsteer.service"
@@ -106,10 +127,10 @@ test_lintian() {
 	local lrc
 	[ -f "$deb" ] || st_skip "no package to check (test make_deb)"
 	# lintian exits non-zero on an error tag (and on a file it cannot read).
-	lintian "$deb" > "$PKG_WORK/lintian.log" 2>&1
+	lintian "$deb" "$pydeb" > "$PKG_WORK/lintian.log" 2>&1
 	lrc=$?
 	grep -v 'running with root privileges' "$PKG_WORK/lintian.log" | sed 's/^/#   lintian: /'
-	check "lintian reports no error (E:)" test $lrc = 0 -a -z "$(grep '^E:' "$PKG_WORK/lintian.log")"
+	check "lintian reports no error (E:), for both packages" test $lrc = 0 -a -z "$(grep '^E:' "$PKG_WORK/lintian.log")"
 }
 
 # Every file where Debian expects it, in the package's list and on disk.
@@ -132,6 +153,22 @@ test_installed_files() {
 		bash -c "zcat /usr/share/man/man8/alpnsteer.8.gz | grep -q '^\\.TH ALPNSTEER 8'"
 	check "the bash completion completes alpnsteer's verbs" \
 		bash -c ". /usr/share/bash-completion/completions/alpnsteer && complete -p alpnsteer"
+}
+
+# certbot's plugin, as installed: certbot finds it, dh_python3 compiled it.
+test_certbot_plugin_installed() {
+	local f missing c=$PKG_WORK/certbot
+	[ "$WITH_CERTBOT" = 1 ] || st_skip "python3-certbot is not installed"
+	expect_eq "dpkg says python3-certbot-alpnsteer installed, version $VERSION" \
+		"$(dpkg-query -W -f '${db:Status-Status} ${Version}' python3-certbot-alpnsteer)" "installed $VERSION"
+	missing=
+	for f in $pywant; do [ -e "$f" ] || missing="$missing $f"; done
+	expect_eq "the module, its egg-info and copyright" "${missing:- none missing}" " none missing"
+	check "certbot plugins lists alpnsteer (entry point certbot_alpnsteer:Authenticator)" bash -c \
+		"certbot plugins --config-dir '$c' --work-dir '$c' --logs-dir '$c' 2>/dev/null |
+		 grep -qx 'Entry point: alpnsteer = certbot_alpnsteer:Authenticator'"
+	check "the module was byte-compiled at install (py3compile)" \
+		bash -c "ls $PYDIR/certbot_alpnsteer/__pycache__/__init__.*.pyc >/dev/null"
 }
 
 # The user: the machine may have it already (scripts/install-deps.sh), so
@@ -217,7 +254,9 @@ test_purge_drains() {
 	expect_eq "dpkg: not installed" \
 		"$(dpkg-query -W -f '${db:Status-Status}' alpnsteer 2>/dev/null || echo not-installed)" not-installed
 	left=
-	for f in $want /usr/lib/alpnsteer; do [ -e "$f" ] && left="$left $f"; done
+	[ "$WITH_CERTBOT" = 1 ] && expect_eq "... nor python3-certbot-alpnsteer, which depends on it" \
+		"$(dpkg-query -W -f '${db:Status-Status}' python3-certbot-alpnsteer 2>/dev/null || echo not-installed)" not-installed
+	for f in $want $pywant $PYDIR/certbot_alpnsteer /usr/lib/alpnsteer; do [ -e "$f" ] && left="$left $f"; done
 	expect_eq "purge left none of the package's files" "${left:- none}" " none"
 	check "purge left nothing in /run/alpnsteer" test -z "$(ls -A /run/alpnsteer 2>/dev/null)"
 	check "the user stays (Debian keeps system users)" getent passwd alpnsteer
@@ -232,7 +271,9 @@ trap 'pkg_cleanup; st_cleanup' EXIT
 st_dmesg_mark
 
 # Installed once for the tests below (the purge test takes it away).
-if $APT install --no-install-recommends "$deb" > "$PKG_WORK/apt.log" 2>&1; then
+debs=("$deb")
+[ "$WITH_CERTBOT" = 1 ] && debs+=("$pydeb")
+if $APT install --no-install-recommends "${debs[@]}" > "$PKG_WORK/apt.log" 2>&1; then
 	PKG_INSTALLED=1
 	ok "apt-get install ./alpnsteer_${VERSION}_ARCH.deb"
 else
@@ -243,6 +284,7 @@ else
 	exit
 fi
 st_test installed_files test_installed_files
+st_test certbot_plugin_installed test_certbot_plugin_installed
 st_test system_user test_system_user
 st_test units_not_enabled test_units_not_enabled
 st_test installed_binary_steers test_installed_binary_steers
