@@ -16,7 +16,7 @@ apt-get install -y -q --no-install-recommends \
 	nginx-light curl python3 python3-cryptography xxd iproute2 ethtool kmod procps util-linux \
 	ca-certificates \
 	pebble lego dehydrated uacme systemd \
-	wrk haproxy sslh libnginx-mod-stream gnuplot-nox strace \
+	wrk haproxy sslh libnginx-mod-stream gnuplot-nox strace apache2-utils linux-perf \
 	apache2 lighttpd lighttpd-mod-openssl caddy \
 	qemu-system-x86 busybox-static cpio xz-utils zstd \
 	bash-completion groff-base
@@ -26,8 +26,9 @@ apt-get install -y -q --no-install-recommends \
 # ACME CA and the clients of the demo and the selftests/test_acme_*.sh;
 # systemd for systemd-analyze verify and security of scripts/systemd/
 # (strace also traces the units' commands in selftests/test_acme_units.sh);
-# wrk ... strace: make bench, the splitters it compares against and its
-# plot; haproxy and the apache2 line: the webservers of
+# wrk ... linux-perf: make bench, the splitters it compares against, its
+# plot, the fixed-count load of the CPU benchmark (ab, scripts/bench/cpu.sh)
+# and its PERF=1 profile; haproxy and the apache2 line: the webservers of
 # selftests/test_webservers.sh and the field selftests (ST_WEB in
 # selftests/lib.sh), each run with a private config, never as the system
 # service (lighttpd's TLS is its own package); the last line: make vmtest
