@@ -5,7 +5,7 @@
 #   make test       unit tests, no root needed
 #   make selftest   root: real programs, network namespaces, nginx, openssl
 #   make fuzz       libFuzzer on the ClientHello parser, FUZZ_SECONDS long
-#   make bench      root: alpnsteer vs. direct vs. splitters, ~10 min
+#   make bench      root: alpnsteer vs. direct vs. splitters, CPU per connection, ~16 min
 #   make install    PREFIX=/usr/local DESTDIR= (see "Installation paths")
 #   make deb        $(OUTPUT)/alpnsteer_VERSION_ARCH.deb (debhelper)
 #   make vmtest-systemd  root: the package's units under systemd, in qemu
@@ -70,7 +70,7 @@ ALPNSTEER_VERSION := $(shell git describe --tags --dirty 2>/dev/null || \
 endif
 ALPNSTEER_VERSION ?= $(VERSION_FILE)
 
-.PHONY: bench-agent format-check
+.PHONY: bench-agent bench-cpu format-check
 .PHONY: all test selftest fuzz check install install-main install-certbot install-user uninstall deb clean help format bench demo docs FORCE
 .DELETE_ON_ERROR:
 
@@ -152,6 +152,13 @@ demo:
 
 bench: all
 	$(Q)selftests/isolate.sh bench scripts/bench/bench.sh $(OUTPUT)
+	$(Q)selftests/isolate.sh benchcpu scripts/bench/cpu.sh $(OUTPUT)
+
+# root: the CPU alpnsteer adds per new connection (direct / attached /
+# detached, fixed work, ~6 min; also run by make bench).  REPS= PLAIN_N=
+# TLS_N= CONC=; PERF=1 adds a perf profile.  Results in $(OUTPUT)/bench/cpu-*.
+bench-cpu: all
+	$(Q)selftests/isolate.sh benchcpu scripts/bench/cpu.sh $(OUTPUT)
 
 # root: the agent's time from challenge add to live steering, against
 # attach + challenge add, in alternating blocks (~2 min).
@@ -294,7 +301,8 @@ help:
 	@echo '  selftest  root: load the real programs in network namespaces'
 	@echo '  fuzz      run the ClientHello fuzzer for FUZZ_SECONDS (default 60)'
 	@echo '  check     test + fuzz (30 s) + selftest: what CI runs (root)'
-	@echo '  bench     root: throughput/latency vs. direct and splitters (~10 min)'
+	@echo '  bench     root: throughput/latency vs. direct and splitters, CPU per connection (~16 min)'
+	@echo '  bench-cpu root: the CPU alpnsteer adds per new connection (~6 min)'
 	@echo '  demo      root: certificates from a local ACME CA through alpnsteer'
 	@echo '  install   binary, hooks, units, man page, certbot plugin into $$(DESTDIR)$$(PREFIX)'
 	@echo '  install-user  create the alpnsteer system user (sysusers.d)'

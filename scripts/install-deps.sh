@@ -17,7 +17,7 @@ apt-get install -y -q --no-install-recommends \
 	ca-certificates \
 	pebble lego dehydrated uacme systemd \
 	certbot python3-certbot-nginx python3-certbot-apache dh-python debootstrap \
-	wrk haproxy sslh libnginx-mod-stream gnuplot-nox strace \
+	wrk haproxy sslh libnginx-mod-stream gnuplot-nox strace apache2-utils linux-perf \
 	apache2 lighttpd lighttpd-mod-openssl caddy \
 	qemu-system-x86 busybox-static cpio xz-utils zstd \
 	bash-completion groff-base \
@@ -32,8 +32,9 @@ apt-get install -y -q --no-install-recommends \
 # debootstrap: scripts/certbot-root.sh, trixie's certbot for that test;
 # systemd for systemd-analyze verify and security of scripts/systemd/
 # (strace also traces the units' commands in selftests/test_acme_units.sh);
-# wrk ... strace: make bench, the splitters it compares against and its
-# plot; haproxy and the apache2 line: the webservers of
+# wrk ... linux-perf: make bench, the splitters it compares against, its
+# plot, the fixed-count load of the CPU benchmark (ab, scripts/bench/cpu.sh)
+# and its PERF=1 profile; haproxy and the apache2 line: the webservers of
 # selftests/test_webservers.sh and the field selftests (ST_WEB in
 # selftests/lib.sh), each run with a private config, never as the system
 # service (lighttpd's TLS is its own package); the last line: make vmtest

@@ -28,6 +28,7 @@ BENCH=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 TOP=$(cd "$BENCH/../.." && pwd)
 export ALPNSTEER=$OUT/alpnsteer
 . "$TOP/selftests/lib.sh"
+. "$BENCH/common.sh"
 
 REPS=${REPS:-3}
 DUR=${DUR:-5}                # seconds per wrk run
@@ -38,7 +39,6 @@ CYCLES=${CYCLES:-10}         # attach/detach latency samples
 CONFIGS=${CONFIGS:-"direct attached detached nginx-stream haproxy sslh ualpn preclass"}
 RES=$OUT/bench
 JSONL=$RES/results.jsonl
-ALPNSTEER_PINS=/sys/fs/bpf/alpnsteer
 PY=/usr/bin/python3
 [ -x $PY ] || PY=python3
 
@@ -59,34 +59,11 @@ done
 
 mkdir -p "$RES"
 : > "$JSONL"
-log() { echo "# $(date -u +%H:%M:%S) $*" >&2; }
 
 declare -A ADDR=([direct]=198.18.4.1 [attached]=198.18.4.1 [detached]=198.18.4.1
 	[nginx-stream]=198.18.4.11 [haproxy]=198.18.4.12 [sslh]=198.18.4.13
 	[ualpn]=198.18.4.14 [preclass]=198.18.4.1)
 declare -A SPLITTER_PID=()
-
-# PIDs of a process and all its descendants.
-tree_pids() {
-	local c
-	echo "$1"
-	for c in $(cat /proc/"$1"/task/*/children 2>/dev/null); do
-		tree_pids "$c"
-	done
-}
-
-# CPU time (clock ticks) of a process tree, reaped children included.
-cpu_ticks() {
-	local t=0 p f
-	[ -n "${1:-}" ] || { echo 0; return; }
-	for p in $(tree_pids "$1"); do
-		f=$(sed 's/^.*) //' /proc/"$p"/stat 2>/dev/null) || continue
-		set -- $f
-		t=$((t + ${12} + ${13} + ${14} + ${15}))
-	done
-	echo $t
-}
-HZ=$(getconf CLK_TCK)
 
 bench_setup() {
 	local w
@@ -98,11 +75,7 @@ bench_setup() {
 	for i in 11 12 13 14; do
 		ip -n $ST_SRV addr add 198.18.4.$i/24 dev $ST_V0
 	done
-	# An ECDSA P-256 certificate, as most sites have now: cheaper
-	# handshakes than lib.sh's RSA, so a per-connection cost shows more.
-	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
-		-days 2 -subj /CN=nginx-real -keyout "$w/nginx.key" \
-		-out "$w/nginx.crt" 2>/dev/null
+	bench_cert "$w"
 	head -c $((BIG_MIB << 20)) /dev/urandom > "$w/www/big.bin"
 	head -c $((BIG_MIB << 20)) /dev/urandom > "$w/upload.bin"
 	for f in nginx-web.conf nginx-stream.conf haproxy.cfg sslh.cfg; do
@@ -112,11 +85,10 @@ bench_setup() {
 	# put it, and alpnsteer attached there (--cgroup): sock_ops then runs
 	# for nginx's sockets only, not for wrk's or the splitters' on this
 	# same host, and its run time is nginx's alone.
-	BENCH_CG=$(awk '$3 == "cgroup2" { print $2; exit }' /proc/mounts)/$ST_NS-web
-	mkdir -p "$BENCH_CG"
+	BENCH_CG=$(bench_cgroup $ST_NS-web) || return 1
 	# (bpf_stats_enabled is host-wide: put back as found even when killed)
 	trap 'st_cleanup; rmdir "$BENCH_CG" 2>/dev/null
-		[ -n "${STATS_WAS:-}" ] && sysctl -q -w kernel.bpf_stats_enabled=$STATS_WAS' EXIT
+		bpf_stats_restore' EXIT
 	st_spawn bash -c 'echo $$ > "$1/cgroup.procs" &&
 		exec nsenter --net=/var/run/netns/"$2" nginx -c "$3"' bench \
 		"$BENCH_CG" "$ST_SRV" "$w/nginx-web.conf"
@@ -142,40 +114,6 @@ bench_setup() {
 	# (its client mode exits 1 at end of input even when the server said OK)
 	echo "auth bench.test $ka" | in_srv ualpn -s "$w/ualpn.sock" | grep -q '^OK'
 }
-
-# verify CONFIG: acme-tls/1 reaches a responder (or, with nothing attached,
-# nginx, which refuses it), any other ALPN reaches nginx.
-verify() {
-	local a=${ADDR[$1]} r cn alpn
-	r=$(tls "$a" --alpn h2,http/1.1 --sni www.bench.test)
-	[ "$(field "$r" cn)" = nginx-real ] || {
-		log "$1: h2,http/1.1 did not reach nginx: $r"
-		return 1
-	}
-	r=$(tls "$a" --alpn acme-tls/1 --sni bench.test)
-	cn=$(field "$r" cn)
-	alpn=$(field "$r" alpn)
-	case $1 in
-	direct | detached)
-		echo "$r" | grep -qi "no.application.protocol" || {
-			log "$1: acme-tls/1 did not reach nginx: $r"
-			return 1
-		} ;;
-	ualpn)
-		[ "$alpn" = acme-tls/1 ] && [ "$cn" != nginx-real ] || {
-			log "$1: acme-tls/1 did not reach ualpn: $r"
-			return 1
-		} ;;
-	*)
-		[ "$cn" = acme-responder ] && [ "$alpn" = acme-tls/1 ] || {
-			log "$1: acme-tls/1 did not reach the responder: $r"
-			return 1
-		} ;;
-	esac
-	return 0
-}
-
-ms_now() { date +%s%3N; }
 
 # run_wrk NAME ARGS...: raw output to RES/raw, parsed JSON on stdout
 run_wrk() {
@@ -231,47 +169,28 @@ unverified() {
 	echo "{\"config\": \"$1\", \"rep\": $2, \"verified\": false}" >> "$JSONL"
 }
 
-# (attach warns that the splitters' listeners are outside --cgroup: they are
-# meant to be; the warnings go to the log)
-attach_fwd() {
-	as attach --forward 127.0.0.1:8443 --cgroup "$BENCH_CG" "$@" > /dev/null \
-		2>> "$RES/raw/attach.log"
-}
 # The tc pre-classifier spike (docs/benchmarks.md), when this build has it.
 HAS_PRECLASS=0
 grep -q -- preclassify "$ALPNSTEER" && HAS_PRECLASS=1
 CONFIGS=$(for c in $CONFIGS; do [ $c = preclass ] && [ $HAS_PRECLASS = 0 ] || echo $c; done)
-detach_wait() { as detach --wait=60 > /dev/null; }
 
 # one CONFIG REP: set up, verify, measure, undo
 one() {
 	local c=$1 rep=$2 ok=1
-	case $c in
-	attached)
-		attach_fwd || ok=0 ;;
-	preclass)
-		attach_fwd --preclassify "$ST_V0,lo" || ok=0 ;;
-	detached)
-		# A real attachment that steered one validation, then gone.
-		attach_fwd && verify attached && detach_wait || ok=0
-		[ "$(status_field "d['attached']")" = False ] || ok=0 ;;
-	esac
+	config_up "$c" || ok=0
 	if [ $ok = 1 ] && verify "$c"; then
 		measure "$c" "$rep"
 	else
 		log "$c rep $rep: not verified, not measured"
 		unverified "$c" "$rep"
 	fi
-	case $c in attached | preclass)
-		detach_wait || log "detach after '$c' failed" ;;
-	esac
-	return 0
+	config_down "$c"
 }
 
 # The kernel side: attach/detach wall time with nothing in flight, what
 # dominates it, BPF run time per program under load, self-release.
 kernel_side() {
-	local i t0 t1 att="" det="" j0 j1 c0 c1 a=198.18.4.1
+	local i t0 t1 att="" det="" a=198.18.4.1
 	log "attach/detach latency, $CYCLES cycles, nothing in flight"
 	for i in $(seq 1 "$CYCLES"); do
 		t0=$(ms_now); attach_fwd; t1=$(ms_now)
@@ -297,7 +216,6 @@ kernel_side() {
 	detach_wait
 
 	log "BPF run time under load (kernel.bpf_stats_enabled=1)"
-	STATS_WAS=$(sysctl -n kernel.bpf_stats_enabled)
 	local modes=plain mode
 	[ $HAS_PRECLASS = 1 ] && modes="plain preclass"
 	for mode in $modes; do
@@ -306,26 +224,15 @@ kernel_side() {
 		else
 			attach_fwd
 		fi
-		# Ours, not another attachment's tc program of the same name.
-		tcprog=$(bpftool -j link show pinned "$ALPNSTEER_PINS/link_tc0" 2>/dev/null |
-			$PY -c 'import json,sys; print(json.load(sys.stdin)["prog_id"])' 2>/dev/null)
-		sysctl -q -w kernel.bpf_stats_enabled=1
+		bpf_stats_on
 		verify attached || log "$mode: not verified for the BPF-stats run"
-		for phase in nc ka dl; do
-			j0=$("$ALPNSTEER" -j status)
-			c0=$(bpftool -j prog show)
-			case $phase in
-			nc) run_wrk kstat-$mode-nc -t1 -c$CONNS -d${DUR}s -H 'Connection: close' "https://$a/" > /dev/null ;;
-			ka) run_wrk kstat-$mode-ka -t1 -c$CONNS -d${DUR}s "https://$a/" > /dev/null ;;
-			dl) run_wrk kstat-$mode-dl -t1 -c1 -d${DUR}s "https://$a/big.bin" > /dev/null ;;
-			esac
-			sleep 0.5 # late RTT callbacks, for the release counters
-			c1=$(bpftool -j prog show)
-			j1=$("$ALPNSTEER" -j status)
-			echo "{\"phase\": \"$phase\", \"status0\": $j0, \"status1\": $j1, \"progs0\": $c0, \"progs1\": $c1, \"tc_prog\": ${tcprog:-0}}" \
-				> "$RES/raw/kstat-$mode-$phase.json"
-		done
-		sysctl -q -w kernel.bpf_stats_enabled="$STATS_WAS"
+		kstat kstat-$mode-nc run_wrk kstat-$mode-nc -t1 -c$CONNS -d${DUR}s \
+			-H 'Connection: close' "https://$a/" > /dev/null
+		kstat kstat-$mode-ka run_wrk kstat-$mode-ka -t1 -c$CONNS -d${DUR}s \
+			"https://$a/" > /dev/null
+		kstat kstat-$mode-dl run_wrk kstat-$mode-dl -t1 -c1 -d${DUR}s \
+			"https://$a/big.bin" > /dev/null
+		bpf_stats_restore
 		detach_wait
 	done
 	$PY "$BENCH/benchlib.py" kernel "$RES" "$att" "$det" > "$RES/kernel.json"
