@@ -40,6 +40,7 @@ char LICENSE[] SEC("license") = "GPL";
 
 #define ENOENT 2
 #define EAGAIN 11
+#define EBUSY 16
 #define AF_INET 2
 #define AF_INET6 10
 #define SOL_SOCKET 1
@@ -118,12 +119,15 @@ static __always_inline void catch_conn(struct bpf_sock_ops *skops)
 
 /*
  * The one way out of conns, for every release point: only with the socket
- * locked (all callers), only when the psock holds nothing but @fin trailing
- * sequence numbers, and the socket's state goes with it.  0: released;
- * -EAGAIN: the psock still holds bytes; -ENOENT: no psock, or not in conns.
+ * locked (all callers but the drain's reaper, which checks sock_quiet()),
+ * only when the psock holds nothing but @fin trailing sequence numbers and
+ * no task is inside it (a reader asleep in recv(): psock_in_use()), unless
+ * @reader_ok, and the socket's state goes with it.  0: released; -EAGAIN:
+ * the psock still holds bytes; -EBUSY: a task is inside it; -ENOENT: no
+ * psock, or not in conns.
  */
 static __always_inline int leave_conns(struct tcp_sock *tp, __u64 *cookie,
-				       __u32 fin)
+				       __u32 fin, bool reader_ok)
 {
 	struct sk_psock *psock = psock_of(tp);
 
@@ -131,6 +135,8 @@ static __always_inline int leave_conns(struct tcp_sock *tp, __u64 *cookie,
 		return -ENOENT;
 	if (!psock_holds_nothing(tp, psock, fin))
 		return -EAGAIN;
+	if (!reader_ok && psock_in_use(psock))
+		return -EBUSY;
 	if (bpf_map_delete_elem(&conns, cookie))
 		return -ENOENT;
 	bpf_map_delete_elem(&conn_state, cookie);
@@ -216,8 +222,8 @@ static __always_inline void try_release(struct bpf_sock_ops *skops)
 	tp = bpf_skc_to_tcp_sock(sk);
 	if (!tp)
 		return;
-	err = leave_conns(tp, &cookie, 0);
-	if (err == -EAGAIN)
+	err = leave_conns(tp, &cookie, 0, false);
+	if (err == -EAGAIN || err == -EBUSY)
 		count(AC_RELEASE_DEFERRED);
 	if (err)
 		return;
@@ -264,6 +270,9 @@ static __always_inline void on_close(struct bpf_sock_ops *skops)
  * for its own timeout (a health check's connect-and-close).  So every
  * caught socket that is not steered and holds nothing but this FIN leaves
  * its sockhash here: the FIN is then read the ordinary way, at once.
+ * Not while a reader sleeps in the psock (psock_in_use()): woken by the
+ * ordinary path it would return EAGAIN; the psock hands it the FIN as the
+ * end of the stream instead (tcp_bpf_recvmsg_parser()'s is_next_msg_fin()).
  */
 static __always_inline void release_closing(struct bpf_sock_ops *skops)
 {
@@ -279,7 +288,7 @@ static __always_inline void release_closing(struct bpf_sock_ops *skops)
 	if (!st || st->verdict == AS_STEERED)
 		return;
 	tp = bpf_skc_to_tcp_sock(sk);
-	if (!tp || leave_conns(tp, &cookie, 1))
+	if (!tp || leave_conns(tp, &cookie, 1, false))
 		return;
 	bpf_sock_ops_cb_flags_set(skops, 0);
 	count(AC_RELEASED_CLOSING);
@@ -648,14 +657,25 @@ drop:
  * and goes to the webserver, which is where a drain sends acme-tls/1
  * hellos anyway.  Steered sockets stay: their validation is still in
  * flight.  Run only while draining.
+ *
+ * A socket a reader sleeps on (psock_in_use()) is let go too, but only
+ * once the reaper has seen it so for REAP_READER_GRACE_NS: a reader that
+ * blocks in recv() on an idle connection would otherwise hold the detach
+ * for as long as its client stays silent.  That is the drain's fail-open:
+ * the reader gets one EAGAIN when its client speaks again (counted
+ * reaped_reader), where a held detach would leave everything attached.
  */
+#define REAP_READER_GRACE_NS 1000000000ULL
+
 static long reap_one(struct bpf_map *map, __u64 *cookie,
 		     struct alpnsteer_conn_state *st, void *ctx)
 {
+	__u64 key = *cookie, now = bpf_ktime_get_ns();
+	struct sk_psock *psock;
 	struct bpf_sock *sk;
 	struct tcp_sock *tp;
 	__u32 rcv_nxt = 0;
-	__u64 key = *cookie;
+	bool busy = false;
 	int err = -EAGAIN;
 
 	if (st->verdict == AS_STEERED)
@@ -665,11 +685,20 @@ static long reap_one(struct bpf_map *map, __u64 *cookie,
 		return 0;
 	tp = bpf_skc_to_tcp_sock(sk);
 	if (tp && sock_quiet(tp)) {
+		psock = psock_of(tp);
+		busy = psock && psock_in_use(psock);
+		if (busy && !st->reader_ns)
+			st->reader_ns = now;
 		rcv_nxt = tp->rcv_nxt;
-		err = leave_conns(tp, &key, 0);
+		err = leave_conns(tp, &key, 0,
+				  busy && st->reader_ns &&
+					  now - st->reader_ns >=
+						  REAP_READER_GRACE_NS);
 	}
 	if (!err) {
 		count(AC_REAPED);
+		if (busy)
+			count(AC_REAPED_READER);
 		/* A segment that reached the socket while it left may have
 		 * gone through the psock being dropped: counted, so that
 		 * the window of an unlocked release is measured. */

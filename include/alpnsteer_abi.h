@@ -64,6 +64,9 @@ struct alpnsteer_conn_state {
 	__u32 client_ip[4]; /* network byte order */
 	/* steered: the unread gap its SO_RCVLOWAT was set above (0: none) */
 	__u32 quieted;
+	/* the drain's reaper first found a task inside its psock (a reader
+	 * asleep in recv()), bpf_ktime_get_ns(); 0: never */
+	__u64 reader_ns;
 };
 
 /* One entry per responder slot, indexed by slot number. */
@@ -120,7 +123,9 @@ struct alpnsteer_name {
 	/* --proxy-protocol port, no whole well-formed PROXY header first */ \
 	X(AC_PROXY_BAD, "proxy_bad")                                         \
 	/* reaped while a segment arrived: the unlocked release's window */  \
-	X(AC_REAP_RACED, "reap_raced")
+	X(AC_REAP_RACED, "reap_raced")                                       \
+	/* reaped although a reader slept on it: the drain's fail-open */    \
+	X(AC_REAPED_READER, "reaped_reader")
 
 #define __ALPNSTEER_COUNTER_ID(id, name) id,
 enum alpnsteer_counter {
