@@ -465,14 +465,28 @@ static __always_inline int steer_first(struct __sk_buff *skb,
 
 /* Later bytes of a steered connection follow the first to its slot, but
  * only while the slot is still the client's: a recycled slot belongs to
- * someone else (a late close_notify once reached the next client). */
+ * someone else (a late close_notify once reached the next client).
+ *
+ * Not the client's bare FIN (its half-close: an skb with no byte).  Sent
+ * to the slot pair's other end, the psock's backlog takes the 0 that
+ * skb_send_sock() returns for it as a hard error: EPIPE on that socket,
+ * its transmit stopped, the skb left queued.  And the webserver, woken by
+ * tcp_fin() before the verdict ran, would find its psock empty: a reader
+ * asleep in recv() returns EAGAIN (docs/design.md, "A client's
+ * half-close").  Passed, the FIN becomes an empty message on the
+ * webserver's own psock, which tcp_bpf_recvmsg_parser() reads as the end
+ * of the stream; the slot never hears of it, and its responder answers
+ * (the client reads it, if the webserver has not closed by then). */
 static __always_inline int steer_more(struct __sk_buff *skb,
 				      const struct alpnsteer_conn_state *st,
 				      __u64 cookie)
 {
 	__u32 slot = st->slot;
-	struct alpnsteer_slot *s = bpf_map_lookup_elem(&slots, &slot);
+	struct alpnsteer_slot *s;
 
+	if (!skb->len)
+		return SK_PASS;
+	s = bpf_map_lookup_elem(&slots, &slot);
 	if (!s || s->owner_cookie != cookie) {
 		count(AC_STALE_DROPPED);
 		return SK_DROP;
