@@ -41,6 +41,7 @@ char LICENSE[] SEC("license") = "GPL";
 
 #define ENOENT 2
 #define EAGAIN 11
+#define EBUSY 16
 #define AF_INET 2
 #define AF_INET6 10
 #define SOL_SOCKET 1
@@ -119,12 +120,15 @@ static __always_inline void catch_conn(struct bpf_sock_ops *skops)
 
 /*
  * The one way out of conns, for every release point: only with the socket
- * locked (all callers), only when the psock holds nothing but @fin trailing
- * sequence numbers, and the socket's state goes with it.  0: released;
- * -EAGAIN: the psock still holds bytes; -ENOENT: no psock, or not in conns.
+ * locked (all callers but the drain's reaper, which checks sock_quiet()),
+ * only when the psock holds nothing but @fin trailing sequence numbers and
+ * no task is inside it (a reader asleep in recv(): psock_in_use()), unless
+ * @reader_ok, and the socket's state goes with it.  0: released; -EAGAIN:
+ * the psock still holds bytes; -EBUSY: a task is inside it; -ENOENT: no
+ * psock, or not in conns.
  */
 static __always_inline int leave_conns(struct tcp_sock *tp, __u64 *cookie,
-				       __u32 fin)
+				       __u32 fin, bool reader_ok)
 {
 	struct sk_psock *psock = psock_of(tp);
 
@@ -132,6 +136,8 @@ static __always_inline int leave_conns(struct tcp_sock *tp, __u64 *cookie,
 		return -ENOENT;
 	if (!psock_holds_nothing(tp, psock, fin))
 		return -EAGAIN;
+	if (!reader_ok && psock_in_use(psock))
+		return -EBUSY;
 	if (bpf_map_delete_elem(&conns, cookie))
 		return -ENOENT;
 	bpf_map_delete_elem(&conn_state, cookie);
@@ -217,8 +223,8 @@ static __always_inline void try_release(struct bpf_sock_ops *skops)
 	tp = bpf_skc_to_tcp_sock(sk);
 	if (!tp)
 		return;
-	err = leave_conns(tp, &cookie, 0);
-	if (err == -EAGAIN)
+	err = leave_conns(tp, &cookie, 0, false);
+	if (err == -EAGAIN || err == -EBUSY)
 		count(AC_RELEASE_DEFERRED);
 	if (err)
 		return;
@@ -265,6 +271,9 @@ static __always_inline void on_close(struct bpf_sock_ops *skops)
  * for its own timeout (a health check's connect-and-close).  So every
  * caught socket that is not steered and holds nothing but this FIN leaves
  * its sockhash here: the FIN is then read the ordinary way, at once.
+ * Not while a reader sleeps in the psock (psock_in_use()): woken by the
+ * ordinary path it would return EAGAIN; the psock hands it the FIN as the
+ * end of the stream instead (tcp_bpf_recvmsg_parser()'s is_next_msg_fin()).
  */
 static __always_inline void release_closing(struct bpf_sock_ops *skops)
 {
@@ -280,7 +289,7 @@ static __always_inline void release_closing(struct bpf_sock_ops *skops)
 	if (!st || st->verdict == AS_STEERED)
 		return;
 	tp = bpf_skc_to_tcp_sock(sk);
-	if (!tp || leave_conns(tp, &cookie, 1))
+	if (!tp || leave_conns(tp, &cookie, 1, false))
 		return;
 	bpf_sock_ops_cb_flags_set(skops, 0);
 	count(AC_RELEASED_CLOSING);
@@ -483,14 +492,28 @@ static __always_inline int steer_first(struct __sk_buff *skb,
 
 /* Later bytes of a steered connection follow the first to its slot, but
  * only while the slot is still the client's: a recycled slot belongs to
- * someone else (a late close_notify once reached the next client). */
+ * someone else (a late close_notify once reached the next client).
+ *
+ * Not the client's bare FIN (its half-close: an skb with no byte).  Sent
+ * to the slot pair's other end, the psock's backlog takes the 0 that
+ * skb_send_sock() returns for it as a hard error: EPIPE on that socket,
+ * its transmit stopped, the skb left queued.  And the webserver, woken by
+ * tcp_fin() before the verdict ran, would find its psock empty: a reader
+ * asleep in recv() returns EAGAIN (docs/design.md, "A client's
+ * half-close").  Passed, the FIN becomes an empty message on the
+ * webserver's own psock, which tcp_bpf_recvmsg_parser() reads as the end
+ * of the stream; the slot never hears of it, and its responder answers
+ * (the client reads it, if the webserver has not closed by then). */
 static __always_inline int steer_more(struct __sk_buff *skb,
 				      const struct alpnsteer_conn_state *st,
 				      __u64 cookie)
 {
 	__u32 slot = st->slot;
-	struct alpnsteer_slot *s = bpf_map_lookup_elem(&slots, &slot);
+	struct alpnsteer_slot *s;
 
+	if (!skb->len)
+		return SK_PASS;
+	s = bpf_map_lookup_elem(&slots, &slot);
 	if (!s || s->owner_cookie != cookie) {
 		count(AC_STALE_DROPPED);
 		return SK_DROP;
@@ -679,14 +702,25 @@ drop:
  * and goes to the webserver, which is where a drain sends acme-tls/1
  * hellos anyway.  Steered sockets stay: their validation is still in
  * flight.  Run only while draining.
+ *
+ * A socket a reader sleeps on (psock_in_use()) is let go too, but only
+ * once the reaper has seen it so for REAP_READER_GRACE_NS: a reader that
+ * blocks in recv() on an idle connection would otherwise hold the detach
+ * for as long as its client stays silent.  That is the drain's fail-open:
+ * the reader gets one EAGAIN when its client speaks again (counted
+ * reaped_reader), where a held detach would leave everything attached.
  */
+#define REAP_READER_GRACE_NS 1000000000ULL
+
 static long reap_one(struct bpf_map *map, __u64 *cookie,
 		     struct alpnsteer_conn_state *st, void *ctx)
 {
+	__u64 key = *cookie, now = bpf_ktime_get_ns();
+	struct sk_psock *psock;
 	struct bpf_sock *sk;
 	struct tcp_sock *tp;
 	__u32 rcv_nxt = 0;
-	__u64 key = *cookie;
+	bool busy = false;
 	int err = -EAGAIN;
 
 	if (st->verdict == AS_STEERED)
@@ -696,11 +730,20 @@ static long reap_one(struct bpf_map *map, __u64 *cookie,
 		return 0;
 	tp = bpf_skc_to_tcp_sock(sk);
 	if (tp && sock_quiet(tp)) {
+		psock = psock_of(tp);
+		busy = psock && psock_in_use(psock);
+		if (busy && !st->reader_ns)
+			st->reader_ns = now;
 		rcv_nxt = tp->rcv_nxt;
-		err = leave_conns(tp, &key, 0);
+		err = leave_conns(tp, &key, 0,
+				  busy && st->reader_ns &&
+					  now - st->reader_ns >=
+						  REAP_READER_GRACE_NS);
 	}
 	if (!err) {
 		count(AC_REAPED);
+		if (busy)
+			count(AC_REAPED_READER);
 		/* A segment that reached the socket while it left may have
 		 * gone through the psock being dropped: counted, so that
 		 * the window of an unlocked release is measured. */

@@ -68,6 +68,29 @@ psock_holds_nothing(struct tcp_sock *tp, struct sk_psock *psock, __u32 fin)
 }
 
 /*
+ * True when a task is inside @psock's own read or write path: a reader
+ * asleep in recv() above all.  tcp_bpf_recvmsg_parser() takes a psock
+ * reference (sk_psock_get()) before it locks the socket and drops it only
+ * after its last release_sock(), so a reader asleep in its
+ * tcp_msg_wait_data() holds one all along; so do tcp_bpf_sendmsg() and
+ * sock_map_close().  Each map a socket is in holds one more, and a caught
+ * socket is in conns alone: a count above 1 is a task in there.  Were the
+ * socket released now, the client's next bytes would take the ordinary
+ * path and wake the sleeper, which finds its psock's queue empty and
+ * returns -EAGAIN, on a blocking socket (docs/design.md, "Release
+ * points").  epoll and poll waiters hold no reference: their next recv()
+ * reads the ordinary way.  refcnt is a plain CO-RE field on every kernel
+ * alpnsteer runs on; no symbol address (kallsyms) is needed.
+ */
+static __always_inline bool psock_in_use(struct sk_psock *psock)
+{
+	int refs = 2;
+
+	bpf_probe_read_kernel(&refs, sizeof(refs), &psock->refcnt.refs.counter);
+	return refs > 1;
+}
+
+/*
  * True when nobody is processing @tp at this instant: no process owns it
  * (lock_sock(): a reader, a writer, or release_sock() replaying its
  * backlog) and its spinlock is free (softirq receive processing holds it

@@ -64,6 +64,9 @@ struct alpnsteer_conn_state {
 	__u32 client_ip[4]; /* network byte order */
 	/* steered: the unread gap its SO_RCVLOWAT was set above (0: none) */
 	__u32 quieted;
+	/* the drain's reaper first found a task inside its psock (a reader
+	 * asleep in recv()), bpf_ktime_get_ns(); 0: never */
+	__u64 reader_ns;
 };
 
 /* One entry per responder slot, indexed by slot number. */
@@ -123,7 +126,9 @@ struct alpnsteer_name {
 	X(AC_REAP_RACED, "reap_raced")                                       \
 	/* acme-tls/1 hellos not steered whose event the rate bound or a   \
 	 * full ring buffer kept from the validation trace */ \
-	X(AC_TRACE_DROPPED, "trace_dropped")
+	X(AC_TRACE_DROPPED, "trace_dropped")                                 \
+	/* reaped although a reader slept on it: the drain's fail-open */    \
+	X(AC_REAPED_READER, "reaped_reader")
 
 #define __ALPNSTEER_COUNTER_ID(id, name) id,
 enum alpnsteer_counter {
