@@ -198,17 +198,21 @@ acme_load_expect() {
 	check "requests were served during the run" test "$(field "$ACME_LOOP_SUM" gets)" -gt 0
 }
 
-# acme_loop_start: loadgen.py runs of 10 s back to back over IPv4 and IPv6
-# from st-cli until acme_loop_stop, so the load lasts as long as whatever
-# runs meanwhile; one JSON line per run in $ST_WORK/loadloop.jsonl.  A
-# stop and a new start carry on adding to the same file.
+# acme_loop_start [NS HOST...]: loadgen.py runs of 10 s back to back, from
+# NS to every HOST (default: from st-cli to $SRV4 and $SRV6) until
+# acme_loop_stop, so the load lasts as long as whatever runs meanwhile; one
+# JSON line per run in $ST_WORK/loadloop.jsonl.  A stop and a new start
+# carry on adding to the same file.
 acme_loop_start() {
+	local ns=${1:-$ST_CLI} hosts=() h
+	[ $# -gt 1 ] && shift || set -- $SRV4 $SRV6
+	for h in "$@"; do hosts+=(--host "$h"); done
 	touch "$ST_WORK/loadloop.jsonl"
 	rm -f "$ST_WORK/loadloop.stop"
 	(
 		while [ ! -e "$ST_WORK/loadloop.stop" ]; do
 			# ip netns exec execs python: $! is the PID to end.
-			ip netns exec $ST_CLI python3 "$HERE/loadgen.py" --host $SRV4 --host $SRV6 \
+			ip netns exec "$ns" python3 "$HERE/loadgen.py" "${hosts[@]}" \
 				--duration 10 --big-sha256 "$BIG_SHA" --gets 2 --downloads 1 \
 				--uploads 1 --storms 1 >> "$ST_WORK/loadloop.jsonl" &
 			echo $! > "$ST_WORK/loadloop.pid"

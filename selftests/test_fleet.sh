@@ -15,6 +15,7 @@
 # Each node's agent runs in a mount namespace of its own (its own bpffs
 # and /run/alpnsteer): three hosts in one.
 . "$(dirname "$0")/lib.sh"
+. "$HERE/fleet_lib.sh" # the hub, join, in_ns, in_ca, etcd
 . "$HERE/acme_lib.sh" # logged, acme_cert_ok; its variables are set anew below
 HUB=$ST_NS-hub
 CA=$ST_NS-ca
@@ -50,20 +51,6 @@ fleet_cleanup() {
 	return 0
 }
 
-# join NS ADDR: a veth from NS to the hub's bridge
-join() {
-	local ns=$1 addr=$2 i=$3
-	ip link add $ST_NS-h$i type veth peer name $ST_NS-e$i
-	ip link set $ST_NS-h$i netns $HUB
-	ip link set $ST_NS-e$i netns $ns
-	ip -n $HUB link set $ST_NS-h$i master br0 up
-	ip -n $ns addr add $addr/24 dev $ST_NS-e$i
-	ip -n $ns link set $ST_NS-e$i up
-	ip -n $ns link set lo up
-}
-
-in_ns() { local ns=$1; shift; nsenter --net=/var/run/netns/$ns "$@"; }
-in_ca() { in_ns $CA "$@"; }
 # in_node N CMD: in node N's network and mount namespaces (its pins)
 in_node() { local n=$1; shift; nsenter -t "${AG[$n]}" -m -n "$@"; }
 node_pins() { echo "/proc/${AG[$1]}/root/sys/fs/bpf/alpnsteer"; }
@@ -80,17 +67,6 @@ etcdctl_root() {
 		--key "$PKI/admin.key" --user root:"$(cat "$PKI/root.pw")" "$@"
 }
 
-# start_etcd: the fleet's etcd (TLS, client certificates), in the CA's
-# namespace; again on the same data directory after a kill
-start_etcd() {
-	st_spawn ip netns exec $CA etcd --name fleet --data-dir "$ST_WORK/etcd" \
-		--listen-client-urls $ETCD --advertise-client-urls $ETCD \
-		--listen-peer-urls http://127.0.0.1:2380 --initial-advertise-peer-urls http://127.0.0.1:2380 \
-		--initial-cluster fleet=http://127.0.0.1:2380 \
-		--cert-file "$PKI/etcd-server.pem" --key-file "$PKI/etcd-server.key" \
-		--trusted-ca-file "$PKI/ca.pem" --client-cert-auth >> "$ST_WORK/etcd.log" 2>&1
-	ETCD_PID=${ST_PIDS[-1]}
-}
 
 fleet_setup() {
 	local n i
@@ -99,9 +75,7 @@ fleet_setup() {
 	trap 'exit 130' INT TERM
 	ST_WORK=$(mktemp -d /tmp/alpnsteer-fleet.XXXXXX)
 	chmod 755 "$ST_WORK"
-	ip netns add $HUB
-	ip -n $HUB link add br0 type bridge
-	ip -n $HUB link set br0 up
+	fleet_hub
 	ip netns add $CA
 	ip netns add $CL
 	join $CA $CA4 0
@@ -133,20 +107,8 @@ fleet_setup() {
 	PKI=$ST_WORK/pki
 	RECIPE=("$HERE/../scripts/fleet-recipe.sh" --pki "$PKI" --etcd $ETCD --etcd-ip $CA4
 		--node node1 --node node2 --node node3 --client acme=fleet.test --client other=other.test)
-	"${RECIPE[@]}" --apply certs 2>/dev/null || return 1
 	"${RECIPE[@]}" > "$ST_WORK/recipe.txt" || return 1
-	start_etcd
-	for i in $(seq 1 100); do
-		in_ca etcdctl --endpoints $ETCD --cacert "$PKI/ca.pem" --cert "$PKI/admin.pem" \
-			--key "$PKI/admin.key" endpoint health >/dev/null 2>&1 && break
-		sleep 0.1
-	done
-	# RBAC from the recipe: nodes read the prefix; the ACME client
-	# writes only the keys of fleet.test's names; "other" only those of
-	# other.test.  (etcdctl warns about --user while auth is off: quiet.)
-	in_ca env ETCDCTL_API=3 ETCDCTL_ENDPOINTS=$ETCD ETCDCTL_CACERT="$PKI/ca.pem" \
-		ETCDCTL_CERT="$PKI/admin.pem" ETCDCTL_KEY="$PKI/admin.key" \
-		"${RECIPE[@]}" --apply etcd 2>/dev/null || return 1
+	fleet_etcd || return 1
 
 	acme_pebble_start $CA
 	for i in $(seq 1 150); do
@@ -201,37 +163,10 @@ node_detached() { ! node_attached $1; }
 store_up() { [ "$(agent_field $1 "d['store_up']")" = True ]; }
 store_down() { ! store_up $1; }
 
-load_start() {
-	rm -f "$ST_WORK/loadloop.stop"
-	touch "$ST_WORK/loadloop.jsonl"
-	(
-		while [ ! -e "$ST_WORK/loadloop.stop" ]; do
-			ip netns exec $CL python3 "$HERE/loadgen.py" --host "$(node4 1)" --host "$(node4 2)" \
-				--host "$(node4 3)" --duration 10 --big-sha256 "$BIG_SHA" --gets 2 \
-				--downloads 1 --uploads 1 --storms 1 >> "$ST_WORK/loadloop.jsonl" &
-			echo $! > "$ST_WORK/loadloop.pid"
-			n=$(wc -l < "$ST_WORK/loadloop.jsonl")
-			wait $! || [ "$(wc -l < "$ST_WORK/loadloop.jsonl")" -gt "$n" ] ||
-				echo '{"failures": 1, "corrupted": 0, "loadgen_died": 1}' >> "$ST_WORK/loadloop.jsonl"
-			rm -f "$ST_WORK/loadloop.pid"
-		done
-	) &
-	LOOP=$!
-	ST_PIDS+=($LOOP)
-}
-
+load_start() { acme_loop_start $CL "$(node4 1)" "$(node4 2)" "$(node4 3)"; }
 load_stop() {
-	touch "$ST_WORK/loadloop.stop"
-	wait $LOOP || true
-	LOAD=$(python3 -c '
-import json, sys
-t = {"runs": 0}
-for line in open(sys.argv[1]):
-    t["runs"] += 1
-    for k, v in json.loads(line).items():
-        if isinstance(v, int):
-            t[k] = t.get(k, 0) + v
-print(json.dumps(t))' "$ST_WORK/loadloop.jsonl")
+	acme_loop_stop
+	LOAD=$ACME_LOOP_SUM
 }
 
 # answers N SNI: node N answers an acme-tls/1 hello for SNI with acme-tls/1

@@ -20,6 +20,7 @@
 # and /run/alpnsteer): two hosts in one.  One scenario from top to bottom
 # (ST_ONLY does not pick parts of it).
 . "$(dirname "$0")/lib.sh"
+. "$HERE/fleet_lib.sh" # the hub, join, in_ns, in_ca, etcd
 . "$HERE/acme_lib.sh" # logged, acme_cert_ok; its variables are set anew below
 HUB=$ST_NS-hub
 CA=$ST_NS-ca
@@ -64,21 +65,6 @@ lb_cleanup() {
 	return 0
 }
 
-# join NS ADDR ADDR6 I: a veth from NS to the hub's bridge
-join() {
-	local ns=$1 addr=$2 addr6=$3 i=$4
-	ip link add $ST_NS-h$i type veth peer name $ST_NS-e$i
-	ip link set $ST_NS-h$i netns $HUB
-	ip link set $ST_NS-e$i netns $ns
-	ip -n $HUB link set $ST_NS-h$i master br0 up
-	ip -n $ns addr add $addr/24 dev $ST_NS-e$i
-	ip -n $ns addr add $addr6/64 dev $ST_NS-e$i nodad
-	ip -n $ns link set $ST_NS-e$i up
-	ip -n $ns link set lo up
-}
-
-in_ns() { local ns=$1; shift; nsenter --net=/var/run/netns/$ns "$@"; }
-in_ca() { in_ns $CA "$@"; }
 node_pins() { echo "/proc/${AG[$1]}/root/sys/fs/bpf/alpnsteer"; }
 node_attached() { [ -e "$(node_pins $1)/link_sockops" ]; }
 node_detached() { ! node_attached $1; }
@@ -106,18 +92,6 @@ wait_all() {
 	return 1
 }
 
-# start_etcd: the fleet's etcd (TLS, client certificates), in the CA's
-# namespace; again on the same data directory after a kill
-start_etcd() {
-	st_spawn ip netns exec $CA etcd --name fleet --data-dir "$ST_WORK/etcd" \
-		--listen-client-urls $ETCD --advertise-client-urls $ETCD \
-		--listen-peer-urls http://127.0.0.1:2380 --initial-advertise-peer-urls http://127.0.0.1:2380 \
-		--initial-cluster fleet=http://127.0.0.1:2380 \
-		--cert-file "$PKI/etcd-server.pem" --key-file "$PKI/etcd-server.key" \
-		--trusted-ca-file "$PKI/ca.pem" --client-cert-auth >> "$ST_WORK/etcd.log" 2>&1
-	ETCD_PID=${ST_PIDS[-1]}
-	echo "$ETCD_PID" > "$ST_WORK/etcd.pid"
-}
 
 # The balancer: one frontend on 443 over IPv4 and IPv6, round robin to
 # node 1 over IPv4 and node 2 over IPv6 (so both of nginx's listeners see
@@ -152,9 +126,7 @@ lb_setup() {
 	trap 'exit 130' INT TERM
 	ST_WORK=$(mktemp -d /tmp/alpnsteer-fleetlb.XXXXXX)
 	chmod 755 "$ST_WORK"
-	ip netns add $HUB
-	ip -n $HUB link add br0 type bridge
-	ip -n $HUB link set br0 up
+	fleet_hub
 	for n in $CA $LB $CL; do ip netns add $n; done
 	join $CA $CA4 $CA6 0
 	join $LB $LB4 $LB6 5
@@ -186,16 +158,7 @@ lb_setup() {
 	PKI=$ST_WORK/pki
 	RECIPE=("$HERE/../scripts/fleet-recipe.sh" --pki "$PKI" --etcd $ETCD --etcd-ip $CA4
 		--node node1 --node node2 --client acme=lb.test)
-	"${RECIPE[@]}" --apply certs 2>/dev/null || return 1
-	start_etcd
-	for i in $(seq 1 100); do
-		in_ca etcdctl --endpoints $ETCD --cacert "$PKI/ca.pem" --cert "$PKI/admin.pem" \
-			--key "$PKI/admin.key" endpoint health >/dev/null 2>&1 && break
-		sleep 0.1
-	done
-	in_ca env ETCDCTL_API=3 ETCDCTL_ENDPOINTS=$ETCD ETCDCTL_CACERT="$PKI/ca.pem" \
-		ETCDCTL_CERT="$PKI/admin.pem" ETCDCTL_KEY="$PKI/admin.key" \
-		"${RECIPE[@]}" --apply etcd 2>/dev/null || return 1
+	fleet_etcd || return 1
 
 	acme_pebble_start $CA
 	for i in $(seq 1 150); do
@@ -283,41 +246,10 @@ attached_after() {
 # hook_time METHOD IDENT FIELD: from the wrapper's log (4: start, 5: end)
 hook_time() { awk -v m=$1 -v i=$2 -v f=$3 '$1 == m && $2 == i { v = $f } END { print v }' "$ST_WORK/hook.log"; }
 
-load_start() {
-	rm -f "$ST_WORK/loadloop.stop"
-	touch "$ST_WORK/loadloop.jsonl"
-	(
-		while [ ! -e "$ST_WORK/loadloop.stop" ]; do
-			ip netns exec $CL python3 "$HERE/loadgen.py" --host $LB4 --host $LB6 \
-				--duration 10 --big-sha256 "$BIG_SHA" --gets 2 \
-				--downloads 1 --uploads 1 --storms 1 >> "$ST_WORK/loadloop.jsonl" &
-			echo $! > "$ST_WORK/loadloop.pid"
-			n=$(wc -l < "$ST_WORK/loadloop.jsonl")
-			wait $! || [ "$(wc -l < "$ST_WORK/loadloop.jsonl")" -gt "$n" ] ||
-				echo '{"failures": 1, "corrupted": 0, "loadgen_died": 1}' >> "$ST_WORK/loadloop.jsonl"
-			rm -f "$ST_WORK/loadloop.pid"
-		done
-	) &
-	LOOP=$!
-	ST_PIDS+=($LOOP)
-}
-
+load_start() { acme_loop_start $CL $LB4 $LB6; }
 load_stop() {
-	touch "$ST_WORK/loadloop.stop"
-	wait $LOOP || true
-	LOAD=$(python3 -c '
-import json, sys
-t = {"runs": 0}
-for line in open(sys.argv[1]):
-    t["runs"] += 1
-    for k, v in json.loads(line).items():
-        if isinstance(v, int):
-            t[k] = t.get(k, 0) + v
-        elif isinstance(v, dict):
-            e = t.setdefault(k, {})
-            for w, c in v.items():
-                e[w] = e.get(w, 0) + c
-print(json.dumps(t))' "$ST_WORK/loadloop.jsonl")
+	acme_loop_stop
+	LOAD=$ACME_LOOP_SUM
 }
 
 # uacme CONFDIR ARGS...: uacme on node 1, its hook writing to the store

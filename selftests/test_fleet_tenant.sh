@@ -19,6 +19,7 @@
 # The node's agent runs in a mount namespace of its own (its own bpffs and
 # /run/alpnsteer), as in test_fleet.sh.
 . "$(dirname "$0")/lib.sh"
+. "$HERE/fleet_lib.sh" # the hub, join, in_ns, in_ca, etcd
 HUB=$ST_NS-hub
 CA=$ST_NS-ca
 NODE=$ST_NS-n1
@@ -40,18 +41,6 @@ tenant_cleanup() {
 	return 0
 }
 
-join() {
-	local ns=$1 addr=$2 i=$3
-	ip link add $ST_NS-h$i type veth peer name $ST_NS-e$i
-	ip link set $ST_NS-h$i netns $HUB
-	ip link set $ST_NS-e$i netns $ns
-	ip -n $HUB link set $ST_NS-h$i master br0 up
-	ip -n $ns addr add $addr/24 dev $ST_NS-e$i
-	ip -n $ns link set $ST_NS-e$i up
-	ip -n $ns link set lo up
-}
-in_ns() { local ns=$1; shift; nsenter --net=/var/run/netns/$ns "$@"; }
-in_ca() { in_ns $CA "$@"; }
 in_node() { nsenter -t "$AG" -m -n "$@"; }
 node_attached() { [ -e "/proc/$AG/root/sys/fs/bpf/alpnsteer/link_sockops" ]; }
 agent_field() { in_node "$ALPNSTEER" agent status 2>/dev/null | python3 -c "import json,sys; d=json.load(sys.stdin); print($1)" 2>/dev/null; }
@@ -98,9 +87,7 @@ tenant_setup() {
 	trap 'exit 130' INT TERM
 	ST_WORK=$(mktemp -d /tmp/alpnsteer-tenant.XXXXXX)
 	chmod 755 "$ST_WORK"
-	ip netns add $HUB
-	ip -n $HUB link add br0 type bridge
-	ip -n $HUB link set br0 up
+	fleet_hub
 	ip netns add $CA
 	ip netns add $NODE
 	join $CA $CA4 0
@@ -116,22 +103,8 @@ tenant_setup() {
 	PKI=$ST_WORK/pki
 	RECIPE=("${RECIPE_SH:-$HERE/../scripts/fleet-recipe.sh}" --pki "$PKI" --etcd $ETCD --etcd-ip $CA4 --node node1
 		--client acme=fleet.test --client other=other.test --client ipt=198.18.7.1)
-	"${RECIPE[@]}" --apply certs 2>/dev/null || return 1
 	"${RECIPE[@]}" etcd > "$ST_WORK/recipe.txt" || return 1
-	st_spawn ip netns exec $CA etcd --name fleet --data-dir "$ST_WORK/etcd" \
-		--listen-client-urls $ETCD --advertise-client-urls $ETCD \
-		--listen-peer-urls http://127.0.0.1:2380 --initial-advertise-peer-urls http://127.0.0.1:2380 \
-		--initial-cluster fleet=http://127.0.0.1:2380 \
-		--cert-file "$PKI/etcd-server.pem" --key-file "$PKI/etcd-server.key" \
-		--trusted-ca-file "$PKI/ca.pem" --client-cert-auth >> "$ST_WORK/etcd.log" 2>&1
-	for i in $(seq 1 100); do
-		in_ca etcdctl --endpoints $ETCD --cacert "$PKI/ca.pem" --cert "$PKI/admin.pem" \
-			--key "$PKI/admin.key" endpoint health >/dev/null 2>&1 && break
-		sleep 0.1
-	done
-	in_ca env ETCDCTL_API=3 ETCDCTL_ENDPOINTS=$ETCD ETCDCTL_CACERT="$PKI/ca.pem" \
-		ETCDCTL_CERT="$PKI/admin.pem" ETCDCTL_KEY="$PKI/admin.key" \
-		"${RECIPE[@]}" --apply etcd 2>/dev/null || return 1
+	fleet_etcd || return 1
 	# What this node serves: the tenants' domains and address, root's.
 	printf '# the tenants this node serves\nfleet.test\nother.test\n198.18.7.1\n' > "$ST_WORK/names"
 	chmod 644 "$ST_WORK/names"
