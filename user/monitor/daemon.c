@@ -482,11 +482,24 @@ int daemon_run(const struct daemon_opts *o, int ready_fd)
 			    .epfd = -1,
 			    .ctl_fd = -1,
 			    .dir_fd = -1,
-			    .wfd = -1 };
+			    .wfd = -1,
+			    .exe_fd = -1 };
 	unsigned int said = log_errors;
 	struct alpnsteer_bpf *k;
 	int err, logfd = o->log_fd;
 
+	/* The TLS worker is exec'd from this, clean of what we hold by
+	 * then (docs/design.md, "The worker"): opened now, as root, so that
+	 * a later upgrade of the file changes nothing, and no path is
+	 * looked up after the privilege drop. */
+	d.exe_fd = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
+	if (d.exe_fd < 0) {
+		err = -errno;
+		p_err("cannot open the daemon's own binary: %s",
+		      strerror(-err));
+		p_hint("the TLS worker is started from /proc/self/exe: a /proc with the daemon's own pid is needed");
+		goto out;
+	}
 	err = steer_load(&d.steer, &o->cfg, o->paths.pin_dir);
 	if (err)
 		goto out;
@@ -556,6 +569,8 @@ out:
 	}
 	if (d.dir_fd >= 0)
 		close(d.dir_fd);
+	if (d.exe_fd >= 0)
+		close(d.exe_fd);
 	challenges_free(&d.store);
 	if (logfd >= 0)
 		close(logfd);

@@ -64,6 +64,7 @@ struct daemon {
 	/* The TLS worker (docs/design.md, "Privilege separation"). */
 	pid_t wpid; /* 0: none running */
 	int wfd; /* our end of its socket, -1: none */
+	int exe_fd; /* our own binary, opened as root: the worker's image */
 	struct timespec wstarted, wrestart_at;
 	unsigned int wquick; /* deaths soon after a start, in a row */
 	bool wrestart; /* start one at wrestart_at */

@@ -20,6 +20,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <openssl/x509.h>
@@ -380,6 +381,45 @@ void wk_on_io(struct daemon *d, unsigned int events)
 	}
 }
 
+/*
+ * In the child: become the worker by exec'ing our own binary
+ * (worker_exec_main()).  A fork alone left it a copy of everything the
+ * monitor held, and in agent mode everything the agent held before the
+ * keeper's fork: every key authorization was found in its memory.
+ */
+static void __attribute__((noreturn))
+wk_exec(const struct daemon *d, int sock, pid_t monitor)
+{
+	extern char **environ;
+	char fwd[2] = { forwarding(d) ? '1' : '0', 0 }, max[16], mon[16];
+	char *argv[] = { "alpnsteer", WORKER_ARGV1, fwd, max, mon, NULL };
+	int exe = d->exe_fd;
+	sigset_t none;
+
+	/* The monitor gone, nobody would hand it anything. */
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (getppid() != monitor)
+		_exit(1);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	snprintf(max, sizeof(max), "%u", d->pool.max);
+	snprintf(mon, sizeof(mon), "%d", (int)monitor);
+	/* Its socket on fd 3, open across the exec; the binary's fd out of
+	 * the way first. */
+	if (exe == WORKER_IPC_FD)
+		exe = fcntl(exe, F_DUPFD_CLOEXEC, WORKER_IPC_FD + 1);
+	if (exe < 0)
+		_exit(127);
+	if (sock == WORKER_IPC_FD)
+		fcntl(sock, F_SETFD, 0);
+	else if (dup2(sock, WORKER_IPC_FD) < 0)
+		_exit(127);
+	syscall(SYS_execveat, exe, "", argv, environ, AT_EMPTY_PATH);
+	p_err("cannot start the TLS worker: execveat: %s", strerror(errno));
+	p_hint("the daemon's user must be allowed to execute the alpnsteer binary");
+	_exit(127);
+}
+
 int wk_start(struct daemon *d)
 {
 	int sv[2];
@@ -398,18 +438,8 @@ int wk_start(struct daemon *d)
 		close(sv[1]);
 		return -errno;
 	}
-	if (pid == 0) {
-		sigset_t none;
-
-		/* The monitor gone, nobody would hand it anything. */
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		if (getppid() != monitor)
-			_exit(1);
-		sigemptyset(&none);
-		sigprocmask(SIG_SETMASK, &none, NULL);
-		close(sv[0]);
-		_exit(worker_run(sv[1], forwarding(d), d->pool.max));
-	}
+	if (pid == 0)
+		wk_exec(d, sv[1], monitor);
 	close(sv[1]);
 	d->wpid = pid;
 	d->wfd = sv[0];
