@@ -27,6 +27,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "alpnsteer_abi.h" /* before the skeleton: its .rodata uses it */
 #include "alpnsteer.skel.h"
 #include "control.h"
 #include "daemon_int.h"
