@@ -35,8 +35,12 @@
 #define WQ_MAX_BYTES (8u << 20)
 /* Log lines it may send per tick (100 ms); the rest are dropped. */
 #define WLOG_PER_TICK 20
-/* Messages read from the worker per wake-up. */
+/* Messages read from the worker per wake-up, and the time they may take:
+ * a count alone let a flooding worker keep the monitor at 92 % CPU (each
+ * message can cost a log line or a slot's recycling), so past the budget
+ * the monitor goes back to epoll, which reports the socket again. */
 #define WK_BATCH 64
+#define WK_BUDGET_NS 2000000L /* 2 ms */
 /* A worker that lived less than this is restarted after a delay. */
 #define WYOUNG_MS 5000
 
@@ -359,6 +363,7 @@ void wk_on_io(struct daemon *d, unsigned int events)
 {
 	static unsigned char buf[IPC_MAX_MSG];
 	int fds[IPC_MAX_FDS], nfds, n, i;
+	struct timespec t0, t;
 	bool trunc;
 
 	if (d->wfd < 0)
@@ -367,7 +372,15 @@ void wk_on_io(struct daemon *d, unsigned int events)
 		wk_flush(d);
 	/* A batch at a time: a worker that floods its socket must not keep
 	 * the monitor from its other events (epoll says again). */
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (i = 0; i < WK_BATCH && d->wfd >= 0; i++) {
+		if (i && !(i & 7)) {
+			clock_gettime(CLOCK_MONOTONIC, &t);
+			if ((t.tv_sec - t0.tv_sec) * 1000000000L + t.tv_nsec -
+				    t0.tv_nsec >
+			    WK_BUDGET_NS)
+				return;
+		}
 		n = ipc_recv(d->wfd, buf, sizeof(buf), fds, &nfds, &trunc);
 		if (n == -EAGAIN)
 			return;
