@@ -33,7 +33,9 @@
 #include "daemon_int.h"
 #include "evaddr.h"
 #include "log.h"
+#include "msandbox.h"
 #include "privdrop.h"
+#include "worker.h"
 #include "pool.h"
 
 #define TICK_MS 100
@@ -494,6 +496,14 @@ int daemon_run(const struct daemon_opts *o, int ready_fd)
 	 * a later upgrade of the file changes nothing, and no path is
 	 * looked up after the privilege drop. */
 	d.exe_fd = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
+	/* Never fd 3, where the worker's socket goes before the exec: the
+	 * seccomp filter allows an exec of this descriptor number only. */
+	if (d.exe_fd >= 0 && d.exe_fd <= WORKER_IPC_FD) {
+		int hi = fcntl(d.exe_fd, F_DUPFD_CLOEXEC, WORKER_IPC_FD + 1);
+
+		close(d.exe_fd);
+		d.exe_fd = hi;
+	}
 	if (d.exe_fd < 0) {
 		err = -errno;
 		p_err("cannot open the daemon's own binary: %s",
@@ -528,6 +538,16 @@ int daemon_run(const struct daemon_opts *o, int ready_fd)
 
 	/* The keeper writes the record once told we are live. */
 	err = drop_root(o);
+	/* Set up, and no longer root: from here on the loop's calls only
+	 * (msandbox.c), and the worker starts under this filter too. */
+	if (!err) {
+		err = monitor_sandbox(d.exe_fd);
+		if (err) {
+			p_err("cannot confine the daemon (seccomp): %s",
+			      strerror(-err));
+			p_hint("the kernel needs seccomp filters (CONFIG_SECCOMP_FILTER), and a unit's SystemCallFilter= must allow seccomp");
+		}
+	}
 	/* Its own confinement is the worker's first act; forked after the
 	 * monitor's drop, it starts with nothing to give up but that. */
 	err = err ?: wk_start(&d);

@@ -417,12 +417,8 @@ wk_exec(const struct daemon *d, int sock, pid_t monitor)
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	snprintf(max, sizeof(max), "%u", d->pool.max);
 	snprintf(mon, sizeof(mon), "%d", (int)monitor);
-	/* Its socket on fd 3, open across the exec; the binary's fd out of
-	 * the way first. */
-	if (exe == WORKER_IPC_FD)
-		exe = fcntl(exe, F_DUPFD_CLOEXEC, WORKER_IPC_FD + 1);
-	if (exe < 0)
-		_exit(127);
+	/* Its socket on fd 3, open across the exec (the binary's fd is
+	 * never 3: daemon_run()). */
 	if (sock == WORKER_IPC_FD)
 		fcntl(sock, F_SETFD, 0);
 	else if (dup2(sock, WORKER_IPC_FD) < 0)
