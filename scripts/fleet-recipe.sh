@@ -57,13 +57,40 @@ done
 [ ${#nodes[@]} -gt 0 ] || nodes=(node1)
 
 # The key prefix of a domain: labels reversed, each followed by a dot, so
-# that "example.org" covers every name under it and not "examples.org".
+# that "example.org" covers every name under it and not "examples.org";
+# of an IP address, the address and a slash, so that 198.18.7.1 does not
+# cover 198.18.7.10.  Anything else is refused: a grant on a partial
+# address ("198.18.7") or an all-digit name would cover identifiers that
+# are not the client's.
 key_prefix() {
 	local d=${1%.} out="" l
+	d=${d,,}
+	case $d in
+	*:*)
+		[[ $d =~ ^[0-9a-f:.]+$ ]] || { echo "Error: --client: '$1' is not an IP address or a domain" >&2; return 1; }
+		echo "${PREFIX}ip/$d/"
+		return 0
+		;;
+	esac
+	if [[ $d =~ ^[0-9]{1,3}(\.[0-9]{1,3}){3}$ ]]; then
+		echo "${PREFIX}ip/$d/"
+		return 0
+	fi
+	if ! [[ $d =~ ^([a-z0-9]([a-z0-9-]*[a-z0-9])?\.)*[a-z0-9]([a-z0-9-]*[a-z0-9])?$ ]] ||
+		[[ ${d##*.} =~ ^[0-9]+$ ]]; then
+		echo "Error: --client: '$1' is neither a domain nor a whole IP address; a grant on it would cover others' identifiers" >&2
+		return 1
+	fi
 	IFS=. read -r -a l <<<"$d"
 	for ((i = ${#l[@]} - 1; i >= 0; i--)); do out+="${l[i]}."; done
-	echo "${PREFIX}dns/${out,,}"
+	echo "${PREFIX}dns/${out}"
 }
+
+# Every client's domains checked before anything is printed or applied.
+for c in "${clients[@]}"; do
+	IFS=, read -r -a doms <<<"${c#*=}"
+	for d in "${doms[@]}"; do key_prefix "$d" >/dev/null || exit 2; done
+done
 
 # emit CMD...: one command, quoted, for the printout or for bash
 emit() {

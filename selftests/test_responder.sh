@@ -87,7 +87,7 @@ expect_eq "all 50 were steered" $(( $(counter steered) - before )) 50
 answers() {
 	"$ALPNSTEER" -j status | python3 -c 'import json,sys; c={x["identifier"]:x for x in json.load(sys.stdin)["challenges"]}; print(c["n1.test"]["answered_ipv4"], c["n1.test"]["answered_ipv6"], len(c["n1.test"]["last_clients"]) > 0)'
 }
-for i in $(seq 1 30); do [ "$(answers)" = "5 5 True" ] && break; sleep 0.1; done
+for i in $(seq 1 100); do [ "$(answers)" = "5 5 True" ] && break; sleep 0.1; done
 expect_eq "status counts answers per identifier and family" "$(answers)" "5 5 True"
 
 # A flood of validations leaves nothing behind: every webserver fd of a

@@ -74,8 +74,12 @@ TEST(identifiers)
 	ASSERT_LT(acme_ident_parse("-a.b", &id, err, sizeof(err)), 0);
 	ASSERT_LT(acme_ident_parse("a-.b", &id, err, sizeof(err)), 0);
 	ASSERT_LT(acme_ident_parse("under_score.b", &id, err, sizeof(err)), 0);
-	ASSERT_EQ(acme_ident_parse("1.2.3.4.5", &id, err, sizeof(err)),
-		  0); /* a name */
+	/* all digits in the last label: an address's spelling, not a name
+	 * (no top-level domain is numeric; 127.1 is 127.0.0.1) */
+	ASSERT_LT(acme_ident_parse("1.2.3.4.5", &id, err, sizeof(err)), 0);
+	ASSERT_LT(acme_ident_parse("127.1", &id, err, sizeof(err)), 0);
+	ASSERT_LT(acme_ident_parse("1.2.3.04", &id, err, sizeof(err)), 0);
+	ASSERT_EQ(acme_ident_parse("1.2.3.4.x5", &id, err, sizeof(err)), 0);
 	ASSERT_EQ(id.type, ACME_IDENT_DNS);
 	memset(l64, 'a', 64);
 	strcpy(l64 + 64, ".com");

@@ -11,6 +11,7 @@
 
 #include "testlib.h"
 #include "agent.h"
+#include "ctlproto.h"
 #include "store.h"
 #include "store_etcd.h"
 #include "cmd.h"
@@ -37,8 +38,12 @@ TEST(key_layout)
 	ASSERT_STREQ(key("WWW.Example.ORG"), P "dns/org.example.www.");
 	ASSERT_STREQ(key("example.org"), P "dns/org.example.");
 	ASSERT_STREQ(key("localhost"), P "dns/localhost.");
-	ASSERT_STREQ(key("198.18.5.1"), P "ip/198.18.5.1");
-	ASSERT_STREQ(key("FD00:A5::1"), P "ip/fd00:a5::1");
+	ASSERT_STREQ(key("198.18.5.1"), P "ip/198.18.5.1/");
+	ASSERT_STREQ(key("FD00:A5::1"), P "ip/fd00:a5::1/");
+	ASSERT_STREQ(key("www.example.org."), P "dns/org.example.www.");
+	/* all-digit last labels read as addresses (127.1 is 127.0.0.1) */
+	ASSERT_STREQ(key("127.1"), "(refused)");
+	ASSERT_STREQ(key("1.2.3.04"), "(refused)");
 	ASSERT_STREQ(key("*.example.org"), "(refused)");
 	ASSERT_STREQ(key(""), "(refused)");
 	ASSERT_STREQ(key("a b.example"), "(refused)");
@@ -57,11 +62,52 @@ TEST(key_prefixes_are_domains)
 	CHECK(strncmp(key("198.18.5.1"), dom, strlen(dom)));
 }
 
+/* An address's key is terminated as a name's is: a role's prefix on one
+ * address grants that address only (issue 20: a grant on ip/198.18.7.1
+ * let its holder add 198.18.7.10 and 198.18.7.123). */
+TEST(ip_keys_are_terminated)
+{
+	char one[600];
+
+	snprintf(one, sizeof(one), "%s", key("198.18.7.1"));
+	CHECK(!strncmp(key("198.18.7.1"), one, strlen(one)));
+	CHECK(strncmp(key("198.18.7.10"), one, strlen(one)));
+	CHECK(strncmp(key("198.18.7.123"), one, strlen(one)));
+	snprintf(one, sizeof(one), "%s", key("fd00::1"));
+	CHECK(strncmp(key("fd00::1:0"), one, strlen(one)));
+	CHECK(strncmp(key("fd00::10"), one, strlen(one)));
+}
+
 static int parse(const char *k, const char *json, long max,
 		 struct agent_entry *e)
 {
 	return agent_entry_parse(P, k, json, strlen(json), 1000000, max, e, err,
 				 sizeof(err));
+}
+
+/* Names from the store are taken as the CA sees them: lowercase, no
+ * trailing dot, so two spellings never make two challenges; an old
+ * writer's unterminated address key is refused. */
+TEST(store_names_normalised)
+{
+	struct agent_entry e;
+
+	ASSERT_EQ(parse(P "dns/org.example.www.",
+			"{\"ident\":\"WWW.Example.ORG.\",\"digest\":\"" DIGEST
+			"\",\"expires\":1000100}",
+			3600, &e),
+		  0);
+	ASSERT_STREQ(e.ident, "www.example.org");
+	ASSERT_EQ(parse(P "ip/198.18.5.1",
+			"{\"ident\":\"198.18.5.1\",\"digest\":\"" DIGEST
+			"\",\"expires\":1000100}",
+			3600, &e),
+		  -EINVAL);
+	ASSERT_EQ(parse(P "dns/1.127.",
+			"{\"ident\":\"127.1\",\"digest\":\"" DIGEST
+			"\",\"expires\":1000100}",
+			3600, &e),
+		  -EINVAL);
 }
 
 TEST(entries)
@@ -83,7 +129,7 @@ TEST(entries)
 	free(s);
 	/* dehydrated's colons and uacme's base64url are both digests */
 	ASSERT_EQ(
-		parse(P "ip/198.18.5.1",
+		parse(P "ip/198.18.5.1/",
 		      "{\"ident\":\"198.18.5.1\",\"expires\":1000010,\"digest\":\"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8\"}",
 		      3600, &e),
 		0);
@@ -289,6 +335,45 @@ TEST(challenge_argv)
 	ASSERT_EQ(cmd_dispatch(cmds, 5, a6), EXIT_USAGE);
 }
 
+/* The domain a store entry's quota counts against (issue 20, point 15). */
+TEST(quota_domain)
+{
+	struct ctl_policy names = { .nr = 2 };
+	struct agent_set set = {};
+	char b[ALPNSTEER_NAME_MAX];
+
+	snprintf(names.name[0], sizeof(names.name[0]), "shop.example.org");
+	snprintf(names.name[1], sizeof(names.name[1]), "198.18.7.1");
+	ASSERT_STREQ(agent_quota_domain("a.b.fleet.test", NULL, b, sizeof(b)),
+		     "fleet.test");
+	ASSERT_STREQ(agent_quota_domain("fleet.test", NULL, b, sizeof(b)),
+		     "fleet.test");
+	ASSERT_STREQ(agent_quota_domain("localhost", NULL, b, sizeof(b)),
+		     "localhost");
+	ASSERT_STREQ(agent_quota_domain("198.18.7.10", NULL, b, sizeof(b)),
+		     "198.18.7.10");
+	ASSERT_STREQ(agent_quota_domain("fd00::1", NULL, b, sizeof(b)),
+		     "fd00::1");
+	/* with --names, the line that covers it */
+	ASSERT_STREQ(agent_quota_domain("www.shop.example.org", &names, b,
+					sizeof(b)),
+		     "shop.example.org");
+	ASSERT_STREQ(agent_quota_domain("www.example.org", &names, b,
+					sizeof(b)),
+		     "example.org");
+	ASSERT_EQ(agent_set_put(&set, "a.fleet.test", "r", 10, AGENT_SRC_STORE),
+		  1);
+	ASSERT_EQ(agent_set_put(&set, "b.fleet.test", "r", 10, AGENT_SRC_STORE),
+		  1);
+	ASSERT_EQ(agent_set_put(&set, "c.fleet.test", "r", 10, AGENT_SRC_LOCAL),
+		  1);
+	ASSERT_EQ(agent_set_put(&set, "a.other.test", "r", 10, AGENT_SRC_STORE),
+		  1);
+	ASSERT_EQ(agent_set_count_domain(&set, "fleet.test", NULL), 2);
+	ASSERT_EQ(agent_set_count_store(&set), 3);
+	agent_set_free(&set);
+}
+
 /* --store picks its store by the URL's scheme. */
 TEST(store_by_scheme)
 {
@@ -300,6 +385,9 @@ TEST(store_by_scheme)
 	o.url = "redis://198.18.0.1:6379";
 	ASSERT_TRUE(store_find(&o) == NULL);
 	o.url = "http://198.18.0.1:2379";
+	ASSERT_TRUE(store_find(&o) == NULL);
+	/* a password and challenges in clear: no endpoint may be http */
+	o.url = "https://198.18.0.1:2379,http://198.18.0.2:2379";
 	ASSERT_TRUE(store_find(&o) == NULL);
 	o.url = "httpsx://198.18.0.1";
 	ASSERT_TRUE(store_find(&o) == NULL);

@@ -177,8 +177,9 @@ TEST(done_verdict)
 {
 	/* handed over, this handing: act on it */
 	CHECK_EQ(ipc_done_verdict(3, 5, 8, 5, true), IPC_ACCEPT);
-	/* taken back (timeout), or an earlier handing: ignore */
-	CHECK_EQ(ipc_done_verdict(3, 5, 8, 5, false), IPC_STALE);
+	/* taken back (client gone) as the worker answered: still counted */
+	CHECK_EQ(ipc_done_verdict(3, 5, 8, 5, false), IPC_LATE);
+	/* an earlier handing: ignore */
 	CHECK_EQ(ipc_done_verdict(3, 4, 8, 5, true), IPC_STALE);
 	/* never handed: a handing the monitor did not make, a slot out of
 	 * the pool, handing 0 */

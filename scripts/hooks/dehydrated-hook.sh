@@ -61,6 +61,7 @@ store_settle() {
 			sleep 0.2
 		done
 		echo "$(basename "$0"): Error: node $a does not answer $1 for the CA: $(grep -m1 FAIL <<<"$out" || echo "${out##*$'\n'}")" >&2
+		echo "$(basename "$0"): Hint: the node's agent may have refused the challenge: its log says why (not among its --names, its domain's --quota full)" >&2
 		return 1
 	done
 }

@@ -12,6 +12,7 @@
 
 #include "acme_cert.h"
 #include "agent.h"
+#include "ctlproto.h"
 
 time_t agent_expiry(time_t now, long ttl, long max)
 {
@@ -104,6 +105,59 @@ void agent_set_free(struct agent_set *s)
 	s->nr = 0;
 }
 
+const char *agent_quota_domain(const char *ident,
+			       const struct ctl_policy *names, char *buf,
+			       size_t len)
+{
+	const char *d = ident;
+	size_t nl = strlen(ident), l;
+	int i, dots = 0;
+
+	for (i = 0; names && i < names->nr; i++) {
+		l = strlen(names->name[i]);
+		if (!strcmp(ident, names->name[i]) ||
+		    (nl > l + 1 && ident[nl - l - 1] == '.' &&
+		     !strcmp(ident + nl - l, names->name[i]))) {
+			snprintf(buf, len, "%s", names->name[i]);
+			return buf;
+		}
+	}
+	if (!strchr(ident, ':') && ident[strspn(ident, "0123456789.")]) {
+		/* a name: its last two labels */
+		for (i = (int)nl - 1; i >= 0; i--)
+			if (ident[i] == '.' && ++dots == 2) {
+				d = ident + i + 1;
+				break;
+			}
+	}
+	snprintf(buf, len, "%s", d);
+	return buf;
+}
+
+int agent_set_count_domain(const struct agent_set *s, const char *dom,
+			   const struct ctl_policy *names)
+{
+	char buf[ALPNSTEER_NAME_MAX];
+	int i, n = 0;
+
+	for (i = 0; i < s->nr; i++)
+		if (s->v[i].src == AGENT_SRC_STORE &&
+		    !strcmp(agent_quota_domain(s->v[i].ident, names, buf,
+					       sizeof(buf)),
+			    dom))
+			n++;
+	return n;
+}
+
+int agent_set_count_store(const struct agent_set *s)
+{
+	int i, n = 0;
+
+	for (i = 0; i < s->nr; i++)
+		n += s->v[i].src == AGENT_SRC_STORE;
+	return n;
+}
+
 int agent_store_key(const char *prefix, const char *ident, char *buf,
 		    size_t len, char *err, size_t errlen)
 {
@@ -114,8 +168,12 @@ int agent_store_key(const char *prefix, const char *ident, char *buf,
 
 	if (acme_ident_parse(ident, &id, err, errlen))
 		return -EINVAL;
+	/* An address ends with a slash, as each label of a name ends with
+	 * a dot: a role's prefix on "ip/198.18.7.1/" grants that address
+	 * and not 198.18.7.10 (issue 20).  Keys of older writers lack it
+	 * and are refused (docs/design.md, "A fleet: the store"). */
 	if (id.type == ACME_IDENT_IP) {
-		n = snprintf(buf, len, "%sip/%s", prefix, id.name);
+		n = snprintf(buf, len, "%sip/%s/", prefix, id.name);
 		return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
 	}
 	n = snprintf(buf, len, "%sdns/", prefix);
@@ -151,6 +209,7 @@ int agent_entry_parse(const char *prefix, const char *key, const char *json,
 		      char *err, size_t errlen)
 {
 	unsigned char digest[ACME_DIGEST_LEN];
+	struct acme_ident id;
 	struct json_tokener *tok;
 	struct json_object *o = NULL, *f;
 	char want[ALPNSTEER_NAME_MAX * 2], why[200];
@@ -201,7 +260,14 @@ int agent_entry_parse(const char *prefix, const char *key, const char *json,
 			100, s, 200, want);
 		goto out;
 	}
-	snprintf(e->ident, sizeof(e->ident), "%s", s);
+	/* As the CA and every node sees it: lowercase, no trailing dot
+	 * (acme_ident_parse()), whatever the writer's spelling, so that two
+	 * spellings never make two challenges. */
+	if (acme_ident_parse(s, &id, why, sizeof(why))) {
+		snprintf(err, errlen, "bad identifier: %s", why);
+		goto out;
+	}
+	snprintf(e->ident, sizeof(e->ident), "%s", id.name);
 	if (!json_object_object_get_ex(o, "digest", &f) ||
 	    !json_object_is_type(f, json_type_string) ||
 	    acme_digest_parse(json_object_get_string(f), digest)) {

@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <time.h>
+#include <sys/types.h>
 
 #include "alpnsteer_abi.h"
 
@@ -31,6 +32,9 @@ struct agent_chal {
 	char req[640]; /* what the daemon is sent: add / add-digest */
 	time_t expires; /* wall clock: the store's entries carry it */
 	enum agent_src src;
+	uid_t owner; /* who added it through agent.sock (0: root, the
+		      * store, --alpn-dir): only it or root may replace or
+		      * remove it */
 	bool handed; /* the daemon has it */
 	unsigned int seen; /* the store listing that last had it */
 };
@@ -39,6 +43,31 @@ struct agent_set {
 	struct agent_chal *v;
 	int nr;
 };
+
+/* A fleet tenant's share of this node's pending places (issue 20: one
+ * tenant's 1,024 names took every node's 1,024): at most
+ * AGENT_DEFAULT_QUOTA (--quota) store entries per domain, and never more
+ * than AGENT_MAX - AGENT_LOCAL_RESERVE store entries in all, so that
+ * this host's own adds always find room.  100 is what one ACME order may
+ * name at Let's Encrypt. */
+#define AGENT_DEFAULT_QUOTA 100
+#define AGENT_LOCAL_RESERVE 64
+
+struct ctl_policy;
+/* The domain whose quota @ident (a normalised identifier) counts
+ * against, in @buf: the line of @names (--names; NULL: none) that covers
+ * it, else its last two labels (an address: itself).  A registrable
+ * domain would need the public suffix list; two labels are what an etcd
+ * grant of this project's recipe names, and a tenant granted a whole
+ * top-level domain is given many quotas by whoever granted it. */
+const char *agent_quota_domain(const char *ident,
+			       const struct ctl_policy *names, char *buf,
+			       size_t len);
+/* Store entries of @s counted against @dom's quota. */
+int agent_set_count_domain(const struct agent_set *s, const char *dom,
+			   const struct ctl_policy *names);
+/* Store entries of @s. */
+int agent_set_count_store(const struct agent_set *s);
 
 /* The expiry of a challenge added at @now for @ttl seconds (0: the
  * default @max), never beyond @max. */

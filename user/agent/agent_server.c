@@ -105,6 +105,9 @@ static char *status_json(struct agent *ag)
 	jw_uint_field(jw, "expired", ag->expired);
 	jw_uint_field(jw, "garbage", ag->garbage);
 	jw_uint_field(jw, "refused", ag->refused);
+	jw_uint_field(jw, "not_served", ag->not_served);
+	jw_uint_field(jw, "over_quota", ag->over_quota);
+	jw_uint_field(jw, "quota", ag->quota);
 	jw_name(jw, "last_attach_ms");
 	jw_int(jw, ag->last_attach_ms);
 	jw_name(jw, "last_hand_ms");
@@ -138,6 +141,13 @@ static int ag_add(void *ctx, const struct ctl_req *r, char **reply)
 	char req[700];
 	int rc;
 
+	/* The monitor's rule (ctlproto.c): a member replaces only its own
+	 * challenge, and adds only names root's policy gives members; a
+	 * store's or --alpn-dir's challenge is root's. */
+	c = agent_set_find(&ag->set, r->id.name);
+	rc = ctl_member_check(r, ag->policy, c, c ? c->owner : 0, reply);
+	if (rc)
+		return rc;
 	snprintf(req, sizeof(req), "%s %s %s",
 		 r->verb == CTL_ADD_DIGEST ? "add-digest" : "add", r->id.name,
 		 r->arg);
@@ -150,6 +160,9 @@ static int ag_add(void *ctx, const struct ctl_req *r, char **reply)
 						strerror(-rc));
 		return rc;
 	}
+	c = agent_set_find(&ag->set, r->id.name);
+	if (c)
+		c->owner = r->uid;
 	agent_sync(ag);
 	c = agent_set_find(&ag->set, r->id.name);
 	if (!c) {
@@ -172,12 +185,16 @@ static int ag_remove(void *ctx, const struct ctl_req *r, char **reply)
 {
 	struct agent *ag = ctx;
 	struct agent_chal *c = agent_set_find(&ag->set, r->id.name);
+	int rc;
 
 	if (!c) {
 		*reply =
 			ctl_msg("error: no pending challenge for %s", r->ident);
 		return -ENOENT;
 	}
+	rc = ctl_member_check(r, ag->policy, true, c->owner, reply);
+	if (rc)
+		return rc;
 	agent_drop(ag, c - ag->set.v);
 	agent_sync(ag);
 	*reply = ctl_msg("ok");

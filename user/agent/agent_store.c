@@ -13,6 +13,7 @@
 #include <openssl/evp.h>
 
 #include "agentd.h"
+#include "ctlproto.h"
 #include "log.h"
 
 static int b64_decode(const char *in, char *out, size_t cap)
@@ -52,6 +53,7 @@ static int find_key(struct agent *ag, const char *key)
 static void store_line(struct agent *ag, char *line)
 {
 	char *key, *val, json[8192], why[400], req[700];
+	struct agent_chal *c;
 	struct agent_entry e;
 	int n, i, rc;
 
@@ -91,6 +93,22 @@ static void store_line(struct agent *ag, char *line)
 		}
 		return;
 	}
+	if (line[0] == 'X' && line[1] == ' ') {
+		char *sz = strrchr(line + 2, ' ');
+
+		if (sz)
+			*sz++ = '\0';
+		/* Refused unread by the watcher: an Error per entry, as
+		 * for any bad one, and what it had under the key goes. */
+		p_err("agent: store entry %s: over %d bytes (%s); nothing steered for it",
+		      line + 2, STORE_VALUE_MAX,
+		      sz && strcmp(sz, "0") ? sz : "more than was read");
+		ag->garbage++;
+		i = find_key(ag, line + 2);
+		if (i >= 0)
+			agent_drop(ag, i);
+		return;
+	}
 	if (line[0] != 'P' || line[1] != ' ')
 		return;
 	key = line + 2;
@@ -120,6 +138,43 @@ static void store_line(struct agent *ag, char *line)
 			agent_drop(ag, i);
 		return;
 	}
+	/* Only the names this node serves (--names): a writer of the whole
+	 * prefix (etcd's root, a stolen credential) cannot make it answer
+	 * for others'.  docs/design.md, "What a store's writer can do". */
+	if (ag->names && !ctl_policy_allows(ag->names, e.ident)) {
+		p_err("agent: store entry %s: %s is not among the names this node serves (--names %s); nothing steered for it",
+		      key, e.ident, ag->names_path);
+		ag->not_served++;
+		i = find_key(ag, key);
+		if (i >= 0)
+			agent_drop(ag, i);
+		return;
+	}
+	c = agent_set_find(&ag->set, e.ident);
+	if (!c || c->src != AGENT_SRC_STORE) {
+		char dom[ALPNSTEER_NAME_MAX];
+		int n_dom;
+
+		/* One tenant's names take at most --quota places, and the
+		 * store's never the last AGENT_LOCAL_RESERVE: others'
+		 * challenges, and this host's own, still find room. */
+		agent_quota_domain(e.ident, ag->names, dom, sizeof(dom));
+		n_dom = agent_set_count_domain(&ag->set, dom, ag->names);
+		if (n_dom >= ag->quota ||
+		    agent_set_count_store(&ag->set) >=
+			    AGENT_MAX - AGENT_LOCAL_RESERVE) {
+			p_err("agent: store entry %s: %s: %s; nothing steered for it",
+			      key, e.ident,
+			      n_dom >= ag->quota ?
+				      "its domain's quota of pending challenges is full (--quota)" :
+				      "the store's share of this node's pending places is full");
+			if (n_dom >= ag->quota)
+				p_hint("%s has %d pending from the store; --quota %ld allows that many per domain",
+				       dom, n_dom, ag->quota);
+			ag->over_quota++;
+			return;
+		}
+	}
 	snprintf(req, sizeof(req), "add-digest %s %s", e.ident, e.digest);
 	rc = agent_set_put(&ag->set, e.ident, req, e.expires, AGENT_SRC_STORE);
 	if (rc < 0) {
@@ -128,7 +183,9 @@ static void store_line(struct agent *ag, char *line)
 				     strerror(-rc));
 		return;
 	}
-	agent_set_find(&ag->set, e.ident)->seen = ag->listing;
+	c = agent_set_find(&ag->set, e.ident);
+	c->seen = ag->listing;
+	c->owner = 0; /* the fleet's, not a local member's */
 	if (rc > 0)
 		p_info("agent: %s pending from the store (expires in %ld s)",
 		       e.ident, agent_left(e.expires, time(NULL)));
@@ -162,7 +219,12 @@ void agent_on_store(struct agent *ag)
 				ag->storelen - (nl + 1 - ag->storebuf) + 1);
 			ag->storelen -= nl + 1 - ag->storebuf;
 		}
-		if (ag->storelen >= sizeof(ag->storebuf) - 1)
-			ag->storelen = 0; /* a line this long is no event */
+		if (ag->storelen >= sizeof(ag->storebuf) - 1) {
+			/* A line this long is no event the watcher sends;
+			 * said, not dropped in silence. */
+			p_err("agent: a line of the store watcher over %zu bytes was dropped",
+			      sizeof(ag->storebuf) - 1);
+			ag->storelen = 0;
+		}
 	}
 }

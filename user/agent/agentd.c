@@ -428,6 +428,42 @@ static int setup(struct agent *ag)
 		p_hint("%s must be root's and writable", ag->p.run_dir);
 		return ag->lsock;
 	}
+	/* Members' names, as the monitor reads them (daemon_ctl.c): the
+	 * same file, the same checks, at start. */
+	if ((gid_t)ag->o.a.control_gid != (gid_t)-1) {
+		char msg[256];
+		int err;
+
+		ag->policy = calloc(1, sizeof(*ag->policy));
+		if (!ag->policy)
+			return -ENOMEM;
+		err = ctl_policy_load(CTL_POLICY_PATH, ag->policy, msg,
+				      sizeof(msg));
+		if (err == -ENOENT) {
+			free(ag->policy);
+			ag->policy = NULL;
+		} else if (err) {
+			p_err("%s", msg);
+			p_hint("one DNS name or IP address a line; members may add each and its subdomains");
+			return err;
+		}
+	}
+	if (ag->names_path) {
+		char msg[256];
+		int err;
+
+		ag->names = calloc(1, sizeof(*ag->names));
+		if (!ag->names)
+			return -ENOMEM;
+		err = ctl_policy_load(ag->names_path, ag->names, msg,
+				      sizeof(msg));
+		if (err) {
+			p_err("--names: %s",
+			      err == -ENOENT ? "no such file" : msg);
+			p_hint("--names FILE: the names this node serves, one DNS name or IP address a line (each covers its subdomains), in a file of root's that only root may write");
+			return err;
+		}
+	}
 	/* Non-blocking, every client with a deadline (agent_on_accept()). */
 	for (i = 0; i < CONTROL_MAX_CLIENTS; i++)
 		ag->cl[i].fd = -1;
@@ -480,6 +516,14 @@ int agent_run(struct agent *ag)
 	if (take_lock(ag) || setup(ag))
 		return EXIT_FAIL;
 	log_daemon = true;
+	if (ag->use_store && !ag->names)
+		p_warn("agent: --store without --names: whoever may write the whole store prefix (etcd's root, a leaked credential) can make this node answer for any name");
+	if (ag->names)
+		p_info("agent: this node serves %d name(s) and their subdomains (--names %s); store entries for others are refused",
+		       ag->names->nr, ag->names_path);
+	if (ag->policy)
+		p_info("agent: --control-group members may add %d name(s) and their subdomains (%s)",
+		       ag->policy->nr, CTL_POLICY_PATH);
 	p_info("agent %d: detached, waiting for challenges (ttl %ld s, grace %ld s%s%s)",
 	       (int)getpid(), ag->ttl_max, ag->grace,
 	       ag->use_store ? ", store " : "",
@@ -489,6 +533,9 @@ int agent_run(struct agent *ag)
 	while (!ag->stop) {
 		if (ag->use_store && ag->store_fd < 0 && !ag->store_pid &&
 		    agent_mono_ms() >= ag->store_retry_at) {
+			/* The watcher runs as the daemon's user
+			 * (store_sandbox.c). */
+			ag->store.run_as = ag->o.a.user;
 			ag->store_fd =
 				store_watch_spawn(&ag->store, &ag->store_pid);
 			if (ag->store_fd < 0)
@@ -542,5 +589,7 @@ int agent_run(struct agent *ag)
 	unlink(ag->sock_path);
 	unlinkat(ag->run_fd, AGENT_PID_NAME, 0);
 	agent_set_free(&ag->set);
+	free(ag->policy);
+	free(ag->names);
 	return rc;
 }

@@ -16,6 +16,7 @@
 
 #include "agent.h"
 #include "control.h"
+#include "ctlproto.h"
 #include "daemon.h"
 #include "lifecycle.h"
 #include "lifecycle_run.h"
@@ -36,6 +37,14 @@ struct agent_client {
 
 struct agent {
 	struct lc_paths p;
+	/* What --control-group members may add (ctlproto.h; NULL: no
+	 * /etc/alpnsteer/control-names, or no --control-group). */
+	struct ctl_policy *policy;
+	/* --names FILE: the names this node serves; a store entry for any
+	 * other is refused (NULL: every name). */
+	const char *names_path;
+	struct ctl_policy *names;
+	long quota; /* store entries per domain (--quota) */
 	struct daemon_opts o; /* the attach options, holder "agent" */
 	struct agent_set set;
 	struct store_opts store;
@@ -54,6 +63,7 @@ struct agent {
 	bool in_listing;
 	/* What `agent status` reports. */
 	unsigned long attaches, detaches, expired, garbage, refused;
+	unsigned long not_served, over_quota;
 	long last_attach_ms, last_hand_ms, last_detach_ms;
 	char store_msg[200];
 	char storebuf[65536];

@@ -72,16 +72,30 @@ int store_opt(int argc, char **argv, int *i, struct store_opts *o)
 
 const struct store_ops *store_find(const struct store_opts *o)
 {
-	const char *url = o->url ? o->url : "";
-	size_t n;
+	const char *url = o->url ? o->url : "", *c;
+	size_t n = 0;
 	int i;
 
 	for (i = 0; stores[i]; i++) {
 		n = strlen(stores[i]->scheme);
 		if (!strncmp(url, stores[i]->scheme, n) &&
 		    !strncmp(url + n, "://", 3))
-			return stores[i];
+			break;
 	}
+	/* Every endpoint of the list, not only the first: the store's
+	 * password and the challenges must never cross the network in
+	 * clear, and a later endpoint is used as soon as the first fails. */
+	for (c = url; stores[i] && (c = strchr(c, ',')); c++) {
+		if (!strncmp(c + 1, stores[i]->scheme, n) &&
+		    !strncmp(c + 1 + n, "://", 3))
+			continue;
+		p_err("--store '%s': the endpoint '%.*s' is not %s://", url,
+		      (int)strcspn(c + 1, ","), c + 1, stores[i]->scheme);
+		p_hint("every endpoint of the store is reached over TLS: https://HOST:2379[,https://HOST:2379]");
+		return NULL;
+	}
+	if (stores[i])
+		return stores[i];
 	p_err("--store '%s': no store speaks %.*s", url, (int)strcspn(url, ":"),
 	      url);
 	p_hint("--store https://HOST:2379 (etcd's JSON gateway)");

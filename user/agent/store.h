@@ -15,6 +15,8 @@
  *   P KEY VALUE           an entry (VALUE: its bytes, base64)
  *   E                     the listing is complete
  *   D KEY                 an entry was deleted (or its ttl ran out)
+ *   X KEY BYTES           the entry under KEY is over STORE_VALUE_MAX
+ *                         (BYTES, 0: more than was read): refused unread
  *
  * Keys and entries are the agent's (agent.h: agent_store_key(),
  * agent_entry_parse()), so a second store only moves bytes.
@@ -27,12 +29,16 @@
 
 #include "agent.h"
 
+/* The largest entry taken from a store: some 200 bytes are one. */
+#define STORE_VALUE_MAX 4096
+
 struct store_opts {
 	const char *url; /* SCHEME://HOST:PORT (several: comma-separated) */
 	const char *cacert; /* the CA that signed the store's certificate */
 	const char *cert, *key; /* this client's certificate */
 	const char *user; /* the store's user, with ... */
 	const char *password_file; /* ... its password in this file */
+	const char *run_as; /* the watcher's user (the daemon's --user) */
 };
 
 struct store_ops {

@@ -12,6 +12,8 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
+#include <stdint.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,28 +21,67 @@
 #include <time.h>
 #include <unistd.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <curl/curl.h>
 #include <json-c/json.h>
 #include <openssl/evp.h>
 
+#include "attach_fields.h"
 #include "log.h"
 #include "store_etcd.h"
+#include "store_sandbox.h"
 
 #define STORE_TIMEOUT_S 5
 #define STORE_BACKOFF_MAX_MS 5000
+/*
+ * Everything read from the store is bounded (issue 20: 100 values of 1 MB
+ * under a tenant's prefix took a fresh watcher to 265 MiB).  An entry is
+ * some 200 bytes of JSON: one over STORE_VALUE_MAX is refused, an Error
+ * each, and never held whole.  The listing reads keys only, a page at a
+ * time, then each value on its own with a cap; a watch message over
+ * STORE_MSG_MAX (one oversized value, or a burst) ends the watch, and a
+ * listing from that point takes its place.
+ */
+#define STORE_VALUE_B64_MAX ((STORE_VALUE_MAX + 2) / 3 * 4)
+#define STORE_KEY_MAX 512
+#define STORE_GET_MAX (4 * STORE_VALUE_MAX + 2 * STORE_KEY_MAX)
+#define STORE_PAGE_KEYS 256
+#define STORE_PAGE_MAX (1UL << 20)
+#define STORE_REPLY_MAX (64UL << 10) /* auth, lease, put, delete */
+#define STORE_MSG_MAX (256UL << 10)
+/* The largest key etcd takes (its 1.5 MiB request), base64 and JSON. */
+#define STORE_ONE_KEY_MAX (3UL << 20)
 
 /* ---- HTTP ---- */
 
 struct buf {
 	char *p;
-	size_t len;
+	size_t len, max;
+	bool over; /* the reply went past max: cut, and refused */
 };
+
+/* The watcher's credentials, read as root before it gives root up
+ * (store_confine()); the CLI's put and delete read the files. */
+static struct {
+	bool loaded;
+	char *ca, *cert, *key;
+	size_t ca_len, cert_len, key_len;
+	char pw[512];
+} creds;
+/* The watcher's handle for its requests: one connection kept alive
+ * through a listing's many small requests. */
+static CURL *keep;
 
 static size_t on_data(char *d, size_t sz, size_t n, void *arg)
 {
 	struct buf *b = arg;
-	char *np = realloc(b->p, b->len + sz * n + 1);
+	char *np;
 
+	if (b->len + sz * n > b->max) {
+		b->over = true;
+		return 0; /* curl ends the transfer: CURLE_WRITE_ERROR */
+	}
+	np = realloc(b->p, b->len + sz * n + 1);
 	if (!np)
 		return 0;
 	memcpy(np + b->len, d, sz * n);
@@ -79,16 +120,38 @@ static int nr_endpoints(const struct store_opts *o)
 
 static void setup_tls(CURL *c, const struct store_opts *o)
 {
-	if (o->cacert)
-		curl_easy_setopt(c, CURLOPT_CAINFO, o->cacert);
-	if (o->cert)
-		curl_easy_setopt(c, CURLOPT_SSLCERT, o->cert);
-	if (o->key)
-		curl_easy_setopt(c, CURLOPT_SSLKEY, o->key);
+	if (creds.loaded) {
+		struct curl_blob b = { .flags = CURL_BLOB_COPY };
+
+		if (creds.ca) {
+			b.data = creds.ca;
+			b.len = creds.ca_len;
+			curl_easy_setopt(c, CURLOPT_CAINFO_BLOB, &b);
+		}
+		if (creds.cert) {
+			b.data = creds.cert;
+			b.len = creds.cert_len;
+			curl_easy_setopt(c, CURLOPT_SSLCERT_BLOB, &b);
+			curl_easy_setopt(c, CURLOPT_SSLCERTTYPE, "PEM");
+		}
+		if (creds.key) {
+			b.data = creds.key;
+			b.len = creds.key_len;
+			curl_easy_setopt(c, CURLOPT_SSLKEY_BLOB, &b);
+			curl_easy_setopt(c, CURLOPT_SSLKEYTYPE, "PEM");
+		}
+	} else {
+		if (o->cacert)
+			curl_easy_setopt(c, CURLOPT_CAINFO, o->cacert);
+		if (o->cert)
+			curl_easy_setopt(c, CURLOPT_SSLCERT, o->cert);
+		if (o->key)
+			curl_easy_setopt(c, CURLOPT_SSLKEY, o->key);
+	}
 	curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
 	curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
 	curl_easy_setopt(c, CURLOPT_SSLVERSION, CURL_SSLVERSION_TLSv1_2);
-	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "https,http");
+	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "https");
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L);
 	curl_easy_setopt(c, CURLOPT_TCP_KEEPIDLE, 5L);
@@ -97,20 +160,25 @@ static void setup_tls(CURL *c, const struct store_opts *o)
 
 /* POST @body to @path; the reply in *@out (json_object, caller puts).
  * @token: the auth header or NULL.  -errno, with @err saying why. */
-static int post(const struct store_opts *o, const char *base, const char *path,
-		const char *token, const char *body, struct json_object **out,
-		char *err, size_t errlen)
+static int post_max(const struct store_opts *o, const char *base,
+		    const char *path, const char *token, const char *body,
+		    size_t max, struct json_object **out, char *err,
+		    size_t errlen)
 {
 	struct curl_slist *h = NULL;
 	char url[1024], auth[1200];
-	struct buf b = {};
+	struct buf b = { .max = max };
 	long code = 0;
 	CURLcode rc;
 	CURL *c;
 	int ret = 0;
 
 	*out = NULL;
-	c = curl_easy_init();
+	c = keep;
+	if (c)
+		curl_easy_reset(c); /* its connection stays */
+	else
+		c = curl_easy_init();
 	if (!c)
 		return -ENOMEM;
 	snprintf(url, sizeof(url), "%s%s", base, path);
@@ -128,7 +196,11 @@ static int post(const struct store_opts *o, const char *base, const char *path,
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
 	rc = curl_easy_perform(c);
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
-	if (rc != CURLE_OK) {
+	if (b.over) {
+		snprintf(err, errlen, "%s%s: a reply over %zu bytes", base,
+			 path, max);
+		ret = -EFBIG;
+	} else if (rc != CURLE_OK) {
 		snprintf(err, errlen, "%s: %s", base, curl_easy_strerror(rc));
 		ret = -EIO;
 	} else {
@@ -156,8 +228,88 @@ static int post(const struct store_opts *o, const char *base, const char *path,
 	}
 	free(b.p);
 	curl_slist_free_all(h);
-	curl_easy_cleanup(c);
+	if (c != keep)
+		curl_easy_cleanup(c);
 	return ret;
+}
+
+static int post(const struct store_opts *o, const char *base, const char *path,
+		const char *token, const char *body, struct json_object **out,
+		char *err, size_t errlen)
+{
+	return post_max(o, base, path, token, body, STORE_REPLY_MAX, out, err,
+			errlen);
+}
+
+/* A credential file, whole, into memory (at most 64 KiB). */
+static int slurp(const char *path, char **buf, size_t *len)
+{
+	struct stat st;
+	ssize_t n;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode) || st.st_size > 65536) {
+		close(fd);
+		return -EINVAL;
+	}
+	*buf = calloc(1, st.st_size + 1);
+	if (!*buf) {
+		close(fd);
+		return -ENOMEM;
+	}
+	n = read(fd, *buf, st.st_size);
+	close(fd);
+	if (n != st.st_size) {
+		free(*buf);
+		*buf = NULL;
+		return -EIO;
+	}
+	*len = n;
+	return 0;
+}
+
+/* The watcher's credentials into memory, while it may read them. */
+static int creds_load(const struct store_opts *o)
+{
+	const struct {
+		const char *path;
+		char **buf;
+		size_t *len;
+	} f[] = {
+		{ o->cacert, &creds.ca, &creds.ca_len },
+		{ o->cert, &creds.cert, &creds.cert_len },
+		{ o->key, &creds.key, &creds.key_len },
+	};
+	char *pw = NULL;
+	size_t i, n;
+	int err;
+
+	for (i = 0; i < sizeof(f) / sizeof(f[0]); i++) {
+		if (!f[i].path)
+			continue;
+		err = slurp(f[i].path, f[i].buf, f[i].len);
+		if (err) {
+			p_err("store watcher: cannot read %s: %s", f[i].path,
+			      strerror(-err));
+			return err;
+		}
+	}
+	if (o->password_file) {
+		err = slurp(o->password_file, &pw, &n);
+		if (err) {
+			p_err("store watcher: cannot read %s: %s",
+			      o->password_file, strerror(-err));
+			return err;
+		}
+		pw[strcspn(pw, "\r\n")] = '\0';
+		snprintf(creds.pw, sizeof(creds.pw), "%s", pw);
+		memset(pw, 0, n);
+		free(pw);
+	}
+	creds.loaded = true;
+	return 0;
 }
 
 /* An auth token for o->user, or NULL without a user (auth disabled). */
@@ -177,15 +329,18 @@ static int authenticate(const struct store_opts *o, const char *base,
 			 "--store-user needs --store-password-file");
 		return -EINVAL;
 	}
-	f = fopen(o->password_file, "re");
-	if (!f || !fgets(pw, sizeof(pw), f)) {
+	f = creds.loaded ? NULL : fopen(o->password_file, "re");
+	if (creds.loaded)
+		snprintf(pw, sizeof(pw), "%s", creds.pw);
+	else if (!f || !fgets(pw, sizeof(pw), f)) {
 		snprintf(err, errlen, "cannot read %s: %s", o->password_file,
 			 strerror(errno));
 		if (f)
 			fclose(f);
 		return -EINVAL;
 	}
-	fclose(f);
+	if (f)
+		fclose(f);
 	pw[strcspn(pw, "\r\n")] = '\0';
 	req = json_object_new_object();
 	json_object_object_add(req, "name", json_object_new_string(o->user));
@@ -339,12 +494,24 @@ static int etcd_del(const struct store_opts *o, const char *ident)
 
 /* ---- the watcher process ---- */
 
+/* Entries refused for their size, by key and revision: said once, and
+ * not read again at the next listing. */
+#define REFUSED_MAX 4096
+struct refused {
+	uint64_t key;
+	long long rev;
+};
+
 struct watcher {
 	const struct store_opts *o;
 	int out;
 	long long revision;
 	struct json_tokener *tok;
 	bool created;
+	size_t msg_bytes; /* of the watch message being read */
+	bool msg_over; /* ... past STORE_MSG_MAX: the watch ends */
+	struct refused refused[REFUSED_MAX];
+	unsigned int nr_refused;
 };
 
 static void emit(struct watcher *w, const char *fmt, ...)
@@ -358,11 +525,42 @@ static void emit(struct watcher *w, const char *fmt, ...)
 	va_start(ap, fmt);
 	n = vsnprintf(line, sizeof(line) - 1, fmt, ap);
 	va_end(ap);
-	if (n < 0 || n >= (int)sizeof(line) - 1)
+	if (n < 0 || n >= (int)sizeof(line) - 1) {
+		/* Values are bounded before this (STORE_VALUE_MAX): said,
+		 * should one get here all the same. */
+		p_err("store: a line of %d bytes for the agent was dropped: %.40s...",
+		      n, line);
 		return;
+	}
 	line[n++] = '\n';
 	if (write(w->out, line, n) < 0)
 		_exit(0); /* the agent is gone */
+}
+
+static uint64_t fnv1a(const char *s)
+{
+	uint64_t h = 14695981039346656037ULL;
+
+	while (*s)
+		h = (h ^ (unsigned char)*s++) * 1099511628211ULL;
+	return h;
+}
+
+static bool was_refused(struct watcher *w, const char *b64key, long long rev)
+{
+	uint64_t k = fnv1a(b64key);
+	unsigned int i;
+
+	for (i = 0; i < w->nr_refused && i < REFUSED_MAX; i++)
+		if (w->refused[i].key == k && w->refused[i].rev == rev)
+			return true;
+	return false;
+}
+
+static void refuse(struct watcher *w, const char *b64key, long long rev)
+{
+	w->refused[w->nr_refused++ % REFUSED_MAX] =
+		(struct refused){ fnv1a(b64key), rev };
 }
 
 /* A key as text for a line: printable ASCII only. */
@@ -391,22 +589,61 @@ static void key_text(const char *b64key, char *out, size_t len)
 			out[i] = '?';
 }
 
+static long long kv_rev(struct json_object *kv)
+{
+	struct json_object *r;
+
+	return json_object_object_get_ex(kv, "mod_revision", &r) ?
+		       strtoll(json_object_get_string(r), NULL, 10) :
+		       0;
+}
+
+/* "X KEY BYTES": the entry under KEY is over STORE_VALUE_MAX (BYTES, or
+ * 0: more than could be read), once per key and revision. */
+static void emit_oversized(struct watcher *w, const char *b64key, long long rev,
+			   size_t bytes)
+{
+	char key[STORE_KEY_MAX + 8];
+
+	if (was_refused(w, b64key, rev))
+		return;
+	refuse(w, b64key, rev);
+	if (strlen(b64key) > (STORE_KEY_MAX + 2) / 3 * 4)
+		snprintf(key, sizeof(key), "(a key over %d bytes)",
+			 STORE_KEY_MAX);
+	else
+		key_text(b64key, key, sizeof(key));
+	emit(w, "X %s %zu", key, bytes);
+}
+
 static void emit_kv(struct watcher *w, struct json_object *kv, bool del)
 {
 	struct json_object *k, *v;
+	const char *val;
 	char key[2048];
 
 	if (!json_object_object_get_ex(kv, "key", &k))
 		return;
+	if (strlen(json_object_get_string(k)) > (STORE_KEY_MAX + 2) / 3 * 4) {
+		if (!del)
+			emit_oversized(w, json_object_get_string(k), kv_rev(kv),
+				       0);
+		return;
+	}
 	key_text(json_object_get_string(k), key, sizeof(key));
 	if (del) {
 		emit(w, "D %s", key);
 		return;
 	}
-	emit(w, "P %s %s", key,
-	     json_object_object_get_ex(kv, "value", &v) ?
-		     json_object_get_string(v) :
-		     "");
+	val = json_object_object_get_ex(kv, "value", &v) ?
+		      json_object_get_string(v) :
+		      "";
+	if (strlen(val) > STORE_VALUE_B64_MAX) {
+		emit_oversized(w, json_object_get_string(k), kv_rev(kv),
+			       strlen(val) / 4 * 3);
+		return;
+	}
+	emit(w, "P %s %s", key, val);
 }
 
 static void range_end(char *prefix_end)
@@ -414,36 +651,156 @@ static void range_end(char *prefix_end)
 	prefix_end[strlen(prefix_end) - 1]++;
 }
 
+/* One entry of a listing, read on its own with a cap. */
+static int list_one(struct watcher *w, const struct store_opts *o,
+		    const char *base, const char *token, const char *b64key,
+		    long long rev, char *err, size_t errlen)
+{
+	struct json_object *r, *kvs;
+	char *body;
+	int rc;
+
+	if (was_refused(w, b64key, rev))
+		return 0;
+	if (strlen(b64key) > (STORE_KEY_MAX + 2) / 3 * 4) {
+		emit_oversized(w, b64key, rev, 0);
+		return 0;
+	}
+	if (asprintf(&body, "{\"key\":\"%s\",\"revision\":\"%lld\"}", b64key,
+		     w->revision) < 0)
+		return -ENOMEM;
+	rc = post_max(o, base, "/v3/kv/range", token, body, STORE_GET_MAX, &r,
+		      err, errlen);
+	free(body);
+	if (rc == -EFBIG) {
+		emit_oversized(w, b64key, rev, 0);
+		return 0;
+	}
+	if (rc)
+		return rc;
+	if (json_object_object_get_ex(r, "kvs", &kvs) &&
+	    json_object_is_type(kvs, json_type_array) &&
+	    json_object_array_length(kvs) == 1)
+		emit_kv(w, json_object_array_get_idx(kvs, 0), false);
+	json_object_put(r);
+	return 0;
+}
+
+/* The key after @b64key in etcd's order (the key and a NUL byte). */
+static char *key_after(const char *b64key)
+{
+	size_t n = strlen(b64key);
+	unsigned char *raw = malloc(n / 4 * 3 + 2);
+	char *out;
+	int m;
+
+	if (!raw || n % 4)
+		goto bad;
+	m = EVP_DecodeBlock(raw, (const unsigned char *)b64key, n);
+	if (m < 0)
+		goto bad;
+	while (m > 0 && n && b64key[n - 1] == '=') {
+		m--;
+		n--;
+	}
+	raw[m++] = '\0';
+	out = malloc((m + 2) / 3 * 4 + 1);
+	if (out)
+		EVP_EncodeBlock((unsigned char *)out, raw, m);
+	free(raw);
+	return out;
+bad:
+	free(raw);
+	return NULL;
+}
+
+/*
+ * The listing: the prefix's keys a page at a time (keys only, so a page
+ * is small whatever the values), all at the revision of the first page,
+ * then each value on its own (list_one()).  A page past STORE_PAGE_MAX
+ * (huge keys) is read again one key at a time.
+ */
 static int op_list(const struct store_opts *o, const char *base,
 		   const char *token, void *arg, char *err, size_t errlen)
 {
 	struct watcher *w = arg;
-	struct json_object *r, *h, *rev, *kvs;
-	char body[2048], k[512], e[512], end[256];
-	size_t i;
-	int rc;
+	struct json_object *r, *h, *rev, *kvs, *more, *k;
+	char *cursor, *body, *next, e[512], end[256];
+	size_t i, n, limit = STORE_PAGE_KEYS;
+	int rc = 0;
 
 	snprintf(end, sizeof(end), "%s", AGENT_STORE_PREFIX);
 	range_end(end);
-	b64(AGENT_STORE_PREFIX, strlen(AGENT_STORE_PREFIX), k);
 	b64(end, strlen(end), e);
-	snprintf(body, sizeof(body), "{\"key\":\"%s\",\"range_end\":\"%s\"}", k,
-		 e);
-	rc = post(o, base, "/v3/kv/range", token, body, &r, err, errlen);
-	if (rc)
-		return rc;
+	cursor = malloc(512);
+	if (!cursor)
+		return -ENOMEM;
+	b64(AGENT_STORE_PREFIX, strlen(AGENT_STORE_PREFIX), cursor);
 	w->revision = 0;
-	if (json_object_object_get_ex(r, "header", &h) &&
-	    json_object_object_get_ex(h, "revision", &rev))
-		w->revision = strtoll(json_object_get_string(rev), NULL, 10);
-	emit(w, "B");
-	if (json_object_object_get_ex(r, "kvs", &kvs) &&
-	    json_object_is_type(kvs, json_type_array))
-		for (i = 0; i < json_object_array_length(kvs); i++)
-			emit_kv(w, json_object_array_get_idx(kvs, i), false);
-	emit(w, "E");
-	json_object_put(r);
-	return 0;
+	for (;;) {
+		char revs[48] = "";
+
+		if (w->revision)
+			snprintf(revs, sizeof(revs), ",\"revision\":\"%lld\"",
+				 w->revision);
+		if (asprintf(
+			    &body,
+			    "{\"key\":\"%s\",\"range_end\":\"%s\",\"keys_only\":true,\"limit\":\"%zu\"%s}",
+			    cursor, e, limit, revs) < 0) {
+			rc = -ENOMEM;
+			break;
+		}
+		rc = post_max(o, base, "/v3/kv/range", token, body,
+			      limit > 1 ? STORE_PAGE_MAX : STORE_ONE_KEY_MAX,
+			      &r, err, errlen);
+		free(body);
+		if (rc == -EFBIG && limit > 1) {
+			limit = 1;
+			continue;
+		}
+		if (rc)
+			break;
+		if (!w->revision) {
+			if (json_object_object_get_ex(r, "header", &h) &&
+			    json_object_object_get_ex(h, "revision", &rev))
+				w->revision = strtoll(
+					json_object_get_string(rev), NULL, 10);
+			emit(w, "B");
+		}
+		n = json_object_object_get_ex(r, "kvs", &kvs) &&
+				    json_object_is_type(kvs, json_type_array) ?
+			    json_object_array_length(kvs) :
+			    0;
+		next = NULL;
+		for (i = 0; !rc && i < n; i++) {
+			struct json_object *kv =
+				json_object_array_get_idx(kvs, i);
+
+			if (!json_object_object_get_ex(kv, "key", &k))
+				continue;
+			rc = list_one(w, o, base, token,
+				      json_object_get_string(k), kv_rev(kv),
+				      err, errlen);
+			if (i == n - 1)
+				next = key_after(json_object_get_string(k));
+		}
+		more = NULL;
+		json_object_object_get_ex(r, "more", &more);
+		if (rc || !n || !more || !json_object_get_boolean(more) ||
+		    !next) {
+			json_object_put(r);
+			free(next);
+			break;
+		}
+		json_object_put(r);
+		free(cursor);
+		cursor = next;
+		limit = STORE_PAGE_KEYS;
+	}
+	free(cursor);
+	if (!rc && w->revision)
+		emit(w, "E");
+	return rc;
 }
 
 static void on_watch_msg(struct watcher *w, struct json_object *m)
@@ -478,6 +835,15 @@ static size_t on_watch(char *d, size_t sz, size_t n, void *arg)
 	size_t len = sz * n, off = 0;
 	struct json_object *m;
 
+	/* A message is held until it is whole: never past STORE_MSG_MAX.
+	 * A longer one (an oversized value, a burst) ends the watch, and
+	 * a listing, whose values are read one by one with a cap, takes
+	 * its place. */
+	w->msg_bytes += len;
+	if (w->msg_bytes > STORE_MSG_MAX) {
+		w->msg_over = true;
+		return 0;
+	}
 	/* The gateway streams one JSON object per message. */
 	while (off < len) {
 		m = json_tokener_parse_ex(w->tok, d + off, len - off);
@@ -489,6 +855,7 @@ static size_t on_watch(char *d, size_t sz, size_t n, void *arg)
 		}
 		off += w->tok->char_offset;
 		json_tokener_reset(w->tok);
+		w->msg_bytes = len - off;
 		on_watch_msg(w, m);
 		json_object_put(m);
 		while (off < len &&
@@ -533,6 +900,8 @@ static int op_watch(const struct store_opts *o, const char *base,
 	}
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
 	w->created = false;
+	w->msg_bytes = 0;
+	w->msg_over = false;
 	json_tokener_reset(w->tok);
 	rc = curl_easy_perform(c); /* until the stream ends */
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
@@ -541,25 +910,44 @@ static int op_watch(const struct store_opts *o, const char *base,
 		 code);
 	curl_slist_free_all(h);
 	curl_easy_cleanup(c);
+	if (w->msg_over)
+		return -EFBIG;
 	return w->created ? -EAGAIN : -EIO;
 }
 
 static void etcd_watch(const struct store_opts *o, int out)
 {
-	struct watcher w = { .o = o, .out = out };
+	static struct watcher w;
 	char err[600];
 	int backoff = 250, rc;
 
+	w = (struct watcher){ .o = o, .out = out };
 	prctl(PR_SET_PDEATHSIG, SIGTERM);
 	if (getppid() == 1)
 		_exit(0);
+	/* Everything it needs from the file system, as root, then root
+	 * goes: its credentials in memory, libcurl's and OpenSSL's set-up
+	 * done (docs/design.md, "The store watcher"). */
 	curl_global_init(CURL_GLOBAL_DEFAULT);
+	if (creds_load(o))
+		_exit(1);
+	keep = curl_easy_init();
 	w.tok = json_tokener_new();
+	if (!keep || !w.tok ||
+	    store_confine(o->run_as ? o->run_as : ALPNSTEER_DEFAULT_USER))
+		_exit(1);
 	for (;;) {
 		err[0] = '\0';
 		rc = with_store(o, op_list, &w, err, sizeof(err));
 		if (!rc)
 			rc = with_store(o, op_watch, &w, err, sizeof(err));
+		if (rc == -EFBIG) {
+			/* An oversized watch message: list again from
+			 * here (a pause bounds a flood's cost). */
+			usleep(100 * 1000);
+			backoff = 250;
+			continue;
+		}
 		if (rc == -EAGAIN)
 			backoff = 250; /* it worked for a while */
 		emit(&w, "S down %s; again in %d ms", err, backoff);

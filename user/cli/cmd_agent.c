@@ -34,6 +34,8 @@ enum {
 	AG_STORE_KEY,
 	AG_STORE_USER,
 	AG_STORE_PASSWORD_FILE,
+	AG_NAMES,
+	AG_QUOTA,
 };
 
 static int parse_opt(struct agent *ag, int c, char *arg)
@@ -53,6 +55,22 @@ static int parse_opt(struct agent *ag, int c, char *arg)
 			return -EINVAL;
 		}
 		return 0;
+	case AG_NAMES:
+		ag->names_path = arg;
+		return 0;
+	case AG_QUOTA: {
+		char *end;
+
+		errno = 0;
+		ag->quota = strtol(arg, &end, 10);
+		if (errno || *end || end == arg || ag->quota < 1 ||
+		    ag->quota > AGENT_MAX - AGENT_LOCAL_RESERVE) {
+			p_err("--quota '%s' is not a number of challenges from 1 to %d",
+			      arg, AGENT_MAX - AGENT_LOCAL_RESERVE);
+			return -EINVAL;
+		}
+		return 0;
+	}
 	case AG_STORE:
 		so->url = *arg ? arg : NULL;
 		return 0;
@@ -83,6 +101,7 @@ static int parse(struct agent *ag, int argc, char **argv)
 
 	ag->ttl_max = AGENT_DEFAULT_TTL;
 	ag->grace = AGENT_DEFAULT_GRACE;
+	ag->quota = AGENT_DEFAULT_QUOTA;
 	store_opts_env(&ag->store);
 	cli_attach_begin(&ag->o);
 	snprintf(ag->o.holder, sizeof(ag->o.holder), "%s", AGENT_HOLDER);
@@ -261,6 +280,10 @@ static const struct cmd_opt agent_opts[] = {
 	  "the etcd user this node logs in as, with a read-only role on the challenges (ALPNSTEER_STORE_USER)" },
 	{ "store-password-file", AG_STORE_PASSWORD_FILE, CMD_ARG_REQUIRED, "FILE",
 	  "the file holding that user's password (ALPNSTEER_STORE_PASSWORD_FILE)" },
+	{ "names", AG_NAMES, CMD_ARG_REQUIRED, "FILE",
+	  "the names this node serves, one DNS name or IP address a line, each covering its subdomains (a file of root's only root may write): a store entry for any other name is refused with an Error, so a writer of the whole store cannot make this node answer for others' names" },
+	{ "quota", AG_QUOTA, CMD_ARG_REQUIRED, "N",
+	  "at most N challenges from the store per domain (the --names line that covers a name, else its last two labels; default 100, what one ACME order may name): one tenant cannot take every pending place" },
 	LC_ATTACH_FIELDS(CLI_ATTACH_OPT)
 	CLI_DRAIN_WAIT_OPT,
 	{},

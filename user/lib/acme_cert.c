@@ -90,7 +90,7 @@ static void reverse_name(struct acme_ident *id)
 int acme_ident_parse(const char *ident, struct acme_ident *out, char *err,
 		     size_t errlen)
 {
-	char buf[ALPNSTEER_NAME_MAX];
+	char buf[ALPNSTEER_NAME_MAX], *last;
 	size_t n, i;
 
 	memset(out, 0, sizeof(*out));
@@ -124,6 +124,18 @@ int acme_ident_parse(const char *ident, struct acme_ident *out, char *err,
 			"'%s' is not a DNS name (an IP address is written without a trailing dot)",
 			ident);
 		memset(out->ip, 0, sizeof(out->ip));
+		return -EINVAL;
+	}
+	/* No top-level domain is all digits (RFC 3696 section 2), and a
+	 * resolver reads such a name as an address: "127.1" is 127.0.0.1,
+	 * "1.2.3.04" an octal spelling of 1.2.3.4. */
+	last = strrchr(buf, '.');
+	last = last ? last + 1 : buf;
+	if (last[strspn(last, "0123456789")] == '\0') {
+		snprintf(
+			err, errlen,
+			"'%s' is not a DNS name (its last label is all digits, an address's spelling)",
+			ident);
 		return -EINVAL;
 	}
 	out->type = ACME_IDENT_DNS;

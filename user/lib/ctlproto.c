@@ -340,10 +340,27 @@ struct mon_ctx {
 	const struct ctl_policy *policy;
 };
 
-/* May uid @uid replace or remove @c? */
-static bool may_touch(uid_t uid, const struct challenge *c)
+int ctl_member_check(const struct ctl_req *r, const struct ctl_policy *policy,
+		     bool pending, uid_t owner, char **reply)
 {
-	return uid == 0 || c->owner == uid;
+	/* Root may do anything; a --control-group member acts for its own
+	 * challenges and names only (docs/usage.md, "What --control-group
+	 * membership grants"). */
+	if (r->uid == 0)
+		return 0;
+	if (pending && owner != r->uid) {
+		*reply = ctl_msg(
+			"error: %s is pending for another user; only it or root may %s it",
+			r->ident, r->verb == CTL_REMOVE ? "remove" : "replace");
+		return -EPERM;
+	}
+	if (r->verb != CTL_REMOVE && !ctl_policy_allows(policy, r->id.name)) {
+		*reply = ctl_msg(
+			"error: %s is not among the names members may add (%s)",
+			r->ident, CTL_POLICY_PATH);
+		return -EPERM;
+	}
+	return 0;
 }
 
 static int mon_add(void *ctx, const struct ctl_req *r, char **reply)
@@ -354,23 +371,10 @@ static int mon_add(void *ctx, const struct ctl_req *r, char **reply)
 	char err[200] = "";
 	int rc;
 
-	/* A --control-group member acts for its own challenges and names
-	 * only (docs/usage.md, "What --control-group membership grants"). */
-	if (r->uid != 0) {
-		c = challenges_find_sni(cs, r->id.sni);
-		if (c && !may_touch(r->uid, c)) {
-			*reply = ctl_msg(
-				"error: %s is pending for another user; only it or root may replace it",
-				r->ident);
-			return -EPERM;
-		}
-		if (!ctl_policy_allows(m->policy, r->id.name)) {
-			*reply = ctl_msg(
-				"error: %s is not among the names members may add (%s)",
-				r->ident, CTL_POLICY_PATH);
-			return -EPERM;
-		}
-	}
+	c = challenges_find_sni(cs, r->id.sni);
+	rc = ctl_member_check(r, m->policy, c, c ? c->owner : 0, reply);
+	if (rc)
+		return rc;
 
 	rc = r->verb == CTL_ADD_DIGEST ?
 		     challenges_add_digest(cs, r->ident, r->digest, err,
@@ -398,12 +402,9 @@ static int mon_remove(void *ctx, const struct ctl_req *r, char **reply)
 	struct challenge *c = challenges_find_sni(m->cs, r->id.sni);
 	int rc;
 
-	if (c && !may_touch(r->uid, c)) {
-		*reply = ctl_msg(
-			"error: %s is pending for another user; only it or root may remove it",
-			r->ident);
-		return -EPERM;
-	}
+	rc = ctl_member_check(r, m->policy, c, c ? c->owner : 0, reply);
+	if (rc)
+		return rc;
 	rc = challenges_remove(m->cs, r->ident);
 
 	if (rc) {

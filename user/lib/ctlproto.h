@@ -91,6 +91,15 @@ int ctl_policy_load(const char *path, struct ctl_policy *p, char *err,
 /* Does @p let a member add identifier @name (acme_ident's name)? */
 bool ctl_policy_allows(const struct ctl_policy *p, const char *name);
 
+/* What a --control-group member may do with request @r (add,
+ * add-digest or remove of r->ident), @pending telling whether the
+ * identifier is pending and for uid @owner: root anything; a member only
+ * to its own challenges, and adds only of names @policy allows.  0, or
+ * -EPERM with *@reply said.  The monitor's and the agent's servers both
+ * decide through it. */
+int ctl_member_check(const struct ctl_req *r, const struct ctl_policy *policy,
+		     bool pending, uid_t owner, char **reply);
+
 /* The monitor's server over its challenges (ctl_dispatch() with them):
  * ctl_apply() as root, ctl_apply_as() as @who. */
 int ctl_apply(struct challenges *cs, char *req, char **reply);

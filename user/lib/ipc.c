@@ -118,10 +118,11 @@ enum ipc_verdict ipc_done_verdict(__u32 idx, __u32 gen, __u32 size,
 {
 	if (idx >= size || !gen || gen > cur_gen)
 		return IPC_VIOLATION;
-	if (gen == cur_gen && handed)
-		return IPC_ACCEPT;
-	/* An earlier handing, or this one taken back (timeout, client
-	 * gone): the worker's answer crossed the monitor's cancel. */
+	/* This handing, still the worker's; or taken back (timeout, client
+	 * gone) while the worker's answer was on its way: the handshake it
+	 * reports did happen, with this slot's client, so it is counted. */
+	if (gen == cur_gen)
+		return handed ? IPC_ACCEPT : IPC_LATE;
 	return IPC_STALE;
 }
 

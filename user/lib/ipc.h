@@ -81,7 +81,9 @@ int ipc_parse(const void *buf, size_t len, int nfds, bool truncated,
 
 enum ipc_verdict {
 	IPC_ACCEPT, /* the slot is the worker's, this handing: act on it */
-	IPC_STALE, /* the monitor took it back meanwhile: ignore */
+	IPC_LATE, /* this handing, taken back meanwhile (timeout, client
+		   * gone) and not handed since: an answer still counts */
+	IPC_STALE, /* an earlier handing: ignore */
 	IPC_VIOLATION, /* never handed, or out of the pool: kill the worker */
 };
 

@@ -64,7 +64,10 @@ void slot_recycle(struct daemon *d, __u32 idx)
 {
 	int err;
 
-	/* Taken back from the worker first: it closes its copy. */
+	/* Taken back from the worker first: it closes its copy.  Its answer
+	 * may already be on the way: keep who it was for. */
+	if (d->pool.slot[idx].handed)
+		d->pool.slot[idx].taken_ev = d->pool.slot[idx].ev;
 	wk_cancel(d, idx);
 	err = pool_recycle(&d->pool, idx);
 
@@ -132,21 +135,22 @@ static void slot_discard(struct slot *s)
 		;
 }
 
-/* The worker says slot @idx answered @sni: counted only if @sni is still
- * pending and is the name the kernel steered (when it said). */
-void slot_answered(struct daemon *d, __u32 idx, const char *sni)
+/* The worker says slot @idx, whose client @ev said, answered @sni: counted
+ * only if @sni is still pending and is the name the kernel steered (when
+ * it said). */
+void slot_answered(struct daemon *d, __u32 idx,
+		   const struct alpnsteer_event *ev, const char *sni)
 {
-	struct slot *s = &d->pool.slot[idx];
 	char addr[INET6_ADDRSTRLEN + 8], esc[4 * ALPNSTEER_NAME_MAX + 1];
 	struct challenge *c;
 	size_t klen;
 
 	if (!sni)
 		return;
-	klen = s->ev.sni_len < ALPNSTEER_NAME_MAX ? s->ev.sni_len : 0;
+	klen = ev->sni_len < ALPNSTEER_NAME_MAX ? ev->sni_len : 0;
 	c = challenges_find_sni(&d->store, sni);
 	if (!c ||
-	    (klen && (strlen(sni) != klen || memcmp(sni, s->ev.sni, klen)))) {
+	    (klen && (strlen(sni) != klen || memcmp(sni, ev->sni, klen)))) {
 		log_escape(sni, strlen(sni), esc, sizeof(esc));
 		p_warn("slot %u: the worker answered %s, %s: not counted", idx,
 		       esc,
@@ -155,8 +159,7 @@ void slot_answered(struct daemon *d, __u32 idx, const char *sni)
 		return;
 	}
 	/* A v4-mapped client is counted as the IPv4 client it is. */
-	challenges_note_answer(c, evaddr_format(&s->ev, addr, sizeof(addr)),
-			       addr);
+	challenges_note_answer(c, evaddr_format(ev, addr, sizeof(addr)), addr);
 	p_info("answered %s for %s", addr, c->ident);
 }
 

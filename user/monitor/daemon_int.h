@@ -103,7 +103,8 @@ void on_alpndir(struct daemon *d);
 
 /* daemon.c: a slot is over (and the worker's answer for it, or NULL). */
 void slot_recycle(struct daemon *d, __u32 idx);
-void slot_answered(struct daemon *d, __u32 idx, const char *sni);
+void slot_answered(struct daemon *d, __u32 idx,
+		   const struct alpnsteer_event *ev, const char *sni);
 
 /* daemon_worker.c: the TLS worker, seen from the monitor. */
 int wk_start(struct daemon *d);

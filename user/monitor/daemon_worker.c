@@ -347,6 +347,11 @@ static bool on_msg(struct daemon *d, const void *buf, int n, int *fds, int nfds,
 		return false;
 	case IPC_STALE:
 		return true;
+	case IPC_LATE:
+		s = &d->pool.slot[v.h.idx];
+		if (v.h.arg == IPC_ANSWERED)
+			slot_answered(d, v.h.idx, &s->taken_ev, v.name);
+		return true;
 	case IPC_ACCEPT:
 		break;
 	}
@@ -354,7 +359,8 @@ static bool on_msg(struct daemon *d, const void *buf, int n, int *fds, int nfds,
 	s->handed = false;
 	if (v.h.arg == IPC_GONE)
 		p_info("slot %u: client gone", v.h.idx);
-	slot_answered(d, v.h.idx, v.h.arg == IPC_ANSWERED ? v.name : NULL);
+	slot_answered(d, v.h.idx, &s->ev,
+		      v.h.arg == IPC_ANSWERED ? v.name : NULL);
 	slot_recycle(d, v.h.idx);
 	return true;
 }

@@ -27,6 +27,9 @@ struct slot {
 	struct alpnsteer_event ev; /* who the client is, for logs and status */
 	__u32 gen; /* handings to the worker so far */
 	bool handed; /* the worker has it (handing gen) */
+	/* The client of handing gen when it was taken back from the worker,
+	 * for an answer that crosses the cancel (IPC_LATE). */
+	struct alpnsteer_event taken_ev;
 };
 
 struct pool {
