@@ -315,22 +315,13 @@ int alpnsteer_sockops(struct bpf_sock_ops *skops)
 	return 1;
 }
 
-/* The client of @skb's connection: the one its PROXY header named, or
- * else its own peer.  @ip in network byte order, IPv4 in ip[0]. */
-static __always_inline __u32 client_of(struct __sk_buff *skb,
-				       const struct alpnsteer_conn_state *st,
-				       __u32 ip[4], __u32 *port)
+/* The peer of @skb's connection, whatever a PROXY header says.  @ip in
+ * network byte order, IPv4 in ip[0]. */
+static __always_inline __u32 peer_of(struct __sk_buff *skb, __u32 ip[4],
+				     __u32 *port)
 {
 	__u32 family, v4, a, b, c, d;
 
-	if (st->client_family) {
-		ip[0] = st->client_ip[0];
-		ip[1] = st->client_ip[1];
-		ip[2] = st->client_ip[2];
-		ip[3] = st->client_ip[3];
-		*port = st->client_port;
-		return st->client_family;
-	}
 	/* Every field read whatever the family: a load from a pointer the
 	 * compiler picked between two ctx fields is refused by the
 	 * verifier ("dereference of modified ctx ptr"). */
@@ -356,6 +347,53 @@ static __always_inline __u32 client_of(struct __sk_buff *skb,
 	}
 	*port = bpf_ntohl(skb->remote_port);
 	return family;
+}
+
+/* The client of @skb's connection: the one its PROXY header named, or
+ * else its own peer.  @ip in network byte order, IPv4 in ip[0]. */
+static __always_inline __u32 client_of(struct __sk_buff *skb,
+				       const struct alpnsteer_conn_state *st,
+				       __u32 ip[4], __u32 *port)
+{
+	if (st->client_family) {
+		ip[0] = st->client_ip[0];
+		ip[1] = st->client_ip[1];
+		ip[2] = st->client_ip[2];
+		ip[3] = st->client_ip[3];
+		*port = st->client_port;
+		return st->client_family;
+	}
+	return peer_of(skb, ip, port);
+}
+
+/* 1 when the peer is one of --proxy-from, the balancers whose PROXY
+ * headers are believed.  Anyone else could name any client in a header:
+ * one peer got a slot per network it named under --per-source, capped a
+ * CA's /24 on purpose, and exhausted the pool (issue 20). */
+static __always_inline int peer_may_proxy(struct __sk_buff *skb)
+{
+	__u32 ip[4], family, port, i;
+
+	family = peer_of(skb, ip, &port);
+	/* On a dual-stack listener an IPv4 balancer is ::ffff:a.b.c.d. */
+	if (family == AF_INET6 && !ip[0] && !ip[1] &&
+	    ip[2] == bpf_htonl(0xffff)) {
+		family = AF_INET;
+		ip[0] = ip[3];
+		ip[1] = ip[2] = ip[3] = 0;
+	}
+	for (i = 0; i < ALPNSTEER_MAX_PROXY_FROM; i++) {
+		if (i >= nr_proxy_from)
+			break;
+		if (proxy_from[i].family != family)
+			continue;
+		if ((ip[0] & proxy_from[i].mask[0]) == proxy_from[i].addr[0] &&
+		    (ip[1] & proxy_from[i].mask[1]) == proxy_from[i].addr[1] &&
+		    (ip[2] & proxy_from[i].mask[2]) == proxy_from[i].addr[2] &&
+		    (ip[3] & proxy_from[i].mask[3]) == proxy_from[i].addr[3])
+			return 1;
+	}
+	return 0;
 }
 
 static __always_inline void fill_event(struct alpnsteer_event *e,
@@ -552,6 +590,14 @@ static __always_inline int take_proxy_header(struct __sk_buff *skb,
 	struct ph_info *ph;
 	__u32 zero = 0;
 
+	/* A header from anyone but a balancer is not read at all: the
+	 * connection is the webserver's, which must refuse it too (nginx
+	 * set_real_ip_from, docs/usage.md), and nothing counts its peer. */
+	if (!peer_may_proxy(skb)) {
+		st->verdict = AS_PROXY_UNTRUSTED;
+		count(AC_PROXY_UNTRUSTED);
+		return -1;
+	}
 	ph = bpf_map_lookup_elem(&ph_scratch, &zero);
 	if (!ph)
 		return -1;

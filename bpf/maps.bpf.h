@@ -38,6 +38,12 @@ __shared const volatile __u32 preclassify;
  * protocol header from a load balancer (a subset of ports[]). */
 __shared const volatile __u32 proxy_ports[ALPNSTEER_MAX_PORTS];
 __shared const volatile __u32 nr_proxy_ports;
+/* --proxy-from: frozen with the rest of the configuration at load, so
+ * nothing after the load (not even the monitor, which holds the maps)
+ * can widen the balancers that may name a client. */
+__shared const volatile struct alpnsteer_cidr
+	proxy_from[ALPNSTEER_MAX_PROXY_FROM];
+__shared const volatile __u32 nr_proxy_from;
 
 /* Webserver child sockets on a steered port, keyed by socket cookie.  The
  * verdict is attached here (BPF_SK_SKB_VERDICT, no stream parser). */

@@ -25,12 +25,12 @@ _alpnsteer()
 		COMPREPLY=($(compgen -W "$(command ls /sys/class/net 2>/dev/null)" -- "$cur"))
 		return
 		;;
-	--port | --forward | --domain | --pool | --pool-max | --per-source | --handshake-timeout | --proxy-protocol | --metrics-file | --holder | --ttl | --drain-wait | --digest | --store | --store-ca | --store-cert | --store-key | --store-user | --store-password-file | --address | --keyauth | --proxy-source | --grace | --names | --quota)
+	--port | --forward | --domain | --pool | --pool-max | --per-source | --handshake-timeout | --proxy-protocol | --proxy-from | --metrics-file | --holder | --ttl | --drain-wait | --digest | --store | --store-ca | --store-cert | --store-key | --store-user | --store-password-file | --address | --keyauth | --proxy-source | --grace | --names | --quota)
 		return
 		;;
 	esac
 
-	local i w cmd= takes=" --port --forward --domain --pool --pool-max --per-source --cgroup --handshake-timeout --alpn-dir --control-group --user --proxy-protocol --preclassify --metrics-file --holder --ttl --drain-wait --digest --store --store-ca --store-cert --store-key --store-user --store-password-file --address --keyauth --proxy-source --grace --names --quota "
+	local i w cmd= takes=" --port --forward --domain --pool --pool-max --per-source --cgroup --handshake-timeout --alpn-dir --control-group --user --proxy-protocol --proxy-from --preclassify --metrics-file --holder --ttl --drain-wait --digest --store --store-ca --store-cert --store-key --store-user --store-password-file --address --keyauth --proxy-source --grace --names --quota "
 	for ((i = 1; i < cword; i++)); do
 		w=${words[i]}
 		if [[ $w == -* ]]; then
@@ -52,10 +52,10 @@ _alpnsteer()
 		fi
 		;;
 	"attach")
-		COMPREPLY=($(compgen -W "--port --forward --domain --pool --pool-max --per-source --cgroup --handshake-timeout --alpn-dir --control-group --user --proxy-protocol --preclassify --metrics-file --holder --ttl --drain-wait -h --help" -- "$cur"))
+		COMPREPLY=($(compgen -W "--port --forward --domain --pool --pool-max --per-source --cgroup --handshake-timeout --alpn-dir --control-group --user --proxy-protocol --proxy-from --preclassify --metrics-file --holder --ttl --drain-wait -h --help" -- "$cur"))
 		;;
 	"run")
-		COMPREPLY=($(compgen -W "--port --forward --domain --pool --pool-max --per-source --cgroup --handshake-timeout --alpn-dir --control-group --user --proxy-protocol --preclassify --metrics-file --holder --ttl --drain-wait -h --help" -- "$cur"))
+		COMPREPLY=($(compgen -W "--port --forward --domain --pool --pool-max --per-source --cgroup --handshake-timeout --alpn-dir --control-group --user --proxy-protocol --proxy-from --preclassify --metrics-file --holder --ttl --drain-wait -h --help" -- "$cur"))
 		;;
 	"detach")
 		COMPREPLY=($(compgen -W "--holder --all --wait -h --help" -- "$cur"))
@@ -87,7 +87,7 @@ _alpnsteer()
 		;;
 	"agent")
 		if [[ $cur == -* ]]; then
-			COMPREPLY=($(compgen -W "--grace --ttl --store --store-ca --store-cert --store-key --store-user --store-password-file --names --quota --port --forward --domain --pool --pool-max --per-source --cgroup --handshake-timeout --alpn-dir --control-group --user --proxy-protocol --preclassify --metrics-file --drain-wait -h --help" -- "$cur"))
+			COMPREPLY=($(compgen -W "--grace --ttl --store --store-ca --store-cert --store-key --store-user --store-password-file --names --quota --port --forward --domain --pool --pool-max --per-source --cgroup --handshake-timeout --alpn-dir --control-group --user --proxy-protocol --proxy-from --preclassify --metrics-file --drain-wait -h --help" -- "$cur"))
 		else
 			COMPREPLY=($(compgen -W "status stop" -- "$cur"))
 		fi

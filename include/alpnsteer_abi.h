@@ -32,6 +32,20 @@
  * left to the webserver. */
 #define ALPNSTEER_PROXY_MAX 256
 
+/* --proxy-from: the balancers whose PROXY headers are believed.  A few
+ * load balancers (or their subnets) is what a site has: a bounded list
+ * checked with a bounded loop in the verdict. */
+#define ALPNSTEER_MAX_PROXY_FROM 16
+
+/* One --proxy-from prefix, network byte order, IPv4 in addr[0] and
+ * mask[0]: a peer p is in it when (p[i] & mask[i]) == addr[i] for all i. */
+struct alpnsteer_cidr {
+	__u32 family; /* AF_INET (2) or AF_INET6 (10) */
+	__u32 plen;
+	__u32 addr[4]; /* already masked */
+	__u32 mask[4];
+};
+
 /* Per-connection classification, kept in socket-local storage. */
 enum alpnsteer_verdict {
 	AS_UNDECIDED = 0,
@@ -49,6 +63,9 @@ enum alpnsteer_verdict {
 			       share of the pool (settings.src_cap) */
 	AS_PROXY_BAD = 11, /* --proxy-protocol port, but no well-formed PROXY
 			     * header in the first skb: left to the webserver */
+	AS_PROXY_UNTRUSTED = 12, /* --proxy-protocol port, but the peer is
+				  * none of --proxy-from: left to the
+				  * webserver, its header unread */
 };
 
 struct alpnsteer_conn_state {
@@ -128,7 +145,9 @@ struct alpnsteer_name {
 	 * full ring buffer kept from the validation trace */ \
 	X(AC_TRACE_DROPPED, "trace_dropped")                                 \
 	/* reaped although a reader slept on it: the drain's fail-open */    \
-	X(AC_REAPED_READER, "reaped_reader")
+	X(AC_REAPED_READER, "reaped_reader")                                 \
+	/* --proxy-protocol port, peer not in --proxy-from: webserver's */   \
+	X(AC_PROXY_UNTRUSTED, "proxy_untrusted")
 
 #define __ALPNSTEER_COUNTER_ID(id, name) id,
 enum alpnsteer_counter {

@@ -11,6 +11,10 @@
       GET and reads the answer.  Prints one JSON line: {"ok", "alpn",
       "acme_cert" (the certificate carries the acmeIdentifier extension),
       "body", "error"}.
+      --bind ADDR connects from ADDR (a peer that is or is not one of
+      --proxy-from).  --hold SECONDS sends the header and the hello, keeps
+      the connection open that long without another byte (a slot holder)
+      and prints {"ok", "answered" (the server sent anything)}.
 """
 import argparse, ipaddress, json, socket, ssl, struct, time
 
@@ -60,6 +64,8 @@ def main():
     ap.add_argument('--alpn', default='')
     ap.add_argument('--sni', default='')
     ap.add_argument('--get', default='')
+    ap.add_argument('--bind', default='')
+    ap.add_argument('--hold', type=float, default=0)
     a = ap.parse_args()
     res = {'ok': False, 'alpn': None, 'acme_cert': False, 'body': '', 'error': ''}
     cip, cport = a.client.rsplit(':', 1)
@@ -68,6 +74,8 @@ def main():
     s = socket.socket(fam, socket.SOCK_STREAM)
     s.settimeout(10)
     try:
+        if a.bind:
+            s.bind((a.bind, 0))
         s.connect((a.host, a.port))
         s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
@@ -84,6 +92,17 @@ def main():
             pass
         hello = out.read()
         hdr = header(a.header, (cip, int(cport)), (a.host, a.port))
+        if a.hold:
+            s.sendall(hdr + hello)
+            s.settimeout(a.hold)
+            try:
+                res['answered'] = bool(s.recv(65536))
+            except socket.timeout:
+                res['answered'] = False
+            time.sleep(max(0.0, a.hold - 0.1))
+            res['ok'] = True
+            print(json.dumps(res))
+            return
         if a.split:
             s.sendall(hdr)
             time.sleep(0.05)

@@ -40,11 +40,10 @@ ETCD=https://$CA4:2379
 HOOKS=$(cd "$HERE/../scripts/hooks" && pwd)
 TTL=30    # the agents' --ttl: how long a challenge whose remove was lost lives
 GRACE=1   # the agents' --grace
-# What the agents are told about the balancer.  Once `--proxy-from CIDR`
-# is required next to --proxy-protocol, add it here, naming HAProxy and
-# node 1 (whose hook checks each node directly with a PROXY header):
-#   PROXY_OPTS=(--proxy-protocol 443 --proxy-from $LB4/32 --proxy-from $LB6/128 --proxy-from $(node4 1)/32)
-PROXY_OPTS=(--proxy-protocol 443)
+# What the agents are told about the balancer: HAProxy, and node 1
+# (whose hook checks each node directly with a PROXY header, over IPv4
+# and IPv6).
+PROXY_OPTS=(--proxy-protocol 443 --proxy-from $LB4/32 --proxy-from $LB6/128 --proxy-from $(node4 1)/32 --proxy-from $(node6 1)/128)
 declare -A AG
 
 lb_cleanup() {

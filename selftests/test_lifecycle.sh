@@ -104,7 +104,7 @@ test_other_options_refused() {
 	attach_out --pool-max 300
 	expect_eq "attach --pool-max 300: exit 1" "$rc" 1
 	check "... naming --pool-max" grep -q "^Error: .*--pool-max: attached with 256, asked for 300" <<<"$out"
-	attach_out --proxy-protocol 443
+	attach_out --proxy-protocol 443 --proxy-from 198.18.4.2
 	expect_eq "attach --proxy-protocol 443: exit 1" "$rc" 1
 	check "... naming --proxy-protocol" grep -q "^Error: .*--proxy-protocol: attached with none, asked for 443" <<<"$out"
 	expect_eq "status -j shows every option" "$(status_field 'd["options"]["per-source"], d["options"]["pool-max"], d["options"]["handshake-timeout"], d["options"]["port"]')" "8 256 30 [443]"

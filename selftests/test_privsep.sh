@@ -76,6 +76,7 @@ expect_eq "monitor CapEff (no capability)" "$(st $mon CapEff)" $Z
 expect_eq "monitor CapPrm" "$(st $mon CapPrm)" $Z
 expect_eq "monitor CapBnd (empty bounding set)" "$(st $mon CapBnd)" $Z
 expect_eq "monitor NoNewPrivs" "$(st $mon NoNewPrivs)" 1
+expect_eq "monitor Seccomp (its own filter, msandbox.c)" "$(st $mon Seccomp)" 2
 check "monitor holds the maps" test "$(fd_kinds $mon | grep -c 'anon_inode:bpf-map')" -gt 0
 
 check "challenge add ps.test" "$ALPNSTEER" challenge add ps.test ka-ps

@@ -20,11 +20,8 @@
 # IPv6; v1 and v2 headers).  One function per webserver and mode.
 . "$(dirname "$0")/lib.sh"
 KA=weblog-key.auth-1
-# attach's PROXY options.  Once `--proxy-from CIDR` is required next to
-# --proxy-protocol, name the client namespace here (every header comes
-# from it):
-#   PROXY_OPTS=(--proxy-protocol 443 --proxy-from 198.18.4.2/32 --proxy-from fd00:a5:4::2/128)
-PROXY_OPTS=(--proxy-protocol 443)
+# attach's PROXY options: every header comes from the client namespace.
+PROXY_OPTS=(--proxy-protocol 443 --proxy-from 198.18.4.2/32 --proxy-from fd00:a5:4::2/128)
 
 pc() { in_cli python3 "$HERE/proxyclient.py" "$@"; }
 

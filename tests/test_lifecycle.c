@@ -101,6 +101,9 @@ TEST(record_round_trip)
 	w.opts.preclass.n = 1;
 	w.opts.per_source = 3;
 	w.opts.pool_max = 99;
+	ASSERT_OK(lc_cidr_parse("198.18.0.0/24", &w.opts.proxy_from.v[0]));
+	ASSERT_OK(lc_cidr_parse("fd00:a5::1", &w.opts.proxy_from.v[1]));
+	w.opts.proxy_from.n = 2;
 	lc_holder_add(&w, "acme.sh", 1700003600);
 	ASSERT_EQ(lc_record_write(fd, &w), 0);
 	ASSERT_EQ(lc_record_read(fd, &r, P.owner), 0);
@@ -115,6 +118,9 @@ TEST(record_round_trip)
 	ASSERT_EQ(r.opts.preclass.v[0], 3);
 	ASSERT_EQ(r.opts.per_source, 3);
 	ASSERT_EQ(r.opts.pool_max, 99);
+	ASSERT_EQ(r.opts.proxy_from.n, 2);
+	ASSERT_EQ(r.opts.proxy_from.v[1].family, AF_INET6);
+	ASSERT_EQ(r.opts.proxy_from.v[1].plen, 128);
 	ASSERT_EQ(r.opts.netns, 4096);
 	ASSERT_EQ(r.opts.control_gid, -1);
 	ASSERT_EQ(r.nr_holders, 2);
@@ -372,6 +378,56 @@ TEST(options_compared)
 	want.netns = 1;
 	ASSERT_EQ(lc_opts_diff(&live, &want, why, sizeof(why)), 1);
 	ASSERT_STRSTR(why, "network namespace");
+	/* The balancers are a set of prefixes, compared whether named or
+	 * not: another list is another attachment. */
+	base_opts(&want);
+	ASSERT_OK(lc_cidr_parse("198.18.0.10", &live.proxy_from.v[0]));
+	ASSERT_OK(lc_cidr_parse("fd00::/8", &live.proxy_from.v[1]));
+	live.proxy_from.n = 2;
+	ASSERT_OK(lc_cidr_parse("fd00:1::/8", &want.proxy_from.v[0]));
+	ASSERT_OK(lc_cidr_parse("198.18.0.10/32", &want.proxy_from.v[1]));
+	want.proxy_from.n = 2;
+	ASSERT_EQ(lc_opts_diff(&live, &want, why, sizeof(why)), 0);
+	want.proxy_from.n = 1;
+	ASSERT_EQ(lc_opts_diff(&live, &want, why, sizeof(why)), 1);
+	ASSERT_STRSTR(
+		why,
+		"--proxy-from: attached with 198.18.0.10/32,fd00::/8, asked for fd00::/8");
+}
+
+/* --proxy-from's prefixes: masked to their length, bad ones refused. */
+TEST(cidr_parse)
+{
+	struct alpnsteer_cidr c;
+	char buf[64];
+
+	ASSERT_OK(lc_cidr_parse("198.18.7.9/15", &c));
+	ASSERT_EQ(c.family, AF_INET);
+	ASSERT_EQ(c.plen, 15);
+	ASSERT_EQ(c.addr[0], htonl(0xc6120000));
+	ASSERT_EQ(c.mask[0], htonl(0xfffe0000));
+	ASSERT_EQ(c.mask[1], 0);
+	lc_cidr_str(&c, buf, sizeof(buf));
+	ASSERT_STREQ(buf, "198.18.0.0/15");
+	ASSERT_OK(lc_cidr_parse("fd00:a5:4::2/64", &c));
+	ASSERT_EQ(c.family, AF_INET6);
+	ASSERT_EQ(c.mask[1], 0xffffffff);
+	ASSERT_EQ(c.mask[2], 0);
+	lc_cidr_str(&c, buf, sizeof(buf));
+	ASSERT_STREQ(buf, "fd00:a5:4::/64");
+	ASSERT_OK(lc_cidr_parse("fd00::1/67", &c));
+	ASSERT_EQ(c.mask[2], htonl(0xe0000000));
+	ASSERT_OK(lc_cidr_parse("0.0.0.0/0", &c));
+	ASSERT_EQ(c.mask[0], 0);
+	ASSERT_OK(lc_cidr_parse("10.0.0.1", &c));
+	ASSERT_EQ(c.plen, 32);
+	ASSERT_ERR(lc_cidr_parse("10.0.0.1/33", &c));
+	ASSERT_ERR(lc_cidr_parse("fd00::/129", &c));
+	ASSERT_ERR(lc_cidr_parse("10.0.0.1/", &c));
+	ASSERT_ERR(lc_cidr_parse("10.0.0.1/-1", &c));
+	ASSERT_ERR(lc_cidr_parse("10.0.0.1/8x", &c));
+	ASSERT_ERR(lc_cidr_parse("example.org", &c));
+	ASSERT_ERR(lc_cidr_parse("", &c));
 }
 
 TEST(attach_plans)

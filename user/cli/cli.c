@@ -213,6 +213,32 @@ static int parse_u32(const char *s, __u32 *out)
 	return 0;
 }
 
+/* --proxy-from CIDR[,CIDR]: appended to what earlier ones gave. */
+static int add_cidrs(struct lc_cidrs *cs, const struct lc_field *f, char *arg)
+{
+	char *tok, *save = NULL;
+
+	for (tok = strtok_r(arg, ",", &save); tok;
+	     tok = strtok_r(NULL, ",", &save)) {
+		if (cs->n >= ALPNSTEER_MAX_PROXY_FROM) {
+			p_err("too many --%s prefixes (at most %d)", f->opt,
+			      ALPNSTEER_MAX_PROXY_FROM);
+			p_hint("name the balancers' subnet rather than each balancer (--%s 198.18.0.0/24)",
+			       f->opt);
+			return -E2BIG;
+		}
+		if (lc_cidr_parse(tok, &cs->v[cs->n])) {
+			p_err("--%s '%s' is not an IPv4 or IPv6 address or prefix",
+			      f->opt, tok);
+			p_hint("for example --%s 198.18.0.10 or --%s 198.18.0.0/24,fd00:a5::/64",
+			       f->opt, f->opt);
+			return -EINVAL;
+		}
+		cs->n++;
+	}
+	return 0;
+}
+
 /* One attach field's value, by its kind. */
 static int parse_field(struct daemon_opts *o, const struct lc_field *f,
 		       char *arg)
@@ -269,6 +295,8 @@ static int parse_field(struct daemon_opts *o, const struct lc_field *f,
 		return add_domain(&o->a, arg);
 	case LC_K_IFACES:
 		return add_ifaces(p, arg);
+	case LC_K_CIDRS:
+		return add_cidrs(p, f, arg);
 	case LC_K_GROUP:
 		gr = getgrnam(arg);
 		if (!gr) {
@@ -338,6 +366,19 @@ static int check_proxy_ports(const struct lc_opts *o)
 			return -EINVAL;
 		}
 	}
+	/* A header names the client that the per-source cap counts and the
+	 * log names: believed from anyone, one peer could name any network
+	 * (issue 20).  So the balancers must be named, and nothing else. */
+	if (o->proxy.n && !o->proxy_from.n) {
+		p_err("--proxy-protocol needs --proxy-from: the load balancers whose PROXY headers may be believed");
+		p_hint("give their addresses or subnet, for example --proxy-protocol 443 --proxy-from 198.18.0.10,fd00:a5::10 (and let the webserver take the header from them only: docs/usage.md)");
+		return -EINVAL;
+	}
+	if (o->proxy_from.n && !o->proxy.n) {
+		p_err("--proxy-from is only for --proxy-protocol ports");
+		p_hint("add --proxy-protocol PORT, or leave --proxy-from out");
+		return -EINVAL;
+	}
 	return 0;
 }
 
@@ -354,6 +395,8 @@ static void steer_config_from(const struct lc_opts *a, struct steer_config *c)
 	c->nr_preclass = a->preclass.n;
 	memcpy(c->proxy_ports, a->proxy.v, sizeof(c->proxy_ports));
 	c->nr_proxy_ports = a->proxy.n;
+	memcpy(c->proxy_from, a->proxy_from.v, sizeof(c->proxy_from));
+	c->nr_proxy_from = a->proxy_from.n;
 }
 
 /* The rules between options, and the defaults that depend on others or

@@ -227,7 +227,7 @@ static const struct cmd_opt check_opts[] = {
 	{ "port", 'p', CMD_ARG_REQUIRED, "N",
 	  "connect to port N (default 443)" },
 	{ "proxy-protocol", 1001, CMD_ARG_REQUIRED, "v1|v2",
-	  "start each connection with a PROXY protocol header of that version, as a layer-4 balancer does (a node whose webserver and alpnsteer take PROXY headers on that port)" },
+	  "start each connection with a PROXY protocol header of that version, as a layer-4 balancer does (a node whose webserver and alpnsteer take PROXY headers on that port; run it from an address in the node's --proxy-from, or the header is not believed)" },
 	{ "proxy-source", 1002, CMD_ARG_REQUIRED, "ADDR",
 	  "the client the PROXY header names (default: this end's own address)" },
 	{},

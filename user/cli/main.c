@@ -10,9 +10,11 @@
  */
 #include <getopt.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "cmd.h"
 #include "log.h"
+#include "worker.h"
 
 int main(int argc, char **argv)
 {
@@ -27,6 +29,10 @@ int main(int argc, char **argv)
 	char *version[] = { "version", NULL };
 	int c;
 
+	/* The TLS worker, exec'd by its monitor: not a command of the table
+	 * (nobody types it; it refuses to run without its socket on fd 3). */
+	if (argc >= 2 && !strcmp(argv[1], WORKER_ARGV1))
+		return worker_exec_main(argc, argv);
 	/* "+": stop at the command, whose options are its own. */
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "+jvdVh", opts, NULL)) != -1) {

@@ -24,6 +24,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "alpnsteer_abi.h" /* before the skeleton: its .rodata uses it */
 #include "alpnsteer.skel.h"
 #include "feat.h"
 #include "loader.h"
@@ -111,6 +112,10 @@ static int open_and_load(struct steer *s, const struct steer_config *cfg,
 	for (i = 0; i < cfg->nr_proxy_ports; i++)
 		skel->rodata->proxy_ports[i] = cfg->proxy_ports[i];
 	skel->rodata->nr_proxy_ports = cfg->nr_proxy_ports;
+	for (i = 0; i < cfg->nr_proxy_from && i < ALPNSTEER_MAX_PROXY_FROM; i++)
+		memcpy((void *)&skel->rodata->proxy_from[i],
+		       &cfg->proxy_from[i], sizeof(cfg->proxy_from[i]));
+	skel->rodata->nr_proxy_from = cfg->nr_proxy_from;
 	/* Not even verified unless asked for. */
 	bpf_program__set_autoload(skel->progs.alpnsteer_preclass,
 				  cfg->nr_preclass > 0);

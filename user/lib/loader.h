@@ -25,6 +25,8 @@ struct steer_config {
 	 * header (each one also in ports[]) */
 	__u32 proxy_ports[ALPNSTEER_MAX_PORTS];
 	__u32 nr_proxy_ports;
+	struct alpnsteer_cidr proxy_from[ALPNSTEER_MAX_PROXY_FROM];
+	__u32 nr_proxy_from;
 };
 
 enum steer_link {

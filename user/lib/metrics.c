@@ -158,20 +158,20 @@ char *metrics_text(const struct metrics_in *in)
 	return buf;
 }
 
-int metrics_write(const char *path, const char *text)
+int metrics_write_at(int dirfd, const char *name, const char *text)
 {
 	char tmp[4096 + 8];
 	size_t len = strlen(text), off = 0;
 	ssize_t n;
 	int fd, err = 0;
 
-	if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp))
+	if (snprintf(tmp, sizeof(tmp), "%s.tmp", name) >= (int)sizeof(tmp))
 		return -ENAMETOOLONG;
 	/* A stale one of ours (a kill between create and rename); unlink
 	 * removes a name, never follows it. */
-	unlink(tmp);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-		  0644);
+	unlinkat(dirfd, tmp, 0);
+	fd = openat(dirfd, tmp,
+		    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
 	if (fd < 0)
 		return -errno;
 	while (off < len) {
@@ -186,9 +186,39 @@ int metrics_write(const char *path, const char *text)
 		err = -errno;
 	/* rename() replaces the name without following it: a reader sees
 	 * the old file or the new one, never half of one. */
-	if (!err && rename(tmp, path))
+	if (!err && renameat(dirfd, tmp, dirfd, name))
 		err = -errno;
 	if (err)
-		unlink(tmp);
+		unlinkat(dirfd, tmp, 0);
+	return err;
+}
+
+int metrics_dir_open(const char *path, const char **name)
+{
+	char dir[4096];
+	const char *slash = strrchr(path, '/');
+	int fd;
+
+	*name = slash ? slash + 1 : path;
+	if (!slash)
+		strcpy(dir, ".");
+	else if (slash == path)
+		strcpy(dir, "/");
+	else if (snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path),
+			  path) >= (int)sizeof(dir))
+		return -ENAMETOOLONG;
+	fd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	return fd < 0 ? -errno : fd;
+}
+
+int metrics_write(const char *path, const char *text)
+{
+	const char *name;
+	int dfd = metrics_dir_open(path, &name), err;
+
+	if (dfd < 0)
+		return dfd;
+	err = metrics_write_at(dfd, name, text);
+	close(dfd);
 	return err;
 }

@@ -31,5 +31,10 @@ char *metrics_text(const struct metrics_in *in);
  * O_NOFOLLOW, a stale one removed first), written, renamed over @path.
  * 0 or -errno. */
 int metrics_write(const char *path, const char *text);
+/* The same, as @name in the directory @dirfd (opened by
+ * metrics_dir_open(), which points @name into @path): for a process
+ * whose seccomp filter allows creating files in that directory only. */
+int metrics_write_at(int dirfd, const char *name, const char *text);
+int metrics_dir_open(const char *path, const char **name);
 
 #endif

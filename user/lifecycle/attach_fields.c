@@ -5,9 +5,12 @@
  * and the "options" that `status` shows.  No I/O but the FILE or JSON
  * writer it is given.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <sys/socket.h>
 
 #include "attach_fields.h"
 #include "json.h"
@@ -20,6 +23,7 @@
 #define LC_DFLT_FORWARD(d) .dflt_str = (d)
 #define LC_DFLT_DOMAINS(d) .dflt_str = (d)
 #define LC_DFLT_IFACES(d) .dflt_str = (d)
+#define LC_DFLT_CIDRS(d) .dflt_str = (d)
 
 const struct lc_field lc_fields[LC_F__MAX] = {
 #define LC_X_DESC(K, f, o, v, a, d, mn, mx, cmp, h)        \
@@ -63,6 +67,86 @@ void lc_opts_default(struct lc_opts *o)
 			break;
 		}
 	}
+}
+
+int lc_cidr_parse(const char *s, struct alpnsteer_cidr *c)
+{
+	char buf[INET6_ADDRSTRLEN + 8], *slash, *end;
+	unsigned char a[16];
+	unsigned long plen;
+	__u32 i, max;
+
+	if (strlen(s) >= sizeof(buf))
+		return -EINVAL;
+	snprintf(buf, sizeof(buf), "%s", s);
+	slash = strchr(buf, '/');
+	if (slash)
+		*slash++ = '\0';
+	memset(c, 0, sizeof(*c));
+	if (inet_pton(AF_INET, buf, a) == 1) {
+		c->family = AF_INET;
+		max = 32;
+	} else if (inet_pton(AF_INET6, buf, a) == 1) {
+		c->family = AF_INET6;
+		max = 128;
+	} else {
+		return -EINVAL;
+	}
+	plen = max;
+	if (slash) {
+		if (!*slash || *slash == '-' || *slash == '+')
+			return -EINVAL;
+		plen = strtoul(slash, &end, 10);
+		if (*end || plen > max)
+			return -EINVAL;
+	}
+	c->plen = plen;
+	for (i = 0; i < max / 32; i++) {
+		__u32 bits = plen > 32 * i ? plen - 32 * i : 0;
+		__u32 m = bits >= 32 ? 0xffffffffu :
+			  bits	     ? ~0u << (32 - bits) :
+				       0;
+		__u32 w;
+
+		memcpy(&w, a + 4 * i, 4);
+		c->mask[i] = htonl(m);
+		c->addr[i] = w & c->mask[i];
+	}
+	return 0;
+}
+
+void lc_cidr_str(const struct alpnsteer_cidr *c, char *buf, size_t len)
+{
+	char a[INET6_ADDRSTRLEN];
+
+	if (!inet_ntop(c->family == AF_INET6 ? AF_INET6 : AF_INET, c->addr, a,
+		       sizeof(a)))
+		a[0] = '\0';
+	snprintf(buf, len, "%s/%u", a, c->plen);
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(a, b);
+}
+
+/* A prefix list, as given (@set false) or sorted without repeats. */
+static void cidrs_str(char *buf, size_t len, const struct lc_cidrs *p, bool set)
+{
+	char v[ALPNSTEER_MAX_PROXY_FROM][INET6_ADDRSTRLEN + 8];
+	__u32 i, n = p->n < ALPNSTEER_MAX_PROXY_FROM ? p->n :
+						       ALPNSTEER_MAX_PROXY_FROM;
+	size_t off = 0;
+
+	for (i = 0; i < n; i++)
+		lc_cidr_str(&p->v[i], v[i], sizeof(v[i]));
+	if (set)
+		qsort(v, n, sizeof(v[0]), cmp_str);
+	buf[0] = '\0';
+	for (i = 0; i < n && off < len; i++)
+		if (!set || !i || strcmp(v[i], v[i - 1]))
+			off += snprintf(buf + off, len - off, "%s%s",
+					off ? "," : "", v[i]);
 }
 
 static int cmp_u32(const void *a, const void *b)
@@ -114,6 +198,9 @@ void lc_field_str(const struct lc_opts *o, const struct lc_field *f, bool set,
 		break;
 	case LC_K_PORTS:
 		ports_str(buf, len, p, set);
+		break;
+	case LC_K_CIDRS:
+		cidrs_str(buf, len, p, set);
 		break;
 	case LC_K_IFACES:
 		ifs = p;
@@ -248,8 +335,12 @@ void lc_opts_json(struct json_writer *jw, const struct lc_opts *o)
 				jw_int(jw, ifs->v[i]);
 			jw_end_array(jw);
 			break;
+		case LC_K_CIDRS: /* a list of strings, as DOMAINS */
 		case LC_K_DOMAINS:
-			snprintf(v, sizeof(v), "%s", (const char *)p);
+			if (f->kind == LC_K_DOMAINS)
+				snprintf(v, sizeof(v), "%s", (const char *)p);
+			else
+				lc_field_str(o, f, false, v, sizeof(v));
 			jw_start_array(jw);
 			for (tok = strtok_r(v, ",", &save); tok;
 			     tok = strtok_r(NULL, ",", &save))
@@ -275,6 +366,21 @@ static __u32 split_ints(const char *v, void *out, __u32 max, bool is_int)
 			((__u32 *)out)[n++] = strtoul(tok, NULL, 10);
 	}
 	return n;
+}
+
+/* The record's "a/n,b/m" back into a list; what does not parse (a record
+ * is root's own file) is left out. */
+static void lc_cidrs_set(struct lc_cidrs *cs, const char *v)
+{
+	char buf[LC_DOMAINS_LEN], *tok, *save = NULL;
+
+	cs->n = 0;
+	snprintf(buf, sizeof(buf), "%s", v);
+	for (tok = strtok_r(buf, ",", &save);
+	     tok && cs->n < ALPNSTEER_MAX_PROXY_FROM;
+	     tok = strtok_r(NULL, ",", &save))
+		if (!lc_cidr_parse(tok, &cs->v[cs->n]))
+			cs->n++;
 }
 
 void lc_field_set(struct lc_opts *o, const struct lc_field *f, const char *v)
@@ -304,6 +410,9 @@ void lc_field_set(struct lc_opts *o, const struct lc_field *f, const char *v)
 		break;
 	case LC_K_IFACES:
 		ifs->n = split_ints(v, ifs->v, ALPNSTEER_MAX_IFACES, true);
+		break;
+	case LC_K_CIDRS:
+		lc_cidrs_set(p, v);
 		break;
 	}
 }

@@ -34,6 +34,7 @@ enum lc_kind {
 	LC_K_DOMAINS, /* repeatable DNS names: lowercase, sorted, "a,b" */
 	LC_K_IFACES, /* IFACE[,IFACE] of this netns: their ifindexes */
 	LC_K_GROUP, /* a group name, recorded as its gid (-1: none) */
+	LC_K_CIDRS, /* repeatable CIDR[,CIDR]: IPv4/IPv6 prefixes; a set */
 };
 
 struct lc_ports {
@@ -46,6 +47,11 @@ struct lc_ifaces {
 	__u32 n;
 };
 
+struct lc_cidrs {
+	struct alpnsteer_cidr v[ALPNSTEER_MAX_PROXY_FROM];
+	__u32 n;
+};
+
 /* The C type of each kind. */
 typedef __u32 lc_t_U32;
 typedef char lc_t_STR[PATH_MAX];
@@ -54,6 +60,7 @@ typedef char lc_t_FORWARD[128];
 typedef char lc_t_DOMAINS[LC_DOMAINS_LEN];
 typedef struct lc_ifaces lc_t_IFACES;
 typedef long lc_t_GROUP;
+typedef struct lc_cidrs lc_t_CIDRS;
 
 #define LC_STR_(x) #x
 #define LC_STR(x) LC_STR_(x)
@@ -105,7 +112,9 @@ typedef long lc_t_GROUP;
 	X(STR, user, "user", 'u', "USER", ALPNSTEER_DEFAULT_USER, 0, 0, NAMED, \
 	  "the daemon's user once steering is live (default " ALPNSTEER_DEFAULT_USER "; root keeps it root)") \
 	X(PORTS, proxy, "proxy-protocol", 'X', "PORT", 0, 0, 0, ALWAYS, \
-	  "connections to PORT (one of --port) start with a PROXY protocol header (v1 or v2) from a layer-4 load balancer: the hello after it is classified, a steered one has its header consumed, every other keeps it for the webserver byte for byte (repeatable)") \
+	  "connections to PORT (one of --port) start with a PROXY protocol header (v1 or v2) from a layer-4 load balancer: the hello after it is classified, a steered one has its header consumed, every other keeps it for the webserver byte for byte (repeatable; needs --proxy-from)") \
+	X(CIDRS, proxy_from, "proxy-from", 'F', "CIDR[,CIDR]", "", 0, 0, ALWAYS, \
+	  "with --proxy-protocol: the load balancers' addresses or prefixes (IPv4 or IPv6, up to " LC_STR(ALPNSTEER_MAX_PROXY_FROM) "; repeatable): a PROXY header from any other peer is not believed and its connection is left to the webserver untouched") \
 	X(IFACES, preclass, "preclassify", 'P', "IFACE[,IFACE]", "", 0, 0, ALWAYS, \
 	  "experimental, off by default: a tc ingress program on these interfaces (every one steered connections arrive on, lo included) lets only connections that may offer acme-tls/1 into the sockhash") \
 	X(STR, metrics_file, "metrics-file", 'E', "PATH", "", 0, 0, NAMED, \
@@ -148,6 +157,12 @@ struct lc_field {
 };
 
 extern const struct lc_field lc_fields[LC_F__MAX];
+
+/* "198.18.0.0/15", "fd00::/8" or a bare address (a /32, /128) into @c,
+ * the address masked to its prefix: 0, or -EINVAL. */
+int lc_cidr_parse(const char *s, struct alpnsteer_cidr *c);
+/* @c as "ADDR/LEN", the form lc_cidr_parse() reads back. */
+void lc_cidr_str(const struct alpnsteer_cidr *c, char *buf, size_t len);
 
 static inline void *lc_field_ptr(struct lc_opts *o, const struct lc_field *f)
 {

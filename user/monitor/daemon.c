@@ -27,12 +27,15 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "alpnsteer_abi.h" /* before the skeleton: its .rodata uses it */
 #include "alpnsteer.skel.h"
 #include "control.h"
 #include "daemon_int.h"
 #include "evaddr.h"
 #include "log.h"
+#include "msandbox.h"
 #include "privdrop.h"
+#include "worker.h"
 #include "pool.h"
 
 #define TICK_MS 100
@@ -500,11 +503,33 @@ int daemon_run(const struct daemon_opts *o, int ready_fd)
 			    .epfd = -1,
 			    .ctl_fd = -1,
 			    .dir_fd = -1,
-			    .wfd = -1 };
+			    .wfd = -1,
+			    .exe_fd = -1,
+			    .metrics_dfd = -1 };
 	unsigned int said = log_errors;
 	struct alpnsteer_bpf *k;
 	int err, logfd = o->log_fd;
 
+	/* The TLS worker is exec'd from this, clean of what we hold by
+	 * then (docs/design.md, "The worker"): opened now, as root, so that
+	 * a later upgrade of the file changes nothing, and no path is
+	 * looked up after the privilege drop. */
+	d.exe_fd = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
+	/* Never fd 3, where the worker's socket goes before the exec: the
+	 * seccomp filter allows an exec of this descriptor number only. */
+	if (d.exe_fd >= 0 && d.exe_fd <= WORKER_IPC_FD) {
+		int hi = fcntl(d.exe_fd, F_DUPFD_CLOEXEC, WORKER_IPC_FD + 1);
+
+		close(d.exe_fd);
+		d.exe_fd = hi;
+	}
+	if (d.exe_fd < 0) {
+		err = -errno;
+		p_err("cannot open the daemon's own binary: %s",
+		      strerror(-err));
+		p_hint("the TLS worker is started from /proc/self/exe: a /proc with the daemon's own pid is needed");
+		goto out;
+	}
 	/* The trace's memory is bounded (trace.h) and taken once. */
 	d.store.trace = trace_new();
 	err = d.store.trace ? 0 : -ENOMEM;
@@ -535,6 +560,18 @@ int daemon_run(const struct daemon_opts *o, int ready_fd)
 
 	/* The keeper writes the record once told we are live. */
 	err = drop_root(o);
+	/* Set up, and no longer root: from here on the loop's calls only
+	 * (msandbox.c), and the worker starts under this filter too. */
+	if (!err)
+		dtrace_prepare(&d);
+	if (!err) {
+		err = monitor_sandbox(d.exe_fd, d.metrics_dfd);
+		if (err) {
+			p_err("cannot confine the daemon (seccomp): %s",
+			      strerror(-err));
+			p_hint("the kernel needs seccomp filters (CONFIG_SECCOMP_FILTER), and a unit's SystemCallFilter= must allow seccomp");
+		}
+	}
 	/* Its own confinement is the worker's first act; forked after the
 	 * monitor's drop, it starts with nothing to give up but that. */
 	err = err ?: wk_start(&d);
@@ -577,6 +614,10 @@ out:
 	}
 	if (d.dir_fd >= 0)
 		close(d.dir_fd);
+	if (d.exe_fd >= 0)
+		close(d.exe_fd);
+	if (d.metrics_dfd >= 0)
+		close(d.metrics_dfd);
 	challenges_free(&d.store);
 	trace_free(d.store.trace);
 	if (logfd >= 0)

@@ -64,6 +64,11 @@ struct daemon {
 	/* The TLS worker (docs/design.md, "Privilege separation"). */
 	pid_t wpid; /* 0: none running */
 	int wfd; /* our end of its socket, -1: none */
+	int exe_fd; /* our own binary, opened as root: the worker's image */
+	/* --metrics-file's directory (O_PATH), opened before the seccomp
+	 * filter, which lets files be created in it only */
+	int metrics_dfd;
+	const char *metrics_name;
 	struct timespec wstarted, wrestart_at;
 	unsigned int wquick; /* deaths soon after a start, in a row */
 	bool wrestart; /* start one at wrestart_at */
@@ -116,6 +121,7 @@ void dtrace_done(struct daemon *d, __u32 idx, unsigned int arg);
  * client was @ev: traced failed at the take-back, it was answered. */
 void dtrace_late_answer(struct daemon *d, const struct alpnsteer_event *ev);
 /* --metrics-file, written again (each second). */
+void dtrace_prepare(struct daemon *d);
 void dmetrics(struct daemon *d);
 
 /* daemon_worker.c: the TLS worker, seen from the monitor. */

@@ -17,6 +17,7 @@
 #include <openssl/ssl.h>
 #include <systemd/sd-journal.h>
 
+#include "alpnsteer_abi.h" /* before the skeleton: its rodata names ABI types */
 #include "alpnsteer.skel.h"
 #include "daemon_int.h"
 #include "ipc.h"
@@ -166,6 +167,29 @@ void dtrace_done(struct daemon *d, __u32 idx, unsigned int arg)
 	dtrace_slot(d, idx, TR_FAILED, why);
 }
 
+/* Before the seccomp filter (msandbox.c): what the trace and the metrics
+ * need that the filter would refuse later.  sd-journal opens its socket
+ * at its first entry: send one now.  --metrics-file's directory: opened
+ * now, so that the filter can allow creating files there and nowhere
+ * else. */
+void dtrace_prepare(struct daemon *d)
+{
+	const char *path = d->o->a.metrics_file;
+	int fd;
+
+	if (to_journal())
+		sd_journal_send(
+			"MESSAGE=validation trace: each hello's outcome goes to the journal",
+			"PRIORITY=6", "SYSLOG_IDENTIFIER=alpnsteer", NULL);
+	if (!path[0])
+		return;
+	fd = metrics_dir_open(path, &d->metrics_name);
+	if (fd < 0)
+		p_warn("cannot open --metrics-file's directory (%s): %s; no metrics will be written",
+		       path, strerror(-fd));
+	d->metrics_dfd = fd;
+}
+
 /* --metrics-file: the monitor's view, each second (docs/usage.md,
  * "Metrics").  Written as the daemon's user: the directory must let it. */
 void dmetrics(struct daemon *d)
@@ -191,7 +215,10 @@ void dmetrics(struct daemon *d)
 				    counters, AC__MAX))
 		in.counters = counters;
 	text = metrics_text(&in);
-	err = text ? metrics_write(path, text) : -ENOMEM;
+	err = !text ? -ENOMEM :
+	      d->metrics_dfd < 0 ?
+		      -EBADF :
+		      metrics_write_at(d->metrics_dfd, d->metrics_name, text);
 	free(text);
 	/* Said once, not every second. */
 	if (err && !failing)

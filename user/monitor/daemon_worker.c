@@ -20,6 +20,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <openssl/x509.h>
@@ -34,8 +35,12 @@
 #define WQ_MAX_BYTES (8u << 20)
 /* Log lines it may send per tick (100 ms); the rest are dropped. */
 #define WLOG_PER_TICK 20
-/* Messages read from the worker per wake-up. */
+/* Messages read from the worker per wake-up, and the time they may take:
+ * a count alone let a flooding worker keep the monitor at 92 % CPU (each
+ * message can cost a log line or a slot's recycling), so past the budget
+ * the monitor goes back to epoll, which reports the socket again. */
 #define WK_BATCH 64
+#define WK_BUDGET_NS 2000000L /* 2 ms */
 /* A worker that lived less than this is restarted after a delay. */
 #define WYOUNG_MS 5000
 
@@ -368,6 +373,7 @@ void wk_on_io(struct daemon *d, unsigned int events)
 {
 	static unsigned char buf[IPC_MAX_MSG];
 	int fds[IPC_MAX_FDS], nfds, n, i;
+	struct timespec t0, t;
 	bool trunc;
 
 	if (d->wfd < 0)
@@ -376,7 +382,15 @@ void wk_on_io(struct daemon *d, unsigned int events)
 		wk_flush(d);
 	/* A batch at a time: a worker that floods its socket must not keep
 	 * the monitor from its other events (epoll says again). */
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (i = 0; i < WK_BATCH && d->wfd >= 0; i++) {
+		if (i && !(i & 7)) {
+			clock_gettime(CLOCK_MONOTONIC, &t);
+			if ((t.tv_sec - t0.tv_sec) * 1000000000L + t.tv_nsec -
+				    t0.tv_nsec >
+			    WK_BUDGET_NS)
+				return;
+		}
 		n = ipc_recv(d->wfd, buf, sizeof(buf), fds, &nfds, &trunc);
 		if (n == -EAGAIN)
 			return;
@@ -388,6 +402,41 @@ void wk_on_io(struct daemon *d, unsigned int events)
 		if (!on_msg(d, buf, n, fds, nfds, trunc))
 			return;
 	}
+}
+
+/*
+ * In the child: become the worker by exec'ing our own binary
+ * (worker_exec_main()).  A fork alone left it a copy of everything the
+ * monitor held, and in agent mode everything the agent held before the
+ * keeper's fork: every key authorization was found in its memory.
+ */
+static void __attribute__((noreturn))
+wk_exec(const struct daemon *d, int sock, pid_t monitor)
+{
+	extern char **environ;
+	char fwd[2] = { forwarding(d) ? '1' : '0', 0 }, max[16], mon[16];
+	char *argv[] = { "alpnsteer", WORKER_ARGV1, fwd, max, mon, NULL };
+	int exe = d->exe_fd;
+	sigset_t none;
+
+	/* The monitor gone, nobody would hand it anything. */
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (getppid() != monitor)
+		_exit(1);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	snprintf(max, sizeof(max), "%u", d->pool.max);
+	snprintf(mon, sizeof(mon), "%d", (int)monitor);
+	/* Its socket on fd 3, open across the exec (the binary's fd is
+	 * never 3: daemon_run()). */
+	if (sock == WORKER_IPC_FD)
+		fcntl(sock, F_SETFD, 0);
+	else if (dup2(sock, WORKER_IPC_FD) < 0)
+		_exit(127);
+	syscall(SYS_execveat, exe, "", argv, environ, AT_EMPTY_PATH);
+	p_err("cannot start the TLS worker: execveat: %s", strerror(errno));
+	p_hint("the daemon's user must be allowed to execute the alpnsteer binary");
+	_exit(127);
 }
 
 int wk_start(struct daemon *d)
@@ -408,18 +457,8 @@ int wk_start(struct daemon *d)
 		close(sv[1]);
 		return -errno;
 	}
-	if (pid == 0) {
-		sigset_t none;
-
-		/* The monitor gone, nobody would hand it anything. */
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		if (getppid() != monitor)
-			_exit(1);
-		sigemptyset(&none);
-		sigprocmask(SIG_SETMASK, &none, NULL);
-		close(sv[0]);
-		_exit(worker_run(sv[1], forwarding(d), d->pool.max));
-	}
+	if (pid == 0)
+		wk_exec(d, sv[1], monitor);
 	close(sv[1]);
 	d->wpid = pid;
 	d->wfd = sv[0];

@@ -23,6 +23,7 @@
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <linux/capability.h>
+#include <linux/futex.h>
 #include <seccomp.h>
 
 #include "sandbox.h"
@@ -148,6 +149,16 @@ static int load_filter(int ipc_fd)
 			      SCMP_A3(SCMP_CMP_MASKED_EQ,
 				      ~(scmp_datum_t)(MSG_PEEK | MSG_DONTWAIT),
 				      0));
+	/* pthread_once() wakes its waiters when an initialisation ends,
+	 * and OpenSSL initialises some parts on first use (a cipher, a
+	 * group): in a worker exec'd clean that first use may come after
+	 * the filter.  A private wake, of threads it does not have, and no
+	 * wait (one thread: nothing to wait for). */
+	err = err   ?:
+		      seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(futex), 1,
+				       SCMP_A1(SCMP_CMP_EQ,
+					       FUTEX_WAKE |
+						       FUTEX_PRIVATE_FLAG));
 	/* The relay's SO_ERROR, and no other option. */
 	err = err   ?:
 		      seccomp_rule_add(ctx, SCMP_ACT_ALLOW,

@@ -19,8 +19,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <malloc.h>
+#include <signal.h>
 #include <unistd.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/epoll.h>
 #include <sys/syscall.h>
 #include <openssl/err.h>
@@ -354,4 +357,32 @@ int worker_run(int ipc_fd, bool forward, __u32 pool_max)
 	}
 	loop(w);
 	return 0;
+}
+
+int worker_exec_main(int argc, char **argv)
+{
+	int type = 0;
+	socklen_t len = sizeof(type);
+	unsigned long max;
+	char *end;
+	long mon;
+
+	if (argc != 5)
+		return 2;
+	max = strtoul(argv[3], &end, 10);
+	if (*end || !max || max > 65536)
+		return 2;
+	mon = strtol(argv[4], &end, 10);
+	if (*end || mon <= 1)
+		return 2;
+	/* Its monitor gone, nobody would hand it anything (set again: only
+	 * a change of credentials clears it at exec, but say it here). */
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (getppid() != (pid_t)mon)
+		return 1;
+	/* Run by hand, fd 3 is not the monitor's packet socket: refuse. */
+	if (getsockopt(WORKER_IPC_FD, SOL_SOCKET, SO_TYPE, &type, &len) ||
+	    type != SOCK_SEQPACKET)
+		return 2;
+	return worker_run(WORKER_IPC_FD, !strcmp(argv[2], "1"), (__u32)max);
 }
