@@ -12,14 +12,16 @@ fleet_hub() {
 	ip -n $HUB link set br0 up
 }
 
-# join NS ADDR I: a veth from NS to the hub's bridge, NS's end ADDR/24
+# join NS ADDR I [ADDR6]: a veth from NS to the hub's bridge, NS's end
+# ADDR/24 (and ADDR6/64)
 join() {
-	local ns=$1 addr=$2 i=$3
+	local ns=$1 addr=$2 i=$3 addr6=${4:-}
 	ip link add $ST_NS-h$i type veth peer name $ST_NS-e$i
 	ip link set $ST_NS-h$i netns $HUB
 	ip link set $ST_NS-e$i netns $ns
 	ip -n $HUB link set $ST_NS-h$i master br0 up
 	ip -n $ns addr add $addr/24 dev $ST_NS-e$i
+	[ -z "$addr6" ] || ip -n $ns addr add $addr6/64 dev $ST_NS-e$i nodad
 	ip -n $ns link set $ST_NS-e$i up
 	ip -n $ns link set lo up
 }

@@ -127,9 +127,9 @@ lb_setup() {
 	chmod 755 "$ST_WORK"
 	fleet_hub
 	for n in $CA $LB $CL; do ip netns add $n; done
-	join $CA $CA4 $CA6 0
-	join $LB $LB4 $LB6 5
-	join $CL $CL4 fd00:a5:7::20 9
+	join $CA $CA4 0 $CA6
+	join $LB $LB4 5 $LB6
+	join $CL $CL4 9 fd00:a5:7::20
 	mkdir -p "$ST_WORK/www" "$ST_WORK/logs"
 	echo hello-from-nginx > "$ST_WORK/www/index.html"
 	head -c 10485760 /dev/urandom > "$ST_WORK/www/big.bin"
@@ -138,7 +138,7 @@ lb_setup() {
 		-keyout "$ST_WORK/nginx.key" -out "$ST_WORK/nginx.crt" 2>/dev/null
 	for n in $NODES; do
 		ip netns add $ST_NS-n$n
-		join $ST_NS-n$n "$(node4 $n)" "$(node6 $n)" $n
+		join $ST_NS-n$n "$(node4 $n)" $n "$(node6 $n)"
 		W=$ST_WORK/n$n
 		mkdir -p "$W/logs" "$W/tmp"
 		ln -s "$ST_WORK/www" "$W/www"
