@@ -28,14 +28,12 @@ static char *list_json(struct agent *ag)
 {
 	time_t now = time(NULL);
 	struct json_writer *jw;
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&buf, &len);
+	struct jw_mem m;
 	int i;
 
-	if (!f)
+	jw = jw_mem_new(&m);
+	if (!jw)
 		return NULL;
-	jw = jw_new(f);
 	jw_start_array(jw);
 	for (i = 0; i < ag->set.nr; i++) {
 		struct agent_chal *c = &ag->set.v[i];
@@ -52,12 +50,7 @@ static char *list_json(struct agent *ag)
 		jw_end_object(jw);
 	}
 	jw_end_array(jw);
-	jw_destroy(jw);
-	if (fclose(f)) {
-		free(buf);
-		return NULL;
-	}
-	return buf;
+	return jw_mem_end(jw, &m);
 }
 
 static char *list_table(struct agent *ag)
@@ -86,13 +79,11 @@ static char *list_table(struct agent *ag)
 static char *status_json(struct agent *ag)
 {
 	struct json_writer *jw;
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&buf, &len);
+	struct jw_mem m;
 
-	if (!f)
+	jw = jw_mem_new(&m);
+	if (!jw)
 		return NULL;
-	jw = jw_new(f);
 	jw_start_object(jw);
 	jw_name(jw, "pid");
 	jw_int(jw, getpid());
@@ -125,12 +116,7 @@ static char *status_json(struct agent *ag)
 	jw_bool_field(jw, "store_up", ag->store_up);
 	jw_bool_field(jw, "detaching", ag->detaching);
 	jw_end_object(jw);
-	jw_destroy(jw);
-	if (fclose(f)) {
-		free(buf);
-		return NULL;
-	}
-	return buf;
+	return jw_mem_end(jw, &m);
 }
 
 /* ---- its handlers of the control protocol (ctlproto.h) ---- */

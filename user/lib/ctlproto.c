@@ -26,14 +26,12 @@ char *ctl_list_json(struct challenges *cs)
 {
 	struct json_writer *jw;
 	struct challenge *c;
-	char *buf = NULL;
-	size_t len = 0;
 	unsigned int i;
-	FILE *f = open_memstream(&buf, &len);
+	struct jw_mem m;
 
-	if (!f)
+	jw = jw_mem_new(&m);
+	if (!jw)
 		return NULL;
-	jw = jw_new(f);
 	jw_start_array(jw);
 	for (c = cs->head; c; c = c->next) {
 		jw_start_object(jw);
@@ -59,12 +57,7 @@ char *ctl_list_json(struct challenges *cs)
 		jw_end_object(jw);
 	}
 	jw_end_array(jw);
-	jw_destroy(jw);
-	if (fclose(f)) {
-		free(buf);
-		return NULL;
-	}
-	return buf;
+	return jw_mem_end(jw, &m);
 }
 
 char *ctl_list_table(struct challenges *cs)

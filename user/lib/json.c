@@ -29,6 +29,33 @@ struct json_writer *jw_new(FILE *f)
 	return jw;
 }
 
+struct json_writer *jw_mem_new(struct jw_mem *m)
+{
+	struct json_writer *jw;
+
+	m->buf = NULL;
+	m->len = 0;
+	m->f = open_memstream(&m->buf, &m->len);
+	if (!m->f)
+		return NULL;
+	jw = jw_new(m->f);
+	if (!jw) {
+		fclose(m->f);
+		free(m->buf);
+	}
+	return jw;
+}
+
+char *jw_mem_end(struct json_writer *jw, struct jw_mem *m)
+{
+	jw_destroy(jw);
+	if (fclose(m->f)) {
+		free(m->buf);
+		return NULL;
+	}
+	return m->buf;
+}
+
 void jw_destroy(struct json_writer *jw)
 {
 	if (!jw)

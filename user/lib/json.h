@@ -10,6 +10,17 @@ struct json_writer;
 
 struct json_writer *jw_new(FILE *f);
 void jw_destroy(struct json_writer *jw); /* also ends the line */
+
+/* A document built in memory (the control protocol's replies):
+ * jw_mem_new() opens it (NULL: no memory), jw_mem_end() ends it and gives
+ * its text, the caller's to free (NULL: no memory). */
+struct jw_mem {
+	char *buf;
+	size_t len;
+	FILE *f;
+};
+struct json_writer *jw_mem_new(struct jw_mem *m);
+char *jw_mem_end(struct json_writer *jw, struct jw_mem *m);
 void jw_start_object(struct json_writer *jw);
 void jw_end_object(struct json_writer *jw);
 void jw_start_array(struct json_writer *jw);

@@ -393,14 +393,13 @@ char *trace_json(const struct trace *t, const char *filter, long long now_ms)
 	struct json_writer *jw;
 	int idx[TRACE_IDENTS], n, k;
 	unsigned int i, kept;
-	char *buf = NULL, p[INET6_ADDRSTRLEN + 4];
-	size_t len = 0;
-	FILE *f = open_memstream(&buf, &len);
+	char p[INET6_ADDRSTRLEN + 4];
+	struct jw_mem m;
 
 	(void)now_ms;
-	if (!f)
+	jw = jw_mem_new(&m);
+	if (!jw)
 		return NULL;
-	jw = jw_new(f);
 	jw_start_array(jw);
 	n = order(t, idx);
 	for (k = 0; k < n; k++) {
@@ -459,12 +458,7 @@ char *trace_json(const struct trace *t, const char *filter, long long now_ms)
 		jw_end_object(jw);
 	}
 	jw_end_array(jw);
-	jw_destroy(jw);
-	if (fclose(f)) {
-		free(buf);
-		return NULL;
-	}
-	return buf;
+	return jw_mem_end(jw, &m);
 }
 
 static void text_ms(FILE *f, long long ms)
