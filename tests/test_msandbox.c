@@ -22,6 +22,7 @@
 #include <linux/bpf.h>
 
 #include "testlib.h"
+#include "trychild.h"
 #include "metrics.h"
 #include "msandbox.h"
 
@@ -45,7 +46,7 @@ enum try {
 };
 
 /* Exit status: 0 done, 3 refused with an error; or killed by a signal. */
-static int child(enum try t)
+static int child(int t)
 {
 	union bpf_attr attr;
 	char *argv[] = { "true", NULL };
@@ -66,7 +67,7 @@ static int child(enum try t)
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) ||
 	    monitor_sandbox(EXE_FD, dfd < 0 ? -1 : dfd))
 		return 8;
-	switch (t) {
+	switch ((enum try)t) {
 	case T_LOOP:
 		p = malloc(4 << 20);
 		if (!p || !memset(p, 1, 4 << 20))
@@ -125,25 +126,9 @@ static int child(enum try t)
 	return 9;
 }
 
-/* "ok", "refused" or "killed:N" for one try. */
 static const char *run(enum try t)
 {
-	static char out[32];
-	int st;
-	pid_t pid = fork();
-
-	if (pid == 0)
-		_exit(child(t));
-	if (pid < 0 || waitpid(pid, &st, 0) != pid)
-		return "fork";
-	if (WIFSIGNALED(st))
-		snprintf(out, sizeof(out), "killed:%d", WTERMSIG(st));
-	else
-		snprintf(out, sizeof(out), "%s",
-			 WEXITSTATUS(st) == 0 ? "ok" :
-			 WEXITSTATUS(st) == 3 ? "refused" :
-						"setup failed");
-	return out;
+	return try_in_child(child, t);
 }
 
 TEST(what_the_monitor_does_passes)

@@ -17,6 +17,7 @@
 #include <sys/wait.h>
 
 #include "testlib.h"
+#include "trychild.h"
 #include "sandbox.h"
 
 enum try {
@@ -35,7 +36,7 @@ enum try {
 };
 
 /* Exit status: 0 done, 3 refused with an error; or killed by a signal. */
-static int child(enum try t)
+static int child(int t)
 {
 	int sv[2], mfd, v = 0;
 	socklen_t l = sizeof(v);
@@ -49,7 +50,7 @@ static int child(enum try t)
 		return 9;
 	if (sandbox_worker(sv[0], 64))
 		return 8;
-	switch (t) {
+	switch ((enum try)t) {
 	case T_MALLOC:
 		p = malloc(4 << 20); /* past the mmap threshold */
 		return p && memset(p, 1, 4 << 20) ? 0 : 3;
@@ -95,25 +96,9 @@ static int child(enum try t)
 	return 9;
 }
 
-/* "ok", "refused" or "killed:N" for one try. */
 static const char *run(enum try t)
 {
-	static char out[32];
-	int st;
-	pid_t pid = fork();
-
-	if (pid == 0)
-		_exit(child(t));
-	if (pid < 0 || waitpid(pid, &st, 0) != pid)
-		return "fork";
-	if (WIFSIGNALED(st))
-		snprintf(out, sizeof(out), "killed:%d", WTERMSIG(st));
-	else
-		snprintf(out, sizeof(out), "%s",
-			 WEXITSTATUS(st) == 0 ? "ok" :
-			 WEXITSTATUS(st) == 3 ? "refused" :
-						"setup failed");
-	return out;
+	return try_in_child(child, t);
 }
 
 TEST(what_the_worker_does_passes)
