@@ -211,7 +211,7 @@ static int ag_trace(void *ctx, const struct ctl_req *r, char **reply)
 	if (!ag->trace)
 		return -ENOMEM;
 	*reply = r->verb == CTL_TRACE ?
-			 trace_json(ag->trace, f, trace_now_ms()) :
+			 trace_json(ag->trace, f) :
 			 trace_text(ag->trace, f, trace_now_ms());
 	return *reply ? 0 : -ENOMEM;
 }

@@ -434,7 +434,7 @@ static int mon_trace(void *ctx, const struct ctl_req *r, char **reply)
 		return -ENOENT;
 	}
 	*reply = r->verb == CTL_TRACE ?
-			 trace_json(m->cs->trace, f, trace_now_ms()) :
+			 trace_json(m->cs->trace, f) :
 			 trace_text(m->cs->trace, f, trace_now_ms());
 	return *reply ? 0 : -ENOMEM;
 }

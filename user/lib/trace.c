@@ -388,7 +388,7 @@ static void json_ms(struct json_writer *jw, const char *n, long long v)
 		jw_null(jw);
 }
 
-char *trace_json(const struct trace *t, const char *filter, long long now_ms)
+char *trace_json(const struct trace *t, const char *filter)
 {
 	struct json_writer *jw;
 	int idx[TRACE_IDENTS], n, k;
@@ -396,7 +396,6 @@ char *trace_json(const struct trace *t, const char *filter, long long now_ms)
 	char p[INET6_ADDRSTRLEN + 4];
 	struct jw_mem m;
 
-	(void)now_ms;
 	jw = jw_mem_new(&m);
 	if (!jw)
 		return NULL;

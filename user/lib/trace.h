@@ -103,9 +103,9 @@ enum trace_outcome trace_late_answer(struct trace *t, const char *sni,
 /* Find @ident's record (by identifier or SNI), NULL: none. */
 const struct trace_id *trace_find(const struct trace *t, const char *name);
 
-/* The trace of @filter (NULL: every identifier), as JSON or as text,
- * malloc'd (NULL: out of memory). */
-char *trace_json(const struct trace *t, const char *filter, long long now_ms);
+/* The trace of @filter (NULL: every identifier), as JSON or as text (whose
+ * ages count to @now_ms), malloc'd (NULL: out of memory). */
+char *trace_json(const struct trace *t, const char *filter);
 char *trace_text(const struct trace *t, const char *filter, long long now_ms);
 
 /* Take in the records of @json (a trace_json() array, the daemon's):
