@@ -247,3 +247,92 @@ for line in open(sys.argv[1]):
                 e[w] = e.get(w, 0) + n
 print(json.dumps(t))' "$ST_WORK/loadloop.jsonl")
 }
+
+# The newest certbot Debian ships (CERTBOT_SUITE, default sid) for the
+# certbot selftests: it needs the Python of its own release, which does not
+# run on Debian 12's libraries, so it runs chrooted in a root file system
+# of that suite (scripts/certbot-root.sh).  CERTBOT_ROOT=DIR names one;
+# otherwise acme_certbot_root builds it once into CERTBOT_CACHE
+# (/var/cache/alpnsteer-ci)/certbot-SUITE, which later runs reuse (about a
+# minute from a fast mirror; a root without the script's last mark is
+# incomplete and built again).  Outside any st_test, once per file; sets
+# CERTBOT_ROOT_DIR, or CERTBOT_ROOT_SKIP (the mirror is unreachable: the
+# root's tests are skipped, with that reason) or CERTBOT_ROOT_FAIL (it was
+# reachable and the build failed: the root's tests fail).
+acme_certbot_root() {
+	local suite=${CERTBOT_SUITE:-sid} cache=${CERTBOT_CACHE:-/var/cache/alpnsteer-ci}
+	local dir mirror=${CERTBOT_MIRROR:-http://deb.debian.org/debian} t0 log
+	CERTBOT_ROOT_DIR= CERTBOT_ROOT_SKIP= CERTBOT_ROOT_FAIL=
+	if [ -n "${CERTBOT_ROOT:-}" ]; then
+		CERTBOT_ROOT_DIR=$CERTBOT_ROOT
+		return 0
+	fi
+	dir=$cache/certbot-$suite
+	if [ -s "$dir/.alpnsteer-certbot-root" ]; then
+		CERTBOT_ROOT_DIR=$dir
+		echo "# $(cat "$dir/.alpnsteer-certbot-root") in $dir (cached)"
+		return 0
+	fi
+	if ! command -v debootstrap >/dev/null; then
+		CERTBOT_ROOT_SKIP="debootstrap is not installed"
+		return 0
+	fi
+	if ! curl -sf -o /dev/null --max-time 30 "$mirror/dists/$suite/InRelease"; then
+		CERTBOT_ROOT_SKIP="the mirror $mirror is unreachable (no $suite root for certbot)"
+		return 0
+	fi
+	mkdir -p "$cache"
+	log=$cache/certbot-$suite.log
+	t0=$(date +%s)
+	# Built beside it and renamed: a run stopped halfway leaves no root
+	# that looks complete.  Mounts into a root are only ever made in
+	# mount namespaces of their own, so none is left in it.
+	rm -rf --one-file-system "$dir.new"
+	if ! CERTBOT_MIRROR=$mirror bash "$HERE/../scripts/certbot-root.sh" "$dir.new" "$suite" > "$log" 2>&1; then
+		CERTBOT_ROOT_FAIL="scripts/certbot-root.sh $dir.new $suite failed (log: $log)"
+		tail -n 20 "$log" | sed 's/^/#   /'
+		return 0
+	fi
+	rm -rf --one-file-system "$dir"
+	mv "$dir.new" "$dir"
+	CERTBOT_ROOT_DIR=$dir
+	echo "# $(cat "$dir/.alpnsteer-certbot-root") in $dir, built in $(($(date +%s) - t0)) s"
+}
+
+# acme_root_ok: in a test using the root, skip or fail as
+# acme_certbot_root found; then write $ST_WORK/alpnsteer-host, the
+# alpnsteer that certbot's plugin runs inside the root (acme_in_root).
+acme_root_ok() {
+	[ -z "$CERTBOT_ROOT_SKIP" ] || st_skip "$CERTBOT_ROOT_SKIP"
+	if [ -n "$CERTBOT_ROOT_FAIL" ]; then
+		not_ok "$CERTBOT_ROOT_FAIL"
+		return 1
+	fi
+	printf '#!/bin/sh\nexec chroot /host %s "$@"\n' "$ALPNSTEER" > "$ST_WORK/alpnsteer-host"
+	chmod 755 "$ST_WORK/alpnsteer-host"
+}
+
+# acme_in_root ENV... -- CMD...: CMD chrooted in CERTBOT_ROOT_DIR, in the
+# server namespace and a mount namespace of its own, with only ENV (and
+# PATH) in its environment: /proc, /sys (with the bpffs), /dev,
+# /run/alpnsteer and $ST_WORK bound in, and this host's whole file system
+# tree at /host, where $ST_WORK/alpnsteer-host runs the tree's alpnsteer
+# (chroot /host): built for Debian 12, it runs on Debian 12's files, its
+# /proc/self/exe (which it execs as its TLS worker) its own binary, not a
+# loader, and its daemon's user the host's.
+acme_in_root() {
+	local envs=()
+	while [ "$1" != -- ]; do envs+=("$1"); shift; done
+	shift
+	in_srv unshare --mount --propagation private -- \
+		sh -c 'set -e
+		r=$1 w=$2
+		shift 2
+		mkdir -p "$r/host" "$r/run/alpnsteer" "$r$w"
+		mount --rbind / "$r/host"
+		for d in proc sys dev; do mount --rbind /$d "$r/$d"; done
+		mount --bind /run/alpnsteer "$r/run/alpnsteer"
+		mount --bind "$w" "$r$w"
+		exec chroot "$r" "$@"' root "$CERTBOT_ROOT_DIR" "$ST_WORK" \
+		env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin ALPNSTEER="$ST_WORK/alpnsteer-host" "${envs[@]}" "$@"
+}
