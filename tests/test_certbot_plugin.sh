@@ -72,6 +72,13 @@ a = achall(body, "example.test")
 ok("certbot annotates it as a key authorization challenge",
    isinstance(a, achallenges.KeyAuthorizationAnnotatedChallenge))
 ok("m.achall_ident: the identifier", m.achall_ident(a) == "example.test")
+# certbot 5.3 (IP identifiers): the annotated challenge has `identifier`,
+# an acme Identifier of type "ip" for an address, and `domain` is
+# deprecated; the address goes to `challenge add` as it is (alpnsteer
+# answers its reverse-name SNI).
+ipid = messages.Identifier(typ=messages.IDENTIFIER_IP, value="2001:db8::1")
+ok("m.achall_ident: an IP identifier (certbot 5.3's achall.identifier) is its address",
+   m.achall_ident(types.SimpleNamespace(identifier=ipid, domain="wrong.test")) == "2001:db8::1")
 
 conf = types.SimpleNamespace(alpnsteer_path=os.environ["ALPNSTEER"], alpnsteer_holder="certbot",
     alpnsteer_ttl="1h", alpnsteer_attach_opts="--per-source 4", alpnsteer_detach_wait="60")
