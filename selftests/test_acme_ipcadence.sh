@@ -96,7 +96,7 @@ client_renew() {
 
 # test_ipcadence WEB CLIENT
 test_ipcadence() {
-	local U i r serial prev="" fails=0 notnew=0 notdet=0 bad=0 t0 t1 times="" waits="" CERT notagent
+	local U i r serial prev="" fails=0 notnew=0 notdet=0 bad=0 t0 t1 times="" waits="" CERT notagent adds na nd nr
 	ST_WEB=$1 CLIENT=$2
 	[ "$CLIENT" != uacme ] || st_require_cmd uacme # not installed: skipped, counted
 	acme_setup || { not_ok "[$ST_WEB] set-up"; return; }
@@ -142,15 +142,22 @@ test_ipcadence() {
 		"$(acme_via 1.5.18.198.in-addr.arpa)" ipv4
 	expect_eq "[$ST_WEB] the IPv6 identifier over IPv6 (its ip6.arpa SNI)" "$(acme_via $rev6)" ipv6
 	# certbot's debug log of each renewal (a directory each: certbot
-	# rotates the logs of one directory).
+	# rotates the logs of one directory): no attach, and a remove for
+	# every add.  Usually 2 adds; fewer when pebble reused a valid
+	# authorization: PEBBLE_AUTHZREUSE=0 still reuses 1 in 100 (a new
+	# one only when rand.Intn(100) > 0), seen once in 60 identifiers.
 	if [ "$CLIENT" = certbot ]; then
-		notagent=0
+		notagent=0 adds=0
 		for r in $(seq 1 "$RENEWALS"); do
 			i=$ST_WORK/certbot/log/$r/letsencrypt.log
 			i="$(grep -c "certbot_alpnsteer:running .* attach " "$i") $(grep -c "certbot_alpnsteer:running .* challenge add " "$i") $(grep -c "certbot_alpnsteer:running .* challenge remove " "$i")"
-			[ "$i" = "0 2 2" ] || { notagent=$((notagent + 1)); echo "# renewal $r: the plugin ran attach, add, remove $i times"; }
+			read -r na nd nr <<<"$i"
+			adds=$((adds + nd))
+			[ "$na" = 0 ] && [ "$nd" = "$nr" ] && [ "$nd" -le 2 ] ||
+				{ notagent=$((notagent + 1)); echo "# renewal $r: the plugin ran attach, add, remove $i times"; }
 		done
-		expect_eq "[$ST_WEB] in each renewal the plugin only added and removed both (agent mode)" $notagent 0
+		echo "# [$ST_WEB] the plugin added $adds challenges for $((2 * RENEWALS)) identifiers (pebble reused $((2 * RENEWALS - adds)) valid authorizations)"
+		expect_eq "[$ST_WEB] in each renewal the plugin only added and removed (agent mode)" $notagent 0
 	fi
 	check "[$ST_WEB] ... $RENEWALS validations of each were steered" test \
 		"$(grep -cF " sni=1.5.18.198.in-addr.arpa to slot" /run/alpnsteer/daemon.log 2>/dev/null || echo 0)" -ge "$RENEWALS"
