@@ -66,7 +66,10 @@ expect_eq "worker holds no BPF map, program or link" "$(fd_kinds $w | grep -c 'b
 expect_eq "worker maps no BPF map (the ring buffer's pages went)" "$(grep -c 'anon_inode:bpf' /proc/$w/maps)" 0
 expect_eq "worker holds no file but /dev/null (no log, no control socket)" \
 	"$(fd_kinds $w | grep '^/' | grep -vc '^/dev/null$')" 0
-expect_eq "worker holds its socket and its epoll only, besides 0-2" "$(fd_kinds $w | wc -l)" 5
+# Issue 19: it holds each free slot's socket in advance (a steered hello
+# is answered without waiting for the monitor), and nothing else.
+expect_eq "worker holds its socket, its epoll and the free slots' sockets only, besides 0-2" \
+	"$(fd_kinds $w | wc -l)" $((5 + $(status_field 'd["pool"]["free"]')))
 expect_eq "worker may write no file (RLIMIT_FSIZE 0)" \
 	"$(awk '/^Max file size/ {print $4}' /proc/$w/limits)" 0
 expect_eq "worker may not fork (RLIMIT_NPROC 0)" \
