@@ -90,6 +90,24 @@ check "a name not pending still reaches nginx" nginx_refuses_acme $SRV4 other.te
 check "no ALPN reaches nginx" web_ok
 expect_eq "the worker still holds no BPF object after validations" "$(fd_kinds $w | grep -c 'bpf')" 0
 
+# --- the hello goes to the worker without the monitor (issue 19) ----------
+# The worker holds the free slots in advance: with the monitor stopped, a
+# validation is still answered (it used to wait for the monitor to hand
+# the slot over, and time out).  Once the monitor runs again it counts the
+# answer: the worker's DONE may be read before the ring buffer's record.
+answered4() {
+	"$ALPNSTEER" -j status | python3 -c 'import json,sys; print([x for x in json.load(sys.stdin)["challenges"] if x["identifier"] == "ps.test"][0]["answered_ipv4"])'
+}
+a0=$(answered4)
+kill -STOP $mon
+r=0
+in_cli timeout 8 /usr/bin/python3 "$HERE/check_cert.py" $SRV4 ps.test ka-ps >/dev/null 2>&1 || r=$?
+kill -CONT $mon
+expect_eq "a validation is answered while the monitor is stopped" "$r" 0
+for i in $(seq 1 50); do [ "$(answered4)" = $((a0 + 1)) ] && break; sleep 0.1; done
+expect_eq "... and counted once the monitor runs again" "$(answered4)" $((a0 + 1))
+check "... and the worker was not killed for it" test "$(worker_of $mon)" = "$w"
+
 # --- the worker killed ----------------------------------------------------
 [ "$w" -gt 1 ] && kill -KILL $w
 w2=$(wait_worker "$mon" "$w") || w2=
