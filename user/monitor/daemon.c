@@ -261,7 +261,12 @@ static int on_event(void *ctx, void *data, size_t size)
 		evaddr_via(e, via, sizeof(via));
 		p_info("steered %s%s sni=%s to slot %u", addr, via, sni,
 		       e->slot);
-		if (s->state == SLOT_FREE)
+		/* A record read late, for a slot recycled since (its worker
+		 * died, or its DONE came first and the record was read on a
+		 * later call): the kernel has disowned it, and beginning it
+		 * again would push it to free_slots twice at its recycling. */
+		if (s->state == SLOT_FREE &&
+		    kernel_owner(d, e->slot) == e->cookie)
 			slot_begin(d, e->slot, e->cookie);
 		if (s->owner == e->cookie)
 			s->ev = *e;
