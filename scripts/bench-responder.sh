@@ -196,6 +196,9 @@ for b in bins:
             b, m['peak_pss_mib'], m['peak_rss_mib'], ' + '.join('%.1f' % x for x in m['peak_rss_mib_each'])))
     u = next((r for r in rows if r['binary'] == b and r.get('burst')), None)
     if u:
-        print('| burst, %s | %d of %d answered, last answer %s ms after the first start (starts over %s ms), p50/p99 %s/%s ms, no_slot %d |' % (
-            b, u['answered'], u['dials'], f(u['last_answer_ms']), f(u['start_spread_ms']), f(u['p50_ms']), f(u['p99_ms']), u['no_slot']))
+        late = u['start_spread_ms'] > $BURST_SPREAD_MS * 1.5
+        print('| burst, %s | %d of %d answered, last answer %s ms after the first start (starts over %s ms%s), p50/p99 %s/%s ms, no_slot %d |' % (
+            b, u['answered'], u['dials'], f(u['last_answer_ms']), f(u['start_spread_ms']),
+            ': the clients could not start in time, too busy a machine' if late else '',
+            f(u['p50_ms']), f(u['p99_ms']), u['no_slot']))
 PY

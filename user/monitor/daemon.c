@@ -6,7 +6,9 @@
  * separation"; daemon_worker.c).
  *
  * One thread, one epoll: the ring buffer (steered / client closed), the
- * free slot sockets, the worker's socket, signals and a timer.
+ * free slot sockets no worker holds (each free slot is handed to the
+ * worker in advance: daemon_worker.c), the worker's socket, signals and
+ * a timer.
  * SIGTERM or SIGINT (or the draining flag set by `alpnsteer detach`) starts
  * the drain: nothing new is caught or steered, connections in flight finish,
  * and once the conns sockhash is empty everything is removed.

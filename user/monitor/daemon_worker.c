@@ -4,7 +4,8 @@
  * "Privilege separation").
  *
  * The monitor forks the worker once it has given up root, hands it each
- * busy slot's socket and the certificates of the pending names, and
+ * free slot's socket in advance (each busy one's with --forward) and the
+ * certificates of the pending names, and
  * believes nothing it sends back without checking: a message that does
  * not parse, or a slot that was never handed over, kills the worker.
  * When the worker dies, for whatever reason, its slots are recycled (the

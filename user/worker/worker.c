@@ -3,8 +3,10 @@
  * worker.c - the TLS worker: every byte from a steered client is read
  * here, and nowhere else (docs/design.md, "Privilege separation").
  *
- * The monitor forks it, hands it slot sockets (SCM_RIGHTS) as the kernel
- * steers hellos to them, and the validation certificates and keys of the
+ * The monitor forks it, hands it slot sockets (SCM_RIGHTS): each free
+ * slot as it is made, so that a steered hello is answered without a word
+ * from the monitor (with --forward, each busy slot as the kernel steers a
+ * hello to it, with its upstream), and the validation certificates and keys of the
  * pending names (DER); the worker answers the handshakes (or, with
  * --forward, relays the bytes to an upstream socket the monitor
  * connected) and says when each slot is done.  It holds no map, no
