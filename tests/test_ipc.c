@@ -209,20 +209,26 @@ TEST(descriptors)
 TEST(done_verdict)
 {
 	/* handed over, this handing: act on it */
-	CHECK_EQ(ipc_done_verdict(3, 5, 8, 5, true), IPC_ACCEPT);
+	CHECK_EQ(ipc_done_verdict(3, 5, 8, 5, true, 0), IPC_ACCEPT);
+	CHECK_EQ(ipc_done_verdict(3, 5, 8, 5, true, 4), IPC_ACCEPT);
 	/* taken back (client gone) as the worker answered: still counted */
-	CHECK_EQ(ipc_done_verdict(3, 5, 8, 5, false), IPC_LATE);
+	CHECK_EQ(ipc_done_verdict(3, 5, 8, 5, false, 5), IPC_LATE);
+	/* ... and so when the renewed slot was handed again at once (a
+	 * free slot, in advance: issue 19) before the answer was read */
+	CHECK_EQ(ipc_done_verdict(3, 5, 8, 6, true, 5), IPC_LATE);
 	/* an earlier handing: ignore */
-	CHECK_EQ(ipc_done_verdict(3, 4, 8, 5, true), IPC_STALE);
+	CHECK_EQ(ipc_done_verdict(3, 4, 8, 5, true, 0), IPC_STALE);
+	CHECK_EQ(ipc_done_verdict(3, 4, 8, 6, true, 5), IPC_STALE);
+	CHECK_EQ(ipc_done_verdict(3, 5, 8, 6, true, 0), IPC_STALE);
 	/* never handed: a handing the monitor did not make, a slot out of
 	 * the pool, handing 0 */
-	CHECK_EQ(ipc_done_verdict(3, 6, 8, 5, true), IPC_VIOLATION);
-	CHECK_EQ(ipc_done_verdict(8, 1, 8, 1, true), IPC_VIOLATION);
-	CHECK_EQ(ipc_done_verdict(0xffffffff, 1, 8, 1, true), IPC_VIOLATION);
-	CHECK_EQ(ipc_done_verdict(0, 0, 8, 0, false), IPC_VIOLATION);
+	CHECK_EQ(ipc_done_verdict(3, 6, 8, 5, true, 5), IPC_VIOLATION);
+	CHECK_EQ(ipc_done_verdict(8, 1, 8, 1, true, 0), IPC_VIOLATION);
+	CHECK_EQ(ipc_done_verdict(0xffffffff, 1, 8, 1, true, 0), IPC_VIOLATION);
+	CHECK_EQ(ipc_done_verdict(0, 0, 8, 0, false, 0), IPC_VIOLATION);
 	/* a free slot handed in advance is handed all the same: its DONE
 	 * can come before the ring buffer says who the client was */
-	CHECK_EQ(ipc_done_verdict(3, 5, 8, 5, true), IPC_ACCEPT);
+	CHECK_EQ(ipc_done_verdict(3, 5, 8, 5, true, 0), IPC_ACCEPT);
 }
 
 TEST(done_client)

@@ -128,15 +128,19 @@ int ipc_parse(const void *buf, size_t len, int nfds, bool truncated,
 }
 
 enum ipc_verdict ipc_done_verdict(__u32 idx, __u32 gen, __u32 size,
-				  __u32 cur_gen, bool handed)
+				  __u32 cur_gen, bool handed, __u32 taken_gen)
 {
 	if (idx >= size || !gen || gen > cur_gen)
 		return IPC_VIOLATION;
 	/* This handing, still the worker's; or taken back (timeout, client
 	 * gone) while the worker's answer was on its way: the handshake it
-	 * reports did happen, with this slot's client, so it is counted. */
+	 * reports did happen, with this slot's client, so it is counted.
+	 * The renewed slot is handed again at once (free, in advance), so
+	 * the handing taken back is no longer the last one. */
 	if (gen == cur_gen)
 		return handed ? IPC_ACCEPT : IPC_LATE;
+	if (gen == taken_gen)
+		return IPC_LATE;
 	return IPC_STALE;
 }
 

@@ -103,9 +103,11 @@ enum ipc_verdict {
 
 /* A worker's DONE for slot @idx, handing @gen, against the monitor's view:
  * the pool has @size slots; the slot's last handing was @cur_gen and it is
- * still with the worker when @handed. */
+ * still with the worker when @handed; @taken_gen is the handing last taken
+ * back from the worker (0: none), whose answer may still be on its way
+ * though the renewed slot was handed again at once (a free slot). */
 enum ipc_verdict ipc_done_verdict(__u32 idx, __u32 gen, __u32 size,
-				  __u32 cur_gen, bool handed);
+				  __u32 cur_gen, bool handed, __u32 taken_gen);
 
 /* Whom a DONE's handshake was with, for a slot handed free
  * (IPC_SLOT_FREE): the worker may answer before the ring buffer's record

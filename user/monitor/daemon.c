@@ -102,8 +102,10 @@ void slot_recycle(struct daemon *d, __u32 idx)
 		dtrace_slot(d, idx, TR_FAILED, "ended");
 	/* Taken back from the worker first: it closes its copy.  Its answer
 	 * may already be on the way: keep who it was for. */
-	if (d->pool.slot[idx].handed)
+	if (d->pool.slot[idx].handed) {
 		d->pool.slot[idx].taken_ev = d->pool.slot[idx].ev;
+		d->pool.slot[idx].taken_gen = d->pool.slot[idx].gen;
+	}
 	wk_cancel(d, idx);
 	err = pool_recycle(&d->pool, idx);
 

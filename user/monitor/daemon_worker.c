@@ -378,7 +378,8 @@ static bool on_msg(struct daemon *d, const void *buf, int n, int *fds, int nfds,
 	switch (ipc_done_verdict(
 		v.h.idx, v.h.gen, d->pool.size,
 		v.h.idx < d->pool.size ? d->pool.slot[v.h.idx].gen : 0,
-		v.h.idx < d->pool.size && d->pool.slot[v.h.idx].handed)) {
+		v.h.idx < d->pool.size && d->pool.slot[v.h.idx].handed,
+		v.h.idx < d->pool.size ? d->pool.slot[v.h.idx].taken_gen : 0)) {
 	case IPC_VIOLATION:
 		snprintf(
 			why, sizeof(why),
@@ -390,6 +391,9 @@ static bool on_msg(struct daemon *d, const void *buf, int n, int *fds, int nfds,
 		return true;
 	case IPC_LATE:
 		s = &d->pool.slot[v.h.idx];
+		/* Once: a second DONE for it is stale. */
+		if (v.h.gen == s->taken_gen && v.h.gen != s->gen)
+			s->taken_gen = 0;
 		if (v.h.arg == IPC_ANSWERED) {
 			slot_answered(d, v.h.idx, &s->taken_ev, v.name);
 			/* Traced failed at the take-back: it was not. */
