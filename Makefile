@@ -43,8 +43,9 @@ USER_DIRS := $(patsubst %/,%,$(wildcard user/*/))
 ALL_CFLAGS := $(CPPFLAGS) $(CFLAGS) $(WARN) -D_GNU_SOURCE -Iinclude -Iuser \
 	$(addprefix -I,$(USER_DIRS)) -I$(OUTPUT) $(NL_CFLAGS)
 LDLIBS := -lbpf -lelf -lz -lssl -lcrypto -lseccomp $(NL_LIBS)
-# the agent: json-c for the store's entries, libcurl for etcd's JSON gateway
-LDLIBS += -ljson-c -lcurl
+# the agent: json-c for the store's entries (libcurl, for etcd's JSON
+# gateway, is dlopen'ed where it is used: user/agent/curl_dl.h)
+LDLIBS += -ljson-c
 # sd-bus: the keeper's own transient scope under systemd (user/lifecycle/keeper_scope.c)
 LDLIBS += $(shell $(PKG_CONFIG) --libs libsystemd 2>/dev/null || echo -lsystemd)
 BPF_CFLAGS := -O2 -g -Wall -Werror -target bpf -D__TARGET_ARCH_$(ARCH) \

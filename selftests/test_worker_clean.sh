@@ -44,6 +44,13 @@ agent_case() {
 	mon=$(monitor)
 	w=$(wait_worker "$mon") || w=
 	check "the monitor ($mon) has a confined worker" test -n "$w"
+	# libcurl is loaded only where etcd is spoken (user/agent/curl_dl.h):
+	# linked, it and its thirty libraries were 4 MiB resident in each.
+	for p in "$mon" "$w"; do
+		echo "# pid $p: VmRSS $(st "$p" VmRSS) kB, $(awk '{print $6}' /proc/$p/maps | grep -c '\.so') library mappings"
+	done
+	check "the monitor maps no libcurl" sh -c "! grep -q libcurl /proc/$mon/maps"
+	check "the worker maps no libcurl" sh -c "! grep -q libcurl /proc/$w/maps"
 	n=$(scan "$mon" "$tok")
 	echo "# key authorization in the monitor's memory: $n"
 	check "the scan finds the key authorization in the monitor ($n)" test "${n:-0}" -gt 0
