@@ -663,6 +663,11 @@ int alpnsteer_verdict(struct __sk_buff *skb)
 	if (!info)
 		return SK_PASS;
 	__builtin_memset(info, 0, sizeof(*info));
+	/* A hello whose ALPN offers no acme-tls/1 is the webserver's
+	 * whatever its later extensions say (and one that breaks the rules
+	 * after its ALPN is the webserver's to refuse): the walk stops
+	 * there, most hellos' key shares and padding unread. */
+	info->alpn_decides = 1;
 	src.skb = skb;
 	src.base = base;
 	rc = ch_parse(&src, skb->len - base, info);
