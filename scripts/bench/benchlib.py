@@ -368,13 +368,14 @@ def cpureport(d):
     # BASELINE: the new binary against the older one, both attached, paired
     # by repetition like everything against direct
     pairs = {}
-    for ld in loads:
+    has_base = 'attached-baseline' in configs
+    for ld in loads if has_base else []:
         for a_, b_ in (('attached', 'direct'), ('attached-baseline', 'direct'),
                        ('attached', 'attached-baseline')):
             A = {r['rep']: r for r in ok if r['load'] == ld and r['config'] == a_}
             B = {r['rep']: r for r in ok if r['load'] == ld and r['config'] == b_}
             reps = sorted(set(A) & set(B))
-            if not reps or 'attached-baseline' not in (a_, b_):
+            if not reps:
                 continue
             pairs['%s/%s - %s' % (ld, a_, b_)] = {
                 'reps': len(reps),
