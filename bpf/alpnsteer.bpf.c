@@ -651,7 +651,7 @@ int alpnsteer_verdict(struct __sk_buff *skb)
 	/* Most connections to the port are decided by their first byte: a
 	 * plain request, or anything but a TLS handshake record, is not
 	 * ours.  Said here, before the scratch buffer is looked up and its
-	 * 452 bytes cleared for a parse that would end at the same byte
+	 * 464 bytes cleared for a parse that would end at the same byte
 	 * (ch_parse()'s first test). */
 	if (skb->len <= base || bpf_skb_load_bytes(skb, base, &first, 1) ||
 	    first != TLS_CT_HANDSHAKE) {
