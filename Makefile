@@ -5,7 +5,8 @@
 #   make test       unit tests, no root needed
 #   make selftest   root: real programs, network namespaces, nginx, openssl
 #   make fuzz       libFuzzer on the ClientHello parser, FUZZ_SECONDS long
-#   make bench      root: alpnsteer vs. direct vs. splitters, CPU per connection, ~16 min
+#   make bench      root: alpnsteer vs. direct vs. splitters, CPU per connection,
+#                   the responder against the single daemon, ~19 min
 #   make install    PREFIX=/usr/local DESTDIR= (see "Installation paths")
 #   make deb        $(OUTPUT)/alpnsteer_VERSION_ARCH.deb (debhelper)
 #   make vmtest-systemd  root: the package's units under systemd, in qemu
@@ -70,7 +71,7 @@ ALPNSTEER_VERSION := $(shell git describe --tags --dirty 2>/dev/null || \
 endif
 ALPNSTEER_VERSION ?= $(VERSION_FILE)
 
-.PHONY: bench-agent bench-cpu format-check
+.PHONY: bench-agent bench-cpu bench-responder format-check
 .PHONY: all test selftest fuzz check install install-main install-certbot install-user uninstall deb clean help format bench demo docs FORCE
 .DELETE_ON_ERROR:
 
@@ -153,6 +154,20 @@ demo:
 bench: all
 	$(Q)selftests/isolate.sh bench scripts/bench/bench.sh $(OUTPUT)
 	$(Q)selftests/isolate.sh benchcpu scripts/bench/cpu.sh $(OUTPUT)
+	$(Q)$(MAKE) --no-print-directory bench-responder
+
+# root: the built-in responder against the single daemon from before the
+# privilege split (BASELINE=, a binary or a revision, built out of tree):
+# handshakes per wall second, p50/p99 latency with CLIENTS concurrent
+# clients, memory of monitor + worker, a 240-dial burst (~3 min with the
+# defaults; also run by make bench).  Results in $(OUTPUT)/bench/responder.*
+BASELINE ?= d7d487f
+bench-responder: all
+	$(Q)mkdir -p $(OUTPUT)/bench
+	$(Q)BASELINE=$(BASELINE) RESULTS=$(OUTPUT)/bench/responder.jsonl \
+		selftests/isolate.sh benchrsp scripts/bench-responder.sh $(OUTPUT) \
+		>$(OUTPUT)/bench/responder.md
+	$(Q)cat $(OUTPUT)/bench/responder.md
 
 # root: the CPU alpnsteer adds per new connection (direct / attached /
 # detached, fixed work, ~6 min; also run by make bench).  REPS= PLAIN_N=
@@ -303,6 +318,7 @@ help:
 	@echo '  check     test + fuzz (30 s) + selftest: what CI runs (root)'
 	@echo '  bench     root: throughput/latency vs. direct and splitters, CPU per connection (~16 min)'
 	@echo '  bench-cpu root: the CPU alpnsteer adds per new connection (~6 min)'
+	@echo '  bench-responder  root: responder handshakes/s, p50/p99, memory, a burst, vs. BASELINE= (~3 min)'
 	@echo '  demo      root: certificates from a local ACME CA through alpnsteer'
 	@echo '  install   binary, hooks, units, man page, certbot plugin into $$(DESTDIR)$$(PREFIX)'
 	@echo '  install-user  create the alpnsteer system user (sysusers.d)'
