@@ -56,7 +56,11 @@ BPF_OBJS := $(patsubst bpf/%.c,$(OUTPUT)/bpf/%.o,$(BPF_SRCS))
 BPF_HDRS := $(wildcard bpf/*.h) $(wildcard include/*.h)
 MAIN_SRC := $(wildcard user/cli/main.c user/*/main.c)
 MAIN_OBJ := $(patsubst user/%.c,$(OUTPUT)/obj/%.o,$(MAIN_SRC))
-USER_SRCS := $(filter-out $(MAIN_SRC),$(wildcard user/*.c user/*/*.c))
+# The TLS worker's own small image (user/worker/worker_main.c): its code,
+# OpenSSL and libseccomp only, linked from the same archive.
+WORKER_MAIN := user/worker/worker_main.c
+WORKER_LDLIBS := -lssl -lcrypto -lseccomp
+USER_SRCS := $(filter-out $(MAIN_SRC) $(WORKER_MAIN),$(wildcard user/*.c user/*/*.c))
 USER_OBJS := $(patsubst user/%.c,$(OUTPUT)/obj/%.o,$(USER_SRCS))
 USER_HDRS := $(wildcard user/*.h user/*/*.h) $(wildcard include/*.h)
 TEST_SRCS := $(wildcard tests/test_*.c)
@@ -76,7 +80,7 @@ ALPNSTEER_VERSION ?= $(VERSION_FILE)
 .PHONY: all test selftest fuzz check install install-main install-certbot install-user uninstall deb clean help format bench demo docs FORCE
 .DELETE_ON_ERROR:
 
-all: $(OUTPUT)/alpnsteer
+all: $(OUTPUT)/alpnsteer $(OUTPUT)/alpnsteer-worker
 
 $(OUTPUT) $(OUTPUT)/obj $(OUTPUT)/tests $(OUTPUT)/bpf:
 	$(Q)mkdir -p $@
@@ -121,6 +125,10 @@ $(OUTPUT)/obj/libalpnsteer.a: $(USER_OBJS)
 $(OUTPUT)/alpnsteer: $(MAIN_OBJ) $(OUTPUT)/obj/libalpnsteer.a
 	$(call msg,BINARY,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) $^ -o $@ $(LDLIBS)
+
+$(OUTPUT)/alpnsteer-worker: $(patsubst user/%.c,$(OUTPUT)/obj/%.o,$(WORKER_MAIN)) $(OUTPUT)/obj/libalpnsteer.a
+	$(call msg,BINARY,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) $^ -o $@ $(WORKER_LDLIBS)
 
 $(OUTPUT)/tests/%: tests/%.c tests/testlib.h $(OUTPUT)/obj/libalpnsteer.a | $(OUTPUT)/tests
 	$(call msg,TEST-CC,$@)
@@ -239,6 +247,9 @@ install: install-main install-certbot
 
 install-main: all
 	install -D -m 0755 $(OUTPUT)/alpnsteer $(DESTDIR)$(SBINDIR)/alpnsteer
+	@# Where the daemon looks for it: ../libexec/alpnsteer/ from its own
+	@# binary (user/monitor/daemon_worker.c, worker_image_open()).
+	install -D -m 0755 $(OUTPUT)/alpnsteer-worker $(DESTDIR)$(PREFIX)/libexec/alpnsteer/alpnsteer-worker
 	install -d $(DESTDIR)$(HOOKDIR) $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSUSERSDIR)
 	install -m 0755 $(HOOKS) $(DESTDIR)$(HOOKDIR)/
 	@# The units name /usr/local/sbin/alpnsteer (make install's default,
@@ -280,12 +291,13 @@ install-user:
 # Leaves the user (files it wrote may remain) and anything attached.
 uninstall:
 	rm -f $(DESTDIR)$(SBINDIR)/alpnsteer $(DESTDIR)$(MANDIR)/man8/alpnsteer.8 \
+		$(DESTDIR)$(PREFIX)/libexec/alpnsteer/alpnsteer-worker \
 		$(DESTDIR)$(BASHCOMPDIR)/alpnsteer $(DESTDIR)$(SYSUSERSDIR)/alpnsteer.conf \
 		$(addprefix $(DESTDIR)$(UNITDIR)/,$(notdir $(UNITS))) \
 		$(addprefix $(DESTDIR)$(HOOKDIR)/,$(notdir $(HOOKS))) \
 		$(DESTDIR)$(DOCDIR)/README.md $(addprefix $(DESTDIR)$(DOCDIR)/,$(DOCS))
 	rm -rf $(DESTDIR)$(PYTHONDIR)/certbot_alpnsteer $(DESTDIR)$(PYTHONDIR)/$(CERTBOT_EGG)
-	-rmdir $(DESTDIR)$(HOOKDIR) $(DESTDIR)$(PREFIX)/lib/alpnsteer \
+	-rmdir $(DESTDIR)$(HOOKDIR) $(DESTDIR)$(PREFIX)/lib/alpnsteer $(DESTDIR)$(PREFIX)/libexec/alpnsteer \
 		$(DESTDIR)$(DOCDIR)/docs $(DESTDIR)$(DOCDIR)
 
 # The Debian package, built by dpkg-buildpackage in a copy of the tree

@@ -51,6 +51,10 @@ agent_case() {
 	done
 	check "the monitor maps no libcurl" sh -c "! grep -q libcurl /proc/$mon/maps"
 	check "the worker maps no libcurl" sh -c "! grep -q libcurl /proc/$w/maps"
+	# The worker's own image (alpnsteer-worker): OpenSSL and libseccomp,
+	# none of the monitor's libraries.
+	expect_eq "the worker runs alpnsteer-worker" "$(basename "$(readlink /proc/$w/exe)")" alpnsteer-worker
+	check "the worker maps no libbpf or libsystemd" sh -c "! grep -Eq 'libbpf|libsystemd|libnl|libjson' /proc/$w/maps"
 	n=$(scan "$mon" "$tok")
 	echo "# key authorization in the monitor's memory: $n"
 	check "the scan finds the key authorization in the monitor ($n)" test "${n:-0}" -gt 0

@@ -612,24 +612,24 @@ int daemon_run(const struct daemon_opts *o, int ready_fd)
 	struct alpnsteer_bpf *k;
 	int err, logfd = o->log_fd;
 
-	/* The TLS worker is exec'd from this, clean of what we hold by
-	 * then (docs/design.md, "The worker"): opened now, as root, so that
+	/* The TLS worker is exec'd from its image, clean of what we hold
+	 * by then (docs/design.md, "The worker"): opened now, as root, so that
 	 * a later upgrade of the file changes nothing, and no path is
 	 * looked up after the privilege drop. */
-	d.exe_fd = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
+	d.exe_fd = worker_image_open();
 	/* Never fd 3, where the worker's socket goes before the exec: the
 	 * seccomp filter allows an exec of this descriptor number only. */
 	if (d.exe_fd >= 0 && d.exe_fd <= WORKER_IPC_FD) {
 		int hi = fcntl(d.exe_fd, F_DUPFD_CLOEXEC, WORKER_IPC_FD + 1);
+		int e = errno;
 
 		close(d.exe_fd);
-		d.exe_fd = hi;
+		d.exe_fd = hi < 0 ? -e : hi;
 	}
 	if (d.exe_fd < 0) {
-		err = -errno;
-		p_err("cannot open the daemon's own binary: %s",
-		      strerror(-err));
-		p_hint("the TLS worker is started from /proc/self/exe: a /proc with the daemon's own pid is needed");
+		err = d.exe_fd;
+		p_err("cannot open the TLS worker's image: %s", strerror(-err));
+		p_hint("it is alpnsteer-worker beside alpnsteer or in ../libexec/alpnsteer/, else /proc/self/exe: a /proc with the daemon's own pid is needed");
 		goto out;
 	}
 	/* The trace's memory is bounded (trace.h) and taken once. */

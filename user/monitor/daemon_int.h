@@ -65,7 +65,7 @@ struct daemon {
 	/* The TLS worker (docs/design.md, "Privilege separation"). */
 	pid_t wpid; /* 0: none running */
 	int wfd; /* our end of its socket, -1: none */
-	int exe_fd; /* our own binary, opened as root: the worker's image */
+	int exe_fd; /* the worker's image, opened as root (worker_image_open()) */
 	/* --metrics-file's directory (O_PATH), opened before the seccomp
 	 * filter, which lets files be created in it only */
 	int metrics_dfd;
@@ -136,6 +136,10 @@ void dtrace_prepare(struct daemon *d);
 void dmetrics(struct daemon *d);
 
 /* daemon_worker.c: the TLS worker, seen from the monitor. */
+/* The worker's image, opened as root before the drop: alpnsteer-worker
+ * beside our binary or in ../libexec/alpnsteer/, else our own binary.
+ * A descriptor, or -errno. */
+int worker_image_open(void);
 int wk_start(struct daemon *d);
 void wk_on_io(struct daemon *d, unsigned int events);
 void wk_on_sigchld(struct daemon *d);

@@ -20,7 +20,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <limits.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -463,9 +465,68 @@ void wk_on_io(struct daemon *d, unsigned int events)
 	}
 }
 
+/* @path, if it is a worker image root may trust: a regular file owned by
+ * root (or by us) that nobody else may write.  Opened as root, so a file
+ * anyone could replace would be an easy way into the worker. */
+static int image_open(const char *path)
+{
+	struct stat st;
+	int fd;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode) ||
+	    (st.st_uid && st.st_uid != geteuid()) ||
+	    (st.st_mode & (S_IWGRP | S_IWOTH))) {
+		p_warn("%s: not a root-owned file only root may write; not used",
+		       path);
+		close(fd);
+		return -EPERM;
+	}
+	return fd;
+}
+
+int worker_image_open(void)
+{
+	char self[PATH_MAX], path[PATH_MAX + 64], *slash;
+	ssize_t n;
+	int fd;
+
+	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (n > 0) {
+		self[n] = '\0';
+		slash = strrchr(self, '/');
+		if (slash) {
+			*slash = '\0';
+			/* Beside it: the build tree. */
+			snprintf(path, sizeof(path), "%s/alpnsteer-worker",
+				 self);
+			fd = image_open(path);
+			if (fd >= 0)
+				return fd;
+			/* PREFIX/sbin/alpnsteer and
+			 * PREFIX/libexec/alpnsteer/alpnsteer-worker, as make
+			 * install and the package lay them out. */
+			snprintf(path, sizeof(path),
+				 "%s/../libexec/alpnsteer/alpnsteer-worker",
+				 self);
+			fd = image_open(path);
+			if (fd >= 0)
+				return fd;
+		}
+	}
+	/* Not installed with it: our own binary's worker mode
+	 * (WORKER_ARGV1), the same code with every library mapped. */
+	p_info("no alpnsteer-worker beside %s: the TLS worker is exec'd from alpnsteer itself",
+	       n > 0 ? self : "/proc/self/exe");
+	fd = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
+	return fd < 0 ? -errno : fd;
+}
+
 /*
- * In the child: become the worker by exec'ing our own binary
- * (worker_exec_main()).  A fork alone left it a copy of everything the
+ * In the child: become the worker by exec'ing its image
+ * (worker_image_open(); worker_exec_main()).  A fork alone left it a copy of everything the
  * monitor held, and in agent mode everything the agent held before the
  * keeper's fork: every key authorization was found in its memory.
  */
@@ -494,7 +555,7 @@ wk_exec(const struct daemon *d, int sock, pid_t monitor)
 		_exit(127);
 	syscall(SYS_execveat, exe, "", argv, environ, AT_EMPTY_PATH);
 	p_err("cannot start the TLS worker: execveat: %s", strerror(errno));
-	p_hint("the daemon's user must be allowed to execute the alpnsteer binary");
+	p_hint("the daemon's user must be allowed to execute alpnsteer-worker (or alpnsteer)");
 	_exit(127);
 }
 
