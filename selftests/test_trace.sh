@@ -17,6 +17,11 @@
 #                 such.  Then a second order with one remote behind MSS 536
 #                 (answered) and one whose hello is split before its ALPN
 #                 (traced `split`).  The trace is printed as # lines.
+#   draining      a validation held mid-handshake keeps a detach draining;
+#                 an acme-tls/1 hello for the pending name sent then on a
+#                 socket caught before (a blocking echo server's, port
+#                 8444) reaches the server whole and is traced `draining`,
+#                 in the log too.
 #   metrics       --metrics-file written by the daemon, `status --metrics`:
 #                 promtool check metrics passes, values match status -j.
 #   agent         the same trace through the agent, kept after it detached,
@@ -137,6 +142,73 @@ test_no_slot() {
 	wait_for 'd["counters"]["steered"]' 1 100
 	cli_py "$HERE/check_cert.py" $SRV4 n.test ka-n.test --source 198.18.22.2 >/dev/null 2>&1
 	check "with the one slot held, the next hello: no_slot" wait_outcome n.test 198.18.22.2 no_slot
+}
+
+# A hello the verdict sees while draining: only a socket caught before the
+# drain, silent until then, and still caught.  The reaper lets a quiet
+# socket go at the drain's first tick (100 ms), one a reader sleeps on
+# after a second (bpf/alpnsteer.bpf.c, reap_one()): so the "webserver"
+# here is blocksrv.py (a blocking echo server) on a second steered port,
+# and the client speaks at once after `detach` returns.  A validation held
+# mid-handshake keeps the drain going meanwhile.
+test_draining() {
+	local i
+	check "attach --port 443 --port 8444 --handshake-timeout 60" \
+		as attach --port 443 --port 8444 --handshake-timeout 60
+	st_defer as detach --all --wait=20
+	"$ALPNSTEER" challenge add d.test ka-d.test
+	cli_py "$HERE/abuse.py" hold $SRV4 d.test 60 --source 198.18.21.2 >/dev/null &
+	local hold=$!
+	ST_PIDS+=($hold)
+	check "a validation held mid-handshake" wait_for 'd["pool"]["in_use"]' 1 100
+	rm -f "$ST_WORK/dr.in" "$ST_WORK/dr.out"
+	mkfifo "$ST_WORK/dr.in"
+	cat > "$ST_WORK/dr.py" <<-'EOF'
+	import socket, ssl, sys
+	s = socket.create_connection((sys.argv[1], 8444))
+	ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+	ctx.check_hostname = False
+	ctx.verify_mode = ssl.CERT_NONE
+	ctx.set_alpn_protocols(['acme-tls/1'])
+	inc, out = ssl.MemoryBIO(), ssl.MemoryBIO()
+	obj = ctx.wrap_bio(inc, out, server_hostname='d.test')
+	try:
+	    obj.do_handshake()
+	except ssl.SSLWantReadError:
+	    pass
+	hello = out.read()
+	print('connected', flush=True)
+	sys.stdin.readline()
+	s.sendall(hello)
+	s.settimeout(10)
+	got = b''
+	while len(got) < len(hello):
+	    b = s.recv(65536)
+	    if not b:
+	        break
+	    got += b
+	print('echoed' if got == hello else 'lost: %d of %d bytes back' % (len(got), len(hello)), flush=True)
+	EOF
+	cli_py "$ST_WORK/dr.py" $SRV4 < "$ST_WORK/dr.in" > "$ST_WORK/dr.out" 2>&1 &
+	local cli=$!
+	ST_PIDS+=($cli)
+	exec 8>"$ST_WORK/dr.in"
+	for i in $(seq 1 100); do grep -q connected "$ST_WORK/dr.out" && break; sleep 0.1; done
+	sleep 0.3 # blocksrv's thread asleep in recv()
+	check "detach (the held validation keeps it draining)" as detach
+	echo go >&8
+	exec 8>&-
+	wait $cli
+	expect_eq "a hello sent on a caught socket now reaches the server, whole" \
+		"$(tail -n1 "$ST_WORK/dr.out")" echoed
+	expect_eq "... counted passed_draining" "$(counter passed_draining)" 1
+	check "... traced draining" wait_outcome d.test 198.18.4.2 draining
+	expect_eq "... the held one is not traced yet (in its handshake)" "$(outcome_of d.test 198.18.21.2)" ""
+	check "the log has it: trace: d.test draining from 198.18.4.2" \
+		grep -q "trace: d.test draining from 198.18.4.2 port [0-9]* (198.18.4.0/24)" /run/alpnsteer/daemon.log
+	expect_eq "still draining while the validation is held" "$(status_field 'd.get("lifecycle")')" draining
+	kill $hold 2>/dev/null
+	check "detach --wait ends once the held client is gone" as detach --wait=60
 }
 
 # five_check ORDER JSON_OUT: each dial of the validator's output traced
@@ -300,6 +372,8 @@ test_agent() {
 
 st_setup
 st_dmesg_mark
+st_spawn nsenter --net=/var/run/netns/$ST_SRV python3 "$HERE/blocksrv.py" 8444 "$ST_WORK/blk.json"
+wait_port 127.0.0.1 8444
 for i in 21 22 23; do
 	ip -n $ST_CLI addr add 198.18.$i.2/32 dev $ST_V1
 	ip -n $ST_CLI addr add 198.18.$i.3/32 dev $ST_V1
@@ -311,6 +385,7 @@ ip -n $ST_SRV route add 198.18.16.0/20 dev $ST_V0
 ip -n $ST_SRV -6 route add fd00:b1::/32 dev $ST_V0
 st_test outcomes test_outcomes
 st_test no_slot test_no_slot
+st_test draining test_draining
 st_test five test_five
 st_test metrics test_metrics
 st_test agent test_agent
