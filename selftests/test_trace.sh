@@ -22,6 +22,12 @@
 #                 socket caught before (a blocking echo server's, port
 #                 8444) reaches the server whole and is traced `draining`,
 #                 in the log too.
+#   members       who reads the trace (docs/design.md, "The control
+#                 socket"): a --control-group member sees the records of
+#                 the challenges it added only, removed ones included;
+#                 not root's, nor SNIs never pending, nor their clients;
+#                 its status --metrics only its identifiers' series; root
+#                 sees all.
 #   metrics       --metrics-file written by the daemon, `status --metrics`:
 #                 promtool check metrics passes, values match status -j.
 #   agent         the same trace through the agent, kept after it detached,
@@ -211,6 +217,50 @@ test_draining() {
 	check "detach --wait ends once the held client is gone" as detach --wait=60
 }
 
+member() { setpriv --reuid=65534 --regid=65534 --clear-groups "$ST_WORK/alpnsteer-copy" "$@" 2>&1; }
+member2() { setpriv --reuid=65533 --regid=65534 --clear-groups "$ST_WORK/alpnsteer-copy" "$@" 2>&1; }
+# idents JSON: the records' identifiers (an SNI never pending: "sni:NAME")
+idents() {
+	python3 -c '
+import json, sys
+try:
+    t = json.loads(sys.argv[1])
+except ValueError:
+    print("not JSON: " + sys.argv[1][:200]); sys.exit()
+print(" ".join(sorted(x["identifier"] or "sni:" + x["sni"] for x in t)))' "$1"
+}
+# series FILE: the identifiers of the per-identifier series of a metrics text
+series() { grep -o 'identifier="[^"]*"' "$1" | sort -u | cut -d'"' -f2 | tr '\n' ' ' | sed 's/ $//'; }
+
+test_members() {
+	local out
+	check "attach --control-group nogroup" as attach --control-group nogroup
+	st_defer as detach --all --wait=20
+	"$ALPNSTEER" challenge add r.test ka-r
+	check "a member adds m.test" member challenge add m.test ka-m
+	check "another member adds o.test" member2 challenge add o.test ka-o
+	for n in r m o; do
+		cli_py "$HERE/check_cert.py" $SRV4 $n.test ka-$n --source 198.18.21.2 >/dev/null 2>&1
+	done
+	tls $SRV4 --alpn acme-tls/1 --sni nobody.test >/dev/null
+	check "traced" wait_outcome nobody.test 198.18.4.2 not_pending
+	expect_eq "root reads every record" "$(idents "$(trace_json)")" "m.test o.test r.test sni:nobody.test"
+	expect_eq "a member reads only the challenge it added" "$(idents "$(member challenge trace -j)")" "m.test"
+	expect_eq "... asking for root's by name: nothing" "$(idents "$(member challenge trace -j r.test)")" ""
+	out=$(member challenge trace)
+	check "... its text lists m.test, nothing of root's or the other member's" \
+		bash -c '[[ "$1" == *m.test* && "$1" != *r.test* && "$1" != *o.test* && "$1" != *nobody.test* ]]' _ "$out"
+	expect_eq "the other member reads its own" "$(idents "$(member2 challenge trace -j)")" "o.test"
+	check "the member removes m.test" member challenge remove m.test
+	expect_eq "... and still reads its record (removed)" \
+		"$(member challenge trace -j | python3 -c 'import json,sys; print(" ".join(x["identifier"] + ":" + x["state"] for x in json.load(sys.stdin)))')" \
+		"m.test:removed"
+	member status --metrics > "$ST_WORK/member.prom"
+	expect_eq "a member's status --metrics: its identifier's series only" "$(series "$ST_WORK/member.prom")" "m.test"
+	"$ALPNSTEER" status --metrics > "$ST_WORK/root.prom"
+	expect_eq "root's: every identifier's" "$(series "$ST_WORK/root.prom")" "m.test o.test r.test"
+}
+
 # five_check ORDER JSON_OUT: each dial of the validator's output traced
 # with the outcome it should have (a split remote: split; others answered)
 five_check() {
@@ -382,11 +432,15 @@ for i in 1 2 3 a; do
 	ip -n $ST_CLI addr add fd00:b1:$i::2/128 dev $ST_V1 nodad
 done
 ip -n $ST_SRV route add 198.18.16.0/20 dev $ST_V0
+# The binary where the nobody user can run it (members).
+cp "$ALPNSTEER" "$ST_WORK/alpnsteer-copy"
+chmod 755 "$ST_WORK/alpnsteer-copy"
 ip -n $ST_SRV -6 route add fd00:b1::/32 dev $ST_V0
 st_test outcomes test_outcomes
 st_test no_slot test_no_slot
 st_test draining test_draining
 st_test five test_five
+st_test members test_members
 st_test metrics test_metrics
 st_test agent test_agent
 check "no kernel WARN" st_dmesg_clean

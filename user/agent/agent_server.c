@@ -164,6 +164,9 @@ static int ag_add(void *ctx, const struct ctl_req *r, char **reply)
 			r->id.name);
 		return -EAGAIN;
 	}
+	/* Its trace record now, with its owner (agent_trace_pull()): the
+	 * daemon's knows only the agent, root. */
+	agent_trace_pull(ag);
 	*reply = ctl_msg("ok");
 	return 1;
 }
@@ -182,6 +185,8 @@ static int ag_remove(void *ctx, const struct ctl_req *r, char **reply)
 	rc = ctl_member_check(r, ag->policy, true, c->owner, reply);
 	if (rc)
 		return rc;
+	/* The record's owner is known while the challenge is in the set. */
+	agent_trace_pull(ag);
 	agent_drop(ag, c - ag->set.v);
 	agent_sync(ag);
 	*reply = ctl_msg("ok");
@@ -204,6 +209,7 @@ static int ag_trace(void *ctx, const struct ctl_req *r, char **reply)
 {
 	struct agent *ag = ctx;
 	const char *f = r->ident ? r->id.sni : NULL;
+	struct trace_view v = ctl_trace_view(r->uid, ag->policy);
 
 	agent_trace_pull(ag);
 	if (!ag->trace)
@@ -211,8 +217,8 @@ static int ag_trace(void *ctx, const struct ctl_req *r, char **reply)
 	if (!ag->trace)
 		return -ENOMEM;
 	*reply = r->verb == CTL_TRACE ?
-			 trace_json(ag->trace, f) :
-			 trace_text(ag->trace, f, trace_now_ms());
+			 trace_json(ag->trace, f, &v) :
+			 trace_text(ag->trace, f, trace_now_ms(), &v);
 	return *reply ? 0 : -ENOMEM;
 }
 

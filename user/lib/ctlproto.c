@@ -332,6 +332,25 @@ int ctl_policy_load(const char *path, struct ctl_policy *p, char *err,
 	return rc;
 }
 
+/* A member's view of the trace: the names root's policy gives members
+ * are theirs to watch, whoever added them; with no policy a member may
+ * add any name, which makes no name its own but those it added. */
+static bool policy_names(const void *arg, const char *name)
+{
+	const struct ctl_policy *p = arg;
+
+	return p && p->nr >= 0 && ctl_policy_allows(p, name);
+}
+
+struct trace_view ctl_trace_view(uid_t uid, const struct ctl_policy *policy)
+{
+	struct trace_view v = { .uid = uid,
+				.may_see = policy_names,
+				.arg = policy };
+
+	return v;
+}
+
 /* ---- the monitor's server ---- */
 
 struct mon_ctx {
@@ -390,6 +409,8 @@ static int mon_add(void *ctx, const struct ctl_req *r, char **reply)
 	if (c) {
 		c->expires = r->ttl ? time(NULL) + r->ttl : 0;
 		c->owner = r->uid;
+		if (cs->trace)
+			trace_owner(cs->trace, c->sni, r->uid);
 	}
 	*reply = ctl_msg("ok");
 	return 1;
@@ -428,14 +449,15 @@ static int mon_trace(void *ctx, const struct ctl_req *r, char **reply)
 {
 	struct mon_ctx *m = ctx;
 	const char *f = r->ident ? r->id.sni : NULL;
+	struct trace_view v = ctl_trace_view(r->uid, m->policy);
 
 	if (!m->cs->trace) {
 		*reply = ctl_msg("error: no validation trace kept here");
 		return -ENOENT;
 	}
 	*reply = r->verb == CTL_TRACE ?
-			 trace_json(m->cs->trace, f) :
-			 trace_text(m->cs->trace, f, trace_now_ms());
+			 trace_json(m->cs->trace, f, &v) :
+			 trace_text(m->cs->trace, f, trace_now_ms(), &v);
 	return *reply ? 0 : -ENOMEM;
 }
 

@@ -10,6 +10,7 @@
 
 #include "acme_cert.h"
 #include "challenges.h"
+#include "trace.h"
 
 /*
  * The control protocol, one request per message, spoken on the monitor's
@@ -104,6 +105,12 @@ bool ctl_policy_allows(const struct ctl_policy *p, const char *name);
  * decide through it. */
 int ctl_member_check(const struct ctl_req *r, const struct ctl_policy *policy,
 		     bool pending, uid_t owner, char **reply);
+
+/* What @uid reads of a validation trace: root everything; a member the
+ * records of the challenges it added, and, with root's @policy (not
+ * without: members may then add any name), those of the names it gives
+ * members.  @policy must outlive the view. */
+struct trace_view ctl_trace_view(uid_t uid, const struct ctl_policy *policy);
 
 /* The monitor's server over its challenges (ctl_dispatch() with them):
  * ctl_apply() as root, ctl_apply_as() as @who. */
