@@ -16,7 +16,8 @@
 #             hook in agent mode, detached after the grace
 #   service   alpnsteer.service start/stop, alpnsteer-forward@10443 start/stop
 #   journal   alpnsteer.service: each traced hello is a journal entry with
-#             the ALPNSTEER_TRACE_* fields (answered, not_pending)
+#             the ALPNSTEER_TRACE_* fields (answered, not_pending); the
+#             attach and agent steps check their validations' entries
 #   score     systemd-analyze security of each unit, 3.0 or better
 #   purge     apt purge with each unit active in turn (and one failed):
 #             no unit listed, no process, no pin, nothing in /run/alpnsteer
@@ -274,6 +275,27 @@ check "... enabled and started none of them" bash -c "! systemctl is-active -q a
 check "the alpnsteer user exists" getent passwd alpnsteer > /dev/null
 step_end
 
+# The validation trace's journal entries (docs/usage.md, "challenge
+# trace").  trace_entries SNI: those for SNI, one JSON a line
+trace_entries() { journalctl -b -o json --no-pager ALPNSTEER_TRACE_SNI="$1" 2>/dev/null; }
+# trace_fields SNI: "FIELD=value ..." of the last such entry
+trace_fields() {
+	trace_entries "$1" | tail -n1 | python3 -c '
+import json, sys
+e = json.loads(sys.stdin.read() or "{}")
+ks = ["IDENT", "SNI", "OUTCOME", "DETAIL", "CLIENT", "PORT", "NET", "FAMILY"]
+print(" ".join("%s=%s" % (k, e.get("ALPNSTEER_TRACE_" + k)) for k in ks),
+      "SYSLOG_IDENTIFIER=%s" % e.get("SYSLOG_IDENTIFIER"), "PRIORITY=%s" % e.get("PRIORITY"))'
+}
+wait_entry() { # wait_entry SNI: until the journal has one for SNI (10 s)
+	local i
+	for i in $(seq 1 100); do
+		[ -n "$(trace_entries "$1")" ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
 # ---------------------------------------------------------------------
 step attach
 load_start
@@ -291,6 +313,10 @@ check "uacme issue attach.vm.test (uacme-hook.sh)" \
 echo "#   issuance took $(echo "$t $(date +%s.%N)" | awk '{ printf "%.1f", $2 - $1 }') s"
 check "... the certificate is pebble's for attach.vm.test" cert_ok "$W/uacme/attach.vm.test/cert.pem" attach.vm.test
 check "... validated through alpnsteer (steered)" grep -q 'sni=attach.vm.test to slot' $RUN/daemon.log
+# the attach unit's daemon: its stderr is daemon.log, the trace the journal's
+check "... its trace in the journal (the unit's \$JOURNAL_STREAM)" wait_entry attach.vm.test
+expect "... outcome and client" "$(trace_fields attach.vm.test | grep -o 'OUTCOME=[a-z_]* DETAIL= CLIENT=[^ ]*')" \
+	"OUTCOME=answered DETAIL= CLIENT=$CA4"
 read -r gets bad <<< "$(load_stop)"
 echo "#   load: $gets GETs, $bad failed"
 check "GETs to nginx were served meanwhile" test "$gets" -gt 0
@@ -332,6 +358,9 @@ check "uacme issue agent.vm.test (uacme-hook.sh, agent mode)" \
 t=$(date +%s.%N)
 check "... the certificate is pebble's for agent.vm.test" cert_ok "$W/uacme/agent.vm.test/cert.pem" agent.vm.test
 check "... validated through alpnsteer (steered)" grep -q 'sni=agent.vm.test to slot' $RUN/daemon.log
+check "... its trace in the journal (the agent's daemon)" wait_entry agent.vm.test
+expect "... outcome and client" "$(trace_fields agent.vm.test | grep -o 'OUTCOME=[a-z_]* DETAIL= CLIENT=[^ ]*')" \
+	"OUTCOME=answered DETAIL= CLIENT=$CA4"
 check "the agent detaches after its grace" wait_for 'd["state"]' detached 300
 echo "#   detached $(echo "$t $(date +%s.%N)" | awk '{ printf "%.1f", $2 - $1 }') s after uacme ended (grace 2 s)"
 read -r gets bad <<< "$(load_stop)"
@@ -366,25 +395,6 @@ step_end
 # validation from vca (answered) and one acme-tls/1 hello for a name
 # nobody added (not_pending).
 step journal
-# trace_entries SNI: the journal's trace entries for SNI, one JSON a line
-trace_entries() { journalctl -b -o json --no-pager ALPNSTEER_TRACE_SNI="$1" 2>/dev/null; }
-# trace_fields SNI: "FIELD=value ..." of the last such entry
-trace_fields() {
-	trace_entries "$1" | tail -n1 | python3 -c '
-import json, sys
-e = json.loads(sys.stdin.read() or "{}")
-ks = ["IDENT", "SNI", "OUTCOME", "DETAIL", "CLIENT", "PORT", "NET", "FAMILY"]
-print(" ".join("%s=%s" % (k, e.get("ALPNSTEER_TRACE_" + k)) for k in ks),
-      "SYSLOG_IDENTIFIER=%s" % e.get("SYSLOG_IDENTIFIER"), "PRIORITY=%s" % e.get("PRIORITY"))'
-}
-wait_entry() { # wait_entry SNI: until the journal has one for SNI (10 s)
-	local i
-	for i in $(seq 1 100); do
-		[ -n "$(trace_entries "$1")" ] && return 0
-		sleep 0.1
-	done
-	return 1
-}
 check "systemctl start alpnsteer.service" systemctl start alpnsteer.service
 check "... attached" wait_for 'd["attached"]' True 100
 check "challenge add journal.vm.test" alpnsteer challenge add journal.vm.test tok.vmj
