@@ -35,6 +35,8 @@ except ValueError:
     print("not JSON: " + sys.argv[1][:200]); sys.exit()
 print(" ".join(sorted(x["identifier"] or "sni:" + x["sni"] for x in t)))' "$out"
 }
+# listed MEMBER: the identifiers MEMBER's challenge list shows
+listed() { $1 -j challenge list | python3 -c 'import json,sys; print(" ".join(sorted(c["identifier"] for c in json.load(sys.stdin))))'; }
 pending() { "$ALPNSTEER" -j challenge list 2>/dev/null | python3 -c 'import json,sys; print(" ".join(sorted(c["identifier"] for c in json.load(sys.stdin))))'; }
 
 test_agent_owners() {
@@ -51,6 +53,8 @@ test_agent_owners() {
 	check "a member cannot remove root's challenge (exit $r)" test $r != 0
 	check "root's a.test still validates with root's key authorization" valid $SRV4 a.test root-ka
 	check "a member adds its own name" member challenge add m.test m-ka
+	expect_eq "a member lists its own pending challenge only" "$(listed member)" "m.test"
+	expect_eq "... another member none" "$(listed member2)" ""
 	out=$(member2 challenge add m.test other-ka) && r=0 || r=$?
 	check "another member cannot replace it (exit $r)" test $r != 0
 	out=$(member2 challenge remove m.test) && r=0 || r=$?
@@ -63,7 +67,8 @@ test_agent_owners() {
 	expect_eq "pending: a.test m.test" "$(pending)" "a.test m.test"
 	# Who reads the trace (docs/design.md, "The control socket").
 	expect_eq "root reads the whole trace through the agent" "$(traced)" "a.test m.test m2.test"
-	expect_eq "a member reads the records of its own challenges only" "$(traced member)" "m.test m2.test"
+	expect_eq "a member reads the records of its own challenges only (m.test is root's since root replaced it)" \
+		"$(traced member)" "m2.test"
 	expect_eq "... the other member none" "$(traced member2)" ""
 }
 

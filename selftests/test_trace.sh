@@ -26,8 +26,8 @@
 #                 socket"): a --control-group member sees the records of
 #                 the challenges it added only, removed ones included;
 #                 not root's, nor SNIs never pending, nor their clients;
-#                 its status --metrics only its identifiers' series; root
-#                 sees all.
+#                 its status --metrics only its identifiers' series, its
+#                 challenge list only its challenges; root sees all.
 #   metrics       --metrics-file written by the daemon, `status --metrics`:
 #                 promtool check metrics passes, values match status -j.
 #   agent         the same trace through the agent, kept after it detached,
@@ -251,6 +251,12 @@ test_members() {
 	check "... its text lists m.test, nothing of root's or the other member's" \
 		bash -c '[[ "$1" == *m.test* && "$1" != *r.test* && "$1" != *o.test* && "$1" != *nobody.test* ]]' _ "$out"
 	expect_eq "the other member reads its own" "$(idents "$(member2 challenge trace -j)")" "o.test"
+	expect_eq "challenge list: a member lists its own pending challenge only" \
+		"$(idents "$(member -j challenge list)")" "m.test"
+	expect_eq "... root lists all" "$(idents "$("$ALPNSTEER" -j challenge list)")" "m.test o.test r.test"
+	out=$(member challenge list)
+	check "... the member's table neither" \
+		bash -c '[[ "$1" == *m.test* && "$1" != *r.test* && "$1" != *o.test* ]]' _ "$out"
 	check "the member removes m.test" member challenge remove m.test
 	expect_eq "... and still reads its record (removed)" \
 		"$(member challenge trace -j | python3 -c 'import json,sys; print(" ".join(x["identifier"] + ":" + x["state"] for x in json.load(sys.stdin)))')" \

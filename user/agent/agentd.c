@@ -187,10 +187,11 @@ void agent_trace_pull(struct agent *ag)
 	if (reply[0] == '[')
 		trace_merge_json(ag->trace, reply);
 	free(reply);
-	/* Who added each: the daemon's records say root (the agent hands
-	 * them all); ours keep the owner once set (trace_merge_json()). */
+	/* Who added each (the last add, as the monitor's own trace has
+	 * it): the daemon's records say root, the agent hands them all;
+	 * ours keep the owner once set (trace_merge_json()). */
 	for (i = 0; i < ag->set.nr; i++)
-		if (ag->set.v[i].handed && ag->set.v[i].owner)
+		if (ag->set.v[i].handed)
 			trace_owner(ag->trace, ag->set.v[i].ident,
 				    ag->set.v[i].owner);
 }

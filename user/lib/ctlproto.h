@@ -119,10 +119,11 @@ int ctl_apply_as(struct challenges *cs, char *req, char **reply,
 		 const struct ctl_caller *who);
 /* A reply, formatted (malloc'd; NULL: out of memory). */
 char *ctl_msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-/* The JSON array of challenges that `list` answers (malloc'd, NULL when
- * out of memory: the reply is then "error: ...", never cut short). */
-char *ctl_list_json(struct challenges *cs);
+/* The JSON array of the challenges @v may read (NULL: all; the trace's
+ * rule, ctl_trace_view()) that `list` answers (malloc'd, NULL when out
+ * of memory: the reply is then "error: ...", never cut short). */
+char *ctl_list_json(struct challenges *cs, const struct trace_view *v);
 /* The same as a text table (`table`). */
-char *ctl_list_table(struct challenges *cs);
+char *ctl_list_table(struct challenges *cs, const struct trace_view *v);
 
 #endif

@@ -332,14 +332,17 @@ static const char *state_of(const struct trace_id *x)
 /* Least privilege: a --control-group member reads what concerns the
  * names it may validate, not other users' names nor every client's
  * address. */
+bool trace_may_read(const struct trace_view *v, uid_t owner, const char *name)
+{
+	if (!v || !v->uid || owner == v->uid)
+		return true;
+	return v->may_see && v->may_see(v->arg, name);
+}
+
 static bool visible(const struct trace_id *x, const struct trace_view *v)
 {
-	if (!v || !v->uid)
-		return true;
-	if (x->ident[0] && x->owner == v->uid)
-		return true;
-	return v->may_see &&
-	       v->may_see(v->arg, x->ident[0] ? x->ident : x->sni);
+	return x->ident[0] ? trace_may_read(v, x->owner, x->ident) :
+			     trace_may_read(v, 0, x->sni);
 }
 
 static bool wanted(const struct trace_id *x, const char *filter,

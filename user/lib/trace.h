@@ -119,6 +119,11 @@ struct trace_view {
 	const void *arg;
 };
 
+/* May @v read what concerns identifier @name, added by @owner (0: root;
+ * pass one no member has, 0, for an SNI never pending)?  The trace and
+ * the `list` of both control sockets decide through it. */
+bool trace_may_read(const struct trace_view *v, uid_t owner, const char *name);
+
 /* The trace of @filter (NULL: every identifier) that @v may read, as
  * JSON or as text (whose ages count to @now_ms), malloc'd (NULL: out of
  * memory). */
