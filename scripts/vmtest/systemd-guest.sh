@@ -317,6 +317,7 @@ check "... validated through alpnsteer (steered)" grep -q 'sni=attach.vm.test to
 check "... its trace in the journal (the unit's \$JOURNAL_STREAM)" wait_entry attach.vm.test
 expect "... outcome and client" "$(trace_fields attach.vm.test | grep -o 'OUTCOME=[a-z_]* DETAIL= CLIENT=[^ ]*')" \
 	"OUTCOME=answered DETAIL= CLIENT=$CA4"
+echo "#   (its entries' unit: $(trace_entries attach.vm.test | tail -n1 | python3 -c 'import json,sys; print(json.load(sys.stdin).get("_SYSTEMD_UNIT"))'))"
 read -r gets bad <<< "$(load_stop)"
 echo "#   load: $gets GETs, $bad failed"
 check "GETs to nginx were served meanwhile" test "$gets" -gt 0
