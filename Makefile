@@ -5,7 +5,8 @@
 #   make test       unit tests, no root needed
 #   make selftest   root: real programs, network namespaces, nginx, openssl
 #   make fuzz       libFuzzer on the ClientHello parser, FUZZ_SECONDS long
-#   make bench      root: alpnsteer vs. direct vs. splitters, CPU per connection, ~16 min
+#   make bench      root: alpnsteer vs. direct vs. splitters, CPU per connection,
+#                   the responder against the single daemon, ~19 min
 #   make install    PREFIX=/usr/local DESTDIR= (see "Installation paths")
 #   make deb        $(OUTPUT)/alpnsteer_VERSION_ARCH.deb (debhelper)
 #   make vmtest-systemd  root: the package's units under systemd, in qemu
@@ -42,8 +43,9 @@ USER_DIRS := $(patsubst %/,%,$(wildcard user/*/))
 ALL_CFLAGS := $(CPPFLAGS) $(CFLAGS) $(WARN) -D_GNU_SOURCE -Iinclude -Iuser \
 	$(addprefix -I,$(USER_DIRS)) -I$(OUTPUT) $(NL_CFLAGS)
 LDLIBS := -lbpf -lelf -lz -lssl -lcrypto -lseccomp $(NL_LIBS)
-# the agent: json-c for the store's entries, libcurl for etcd's JSON gateway
-LDLIBS += -ljson-c -lcurl
+# the agent: json-c for the store's entries (libcurl, for etcd's JSON
+# gateway, is dlopen'ed where it is used: user/agent/curl_dl.h)
+LDLIBS += -ljson-c
 # sd-bus: the keeper's own transient scope under systemd (user/lifecycle/keeper_scope.c)
 LDLIBS += $(shell $(PKG_CONFIG) --libs libsystemd 2>/dev/null || echo -lsystemd)
 BPF_CFLAGS := -O2 -g -Wall -Werror -target bpf -D__TARGET_ARCH_$(ARCH) \
@@ -54,7 +56,11 @@ BPF_OBJS := $(patsubst bpf/%.c,$(OUTPUT)/bpf/%.o,$(BPF_SRCS))
 BPF_HDRS := $(wildcard bpf/*.h) $(wildcard include/*.h)
 MAIN_SRC := $(wildcard user/cli/main.c user/*/main.c)
 MAIN_OBJ := $(patsubst user/%.c,$(OUTPUT)/obj/%.o,$(MAIN_SRC))
-USER_SRCS := $(filter-out $(MAIN_SRC),$(wildcard user/*.c user/*/*.c))
+# The TLS worker's own small image (user/worker/worker_main.c): its code,
+# OpenSSL and libseccomp only, linked from the same archive.
+WORKER_MAIN := user/worker/worker_main.c
+WORKER_LDLIBS := -lssl -lcrypto -lseccomp
+USER_SRCS := $(filter-out $(MAIN_SRC) $(WORKER_MAIN),$(wildcard user/*.c user/*/*.c))
 USER_OBJS := $(patsubst user/%.c,$(OUTPUT)/obj/%.o,$(USER_SRCS))
 USER_HDRS := $(wildcard user/*.h user/*/*.h) $(wildcard include/*.h)
 TEST_SRCS := $(wildcard tests/test_*.c)
@@ -70,11 +76,11 @@ ALPNSTEER_VERSION := $(shell git describe --tags --dirty 2>/dev/null || \
 endif
 ALPNSTEER_VERSION ?= $(VERSION_FILE)
 
-.PHONY: bench-agent bench-cpu format-check
+.PHONY: bench-agent bench-cpu bench-responder format-check
 .PHONY: all test selftest fuzz check install install-main install-certbot install-user uninstall deb clean help format bench demo docs FORCE
 .DELETE_ON_ERROR:
 
-all: $(OUTPUT)/alpnsteer
+all: $(OUTPUT)/alpnsteer $(OUTPUT)/alpnsteer-worker
 
 $(OUTPUT) $(OUTPUT)/obj $(OUTPUT)/tests $(OUTPUT)/bpf:
 	$(Q)mkdir -p $@
@@ -120,6 +126,10 @@ $(OUTPUT)/alpnsteer: $(MAIN_OBJ) $(OUTPUT)/obj/libalpnsteer.a
 	$(call msg,BINARY,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) $^ -o $@ $(LDLIBS)
 
+$(OUTPUT)/alpnsteer-worker: $(patsubst user/%.c,$(OUTPUT)/obj/%.o,$(WORKER_MAIN)) $(OUTPUT)/obj/libalpnsteer.a
+	$(call msg,BINARY,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) $^ -o $@ $(WORKER_LDLIBS)
+
 $(OUTPUT)/tests/%: tests/%.c tests/testlib.h $(OUTPUT)/obj/libalpnsteer.a | $(OUTPUT)/tests
 	$(call msg,TEST-CC,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) -Itests $< $(OUTPUT)/obj/libalpnsteer.a -o $@ $(LDLIBS)
@@ -153,6 +163,20 @@ demo:
 bench: all
 	$(Q)selftests/isolate.sh bench scripts/bench/bench.sh $(OUTPUT)
 	$(Q)selftests/isolate.sh benchcpu scripts/bench/cpu.sh $(OUTPUT)
+	$(Q)$(MAKE) --no-print-directory bench-responder
+
+# root: the built-in responder against the single daemon from before the
+# privilege split (BASELINE=, a binary or a revision, built out of tree):
+# handshakes per wall second, p50/p99 latency with CLIENTS concurrent
+# clients, memory of monitor + worker, a 240-dial burst (~3 min with the
+# defaults; also run by make bench).  Results in $(OUTPUT)/bench/responder.*
+BASELINE ?= d7d487f
+bench-responder: all
+	$(Q)mkdir -p $(OUTPUT)/bench
+	$(Q)BASELINE=$(BASELINE) RESULTS=$(OUTPUT)/bench/responder.jsonl \
+		selftests/isolate.sh benchrsp scripts/bench-responder.sh $(OUTPUT) \
+		>$(OUTPUT)/bench/responder.md
+	$(Q)cat $(OUTPUT)/bench/responder.md
 
 # root: the CPU alpnsteer adds per new connection (direct / attached /
 # detached, fixed work, ~6 min; also run by make bench).  REPS= PLAIN_N=
@@ -223,6 +247,9 @@ install: install-main install-certbot
 
 install-main: all
 	install -D -m 0755 $(OUTPUT)/alpnsteer $(DESTDIR)$(SBINDIR)/alpnsteer
+	@# Where the daemon looks for it: ../libexec/alpnsteer/ from its own
+	@# binary (user/monitor/daemon_worker.c, worker_image_open()).
+	install -D -m 0755 $(OUTPUT)/alpnsteer-worker $(DESTDIR)$(PREFIX)/libexec/alpnsteer/alpnsteer-worker
 	install -d $(DESTDIR)$(HOOKDIR) $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSUSERSDIR)
 	install -m 0755 $(HOOKS) $(DESTDIR)$(HOOKDIR)/
 	@# The units name /usr/local/sbin/alpnsteer (make install's default,
@@ -264,12 +291,13 @@ install-user:
 # Leaves the user (files it wrote may remain) and anything attached.
 uninstall:
 	rm -f $(DESTDIR)$(SBINDIR)/alpnsteer $(DESTDIR)$(MANDIR)/man8/alpnsteer.8 \
+		$(DESTDIR)$(PREFIX)/libexec/alpnsteer/alpnsteer-worker \
 		$(DESTDIR)$(BASHCOMPDIR)/alpnsteer $(DESTDIR)$(SYSUSERSDIR)/alpnsteer.conf \
 		$(addprefix $(DESTDIR)$(UNITDIR)/,$(notdir $(UNITS))) \
 		$(addprefix $(DESTDIR)$(HOOKDIR)/,$(notdir $(HOOKS))) \
 		$(DESTDIR)$(DOCDIR)/README.md $(addprefix $(DESTDIR)$(DOCDIR)/,$(DOCS))
 	rm -rf $(DESTDIR)$(PYTHONDIR)/certbot_alpnsteer $(DESTDIR)$(PYTHONDIR)/$(CERTBOT_EGG)
-	-rmdir $(DESTDIR)$(HOOKDIR) $(DESTDIR)$(PREFIX)/lib/alpnsteer \
+	-rmdir $(DESTDIR)$(HOOKDIR) $(DESTDIR)$(PREFIX)/lib/alpnsteer $(DESTDIR)$(PREFIX)/libexec/alpnsteer \
 		$(DESTDIR)$(DOCDIR)/docs $(DESTDIR)$(DOCDIR)
 
 # The Debian package, built by dpkg-buildpackage in a copy of the tree
@@ -303,6 +331,7 @@ help:
 	@echo '  check     test + fuzz (30 s) + selftest: what CI runs (root)'
 	@echo '  bench     root: throughput/latency vs. direct and splitters, CPU per connection (~16 min)'
 	@echo '  bench-cpu root: the CPU alpnsteer adds per new connection (~6 min)'
+	@echo '  bench-responder  root: responder handshakes/s, p50/p99, memory, a burst, vs. BASELINE= (~3 min)'
 	@echo '  demo      root: certificates from a local ACME CA through alpnsteer'
 	@echo '  install   binary, hooks, units, man page, certbot plugin into $$(DESTDIR)$$(PREFIX)'
 	@echo '  install-user  create the alpnsteer system user (sysusers.d)'

@@ -630,6 +630,7 @@ int alpnsteer_verdict(struct __sk_buff *skb)
 	ch_src_t src = { .base = 0 };
 	struct ch_info *info;
 	__u32 zero = 0, base = 0;
+	__u8 first;
 	int rc;
 
 	/* Not caught by us (inserted by hand?): the webserver's. */
@@ -647,10 +648,26 @@ int alpnsteer_verdict(struct __sk_buff *skb)
 	}
 	if (st->proxy_seen)
 		count(AC_PROXIED);
+	/* Most connections to the port are decided by their first byte: a
+	 * plain request, or anything but a TLS handshake record, is not
+	 * ours.  Said here, before the scratch buffer is looked up and its
+	 * 464 bytes cleared for a parse that would end at the same byte
+	 * (ch_parse()'s first test). */
+	if (skb->len <= base || bpf_skb_load_bytes(skb, base, &first, 1) ||
+	    first != TLS_CT_HANDSHAKE) {
+		st->verdict = AS_NOT_TLS;
+		count(AC_NOT_TLS);
+		return SK_PASS;
+	}
 	info = bpf_map_lookup_elem(&ch_scratch, &zero);
 	if (!info)
 		return SK_PASS;
 	__builtin_memset(info, 0, sizeof(*info));
+	/* A hello whose ALPN offers no acme-tls/1 is the webserver's
+	 * whatever its later extensions say (and one that breaks the rules
+	 * after its ALPN is the webserver's to refuse): the walk stops
+	 * there, most hellos' key shares and padding unread. */
+	info->alpn_decides = 1;
 	src.skb = skb;
 	src.base = base;
 	rc = ch_parse(&src, skb->len - base, info);

@@ -59,6 +59,12 @@ struct ch_info {
 	__u64 ext_low[4]; /* types 0..255, one bit each */
 	__u16 ext_high[CH_MAX_EXTENSIONS]; /* the others, as a list */
 	__u32 nr_high;
+	/* In, set by the caller after zeroing: the walk stops at an ALPN
+	 * extension that does not offer acme-tls/1 (CH_OK, acme 0), for a
+	 * caller to whom such a hello is decided whatever follows.  An
+	 * acme-tls/1 hello is still walked to its end (SNI, duplicates). */
+	__u32 alpn_decides;
+	__u32 ext_steps; /* extension headers read, both walks together */
 };
 
 #ifdef __bpf__
@@ -70,6 +76,9 @@ typedef struct ch_skb {
 	__u32 base;
 } ch_src_t;
 #define CH_FUNC static __noinline
+/* Keep a mask the compiler could prove redundant, so that the verifier,
+ * which may not follow the compiler's reasoning, sees the bound too. */
+#define CH_BARRIER(v) asm volatile("" : "+r"(v))
 static __always_inline int ch_load(ch_src_t *src, __u32 off, void *to,
 				   __u32 len)
 {
@@ -86,6 +95,7 @@ typedef struct ch_buf {
 	__u32 len;
 } ch_src_t;
 #define CH_FUNC static inline
+#define CH_BARRIER(v) (void)(v)
 static inline int ch_load(ch_src_t *src, __u32 off, void *to, __u32 len)
 {
 	if (off > src->len || len > src->len - off)
@@ -113,6 +123,7 @@ struct ch_walk {
 	struct ch_info *out;
 	__u32 off, end, lim;
 	int err;
+	int at_alpn; /* the extension walk stopped after the ALPN */
 };
 
 static inline __u32 ch_be16(const __u8 *p)
@@ -254,8 +265,10 @@ static inline int ch_ext_dup(struct ch_info *out, __u32 type)
 
 	if (type < 256) {
 		__u64 bit = 1ULL << (type & 63);
-		__u32 word = (type >> 6) & 3;
+		__u32 word = type >> 6;
 
+		CH_BARRIER(word);
+		word &= 3;
 		if (out->ext_low[word] & bit)
 			return 1;
 		out->ext_low[word] |= bit;
@@ -284,6 +297,10 @@ static long ch_ext_step(__u64 i, void *ctx)
 
 	if (w->off >= w->end)
 		return 1;
+	/* One limit for both walks together (ch_parse()). */
+	if (w->out->ext_steps >= CH_MAX_EXTENSIONS)
+		return 1;
+	w->out->ext_steps++;
 	if (w->off + 4 > w->end) {
 		w->err = CH_MALFORMED;
 		return 1;
@@ -314,6 +331,11 @@ static long ch_ext_step(__u64 i, void *ctx)
 	if (type == TLS_EXT_ALPN && !w->out->alpn_off) {
 		w->out->alpn_off = w->off + 4;
 		w->out->alpn_end = w->off + 4 + len;
+		if (w->out->alpn_decides) {
+			w->off += 4 + len;
+			w->at_alpn = 1;
+			return 1;
+		}
 	} else if (type == TLS_EXT_SERVER_NAME && !w->out->sni_off) {
 		w->out->sni_off = w->off + 4;
 		w->out->sni_end = w->off + 4 + len;
@@ -407,6 +429,19 @@ CH_FUNC int ch_parse(ch_src_t *src, __u32 avail, struct ch_info *out)
 	err = CH_OK;
 	if (out->alpn_off)
 		err = ch_parse_alpn(src, out->alpn_off, out->alpn_end, out);
+	/* Stopped at the ALPN (alpn_decides): without acme-tls/1 nothing
+	 * later can make the hello one to steer, so the rest is not read;
+	 * with it, the walk goes on for the SNI and the duplicate rule. */
+	if (w.at_alpn && !err) {
+		if (!out->acme)
+			return CH_OK;
+		w.at_alpn = 0;
+		CH_LOOP(CH_MAX_EXTENSIONS, ch_ext_step, &w);
+		if (w.err && w.err != CH_PARTIAL) {
+			out->acme = 0;
+			return w.err;
+		}
+	}
 	if (!err && out->sni_off)
 		err = ch_parse_sni(src, out->sni_off, out->sni_end, out);
 	/* Only a hello that parses (as far as it goes) may ever be

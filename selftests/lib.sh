@@ -210,7 +210,7 @@ print("" if d["usable"] else d["missing"] or "?")' 2>/dev/null) || {
 
 # st_test NAME FUNCTION [ARGS...]
 st_test() {
-	local name=$1 rc n p f sk res
+	local name=$1 rc n p f sk res st
 	shift
 	if [ -n "${ST_ONLY:-}" ] && [[ " $ST_ONLY " != *" $name "* ]]; then
 		return 0
@@ -229,8 +229,14 @@ st_test() {
 		trap 'exit 130' INT TERM
 		"$@"
 	)
-	rc=$?
-	read -r rc n p f sk < "$res" 2>/dev/null || { n=$ST_N p=0 f=0 sk=0; }
+	st=$?
+	# The subshell's EXIT trap writes "rc n pass fail skip"; a test
+	# killed before it ran (SIGKILL, a crash of bash) wrote nothing,
+	# and that is a failure, never a pass.
+	if ! read -r rc n p f sk < "$res" 2>/dev/null || [ -z "$sk" ]; then
+		n=$((ST_N + 1)) p=0 f=1 sk=0 rc=0
+		echo "not ok $n - $name ended without its result (exit status $st)"
+	fi
 	rm -f "$res"
 	ST_N=$n
 	ST_PASS=$((ST_PASS + p))

@@ -5,7 +5,8 @@
 # another member's, and, with root's /etc/alpnsteer/control-names, only
 # for its names and their subdomains: the rule of the daemon's
 # control.sock (test_harden.sh, control_group_owners), through the
-# agent.  One function per test (lib.sh, st_test), each with its own
+# agent; and a member reads only its own names' trace records.  One
+# function per test (lib.sh, st_test), each with its own
 # agent.
 . "$(dirname "$0")/lib.sh"
 
@@ -22,6 +23,20 @@ start_agent() {
 member() { setpriv --reuid=65534 --regid=65534 --clear-groups "$ST_WORK/alpnsteer-copy" "$@" 2>&1; }
 member2() { setpriv --reuid=65533 --regid=65534 --clear-groups "$ST_WORK/alpnsteer-copy" "$@" 2>&1; }
 valid() { "${CHECK[@]}" "$@" >/dev/null 2>&1; }
+# traced [MEMBER]: the identifiers of the trace root (or MEMBER) reads
+traced() {
+	local out
+	if [ -n "${1:-}" ]; then out=$($1 challenge trace -j); else out=$("$ALPNSTEER" challenge trace -j); fi
+	python3 -c '
+import json, sys
+try:
+    t = json.loads(sys.argv[1])
+except ValueError:
+    print("not JSON: " + sys.argv[1][:200]); sys.exit()
+print(" ".join(sorted(x["identifier"] or "sni:" + x["sni"] for x in t)))' "$out"
+}
+# listed MEMBER: the identifiers MEMBER's challenge list shows
+listed() { $1 -j challenge list | python3 -c 'import json,sys; print(" ".join(sorted(c["identifier"] for c in json.load(sys.stdin))))'; }
 pending() { "$ALPNSTEER" -j challenge list 2>/dev/null | python3 -c 'import json,sys; print(" ".join(sorted(c["identifier"] for c in json.load(sys.stdin))))'; }
 
 test_agent_owners() {
@@ -38,6 +53,8 @@ test_agent_owners() {
 	check "a member cannot remove root's challenge (exit $r)" test $r != 0
 	check "root's a.test still validates with root's key authorization" valid $SRV4 a.test root-ka
 	check "a member adds its own name" member challenge add m.test m-ka
+	expect_eq "a member lists its own pending challenge only" "$(listed member)" "m.test"
+	expect_eq "... another member none" "$(listed member2)" ""
 	out=$(member2 challenge add m.test other-ka) && r=0 || r=$?
 	check "another member cannot replace it (exit $r)" test $r != 0
 	out=$(member2 challenge remove m.test) && r=0 || r=$?
@@ -48,6 +65,11 @@ test_agent_owners() {
 	check "a member adds m2.test" member challenge add m2.test x
 	check "... and may remove its own" member challenge remove m2.test
 	expect_eq "pending: a.test m.test" "$(pending)" "a.test m.test"
+	# Who reads the trace (docs/design.md, "The control socket").
+	expect_eq "root reads the whole trace through the agent" "$(traced)" "a.test m.test m2.test"
+	expect_eq "a member reads the records of its own challenges only (m.test is root's since root replaced it)" \
+		"$(traced member)" "m2.test"
+	expect_eq "... the other member none" "$(traced member2)" ""
 }
 
 test_agent_policy() {
@@ -68,6 +90,11 @@ test_agent_policy() {
 	check "... which validates" valid $SRV4 www.shop.test shop-ka
 	check "root adds any name" "$ALPNSTEER" challenge add www.bank.test bank-ka
 	expect_eq "pending: root's and the member's allowed one" "$(pending)" "www.bank.test www.shop.test"
+	check "root adds x.shop.test" "$ALPNSTEER" challenge add x.shop.test x-ka
+	expect_eq "a member reads its own and the members' names' records (root's x.shop.test)" \
+		"$(traced member)" "www.shop.test x.shop.test"
+	expect_eq "... another member the members' names' too" "$(traced member2)" "www.shop.test x.shop.test"
+	expect_eq "root reads all" "$(traced)" "www.bank.test www.shop.test x.shop.test"
 	as agent stop
 	chmod 666 /etc/alpnsteer/control-names
 	out=$(as agent --control-group nogroup --grace 1s 2>&1) && r=0 || r=$?

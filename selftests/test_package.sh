@@ -62,7 +62,7 @@ WITH_CERTBOT=0
 dpkg-query -W -f '${db:Status-Status}' python3-certbot 2>/dev/null | grep -qx installed && WITH_CERTBOT=1
 src=$out/deb/src
 # Every file the package installs, where Debian expects it.
-want="$INST $HOOKS/dehydrated-hook.sh $HOOKS/uacme-hook.sh $HOOKS/prepost-hook.sh
+want="$INST /usr/libexec/alpnsteer/alpnsteer-worker $HOOKS/dehydrated-hook.sh $HOOKS/uacme-hook.sh $HOOKS/prepost-hook.sh
 	/usr/lib/sysusers.d/alpnsteer.conf /etc/default/alpnsteer
 	/usr/share/doc/alpnsteer/README.md /usr/share/doc/alpnsteer/copyright"
 for u in $UNITS; do want="$want /lib/systemd/system/$u"; done
@@ -102,7 +102,7 @@ test_make_install_staging() {
 		not_ok "make install DESTDIR=DIR (PREFIX=/usr/local)"
 	fi
 	missing=
-	for f in sbin/alpnsteer lib/alpnsteer/hooks/uacme-hook.sh lib/alpnsteer/hooks/dehydrated-hook.sh \
+	for f in sbin/alpnsteer libexec/alpnsteer/alpnsteer-worker lib/alpnsteer/hooks/uacme-hook.sh lib/alpnsteer/hooks/dehydrated-hook.sh \
 		lib/alpnsteer/hooks/prepost-hook.sh lib/systemd/system/alpnsteer.service \
 		lib/systemd/system/alpnsteer-attach.service lib/systemd/system/alpnsteer-forward@.service \
 		lib/systemd/system/alpnsteer-agent.service lib/sysusers.d/alpnsteer.conf share/man/man8/alpnsteer.8 \

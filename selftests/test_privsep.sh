@@ -66,7 +66,10 @@ expect_eq "worker holds no BPF map, program or link" "$(fd_kinds $w | grep -c 'b
 expect_eq "worker maps no BPF map (the ring buffer's pages went)" "$(grep -c 'anon_inode:bpf' /proc/$w/maps)" 0
 expect_eq "worker holds no file but /dev/null (no log, no control socket)" \
 	"$(fd_kinds $w | grep '^/' | grep -vc '^/dev/null$')" 0
-expect_eq "worker holds its socket and its epoll only, besides 0-2" "$(fd_kinds $w | wc -l)" 5
+# Issue 19: it holds each free slot's socket in advance (a steered hello
+# is answered without waiting for the monitor), and nothing else.
+expect_eq "worker holds its socket, its epoll and the free slots' sockets only, besides 0-2" \
+	"$(fd_kinds $w | wc -l)" $((5 + $(status_field 'd["pool"]["free"]')))
 expect_eq "worker may write no file (RLIMIT_FSIZE 0)" \
 	"$(awk '/^Max file size/ {print $4}' /proc/$w/limits)" 0
 expect_eq "worker may not fork (RLIMIT_NPROC 0)" \
@@ -86,6 +89,24 @@ check "the certificate passes every CA rule (IPv6)" valid $SRV6 ps.test ka-ps
 check "a name not pending still reaches nginx" nginx_refuses_acme $SRV4 other.test
 check "no ALPN reaches nginx" web_ok
 expect_eq "the worker still holds no BPF object after validations" "$(fd_kinds $w | grep -c 'bpf')" 0
+
+# --- the hello goes to the worker without the monitor (issue 19) ----------
+# The worker holds the free slots in advance: with the monitor stopped, a
+# validation is still answered (it used to wait for the monitor to hand
+# the slot over, and time out).  Once the monitor runs again it counts the
+# answer: the worker's DONE may be read before the ring buffer's record.
+answered4() {
+	"$ALPNSTEER" -j status | python3 -c 'import json,sys; print([x for x in json.load(sys.stdin)["challenges"] if x["identifier"] == "ps.test"][0]["answered_ipv4"])'
+}
+a0=$(answered4)
+kill -STOP $mon
+r=0
+in_cli timeout 8 /usr/bin/python3 "$HERE/check_cert.py" $SRV4 ps.test ka-ps >/dev/null 2>&1 || r=$?
+kill -CONT $mon
+expect_eq "a validation is answered while the monitor is stopped" "$r" 0
+for i in $(seq 1 50); do [ "$(answered4)" = $((a0 + 1)) ] && break; sleep 0.1; done
+expect_eq "... and counted once the monitor runs again" "$(answered4)" $((a0 + 1))
+check "... and the worker was not killed for it" test "$(worker_of $mon)" = "$w"
 
 # --- the worker killed ----------------------------------------------------
 [ "$w" -gt 1 ] && kill -KILL $w

@@ -17,6 +17,17 @@
 #                 such.  Then a second order with one remote behind MSS 536
 #                 (answered) and one whose hello is split before its ALPN
 #                 (traced `split`).  The trace is printed as # lines.
+#   draining      a validation held mid-handshake keeps a detach draining;
+#                 an acme-tls/1 hello for the pending name sent then on a
+#                 socket caught before (a blocking echo server's, port
+#                 8444) reaches the server whole and is traced `draining`,
+#                 in the log too.
+#   members       who reads the trace (docs/design.md, "The control
+#                 socket"): a --control-group member sees the records of
+#                 the challenges it added only, removed ones included;
+#                 not root's, nor SNIs never pending, nor their clients;
+#                 its status --metrics only its identifiers' series, its
+#                 challenge list only its challenges; root sees all.
 #   metrics       --metrics-file written by the daemon, `status --metrics`:
 #                 promtool check metrics passes, values match status -j.
 #   agent         the same trace through the agent, kept after it detached,
@@ -137,6 +148,123 @@ test_no_slot() {
 	wait_for 'd["counters"]["steered"]' 1 100
 	cli_py "$HERE/check_cert.py" $SRV4 n.test ka-n.test --source 198.18.22.2 >/dev/null 2>&1
 	check "with the one slot held, the next hello: no_slot" wait_outcome n.test 198.18.22.2 no_slot
+}
+
+# A hello the verdict sees while draining: only a socket caught before the
+# drain, silent until then, and still caught.  The reaper lets a quiet
+# socket go at the drain's first tick (100 ms), one a reader sleeps on
+# after a second (bpf/alpnsteer.bpf.c, reap_one()): so the "webserver"
+# here is blocksrv.py (a blocking echo server) on a second steered port,
+# and the client speaks at once after `detach` returns.  A validation held
+# mid-handshake keeps the drain going meanwhile.
+test_draining() {
+	local i
+	check "attach --port 443 --port 8444 --handshake-timeout 60" \
+		as attach --port 443 --port 8444 --handshake-timeout 60
+	st_defer as detach --all --wait=20
+	"$ALPNSTEER" challenge add d.test ka-d.test
+	cli_py "$HERE/abuse.py" hold $SRV4 d.test 60 --source 198.18.21.2 >/dev/null &
+	local hold=$!
+	ST_PIDS+=($hold)
+	check "a validation held mid-handshake" wait_for 'd["pool"]["in_use"]' 1 100
+	rm -f "$ST_WORK/dr.in" "$ST_WORK/dr.out"
+	mkfifo "$ST_WORK/dr.in"
+	cat > "$ST_WORK/dr.py" <<-'EOF'
+	import socket, ssl, sys
+	s = socket.create_connection((sys.argv[1], 8444))
+	ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+	ctx.check_hostname = False
+	ctx.verify_mode = ssl.CERT_NONE
+	ctx.set_alpn_protocols(['acme-tls/1'])
+	inc, out = ssl.MemoryBIO(), ssl.MemoryBIO()
+	obj = ctx.wrap_bio(inc, out, server_hostname='d.test')
+	try:
+	    obj.do_handshake()
+	except ssl.SSLWantReadError:
+	    pass
+	hello = out.read()
+	print('connected', flush=True)
+	sys.stdin.readline()
+	s.sendall(hello)
+	s.settimeout(10)
+	got = b''
+	while len(got) < len(hello):
+	    b = s.recv(65536)
+	    if not b:
+	        break
+	    got += b
+	print('echoed' if got == hello else 'lost: %d of %d bytes back' % (len(got), len(hello)), flush=True)
+	EOF
+	cli_py "$ST_WORK/dr.py" $SRV4 < "$ST_WORK/dr.in" > "$ST_WORK/dr.out" 2>&1 &
+	local cli=$!
+	ST_PIDS+=($cli)
+	exec 8>"$ST_WORK/dr.in"
+	for i in $(seq 1 100); do grep -q connected "$ST_WORK/dr.out" && break; sleep 0.1; done
+	sleep 0.3 # blocksrv's thread asleep in recv()
+	check "detach (the held validation keeps it draining)" as detach
+	echo go >&8
+	exec 8>&-
+	wait $cli
+	expect_eq "a hello sent on a caught socket now reaches the server, whole" \
+		"$(tail -n1 "$ST_WORK/dr.out")" echoed
+	expect_eq "... counted passed_draining" "$(counter passed_draining)" 1
+	check "... traced draining" wait_outcome d.test 198.18.4.2 draining
+	expect_eq "... the held one is not traced yet (in its handshake)" "$(outcome_of d.test 198.18.21.2)" ""
+	check "the log has it: trace: d.test draining from 198.18.4.2" \
+		grep -q "trace: d.test draining from 198.18.4.2 port [0-9]* (198.18.4.0/24)" /run/alpnsteer/daemon.log
+	expect_eq "still draining while the validation is held" "$(status_field 'd.get("lifecycle")')" draining
+	kill $hold 2>/dev/null
+	check "detach --wait ends once the held client is gone" as detach --wait=60
+}
+
+member() { setpriv --reuid=65534 --regid=65534 --clear-groups "$ST_WORK/alpnsteer-copy" "$@" 2>&1; }
+member2() { setpriv --reuid=65533 --regid=65534 --clear-groups "$ST_WORK/alpnsteer-copy" "$@" 2>&1; }
+# idents JSON: the records' identifiers (an SNI never pending: "sni:NAME")
+idents() {
+	python3 -c '
+import json, sys
+try:
+    t = json.loads(sys.argv[1])
+except ValueError:
+    print("not JSON: " + sys.argv[1][:200]); sys.exit()
+print(" ".join(sorted(x["identifier"] or "sni:" + x["sni"] for x in t)))' "$1"
+}
+# series FILE: the identifiers of the per-identifier series of a metrics text
+series() { grep -o 'identifier="[^"]*"' "$1" | sort -u | cut -d'"' -f2 | tr '\n' ' ' | sed 's/ $//'; }
+
+test_members() {
+	local out
+	check "attach --control-group nogroup" as attach --control-group nogroup
+	st_defer as detach --all --wait=20
+	"$ALPNSTEER" challenge add r.test ka-r
+	check "a member adds m.test" member challenge add m.test ka-m
+	check "another member adds o.test" member2 challenge add o.test ka-o
+	for n in r m o; do
+		cli_py "$HERE/check_cert.py" $SRV4 $n.test ka-$n --source 198.18.21.2 >/dev/null 2>&1
+	done
+	tls $SRV4 --alpn acme-tls/1 --sni nobody.test >/dev/null
+	check "traced" wait_outcome nobody.test 198.18.4.2 not_pending
+	expect_eq "root reads every record" "$(idents "$(trace_json)")" "m.test o.test r.test sni:nobody.test"
+	expect_eq "a member reads only the challenge it added" "$(idents "$(member challenge trace -j)")" "m.test"
+	expect_eq "... asking for root's by name: nothing" "$(idents "$(member challenge trace -j r.test)")" ""
+	out=$(member challenge trace)
+	check "... its text lists m.test, nothing of root's or the other member's" \
+		bash -c '[[ "$1" == *m.test* && "$1" != *r.test* && "$1" != *o.test* && "$1" != *nobody.test* ]]' _ "$out"
+	expect_eq "the other member reads its own" "$(idents "$(member2 challenge trace -j)")" "o.test"
+	expect_eq "challenge list: a member lists its own pending challenge only" \
+		"$(idents "$(member -j challenge list)")" "m.test"
+	expect_eq "... root lists all" "$(idents "$("$ALPNSTEER" -j challenge list)")" "m.test o.test r.test"
+	out=$(member challenge list)
+	check "... the member's table neither" \
+		bash -c '[[ "$1" == *m.test* && "$1" != *r.test* && "$1" != *o.test* ]]' _ "$out"
+	check "the member removes m.test" member challenge remove m.test
+	expect_eq "... and still reads its record (removed)" \
+		"$(member challenge trace -j | python3 -c 'import json,sys; print(" ".join(x["identifier"] + ":" + x["state"] for x in json.load(sys.stdin)))')" \
+		"m.test:removed"
+	member status --metrics > "$ST_WORK/member.prom"
+	expect_eq "a member's status --metrics: its identifier's series only" "$(series "$ST_WORK/member.prom")" "m.test"
+	"$ALPNSTEER" status --metrics > "$ST_WORK/root.prom"
+	expect_eq "root's: every identifier's" "$(series "$ST_WORK/root.prom")" "m.test o.test r.test"
 }
 
 # five_check ORDER JSON_OUT: each dial of the validator's output traced
@@ -300,6 +428,8 @@ test_agent() {
 
 st_setup
 st_dmesg_mark
+st_spawn nsenter --net=/var/run/netns/$ST_SRV python3 "$HERE/blocksrv.py" 8444 "$ST_WORK/blk.json"
+wait_port 127.0.0.1 8444
 for i in 21 22 23; do
 	ip -n $ST_CLI addr add 198.18.$i.2/32 dev $ST_V1
 	ip -n $ST_CLI addr add 198.18.$i.3/32 dev $ST_V1
@@ -308,10 +438,15 @@ for i in 1 2 3 a; do
 	ip -n $ST_CLI addr add fd00:b1:$i::2/128 dev $ST_V1 nodad
 done
 ip -n $ST_SRV route add 198.18.16.0/20 dev $ST_V0
+# The binary where the nobody user can run it (members).
+cp "$ALPNSTEER" "$ST_WORK/alpnsteer-copy"
+chmod 755 "$ST_WORK/alpnsteer-copy"
 ip -n $ST_SRV -6 route add fd00:b1::/32 dev $ST_V0
 st_test outcomes test_outcomes
 st_test no_slot test_no_slot
+st_test draining test_draining
 st_test five test_five
+st_test members test_members
 st_test metrics test_metrics
 st_test agent test_agent
 check "no kernel WARN" st_dmesg_clean

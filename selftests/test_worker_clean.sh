@@ -44,6 +44,17 @@ agent_case() {
 	mon=$(monitor)
 	w=$(wait_worker "$mon") || w=
 	check "the monitor ($mon) has a confined worker" test -n "$w"
+	# libcurl is loaded only where etcd is spoken (user/agent/curl_dl.h):
+	# linked, it and its thirty libraries were 4 MiB resident in each.
+	for p in "$mon" "$w"; do
+		echo "# pid $p: VmRSS $(st "$p" VmRSS) kB, $(awk '{print $6}' /proc/$p/maps | grep -c '\.so') library mappings"
+	done
+	check "the monitor maps no libcurl" sh -c "! grep -q libcurl /proc/$mon/maps"
+	check "the worker maps no libcurl" sh -c "! grep -q libcurl /proc/$w/maps"
+	# The worker's own image (alpnsteer-worker): OpenSSL and libseccomp,
+	# none of the monitor's libraries.
+	expect_eq "the worker runs alpnsteer-worker" "$(basename "$(readlink /proc/$w/exe)")" alpnsteer-worker
+	check "the worker maps no libbpf or libsystemd" sh -c "! grep -Eq 'libbpf|libsystemd|libnl|libjson' /proc/$w/maps"
 	n=$(scan "$mon" "$tok")
 	echo "# key authorization in the monitor's memory: $n"
 	check "the scan finds the key authorization in the monitor ($n)" test "${n:-0}" -gt 0

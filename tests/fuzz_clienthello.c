@@ -41,6 +41,27 @@ static void fuzz_proxyhdr(const uint8_t *data, size_t size)
 		abort();
 }
 
+/* The verdict's parse (alpn_decides: the walk stops at an ALPN without
+ * acme-tls/1) takes the whole walk's decision: acme-tls/1 or not, and for
+ * acme-tls/1 the same status and SNI. */
+static void fuzz_alpn_decides(struct ch_buf *b, size_t size, int st,
+			      const struct ch_info *whole)
+{
+	struct ch_info info;
+	int st2;
+
+	memset(&info, 0, sizeof(info));
+	info.alpn_decides = 1;
+	st2 = ch_parse(b, size, &info);
+	if (info.acme != whole->acme)
+		abort();
+	if (info.acme && (st2 != st || info.sni_len != whole->sni_len ||
+			  memcmp(info.sni, whole->sni, sizeof(info.sni))))
+		abort();
+	if (!info.acme && st2 != st && st2 != CH_OK)
+		abort();
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct ch_buf b = { .data = data, .len = size };
@@ -72,5 +93,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	if (info.alpn_count > CH_MAX_ALPN || info.ext_count > CH_MAX_EXTENSIONS)
 		abort();
+	fuzz_alpn_decides(&b, size, st, &info);
 	return 0;
 }

@@ -43,6 +43,16 @@ static int parse(const unsigned char *p, __u32 n, struct ch_info *info)
 	return ch_parse(&b, n, info);
 }
 
+/* As the verdict calls it: the walk stops at an ALPN without acme-tls/1. */
+static int parse_verdict(const unsigned char *p, __u32 n, struct ch_info *info)
+{
+	struct ch_buf b = { .data = p, .len = n };
+
+	memset(info, 0, sizeof(*info));
+	info->alpn_decides = 1;
+	return ch_parse(&b, n, info);
+}
+
 struct golden {
 	const char *file;
 	int status, acme;
@@ -486,6 +496,92 @@ TEST(sni_rules)
 	add_ext(&h, 0, sni, n + 5);
 	hello_end(&h);
 	ASSERT_EQ(parse(h.d, h.len, &info), CH_OK);
+	ASSERT_EQ(info.sni_len, 0);
+}
+
+/*
+ * alpn_decides (the verdict's parse) takes the same decision as the whole
+ * walk on every golden hello and on every prefix of one: acme-tls/1 or
+ * not, and for acme-tls/1 the same status and SNI.  Only a hello without
+ * it may end sooner.
+ */
+TEST(alpn_decides_same_decision)
+{
+	struct ch_info a, b;
+	struct blob h;
+	size_t i;
+	__u32 n;
+	int sa, sb;
+
+	for (i = 0; i < NR_TLS_GOLDENS; i++) {
+		ASSERT_OK(load(tls_goldens[i], &h));
+		for (n = 0; n <= h.len; n++) {
+			sa = parse(h.d, n, &a);
+			sb = parse_verdict(h.d, n, &b);
+			if (a.acme != b.acme ||
+			    (a.acme && (sa != sb || a.sni_len != b.sni_len ||
+					memcmp(a.sni, b.sni, sizeof(a.sni)))) ||
+			    (!a.acme && !b.acme && sb != sa && sb != CH_OK)) {
+				printf("FAIL %s cut at %u: status %d/%d acme %u/%u\n",
+				       tls_goldens[i], n, sa, sb, a.acme,
+				       b.acme);
+				tl_case_failed = 1;
+				break;
+			}
+		}
+	}
+}
+
+/* What alpn_decides leaves unread, and what it still reads. */
+TEST(alpn_decides_stops_early)
+{
+	const char *no[] = { "h2" }, *acme[] = { "acme-tls/1" };
+	static const unsigned char sni[] = { 0,	  14,  0,   0,	 11,  'e',
+					     'x', 'a', 'm', 'p', 'l', 'e',
+					     '.', 'c', 'o', 'm' };
+	struct ch_info info;
+	struct hello h;
+	int i;
+
+	/* h2, then a second ALPN offering acme-tls/1: the whole walk
+	 * refuses the duplicate, the verdict's stops at the first ALPN;
+	 * either way the webserver gets it. */
+	hello_begin(&h);
+	add_alpn(&h, no, 1);
+	add_alpn(&h, acme, 1);
+	hello_end(&h);
+	ASSERT_EQ(parse_verdict(h.d, h.len, &info), CH_OK);
+	ASSERT_EQ(info.acme, 0);
+	ASSERT_EQ(info.ext_count, 1);
+	/* acme-tls/1 first: the walk goes on, finds the SNI after it, and
+	 * still refuses a duplicate */
+	hello_begin(&h);
+	add_alpn(&h, acme, 1);
+	add_ext(&h, 0, sni, sizeof(sni));
+	hello_end(&h);
+	ASSERT_EQ(parse_verdict(h.d, h.len, &info), CH_OK);
+	ASSERT_EQ(info.acme, 1);
+	ASSERT_STREQ((const char *)info.sni, "example.com");
+	hello_begin(&h);
+	add_alpn(&h, acme, 1);
+	add_alpn(&h, no, 1);
+	hello_end(&h);
+	ASSERT_EQ(parse_verdict(h.d, h.len, &info), CH_MALFORMED);
+	ASSERT_EQ(info.acme, 0);
+	/* the extension limit counts both walks: 9 fillers, acme-tls/1,
+	 * 54 more, and the SNI as the 65th is not read, as in one walk */
+	hello_begin(&h);
+	for (i = 0; i < 9; i++)
+		add_ext(&h, 0xff00 + i, "", 0);
+	add_alpn(&h, acme, 1);
+	for (i = 9; i < CH_MAX_EXTENSIONS - 1; i++)
+		add_ext(&h, 0xff00 + i, "", 0);
+	add_ext(&h, 0, sni, sizeof(sni));
+	hello_end(&h);
+	ASSERT_EQ(parse(h.d, h.len, &info), CH_OK);
+	ASSERT_EQ(info.sni_len, 0);
+	ASSERT_EQ(parse_verdict(h.d, h.len, &info), CH_OK);
+	ASSERT_EQ(info.acme, 1);
 	ASSERT_EQ(info.sni_len, 0);
 }
 

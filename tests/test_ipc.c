@@ -187,6 +187,18 @@ TEST(descriptors)
 	CHECK_EQ(parse_at(n, 0, IPC_AT_WORKER, &v), -EPROTO);
 	CHECK_EQ(parse_at(n, 2, IPC_AT_WORKER, &v), 0);
 	CHECK_EQ(parse_at(n, 3, IPC_AT_WORKER, &v), -EPROTO);
+	/* A free slot handed in advance: its socket alone (no upstream:
+	 * --forward hands slots only once a client is there). */
+	n = build(IPC_SLOT, IPC_SLOT_FREE, 0, 1, NULL, 0, 0, NULL);
+	CHECK_EQ(parse_at(n, 1, IPC_AT_WORKER, &v), 0);
+	CHECK_EQ(v.h.arg, IPC_SLOT_FREE);
+	CHECK_EQ(parse_at(n, 0, IPC_AT_WORKER, &v), -EPROTO);
+	CHECK_EQ(parse_at(n, 2, IPC_AT_WORKER, &v), -EPROTO);
+	/* no other flag */
+	n = build(IPC_SLOT, 2, 0, 1, NULL, 0, 0, NULL);
+	CHECK_EQ(parse_at(n, 1, IPC_AT_WORKER, &v), -EPROTO);
+	n = build(IPC_CANCEL, IPC_SLOT_FREE, 0, 1, NULL, 0, 0, NULL);
+	CHECK_EQ(parse_at(n, 0, IPC_AT_WORKER, &v), -EPROTO);
 	n = build(IPC_CHAL_DEL, 0, 0, 0, "a.test", 0, 0, NULL);
 	CHECK_EQ(parse_at(n, 1, IPC_AT_WORKER, &v), -EPROTO);
 	CHECK_EQ(parse_at(n, 0, IPC_AT_WORKER, &v), 0);
@@ -197,17 +209,39 @@ TEST(descriptors)
 TEST(done_verdict)
 {
 	/* handed over, this handing: act on it */
-	CHECK_EQ(ipc_done_verdict(3, 5, 8, 5, true), IPC_ACCEPT);
+	CHECK_EQ(ipc_done_verdict(3, 5, 8, 5, true, 0), IPC_ACCEPT);
+	CHECK_EQ(ipc_done_verdict(3, 5, 8, 5, true, 4), IPC_ACCEPT);
 	/* taken back (client gone) as the worker answered: still counted */
-	CHECK_EQ(ipc_done_verdict(3, 5, 8, 5, false), IPC_LATE);
+	CHECK_EQ(ipc_done_verdict(3, 5, 8, 5, false, 5), IPC_LATE);
+	/* ... and so when the renewed slot was handed again at once (a
+	 * free slot, in advance: issue 19) before the answer was read */
+	CHECK_EQ(ipc_done_verdict(3, 5, 8, 6, true, 5), IPC_LATE);
 	/* an earlier handing: ignore */
-	CHECK_EQ(ipc_done_verdict(3, 4, 8, 5, true), IPC_STALE);
+	CHECK_EQ(ipc_done_verdict(3, 4, 8, 5, true, 0), IPC_STALE);
+	CHECK_EQ(ipc_done_verdict(3, 4, 8, 6, true, 5), IPC_STALE);
+	CHECK_EQ(ipc_done_verdict(3, 5, 8, 6, true, 0), IPC_STALE);
 	/* never handed: a handing the monitor did not make, a slot out of
 	 * the pool, handing 0 */
-	CHECK_EQ(ipc_done_verdict(3, 6, 8, 5, true), IPC_VIOLATION);
-	CHECK_EQ(ipc_done_verdict(8, 1, 8, 1, true), IPC_VIOLATION);
-	CHECK_EQ(ipc_done_verdict(0xffffffff, 1, 8, 1, true), IPC_VIOLATION);
-	CHECK_EQ(ipc_done_verdict(0, 0, 8, 0, false), IPC_VIOLATION);
+	CHECK_EQ(ipc_done_verdict(3, 6, 8, 5, true, 5), IPC_VIOLATION);
+	CHECK_EQ(ipc_done_verdict(8, 1, 8, 1, true, 0), IPC_VIOLATION);
+	CHECK_EQ(ipc_done_verdict(0xffffffff, 1, 8, 1, true, 0), IPC_VIOLATION);
+	CHECK_EQ(ipc_done_verdict(0, 0, 8, 0, false, 0), IPC_VIOLATION);
+	/* a free slot handed in advance is handed all the same: its DONE
+	 * can come before the ring buffer says who the client was */
+	CHECK_EQ(ipc_done_verdict(3, 5, 8, 5, true, 0), IPC_ACCEPT);
+}
+
+TEST(done_client)
+{
+	/* the ring buffer said who: that client */
+	CHECK_EQ(ipc_done_client(true, 0), IPC_CLIENT_KNOWN);
+	CHECK_EQ(ipc_done_client(true, 42), IPC_CLIENT_KNOWN);
+	/* a DONE before the event (or with it lost): the kernel's slot
+	 * entry names the client it steered there */
+	CHECK_EQ(ipc_done_client(false, 42), IPC_CLIENT_KERNEL);
+	/* nobody was steered to it: no byte can have reached the worker,
+	 * so it reports a handshake that never was */
+	CHECK_EQ(ipc_done_client(false, 0), IPC_CLIENT_NONE);
 }
 
 TEST(socketpair_roundtrip)
@@ -249,6 +283,7 @@ int main(void)
 	RUN(done_rules);
 	RUN(descriptors);
 	RUN(done_verdict);
+	RUN(done_client);
 	RUN(socketpair_roundtrip);
 	return TEST_SUMMARY();
 }

@@ -183,7 +183,7 @@ TEST(json_text_and_merge)
 	v4("198.18.4.4", a);
 	trace_note(t, "9.0.18.198.in-addr.arpa", AF_INET, a, 80, TR_FAILED,
 		   "timeout", 6000);
-	j = trace_json(t, NULL);
+	j = trace_json(t, NULL, NULL);
 	if (!ASSERT_TRUE(j != NULL))
 		return;
 	ASSERT_TRUE(strstr(j, "\"identifier\":\"198.18.0.9\"") != NULL);
@@ -193,12 +193,12 @@ TEST(json_text_and_merge)
 		strstr(j, "\"outcome\":\"failed\",\"detail\":\"timeout\"") !=
 		NULL);
 	ASSERT_TRUE(strstr(j, "\"answered_nets48\":1") != NULL);
-	txt = trace_text(t, "198.18.0.9", 7000);
+	txt = trace_text(t, "198.18.0.9", 7000, NULL);
 	ASSERT_TRUE(strstr(txt, "+0.250s") != NULL);
 	ASSERT_TRUE(strstr(txt, "[fd00:1:2::7]:443") != NULL);
 	ASSERT_TRUE(strstr(txt, "failed (timeout)") != NULL);
 	free(txt);
-	txt = trace_text(t, "other.test", 7000);
+	txt = trace_text(t, "other.test", 7000, NULL);
 	CHECK_STREQ(txt, "no acme-tls/1 hello traced");
 	free(txt);
 
@@ -213,9 +213,72 @@ TEST(json_text_and_merge)
 		CHECK_EQ(x->answered_v6, 1);
 		CHECK_EQ(x->nr_nets, 1);
 	}
-	j2 = trace_json(m, NULL);
+	j2 = trace_json(m, NULL, NULL);
 	CHECK_STREQ(j2, j);
 	CHECK_EQ(trace_merge_json(m, "{\"x\":1}"), -EINVAL);
+	free(j);
+	free(j2);
+	trace_free(t);
+	trace_free(m);
+}
+
+/* A member's view: the records of what it added (kept after the remove
+ * and across the agent's merge), and those its names policy gives it. */
+static bool shop_names(const void *arg, const char *name)
+{
+	(void)arg;
+	return strstr(name, "shop.test") != NULL;
+}
+
+TEST(member_view)
+{
+	struct trace *t = trace_new(), *m = trace_new();
+	struct trace_view mine = { .uid = 1000 }, other = { .uid = 1001 };
+	struct trace_view shop = { .uid = 1001, .may_see = shop_names };
+	unsigned char a[16];
+	char *j, *j2;
+
+	v4("198.18.4.4", a);
+	trace_added(t, "root.test", "root.test", 1000);
+	trace_added(t, "m.test", "m.test", 1000);
+	trace_owner(t, "m.test", 1000);
+	trace_added(t, "x.shop.test", "x.shop.test", 1000);
+	trace_note(t, "m.test", AF_INET, a, 1, TR_ANSWERED, NULL, 1100);
+	trace_note(t, "root.test", AF_INET, a, 2, TR_ANSWERED, NULL, 1100);
+	trace_note(t, "nobody.shop.test", AF_INET, a, 3, TR_NOT_PENDING, NULL,
+		   1100);
+	trace_removed(t, "m.test", 1200);
+	/* not pending any more: no new owner */
+	trace_owner(t, "m.test", 1001);
+	j = trace_json(t, NULL, &mine);
+	if (!ASSERT_TRUE(j != NULL))
+		return;
+	ASSERT_TRUE(strstr(j, "\"identifier\":\"m.test\"") != NULL);
+	ASSERT_TRUE(strstr(j, "root.test") == NULL);
+	ASSERT_TRUE(strstr(j, "shop.test") == NULL);
+	free(j);
+	j = trace_json(t, "root.test", &mine);
+	ASSERT_TRUE(strstr(j, "identifier") == NULL);
+	free(j);
+	j = trace_json(t, NULL, &other);
+	ASSERT_TRUE(strstr(j, "identifier") == NULL);
+	free(j);
+	j = trace_text(t, NULL, 2000, &shop);
+	ASSERT_TRUE(strstr(j, "x.shop.test") != NULL);
+	ASSERT_TRUE(strstr(j, "nobody.shop.test: never pending") != NULL);
+	ASSERT_TRUE(strstr(j, "m.test") == NULL);
+	ASSERT_TRUE(strstr(j, "root.test") == NULL);
+	free(j);
+
+	/* The agent's copy keeps the owner it set when the daemon's record
+	 * (root's, to the daemon) is merged again. */
+	j = trace_json(t, NULL, NULL);
+	CHECK_EQ(trace_merge_json(m, j), 0);
+	trace_owner(m, "x.shop.test", 1000);
+	CHECK_EQ(trace_merge_json(m, j), 0);
+	j2 = trace_json(m, NULL, &mine);
+	ASSERT_TRUE(strstr(j2, "\"identifier\":\"x.shop.test\"") != NULL);
+	ASSERT_TRUE(strstr(j2, "m.test") == NULL);
 	free(j);
 	free(j2);
 	trace_free(t);

@@ -365,21 +365,42 @@ def cpureport(d):
             for m, _ in CPU_METRICS:
                 a[m + '_vs_twin'] = med([r['us_per_conn'][m] - twin[(ld, c, r['rep'])]['us_per_conn'][m]
                                          for r in rs])
+    # BASELINE: the new binary against the older one, both attached, paired
+    # by repetition like everything against direct
+    pairs = {}
+    has_base = 'attached-baseline' in configs
+    for ld in loads if has_base else []:
+        for a_, b_ in (('attached', 'direct'), ('attached-baseline', 'direct'),
+                       ('attached', 'attached-baseline')):
+            A = {r['rep']: r for r in ok if r['load'] == ld and r['config'] == a_}
+            B = {r['rep']: r for r in ok if r['load'] == ld and r['config'] == b_}
+            reps = sorted(set(A) & set(B))
+            if not reps:
+                continue
+            pairs['%s/%s - %s' % (ld, a_, b_)] = {
+                'reps': len(reps),
+                'us_per_conn': {m: med([A[k]['us_per_conn'][m] - B[k]['us_per_conn'][m] for k in reps])
+                                for m, _ in CPU_METRICS}}
     # One TLS handshake's server CPU, measured the same way (direct).
     hs = agg.get('tls/direct', {}).get('server')
     hs_us = hs[0] if hs else None
-    bpf = {}
-    for ld in loads:
-        p = os.path.join(d, 'raw/cpu-kstat-%s.json' % ld)
-        if not os.path.exists(p):
-            continue
-        per, tot_ns, dc = prog_deltas(json.load(open(p)))
-        conns = ab(os.path.join(d, 'raw/cpu-kstat-%s.txt' % ld))['complete']
-        bpf[ld] = {'conns': conns, 'progs': per, 'bpf_ns_total': tot_ns, 'counters': dc,
-                   'bpf_ns_per_conn': round(tot_ns / conns, 1) if conns else None,
-                   'runs_per_conn': {k: round(v['run_cnt'] / conns, 2) for k, v in per.items()} if conns else {}}
+
+    def bpf_of(pre):
+        out = {}
+        for ld in loads:
+            p = os.path.join(d, 'raw/%s-%s.json' % (pre, ld))
+            if not os.path.exists(p):
+                continue
+            per, tot_ns, dc = prog_deltas(json.load(open(p)))
+            conns = ab(os.path.join(d, 'raw/%s-%s.txt' % (pre, ld)))['complete']
+            out[ld] = {'conns': conns, 'progs': per, 'bpf_ns_total': tot_ns, 'counters': dc,
+                       'bpf_ns_per_conn': round(tot_ns / conns, 1) if conns else None,
+                       'runs_per_conn': {k: round(v['run_cnt'] / conns, 2) for k, v in per.items()} if conns else {}}
+        return out
+    bpf = bpf_of('cpu-kstat')
+    bpf_base = bpf_of('cpu-kstat-baseline')
     json.dump({'machine': machine, 'agg': agg, 'tls_handshake_server_us': hs_us,
-               'bpf': bpf, 'runs': rows},
+               'bpf': bpf, 'bpf_baseline': bpf_base, 'baseline_pairs': pairs, 'runs': rows},
               open(os.path.join(d, 'cpu-results.json'), 'w'), indent=1)
 
     def f1(t):
@@ -435,12 +456,24 @@ def cpureport(d):
                 L.append('| %s | %s | %s |' % (ld, c, ' | '.join(
                     '%s, %s' % (f1(a[m + '_vs_twin']), pct(a[m + '_vs_twin'])) for m, _ in CPU_METRICS)))
         L.append('')
-    if bpf:
-        L.append('BPF programs, attached, `kernel.bpf_stats_enabled=1` (separate run):')
+    if pairs:
+        L.append('Before and after (BASELINE %s): each repetition\'s difference, µs per connection, '
+                 'median (min – max):' % machine.get('baseline', '?'))
+        L.append('')
+        L.append('| load | difference | ' + ' | '.join(n for _, n in CPU_METRICS) + ' |')
+        L.append('|---|---|' + '---|' * len(CPU_METRICS))
+        for k, v in pairs.items():
+            ld, what = k.split('/', 1)
+            L.append('| %s | %s | %s |' % (ld, what, ' | '.join(f1(v['us_per_conn'][m]) for m, _ in CPU_METRICS)))
+        L.append('')
+    for title, bb in (('attached', bpf), ('attached-baseline', bpf_base)):
+        if not bb:
+            continue
+        L.append('BPF programs, %s, `kernel.bpf_stats_enabled=1` (separate run):' % title)
         L.append('')
         L.append('| load | program | runs per connection | ns per run | BPF ns per connection |')
         L.append('|---|---|---|---|---|')
-        for ld, b in bpf.items():
+        for ld, b in bb.items():
             first = True
             for name, v in b['progs'].items():
                 L.append('| %s | %s | %s | %s | %s |' % (

@@ -35,8 +35,16 @@
 # seconds, same machine state); in direct and detached it is the
 # benchmark's own null (A/A) difference.
 #
+# BASELINE=/path/to/an/older/alpnsteer adds a configuration
+# attached-baseline: the same attach made with that binary (its own BPF
+# object), interleaved with the others in every repetition, so that a
+# change is measured before and after in one run, under the same machine
+# state: the report pairs attached - attached-baseline of the same
+# repetition as it pairs each with direct.
+#
 # Then one attached run of each load with kernel.bpf_stats_enabled=1 (BPF
-# time and runs per connection), and with PERF=1 a `perf record -a -g` of
+# time and runs per connection; with BASELINE, one with each binary), and
+# with PERF=1 a `perf record -a -g` of
 # a direct and an attached plain run (PERF_N connections) for the profile.
 set -u
 OUT=${1:?usage: scripts/bench/cpu.sh OUTPUT}
@@ -51,7 +59,16 @@ REPS=${REPS:-5}
 PLAIN_N=${PLAIN_N:-20000}  # plain HTTP connections per run
 TLS_N=${TLS_N:-2000}       # TLS connections per run
 CONC=${CONC:-4}            # ab's concurrency
-CONFIGS=${CONFIGS:-"direct attached detached"}
+BASELINE=${BASELINE:-}     # an older alpnsteer: adds attached-baseline
+if [ -n "$BASELINE" ]; then
+	BASELINE=$(realpath "$BASELINE") && [ -x "$BASELINE" ] || {
+		echo "Error: BASELINE is not an executable alpnsteer binary" >&2
+		exit 1
+	}
+	CONFIGS=${CONFIGS:-"direct attached attached-baseline detached"}
+else
+	CONFIGS=${CONFIGS:-"direct attached detached"}
+fi
 LOADS=${LOADS:-"plain tls"}
 PERF=${PERF:-0}            # 1: also a perf profile of direct and attached
 PERF_N=${PERF_N:-30000}    # plain connections per profiled run
@@ -77,7 +94,8 @@ fi
 
 mkdir -p "$RES/raw"
 : > "$JSONL"
-declare -A ADDR=([direct]=198.18.4.1 [attached]=198.18.4.1 [detached]=198.18.4.1)
+declare -A ADDR=([direct]=198.18.4.1 [attached]=198.18.4.1 [detached]=198.18.4.1
+	[attached-baseline]=198.18.4.1)
 declare -A URL=([plain]=http://198.18.4.21:443/ [tls]=https://198.18.4.1:443/
 	[twin-plain]=http://198.18.4.32:443/ [twin-tls]=https://198.18.4.31:443/)
 declare -A NREQ=([plain]=$PLAIN_N [tls]=$TLS_N)
@@ -163,9 +181,37 @@ measure() {
 	tail -n1 "$JSONL" >&2
 }
 
+# with_binary CONFIG COMMAND...: COMMAND with ALPNSTEER naming the binary
+# CONFIG attaches (as, attach_fwd, detach_wait and kstat all run it)
+with_binary() {
+	local c=$1
+	shift
+	if [ "$c" = attached-baseline ]; then
+		ALPNSTEER=$BASELINE "$@"
+	else
+		"$@"
+	fi
+}
+
+cfg_up() {
+	if [ "$1" = attached-baseline ]; then
+		with_binary "$1" config_up attached
+	else
+		config_up "$1"
+	fi
+}
+
+cfg_down() {
+	if [ "$1" = attached-baseline ]; then
+		with_binary "$1" config_down attached
+	else
+		config_down "$1"
+	fi
+}
+
 one() {
 	local c=$1 rep=$2 load
-	if config_up "$c" && verify "$c"; then
+	if cfg_up "$c" && verify "$c"; then
 		for load in $LOADS; do
 			# Unmeasured, first: an attach or detach (the verifier,
 			# the JIT, the daemon's start and exit) leaves the caches
@@ -179,21 +225,31 @@ one() {
 		log "$c rep $rep: not verified, not measured"
 		echo "{\"config\": \"$c\", \"rep\": $rep, \"verified\": false}" >> "$JSONL"
 	fi
-	config_down "$c"
+	cfg_down "$c"
 }
 
 # One attached run of each load with kernel.bpf_stats_enabled=1: BPF run
 # time and runs per connection (a separate run: the statistics' own clock
-# reads would add to the measured CPU).
+# reads would add to the measured CPU).  With BASELINE the same with the
+# older binary, cpu-kstat-baseline-LOAD, the two alternating by load.
 bpf_side() {
-	local load
-	attach_fwd || { log "attach for the BPF-stats run failed"; return 1; }
+	local load c pre
 	bpf_stats_on
 	for load in $LOADS; do
-		kstat cpu-kstat-$load run_ab "$load" "${NREQ[$load]}" cpu-kstat-$load
+		for c in attached ${BASELINE:+attached-baseline}; do
+			pre=cpu-kstat
+			[ $c = attached-baseline ] && pre=cpu-kstat-baseline
+			with_binary $c attach_fwd || {
+				log "$c: attach for the BPF-stats run failed"
+				continue
+			}
+			run_ab "$load" $((${NREQ[$load]} / 10)) cpu-warm-$load
+			with_binary $c kstat $pre-$load run_ab "$load" \
+				"${NREQ[$load]}" $pre-$load
+			with_binary $c detach_wait
+		done
 	done
 	bpf_stats_restore
-	detach_wait
 }
 
 # PERF=1: `perf record -a -g` (cpu-clock, one sample per 100 us of CPU)
@@ -229,7 +285,8 @@ cpu_main() {
 		echo "{\"date\": \"$(date -u +%FT%TZ)\", \"kernel\": \"$(uname -r)\","
 		echo " \"cpus\": $(nproc), \"cpu_model\": \"$(sed -n 's/^model name[^:]*: //p' /proc/cpuinfo | head -n1)\","
 		echo " \"loadavg_before\": \"$(cut -d' ' -f1-3 /proc/loadavg)\","
-		echo " \"reps\": $REPS, \"plain_n\": $PLAIN_N, \"tls_n\": $TLS_N, \"conc\": $CONC}"
+		echo " \"reps\": $REPS, \"plain_n\": $PLAIN_N, \"tls_n\": $TLS_N, \"conc\": $CONC,"
+		echo " \"baseline\": \"$BASELINE\"}"
 	} > "$RES/cpu-machine.json"
 	# warm-up: nginx's workers, the page cache, ab's libraries
 	for load in $LOADS; do run_ab "$load" 200 cpu-warmup-$load; done

@@ -15,6 +15,9 @@
 #   agent     alpnsteer-agent.service: a certificate through uacme and the
 #             hook in agent mode, detached after the grace
 #   service   alpnsteer.service start/stop, alpnsteer-forward@10443 start/stop
+#   journal   alpnsteer.service: each traced hello is a journal entry with
+#             the ALPNSTEER_TRACE_* fields (answered, not_pending); the
+#             attach and agent steps check their validations' entries
 #   score     systemd-analyze security of each unit, 3.0 or better
 #   purge     apt purge with each unit active in turn (and one failed):
 #             no unit listed, no process, no pin, nothing in /run/alpnsteer
@@ -272,6 +275,27 @@ check "... enabled and started none of them" bash -c "! systemctl is-active -q a
 check "the alpnsteer user exists" getent passwd alpnsteer > /dev/null
 step_end
 
+# The validation trace's journal entries (docs/usage.md, "challenge
+# trace").  trace_entries SNI: those for SNI, one JSON a line
+trace_entries() { journalctl -b -o json --no-pager ALPNSTEER_TRACE_SNI="$1" 2>/dev/null; }
+# trace_fields SNI: "FIELD=value ..." of the last such entry
+trace_fields() {
+	trace_entries "$1" | tail -n1 | python3 -c '
+import json, sys
+e = json.loads(sys.stdin.read() or "{}")
+ks = ["IDENT", "SNI", "OUTCOME", "DETAIL", "CLIENT", "PORT", "NET", "FAMILY"]
+print(" ".join("%s=%s" % (k, e.get("ALPNSTEER_TRACE_" + k)) for k in ks),
+      "SYSLOG_IDENTIFIER=%s" % e.get("SYSLOG_IDENTIFIER"), "PRIORITY=%s" % e.get("PRIORITY"))'
+}
+wait_entry() { # wait_entry SNI: until the journal has one for SNI (10 s)
+	local i
+	for i in $(seq 1 100); do
+		[ -n "$(trace_entries "$1")" ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
 # ---------------------------------------------------------------------
 step attach
 load_start
@@ -289,6 +313,11 @@ check "uacme issue attach.vm.test (uacme-hook.sh)" \
 echo "#   issuance took $(echo "$t $(date +%s.%N)" | awk '{ printf "%.1f", $2 - $1 }') s"
 check "... the certificate is pebble's for attach.vm.test" cert_ok "$W/uacme/attach.vm.test/cert.pem" attach.vm.test
 check "... validated through alpnsteer (steered)" grep -q 'sni=attach.vm.test to slot' $RUN/daemon.log
+# the attach unit's daemon: its stderr is daemon.log, the trace the journal's
+check "... its trace in the journal (the unit's \$JOURNAL_STREAM)" wait_entry attach.vm.test
+expect "... outcome and client" "$(trace_fields attach.vm.test | grep -o 'OUTCOME=[a-z_]* DETAIL= CLIENT=[^ ]*')" \
+	"OUTCOME=answered DETAIL= CLIENT=$CA4"
+echo "#   (its entries' unit: $(trace_entries attach.vm.test | tail -n1 | python3 -c 'import json,sys; print(json.load(sys.stdin).get("_SYSTEMD_UNIT"))'))"
 read -r gets bad <<< "$(load_stop)"
 echo "#   load: $gets GETs, $bad failed"
 check "GETs to nginx were served meanwhile" test "$gets" -gt 0
@@ -330,6 +359,9 @@ check "uacme issue agent.vm.test (uacme-hook.sh, agent mode)" \
 t=$(date +%s.%N)
 check "... the certificate is pebble's for agent.vm.test" cert_ok "$W/uacme/agent.vm.test/cert.pem" agent.vm.test
 check "... validated through alpnsteer (steered)" grep -q 'sni=agent.vm.test to slot' $RUN/daemon.log
+check "... its trace in the journal (the agent's daemon)" wait_entry agent.vm.test
+expect "... outcome and client" "$(trace_fields agent.vm.test | grep -o 'OUTCOME=[a-z_]* DETAIL= CLIENT=[^ ]*')" \
+	"OUTCOME=answered DETAIL= CLIENT=$CA4"
 check "the agent detaches after its grace" wait_for 'd["state"]' detached 300
 echo "#   detached $(echo "$t $(date +%s.%N)" | awk '{ printf "%.1f", $2 - $1 }') s after uacme ended (grace 2 s)"
 read -r gets bad <<< "$(load_stop)"
@@ -353,6 +385,51 @@ check "systemctl start alpnsteer-forward@10443.service" systemctl start alpnstee
 expect "... attached, forwarding" "$(status_field 'd["attached"], d["forward"]')" "True 127.0.0.1:10443"
 check "systemctl stop alpnsteer-forward@10443.service" systemctl stop alpnsteer-forward@10443.service
 expect "... state" "$(status_field 'd["state"]')" detached
+check "... nothing left" nothing_left
+step_end
+
+# ---------------------------------------------------------------------
+# The validation trace in the journal (docs/usage.md, "challenge trace"):
+# under alpnsteer.service the daemon's stderr is the unit's journal
+# stream, so each hello is one entry with ALPNSTEER_TRACE_* fields, sent
+# by sd_journal_send() from behind the monitor's seccomp filter.  One
+# validation from vca (answered) and one acme-tls/1 hello for a name
+# nobody added (not_pending).
+step journal
+check "systemctl start alpnsteer.service" systemctl start alpnsteer.service
+check "... attached" wait_for 'd["attached"]' True 100
+check "challenge add journal.vm.test" alpnsteer challenge add journal.vm.test tok.vmj
+check "a validation from vca (alpnsteer check) is answered" \
+	bash -c 'ip netns exec vca alpnsteer check journal.vm.test --address '$SRV4' --keyauth tok.vmj > '$W'/jcheck.log 2>&1 ||
+		{ sed "s/^/#     /" '$W'/jcheck.log; exit 1; }'
+ip netns exec vca openssl s_client -connect $SRV4:443 -servername nobody.vm.test \
+	-alpn acme-tls/1 < /dev/null > /dev/null 2>&1
+check "the journal has the answered hello's entry" wait_entry journal.vm.test
+check "... and the not-pending one's" wait_entry nobody.vm.test
+expect "the answered entry's fields" "$(trace_fields journal.vm.test | sed 's/ PORT=[0-9]* / PORT=N /')" \
+	"IDENT=journal.vm.test SNI=journal.vm.test OUTCOME=answered DETAIL= CLIENT=$CA4 PORT=N NET=${CA4%.*}.0/24 FAMILY=ipv4 SYSLOG_IDENTIFIER=alpnsteer PRIORITY=6"
+# (check makes a CA's two handshakes: TLS 1.2, then 1.3)
+expect "... its outcomes, one entry a handshake" "$(trace_entries journal.vm.test | python3 -c '
+import json, sys
+print(" ".join(json.loads(l)["ALPNSTEER_TRACE_OUTCOME"] for l in sys.stdin))')" "answered answered"
+check "... ALPNSTEER_TRACE_SINCE_ADD_MS a count of ms" \
+	bash -c "journalctl -b -o json --no-pager ALPNSTEER_TRACE_SNI=journal.vm.test | tail -n1 |
+		python3 -c 'import json,sys; sys.exit(not json.load(sys.stdin)[\"ALPNSTEER_TRACE_SINCE_ADD_MS\"].isdigit())'"
+expect "the not-pending entry's fields" "$(trace_fields nobody.vm.test | sed 's/ PORT=[0-9]* / PORT=N /')" \
+	"IDENT= SNI=nobody.vm.test OUTCOME=not_pending DETAIL= CLIENT=$CA4 PORT=N NET=${CA4%.*}.0/24 FAMILY=ipv4 SYSLOG_IDENTIFIER=alpnsteer PRIORITY=6"
+check "journalctl ALPNSTEER_TRACE_OUTCOME=answered finds it (docs/usage.md)" \
+	bash -c "journalctl -b --no-pager -o cat ALPNSTEER_TRACE_OUTCOME=answered | grep -q '^trace: journal.vm.test answered from $CA4 port'"
+echo "#   the answered entry (journalctl -o json, its ALPNSTEER_* and identity fields):"
+trace_entries journal.vm.test | tail -n1 | python3 -c '
+import json, sys
+e = json.load(sys.stdin)
+for k in sorted(e):
+    if k.startswith("ALPNSTEER_") or k in ("MESSAGE", "PRIORITY", "SYSLOG_IDENTIFIER", "_SYSTEMD_UNIT", "_UID", "_COMM"):
+        print("#     %s=%s" % (k, e[k]))'
+check "the trace lists the same (challenge trace -j)" \
+	bash -c 'alpnsteer challenge trace -j journal.vm.test | python3 -c "import json,sys; sys.exit(not [h for x in json.load(sys.stdin) for h in x[\"hellos\"] if h[\"outcome\"] == \"answered\" and h[\"address\"] == \"'$CA4'\"])"'
+alpnsteer challenge remove journal.vm.test > /dev/null 2>&1
+check "systemctl stop alpnsteer.service" systemctl stop alpnsteer.service
 check "... nothing left" nothing_left
 step_end
 

@@ -24,7 +24,7 @@
 
 /* ---- what it reports ---- */
 
-static char *list_json(struct agent *ag)
+static char *list_json(struct agent *ag, const struct trace_view *v)
 {
 	time_t now = time(NULL);
 	struct json_writer *jw;
@@ -38,6 +38,9 @@ static char *list_json(struct agent *ag)
 	for (i = 0; i < ag->set.nr; i++) {
 		struct agent_chal *c = &ag->set.v[i];
 
+		/* A member's list: the trace's rule (ctl_trace_view()). */
+		if (!trace_may_read(v, c->owner, c->ident))
+			continue;
 		jw_start_object(jw);
 		jw_string_field(jw, "identifier", c->ident);
 		jw_string_field(jw, "source",
@@ -53,7 +56,7 @@ static char *list_json(struct agent *ag)
 	return jw_mem_end(jw, &m);
 }
 
-static char *list_table(struct agent *ag)
+static char *list_table(struct agent *ag, const struct trace_view *v)
 {
 	time_t now = time(NULL);
 	char *buf = NULL;
@@ -68,6 +71,8 @@ static char *list_table(struct agent *ag)
 	for (i = 0; i < ag->set.nr; i++) {
 		struct agent_chal *c = &ag->set.v[i];
 
+		if (!trace_may_read(v, c->owner, c->ident))
+			continue;
 		fprintf(f, "\n%-40s %-6s %9lds  %s", c->ident,
 			c->src == AGENT_SRC_STORE ? "store" : "agent",
 			agent_left(c->expires, now), c->handed ? "yes" : "no");
@@ -164,6 +169,9 @@ static int ag_add(void *ctx, const struct ctl_req *r, char **reply)
 			r->id.name);
 		return -EAGAIN;
 	}
+	/* Its trace record now, with its owner (agent_trace_pull()): the
+	 * daemon's knows only the agent, root. */
+	agent_trace_pull(ag);
 	*reply = ctl_msg("ok");
 	return 1;
 }
@@ -182,6 +190,8 @@ static int ag_remove(void *ctx, const struct ctl_req *r, char **reply)
 	rc = ctl_member_check(r, ag->policy, true, c->owner, reply);
 	if (rc)
 		return rc;
+	/* The record's owner is known while the challenge is in the set. */
+	agent_trace_pull(ag);
 	agent_drop(ag, c - ag->set.v);
 	agent_sync(ag);
 	*reply = ctl_msg("ok");
@@ -191,9 +201,10 @@ static int ag_remove(void *ctx, const struct ctl_req *r, char **reply)
 static int ag_show(void *ctx, const struct ctl_req *r, char **reply)
 {
 	struct agent *ag = ctx;
+	struct trace_view v = ctl_trace_view(r->uid, ag->policy);
 
-	*reply = r->verb == CTL_LIST  ? list_json(ag) :
-		 r->verb == CTL_TABLE ? list_table(ag) :
+	*reply = r->verb == CTL_LIST  ? list_json(ag, &v) :
+		 r->verb == CTL_TABLE ? list_table(ag, &v) :
 					status_json(ag);
 	return *reply ? 0 : -ENOMEM;
 }
@@ -204,6 +215,7 @@ static int ag_trace(void *ctx, const struct ctl_req *r, char **reply)
 {
 	struct agent *ag = ctx;
 	const char *f = r->ident ? r->id.sni : NULL;
+	struct trace_view v = ctl_trace_view(r->uid, ag->policy);
 
 	agent_trace_pull(ag);
 	if (!ag->trace)
@@ -211,8 +223,8 @@ static int ag_trace(void *ctx, const struct ctl_req *r, char **reply)
 	if (!ag->trace)
 		return -ENOMEM;
 	*reply = r->verb == CTL_TRACE ?
-			 trace_json(ag->trace, f) :
-			 trace_text(ag->trace, f, trace_now_ms());
+			 trace_json(ag->trace, f, &v) :
+			 trace_text(ag->trace, f, trace_now_ms(), &v);
 	return *reply ? 0 : -ENOMEM;
 }
 

@@ -176,6 +176,7 @@ static void detach_check(struct agent *ag)
 void agent_trace_pull(struct agent *ag)
 {
 	char *reply = NULL;
+	int i;
 
 	if (!ag->attached)
 		return;
@@ -186,6 +187,13 @@ void agent_trace_pull(struct agent *ag)
 	if (reply[0] == '[')
 		trace_merge_json(ag->trace, reply);
 	free(reply);
+	/* Who added each (the last add, as the monitor's own trace has
+	 * it): the daemon's records say root, the agent hands them all;
+	 * ours keep the owner once set (trace_merge_json()). */
+	for (i = 0; i < ag->set.nr; i++)
+		if (ag->set.v[i].handed)
+			trace_owner(ag->trace, ag->set.v[i].ident,
+				    ag->set.v[i].owner);
 }
 
 static void detach_now(struct agent *ag)

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * store_etcd.c - challenges shared through etcd, over its v3 JSON gateway
- * (HTTPS, libcurl, json-c): a lease per challenge (its ttl), a watch on
+ * (HTTPS, libcurl loaded on first use: curl_dl.h, json-c): a lease per challenge (its ttl), a watch on
  * the prefix (no polling), mutual TLS (etcd --client-cert-auth) and an
  * etcd user whose role says which keys it may read or write.  The gateway
  * takes no identity from a certificate's CN (etcd refuses a gateway client
@@ -22,11 +22,11 @@
 #include <unistd.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
-#include <curl/curl.h>
 #include <json-c/json.h>
 #include <openssl/evp.h>
 
 #include "attach_fields.h"
+#include "curl_dl.h"
 #include "log.h"
 #include "store_etcd.h"
 #include "store_sandbox.h"
@@ -126,36 +126,36 @@ static void setup_tls(CURL *c, const struct store_opts *o)
 		if (creds.ca) {
 			b.data = creds.ca;
 			b.len = creds.ca_len;
-			curl_easy_setopt(c, CURLOPT_CAINFO_BLOB, &b);
+			cdl.easy_setopt(c, CURLOPT_CAINFO_BLOB, &b);
 		}
 		if (creds.cert) {
 			b.data = creds.cert;
 			b.len = creds.cert_len;
-			curl_easy_setopt(c, CURLOPT_SSLCERT_BLOB, &b);
-			curl_easy_setopt(c, CURLOPT_SSLCERTTYPE, "PEM");
+			cdl.easy_setopt(c, CURLOPT_SSLCERT_BLOB, &b);
+			cdl.easy_setopt(c, CURLOPT_SSLCERTTYPE, "PEM");
 		}
 		if (creds.key) {
 			b.data = creds.key;
 			b.len = creds.key_len;
-			curl_easy_setopt(c, CURLOPT_SSLKEY_BLOB, &b);
-			curl_easy_setopt(c, CURLOPT_SSLKEYTYPE, "PEM");
+			cdl.easy_setopt(c, CURLOPT_SSLKEY_BLOB, &b);
+			cdl.easy_setopt(c, CURLOPT_SSLKEYTYPE, "PEM");
 		}
 	} else {
 		if (o->cacert)
-			curl_easy_setopt(c, CURLOPT_CAINFO, o->cacert);
+			cdl.easy_setopt(c, CURLOPT_CAINFO, o->cacert);
 		if (o->cert)
-			curl_easy_setopt(c, CURLOPT_SSLCERT, o->cert);
+			cdl.easy_setopt(c, CURLOPT_SSLCERT, o->cert);
 		if (o->key)
-			curl_easy_setopt(c, CURLOPT_SSLKEY, o->key);
+			cdl.easy_setopt(c, CURLOPT_SSLKEY, o->key);
 	}
-	curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
-	curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
-	curl_easy_setopt(c, CURLOPT_SSLVERSION, CURL_SSLVERSION_TLSv1_2);
-	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "https");
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L);
-	curl_easy_setopt(c, CURLOPT_TCP_KEEPIDLE, 5L);
-	curl_easy_setopt(c, CURLOPT_TCP_KEEPINTVL, 2L);
+	cdl.easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
+	cdl.easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
+	cdl.easy_setopt(c, CURLOPT_SSLVERSION, CURL_SSLVERSION_TLSv1_2);
+	cdl.easy_setopt(c, CURLOPT_PROTOCOLS_STR, "https");
+	cdl.easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	cdl.easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L);
+	cdl.easy_setopt(c, CURLOPT_TCP_KEEPIDLE, 5L);
+	cdl.easy_setopt(c, CURLOPT_TCP_KEEPINTVL, 2L);
 }
 
 /* POST @body to @path; the reply in *@out (json_object, caller puts).
@@ -176,32 +176,32 @@ static int post_max(const struct store_opts *o, const char *base,
 	*out = NULL;
 	c = keep;
 	if (c)
-		curl_easy_reset(c); /* its connection stays */
+		cdl.easy_reset(c); /* its connection stays */
 	else
-		c = curl_easy_init();
+		c = cdl.easy_init();
 	if (!c)
 		return -ENOMEM;
 	snprintf(url, sizeof(url), "%s%s", base, path);
-	curl_easy_setopt(c, CURLOPT_URL, url);
+	cdl.easy_setopt(c, CURLOPT_URL, url);
 	setup_tls(c, o);
-	curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT, (long)STORE_TIMEOUT_S);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
-	h = curl_slist_append(h, "Content-Type: application/json");
+	cdl.easy_setopt(c, CURLOPT_POSTFIELDS, body);
+	cdl.easy_setopt(c, CURLOPT_TIMEOUT, (long)STORE_TIMEOUT_S);
+	cdl.easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
+	cdl.easy_setopt(c, CURLOPT_WRITEDATA, &b);
+	h = cdl.slist_append(h, "Content-Type: application/json");
 	if (token) {
 		snprintf(auth, sizeof(auth), "Authorization: %s", token);
-		h = curl_slist_append(h, auth);
+		h = cdl.slist_append(h, auth);
 	}
-	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-	rc = curl_easy_perform(c);
-	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
+	cdl.easy_setopt(c, CURLOPT_HTTPHEADER, h);
+	rc = cdl.easy_perform(c);
+	cdl.easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
 	if (b.over) {
 		snprintf(err, errlen, "%s%s: a reply over %zu bytes", base,
 			 path, max);
 		ret = -EFBIG;
 	} else if (rc != CURLE_OK) {
-		snprintf(err, errlen, "%s: %s", base, curl_easy_strerror(rc));
+		snprintf(err, errlen, "%s: %s", base, cdl.easy_strerror(rc));
 		ret = -EIO;
 	} else {
 		*out = b.p ? json_tokener_parse(b.p) : NULL;
@@ -227,9 +227,9 @@ static int post_max(const struct store_opts *o, const char *base,
 		}
 	}
 	free(b.p);
-	curl_slist_free_all(h);
+	cdl.slist_free_all(h);
 	if (c != keep)
-		curl_easy_cleanup(c);
+		cdl.easy_cleanup(c);
 	return ret;
 }
 
@@ -464,6 +464,9 @@ static int etcd_put(const struct store_opts *o, const struct agent_entry *e,
 		p_err("%s", err);
 		return rc;
 	}
+	rc = curl_dl_open();
+	if (rc)
+		return rc;
 	val = agent_entry_json(e);
 	if (!val)
 		return -ENOMEM;
@@ -486,6 +489,9 @@ static int etcd_del(const struct store_opts *o, const char *ident)
 		p_err("%s", err);
 		return rc;
 	}
+	rc = curl_dl_open();
+	if (rc)
+		return rc;
 	rc = with_store(o, op_del, key, err, sizeof(err));
 	if (rc)
 		say_store_error(rc, err, ident);
@@ -875,7 +881,7 @@ static int op_watch(const struct store_opts *o, const char *base,
 	CURLcode rc;
 	CURL *c;
 
-	c = curl_easy_init();
+	c = cdl.easy_init();
 	if (!c)
 		return -ENOMEM;
 	snprintf(end, sizeof(end), "%s", AGENT_STORE_PREFIX);
@@ -887,29 +893,29 @@ static int op_watch(const struct store_opts *o, const char *base,
 		"{\"create_request\":{\"key\":\"%s\",\"range_end\":\"%s\",\"start_revision\":\"%lld\"}}",
 		k, e, w->revision + 1);
 	snprintf(url, sizeof(url), "%s/v3/watch", base);
-	curl_easy_setopt(c, CURLOPT_URL, url);
+	cdl.easy_setopt(c, CURLOPT_URL, url);
 	setup_tls(c, o);
-	curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, (long)STORE_TIMEOUT_S);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_watch);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, w);
-	h = curl_slist_append(h, "Content-Type: application/json");
+	cdl.easy_setopt(c, CURLOPT_POSTFIELDS, body);
+	cdl.easy_setopt(c, CURLOPT_CONNECTTIMEOUT, (long)STORE_TIMEOUT_S);
+	cdl.easy_setopt(c, CURLOPT_WRITEFUNCTION, on_watch);
+	cdl.easy_setopt(c, CURLOPT_WRITEDATA, w);
+	h = cdl.slist_append(h, "Content-Type: application/json");
 	if (token) {
 		snprintf(auth, sizeof(auth), "Authorization: %s", token);
-		h = curl_slist_append(h, auth);
+		h = cdl.slist_append(h, auth);
 	}
-	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+	cdl.easy_setopt(c, CURLOPT_HTTPHEADER, h);
 	w->created = false;
 	w->msg_bytes = 0;
 	w->msg_over = false;
 	json_tokener_reset(w->tok);
-	rc = curl_easy_perform(c); /* until the stream ends */
-	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
+	rc = cdl.easy_perform(c); /* until the stream ends */
+	cdl.easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
 	snprintf(err, errlen, "%s/v3/watch: %s (HTTP %ld)", base,
-		 rc == CURLE_OK ? "the stream ended" : curl_easy_strerror(rc),
+		 rc == CURLE_OK ? "the stream ended" : cdl.easy_strerror(rc),
 		 code);
-	curl_slist_free_all(h);
-	curl_easy_cleanup(c);
+	cdl.slist_free_all(h);
+	cdl.easy_cleanup(c);
 	if (w->msg_over)
 		return -EFBIG;
 	return w->created ? -EAGAIN : -EIO;
@@ -928,10 +934,12 @@ static void etcd_watch(const struct store_opts *o, int out)
 	/* Everything it needs from the file system, as root, then root
 	 * goes: its credentials in memory, libcurl's and OpenSSL's set-up
 	 * done (docs/design.md, "The store watcher"). */
-	curl_global_init(CURL_GLOBAL_DEFAULT);
+	if (curl_dl_open())
+		_exit(1);
+	cdl.global_init(CURL_GLOBAL_DEFAULT);
 	if (creds_load(o))
 		_exit(1);
-	keep = curl_easy_init();
+	keep = cdl.easy_init();
 	w.tok = json_tokener_new();
 	if (!keep || !w.tok ||
 	    store_confine(o->run_as ? o->run_as : ALPNSTEER_DEFAULT_USER))

@@ -22,7 +22,7 @@
 /* Replies grow with the number of challenges (up to ALPNSTEER_MAX_PENDING
  * of them, some 400 KiB of JSON): they are built in memory of their own
  * size, never cut at a fixed buffer. */
-char *ctl_list_json(struct challenges *cs)
+char *ctl_list_json(struct challenges *cs, const struct trace_view *v)
 {
 	struct json_writer *jw;
 	struct challenge *c;
@@ -34,6 +34,10 @@ char *ctl_list_json(struct challenges *cs)
 		return NULL;
 	jw_start_array(jw);
 	for (c = cs->head; c; c = c->next) {
+		/* A member's list: the names the trace would show it (their
+		 * last clients are the trace's too). */
+		if (!trace_may_read(v, c->owner, c->ident))
+			continue;
 		jw_start_object(jw);
 		jw_string_field(jw, "identifier", c->ident);
 		jw_string_field(jw, "sni", c->sni);
@@ -60,7 +64,7 @@ char *ctl_list_json(struct challenges *cs)
 	return jw_mem_end(jw, &m);
 }
 
-char *ctl_list_table(struct challenges *cs)
+char *ctl_list_table(struct challenges *cs, const struct trace_view *v)
 {
 	struct challenge *c;
 	char *buf = NULL;
@@ -73,6 +77,8 @@ char *ctl_list_table(struct challenges *cs)
 	fprintf(f, "%-40s %-8s %6s %6s  %s", "IDENTIFIER", "SOURCE", "IPV4",
 		"IPV6", "LAST CLIENTS");
 	for (c = cs->head; c; c = c->next) {
+		if (!trace_may_read(v, c->owner, c->ident))
+			continue;
 		fprintf(f, "\n%-40s %-8s %6llu %6llu ", c->ident,
 			c->source == SRC_DIR ? "alpn-dir" : "control",
 			(unsigned long long)c->answered_v4,
@@ -332,6 +338,25 @@ int ctl_policy_load(const char *path, struct ctl_policy *p, char *err,
 	return rc;
 }
 
+/* A member's view of the trace: the names root's policy gives members
+ * are theirs to watch, whoever added them; with no policy a member may
+ * add any name, which makes no name its own but those it added. */
+static bool policy_names(const void *arg, const char *name)
+{
+	const struct ctl_policy *p = arg;
+
+	return p && p->nr >= 0 && ctl_policy_allows(p, name);
+}
+
+struct trace_view ctl_trace_view(uid_t uid, const struct ctl_policy *policy)
+{
+	struct trace_view v = { .uid = uid,
+				.may_see = policy_names,
+				.arg = policy };
+
+	return v;
+}
+
 /* ---- the monitor's server ---- */
 
 struct mon_ctx {
@@ -390,6 +415,8 @@ static int mon_add(void *ctx, const struct ctl_req *r, char **reply)
 	if (c) {
 		c->expires = r->ttl ? time(NULL) + r->ttl : 0;
 		c->owner = r->uid;
+		if (cs->trace)
+			trace_owner(cs->trace, c->sni, r->uid);
 	}
 	*reply = ctl_msg("ok");
 	return 1;
@@ -419,8 +446,10 @@ static int mon_list(void *ctx, const struct ctl_req *r, char **reply)
 {
 	struct mon_ctx *m = ctx;
 
-	*reply = r->verb == CTL_LIST ? ctl_list_json(m->cs) :
-				       ctl_list_table(m->cs);
+	struct trace_view v = ctl_trace_view(r->uid, m->policy);
+
+	*reply = r->verb == CTL_LIST ? ctl_list_json(m->cs, &v) :
+				       ctl_list_table(m->cs, &v);
 	return *reply ? 0 : -ENOMEM;
 }
 
@@ -428,14 +457,15 @@ static int mon_trace(void *ctx, const struct ctl_req *r, char **reply)
 {
 	struct mon_ctx *m = ctx;
 	const char *f = r->ident ? r->id.sni : NULL;
+	struct trace_view v = ctl_trace_view(r->uid, m->policy);
 
 	if (!m->cs->trace) {
 		*reply = ctl_msg("error: no validation trace kept here");
 		return -ENOENT;
 	}
 	*reply = r->verb == CTL_TRACE ?
-			 trace_json(m->cs->trace, f) :
-			 trace_text(m->cs->trace, f, trace_now_ms());
+			 trace_json(m->cs->trace, f, &v) :
+			 trace_text(m->cs->trace, f, trace_now_ms(), &v);
 	return *reply ? 0 : -ENOMEM;
 }
 

@@ -10,6 +10,7 @@
 
 #include "acme_cert.h"
 #include "challenges.h"
+#include "trace.h"
 
 /*
  * The control protocol, one request per message, spoken on the monitor's
@@ -105,6 +106,12 @@ bool ctl_policy_allows(const struct ctl_policy *p, const char *name);
 int ctl_member_check(const struct ctl_req *r, const struct ctl_policy *policy,
 		     bool pending, uid_t owner, char **reply);
 
+/* What @uid reads of a validation trace: root everything; a member the
+ * records of the challenges it added, and, with root's @policy (not
+ * without: members may then add any name), those of the names it gives
+ * members.  @policy must outlive the view. */
+struct trace_view ctl_trace_view(uid_t uid, const struct ctl_policy *policy);
+
 /* The monitor's server over its challenges (ctl_dispatch() with them):
  * ctl_apply() as root, ctl_apply_as() as @who. */
 int ctl_apply(struct challenges *cs, char *req, char **reply);
@@ -112,10 +119,11 @@ int ctl_apply_as(struct challenges *cs, char *req, char **reply,
 		 const struct ctl_caller *who);
 /* A reply, formatted (malloc'd; NULL: out of memory). */
 char *ctl_msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-/* The JSON array of challenges that `list` answers (malloc'd, NULL when
- * out of memory: the reply is then "error: ...", never cut short). */
-char *ctl_list_json(struct challenges *cs);
+/* The JSON array of the challenges @v may read (NULL: all; the trace's
+ * rule, ctl_trace_view()) that `list` answers (malloc'd, NULL when out
+ * of memory: the reply is then "error: ...", never cut short). */
+char *ctl_list_json(struct challenges *cs, const struct trace_view *v);
 /* The same as a text table (`table`). */
-char *ctl_list_table(struct challenges *cs);
+char *ctl_list_table(struct challenges *cs, const struct trace_view *v);
 
 #endif

@@ -94,6 +94,12 @@ int ipc_parse(const void *buf, size_t len, int nfds, bool truncated,
 		if ((res == IPC_ANSWERED) != (h.name_len > 0))
 			return -EPROTO;
 		break;
+	case IPC_SLOT:
+		/* Handed free: a slot socket alone. */
+		if (h.arg > IPC_SLOT_FREE ||
+		    (h.arg == IPC_SLOT_FREE && nfds != 1))
+			return -EPROTO;
+		break;
 	case IPC_LOG:
 		if ((h.arg != IPC_INFO && h.arg != IPC_WARN) || !h.text_len ||
 		    h.idx || h.gen)
@@ -122,16 +128,29 @@ int ipc_parse(const void *buf, size_t len, int nfds, bool truncated,
 }
 
 enum ipc_verdict ipc_done_verdict(__u32 idx, __u32 gen, __u32 size,
-				  __u32 cur_gen, bool handed)
+				  __u32 cur_gen, bool handed, __u32 taken_gen)
 {
 	if (idx >= size || !gen || gen > cur_gen)
 		return IPC_VIOLATION;
 	/* This handing, still the worker's; or taken back (timeout, client
 	 * gone) while the worker's answer was on its way: the handshake it
-	 * reports did happen, with this slot's client, so it is counted. */
+	 * reports did happen, with this slot's client, so it is counted.
+	 * The renewed slot is handed again at once (free, in advance), so
+	 * the handing taken back is no longer the last one. */
 	if (gen == cur_gen)
 		return handed ? IPC_ACCEPT : IPC_LATE;
+	if (gen == taken_gen)
+		return IPC_LATE;
 	return IPC_STALE;
+}
+
+enum ipc_client ipc_done_client(bool known, __u64 kernel_owner)
+{
+	if (known)
+		return IPC_CLIENT_KNOWN;
+	/* The verdict claims the slot before it redirects a byte to it, so
+	 * a worker with a hello to answer finds an owner here. */
+	return kernel_owner ? IPC_CLIENT_KERNEL : IPC_CLIENT_NONE;
 }
 
 int ipc_build(void *buf, const struct ipc_hdr *h, const char *name,

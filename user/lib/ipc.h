@@ -18,7 +18,8 @@
 
 enum ipc_type {
 	/* monitor -> worker */
-	IPC_SLOT = 1, /* idx gen; fds: slot socket [, upstream socket] */
+	IPC_SLOT = 1, /* idx gen [arg=IPC_SLOT_FREE]; fds: slot socket
+		       * [, upstream socket] */
 	IPC_CANCEL, /* idx gen: the monitor took the slot back */
 	IPC_CHAL_ADD, /* name (SNI), certificate DER, key DER */
 	IPC_CHAL_DEL, /* name */
@@ -28,6 +29,11 @@ enum ipc_type {
 	IPC_LOG, /* arg=level, text */
 	IPC__MAX,
 };
+
+/* A SLOT's arg: the slot is free, handed before any client was steered to
+ * it, so that a hello goes to the worker without waiting for the monitor
+ * (docs/design.md, "The messages").  Its socket alone: no upstream. */
+#define IPC_SLOT_FREE 1
 
 enum ipc_result {
 	IPC_ANSWERED = 1, /* handshake complete, acme-tls/1 agreed */
@@ -97,9 +103,26 @@ enum ipc_verdict {
 
 /* A worker's DONE for slot @idx, handing @gen, against the monitor's view:
  * the pool has @size slots; the slot's last handing was @cur_gen and it is
- * still with the worker when @handed. */
+ * still with the worker when @handed; @taken_gen is the handing last taken
+ * back from the worker (0: none), whose answer may still be on its way
+ * though the renewed slot was handed again at once (a free slot). */
 enum ipc_verdict ipc_done_verdict(__u32 idx, __u32 gen, __u32 size,
-				  __u32 cur_gen, bool handed);
+				  __u32 cur_gen, bool handed, __u32 taken_gen);
+
+/* Whom a DONE's handshake was with, for a slot handed free
+ * (IPC_SLOT_FREE): the worker may answer before the ring buffer's record
+ * of the steering is read. */
+enum ipc_client {
+	IPC_CLIENT_KNOWN, /* the ring buffer said */
+	IPC_CLIENT_KERNEL, /* not (yet, or lost): the kernel's slot entry
+			    * names the client it steered there */
+	IPC_CLIENT_NONE, /* nobody was steered there: no byte can have
+			  * reached the worker; its DONE is a violation */
+};
+
+/* @known: the monitor has the slot's steering event; @kernel_owner: the
+ * slot's owner_cookie in the kernel (0: free). */
+enum ipc_client ipc_done_client(bool known, __u64 kernel_owner);
 
 /* Build a message into @buf (at least IPC_MAX_MSG bytes): its length, or
  * -E2BIG when a part is longer than its limit. */

@@ -199,6 +199,19 @@ void trace_added(struct trace *t, const char *ident, const char *sni,
 	x->added_ms = now_ms;
 }
 
+void trace_owner(struct trace *t, const char *name, uid_t uid)
+{
+	int i;
+
+	for (i = 0; i < TRACE_IDENTS; i++) {
+		struct trace_id *x = &t->id[i];
+
+		if (x->used && x->ident[0] && !x->removed_ms &&
+		    (!strcmp(x->sni, name) || !strcmp(x->ident, name)))
+			x->owner = uid;
+	}
+}
+
 void trace_removed(struct trace *t, const char *sni, long long now_ms)
 {
 	struct trace_id *x = find_sni(t, sni);
@@ -316,10 +329,29 @@ static const char *state_of(const struct trace_id *x)
 	return x->removed_ms ? "removed" : "pending";
 }
 
-static bool wanted(const struct trace_id *x, const char *filter)
+/* Least privilege: a --control-group member reads what concerns the
+ * names it may validate, not other users' names nor every client's
+ * address. */
+bool trace_may_read(const struct trace_view *v, uid_t owner, const char *name)
 {
-	return x->used && (!filter || !strcmp(filter, x->sni) ||
-			   !strcmp(filter, x->ident));
+	if (!v || !v->uid || owner == v->uid)
+		return true;
+	return v->may_see && v->may_see(v->arg, name);
+}
+
+static bool visible(const struct trace_id *x, const struct trace_view *v)
+{
+	return x->ident[0] ? trace_may_read(v, x->owner, x->ident) :
+			     trace_may_read(v, 0, x->sni);
+}
+
+static bool wanted(const struct trace_id *x, const char *filter,
+		   const struct trace_view *v)
+{
+	return x->used &&
+	       (!filter || !strcmp(filter, x->sni) ||
+		!strcmp(filter, x->ident)) &&
+	       visible(x, v);
 }
 
 /* Oldest first: the records in the order they began. */
@@ -388,7 +420,8 @@ static void json_ms(struct json_writer *jw, const char *n, long long v)
 		jw_null(jw);
 }
 
-char *trace_json(const struct trace *t, const char *filter)
+char *trace_json(const struct trace *t, const char *filter,
+		 const struct trace_view *v)
 {
 	struct json_writer *jw;
 	int idx[TRACE_IDENTS], n, k;
@@ -404,7 +437,7 @@ char *trace_json(const struct trace *t, const char *filter)
 	for (k = 0; k < n; k++) {
 		const struct trace_id *x = &t->id[idx[k]];
 
-		if (!wanted(x, filter))
+		if (!wanted(x, filter, v))
 			continue;
 		jw_start_object(jw);
 		jw_string_field(jw, "identifier", x->ident);
@@ -466,7 +499,8 @@ static void text_ms(FILE *f, long long ms)
 		llabs(ms) % 1000);
 }
 
-char *trace_text(const struct trace *t, const char *filter, long long now_ms)
+char *trace_text(const struct trace *t, const char *filter, long long now_ms,
+		 const struct trace_view *v)
 {
 	int idx[TRACE_IDENTS], n, k, shown = 0;
 	unsigned int i, kept;
@@ -480,7 +514,7 @@ char *trace_text(const struct trace *t, const char *filter, long long now_ms)
 	for (k = 0; k < n; k++) {
 		const struct trace_id *x = &t->id[idx[k]];
 
-		if (!wanted(x, filter))
+		if (!wanted(x, filter, v))
 			continue;
 		if (shown++)
 			fputs("\n\n", f);
@@ -596,9 +630,14 @@ static void merge_one(struct trace *t, struct json_object *o)
 
 		if (y->used && !strcmp(y->sni, sni) &&
 		    (y->added_ms ? y->added_ms : y->first_ms) == key) {
+			/* Who added it is ours to know, not the daemon's
+			 * (the agent hands every challenge as root). */
+			uid_t owner = y->owner;
+
 			x = y;
 			memset(x, 0, sizeof(*x));
 			x->used = true;
+			x->owner = owner;
 			snprintf(x->sni, sizeof(x->sni), "%s", sni);
 			break;
 		}

@@ -14,6 +14,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 #include <linux/types.h>
 
 #include "alpnsteer_abi.h"
@@ -65,6 +66,7 @@ struct trace_id {
 	bool used;
 	char ident[ALPNSTEER_NAME_MAX]; /* "" for an SNI never pending */
 	char sni[ALPNSTEER_NAME_MAX];
+	uid_t owner; /* who added the challenge (0: root): trace_owner() */
 	long long added_ms, removed_ms; /* 0: never added / still pending */
 	long long first_ms, last_ms; /* hellos; 0: none yet */
 	unsigned long hellos, v4, v6, answered, failed;
@@ -100,13 +102,35 @@ enum trace_outcome trace_note(struct trace *t, const char *sni, int family,
 enum trace_outcome trace_late_answer(struct trace *t, const char *sni,
 				     int family, const void *addr,
 				     unsigned int port, long long now_ms);
+/* The pending challenge @name (identifier or SNI) was added by @uid:
+ * its record is that uid's to read (trace_view) from now on, removed
+ * or not.  Nothing when it is not pending. */
+void trace_owner(struct trace *t, const char *name, uid_t uid);
 /* Find @ident's record (by identifier or SNI), NULL: none. */
 const struct trace_id *trace_find(const struct trace *t, const char *name);
 
-/* The trace of @filter (NULL: every identifier), as JSON or as text (whose
- * ages count to @now_ms), malloc'd (NULL: out of memory). */
-char *trace_json(const struct trace *t, const char *filter);
-char *trace_text(const struct trace *t, const char *filter, long long now_ms);
+/* Who reads the trace (docs/design.md, "The control socket"): root (uid
+ * 0, or no view at all) every record; anyone else the records of the
+ * challenges it added (trace_owner()) and those whose identifier (an
+ * SNI never pending: the SNI) @may_see(@arg, name) gives it. */
+struct trace_view {
+	uid_t uid;
+	bool (*may_see)(const void *arg, const char *name);
+	const void *arg;
+};
+
+/* May @v read what concerns identifier @name, added by @owner (0: root;
+ * pass one no member has, 0, for an SNI never pending)?  The trace and
+ * the `list` of both control sockets decide through it. */
+bool trace_may_read(const struct trace_view *v, uid_t owner, const char *name);
+
+/* The trace of @filter (NULL: every identifier) that @v may read, as
+ * JSON or as text (whose ages count to @now_ms), malloc'd (NULL: out of
+ * memory). */
+char *trace_json(const struct trace *t, const char *filter,
+		 const struct trace_view *v);
+char *trace_text(const struct trace *t, const char *filter, long long now_ms,
+		 const struct trace_view *v);
 
 /* Take in the records of @json (a trace_json() array, the daemon's):
  * each replaces ours of the same SNI and add.  The agent keeps the

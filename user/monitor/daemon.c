@@ -6,7 +6,9 @@
  * separation"; daemon_worker.c).
  *
  * One thread, one epoll: the ring buffer (steered / client closed), the
- * free slot sockets, the worker's socket, signals and a timer.
+ * free slot sockets no worker holds (each free slot is handed to the
+ * worker in advance: daemon_worker.c), the worker's socket, signals and
+ * a timer.
  * SIGTERM or SIGINT (or the draining flag set by `alpnsteer detach`) starts
  * the drain: nothing new is caught or steered, connections in flight finish,
  * and once the conns sockhash is empty everything is removed.
@@ -46,10 +48,40 @@ static void fmt_addr(const struct alpnsteer_event *e, char *buf, size_t len)
 	evaddr_format(e, buf, len);
 }
 
-static void slot_watch(struct daemon *d, __u32 idx)
+void slot_watch(struct daemon *d, __u32 idx)
 {
 	ep_set(d, EPOLL_CTL_ADD, d->pool.slot[idx].p_fd, EPOLLIN,
 	       ev_key(EV_SLOT, idx));
+}
+
+/* A free slot, new or renewed: to the worker at once, so that the hello
+ * steered to it is answered without waiting for us (docs/design.md, "The
+ * messages"); watched by us only while no worker can take it. */
+static void slot_offer(struct daemon *d, __u32 idx)
+{
+	if (!wk_hand_free(d, idx))
+		slot_watch(d, idx);
+}
+
+/* The ring buffer's records, read now; never from inside its own
+ * callback (libbpf has not yet moved past the record being handled). */
+void rb_consume(struct daemon *d)
+{
+	if (d->in_rb)
+		return;
+	d->in_rb = true;
+	ring_buffer__consume(d->rb);
+	d->in_rb = false;
+}
+
+/* The owner the kernel's slot entry names (0: free, or unreadable). */
+static __u64 kernel_owner(struct daemon *d, __u32 idx)
+{
+	struct alpnsteer_slot ks;
+
+	if (bpf_map_lookup_elem(d->pool.map_slots, &idx, &ks))
+		return 0;
+	return ks.owner_cookie;
 }
 
 /*
@@ -70,8 +102,10 @@ void slot_recycle(struct daemon *d, __u32 idx)
 		dtrace_slot(d, idx, TR_FAILED, "ended");
 	/* Taken back from the worker first: it closes its copy.  Its answer
 	 * may already be on the way: keep who it was for. */
-	if (d->pool.slot[idx].handed)
+	if (d->pool.slot[idx].handed) {
 		d->pool.slot[idx].taken_ev = d->pool.slot[idx].ev;
+		d->pool.slot[idx].taken_gen = d->pool.slot[idx].gen;
+	}
 	wk_cancel(d, idx);
 	err = pool_recycle(&d->pool, idx);
 
@@ -81,7 +115,7 @@ void slot_recycle(struct daemon *d, __u32 idx)
 		       strerror(-err));
 		return;
 	}
-	slot_watch(d, idx);
+	slot_offer(d, idx);
 }
 
 /*
@@ -97,7 +131,16 @@ static void slot_headroom(struct daemon *d)
 {
 	struct pool *p = &d->pool;
 	__u32 busy = pool_in_use(p), want = d->o->cfg.pool_size, old = p->size;
-	__u32 n, i;
+	__u32 n, i, rate;
+
+	/* A hello no longer waits for us: the worker has its slot before
+	 * we hear of it, and answers it while we may not run at all (two
+	 * cores, a busy host: 60 ms without the CPU empties 64 free slots at
+	 * 1,000 handshakes a second).  So the free slots also cover twice
+	 * what was taken in the last tick (100 ms), up to --pool-max. */
+	rate = d->taken_tick > d->taken_last ? d->taken_tick : d->taken_last;
+	if (2 * rate > want)
+		want = 2 * rate;
 
 	if (p->size >= p->max || p->size - busy >= want)
 		return;
@@ -105,7 +148,7 @@ static void slot_headroom(struct daemon *d)
 	n = (n + POOL_STEP - 1) / POOL_STEP * POOL_STEP;
 	pool_grow(p, n);
 	for (i = old; i < p->size; i++)
-		slot_watch(d, i);
+		slot_offer(d, i);
 	if (p->size > old)
 		p_info("pool grown to %u slots (%u busy, at most %u)", p->size,
 		       busy, p->max);
@@ -120,8 +163,12 @@ static void slot_begin(struct daemon *d, __u32 idx, __u64 owner)
 
 	s->state = SLOT_BUSY;
 	s->owner = owner;
+	d->taken_tick++;
 	clock_gettime(CLOCK_MONOTONIC, &s->since);
 	slot_headroom(d);
+	/* Handed free already: the worker has been reading it since. */
+	if (s->handed)
+		return;
 	if (!wk_hand(d, idx)) {
 		/* No worker (it is being restarted): this client gets no
 		 * answer, its slot goes back at once. */
@@ -175,8 +222,9 @@ static void on_slot_io(struct daemon *d, __u32 idx)
 
 	/* Only free slots are watched here: a busy one is the worker's,
 	 * and an event for it can still be in this epoll batch, behind the
-	 * ring-buffer record that handed it over.  Its bytes are not ours. */
-	if (s->state != SLOT_FREE)
+	 * ring-buffer record that handed it over; so is a free one handed
+	 * in advance.  Its bytes are not ours. */
+	if (s->state != SLOT_FREE || s->handed)
 		return;
 	/* Data may outrun the ring-buffer event: the kernel's slot entry
 	 * already names the owner. */
@@ -217,7 +265,12 @@ static int on_event(void *ctx, void *data, size_t size)
 		evaddr_via(e, via, sizeof(via));
 		p_info("steered %s%s sni=%s to slot %u", addr, via, sni,
 		       e->slot);
-		if (s->state == SLOT_FREE)
+		/* A record read late, for a slot recycled since (its worker
+		 * died, or its DONE came first and the record was read on a
+		 * later call): the kernel has disowned it, and beginning it
+		 * again would push it to free_slots twice at its recycling. */
+		if (s->state == SLOT_FREE &&
+		    kernel_owner(d, e->slot) == e->cookie)
 			slot_begin(d, e->slot, e->cookie);
 		if (s->owner == e->cookie)
 			s->ev = *e;
@@ -235,6 +288,45 @@ static int on_event(void *ctx, void *data, size_t size)
 		break;
 	}
 	return 0;
+}
+
+/*
+ * The worker says handing @idx is over.  A slot handed free can be done
+ * before its steering is read from the ring buffer (the kernel submits the
+ * record before it redirects a byte, but the worker may be quicker to run
+ * than we are): read it now; if it is lost, the kernel's slot entry names
+ * the client.  IPC_CLIENT_NONE: nobody was steered there.
+ */
+enum ipc_client slot_client(struct daemon *d, __u32 idx)
+{
+	struct slot *s = &d->pool.slot[idx];
+	enum ipc_client c;
+	__u64 owner = 0;
+
+	if (s->state == SLOT_FREE)
+		rb_consume(d);
+	if (s->state == SLOT_FREE)
+		owner = kernel_owner(d, idx);
+	c = ipc_done_client(s->state != SLOT_FREE, owner);
+	if (c == IPC_CLIENT_KERNEL)
+		slot_begin(d, idx, owner);
+	return c;
+}
+
+/* Free slot @idx was handed to a worker that is gone: what the kernel
+ * steered to it is recycled with the dead worker's other slots; one still
+ * free stays in free_slots (pushing it again would put it there twice)
+ * and is ours to watch until the next worker is handed it. */
+void slot_unhand_free(struct daemon *d, __u32 idx)
+{
+	struct slot *s = &d->pool.slot[idx];
+
+	s->handed = false;
+	if (kernel_owner(d, idx)) {
+		slot_recycle(d, idx);
+		return;
+	}
+	slot_watch(d, idx);
 }
 
 /* The slot's client is still in the sockhash. */
@@ -259,9 +351,17 @@ static void sweep(struct daemon *d)
 	__u32 i;
 
 	clock_gettime(CLOCK_MONOTONIC, &now);
+	rb_consume(d);
 	for (i = 0; i < d->pool.size; i++) {
 		struct slot *s = &d->pool.slot[i];
+		__u64 owner;
 
+		/* A free slot handed in advance is not watched by us: should
+		 * the record of its steering be lost, the kernel says it is
+		 * taken, and it gets its timeout like any other. */
+		if (s->state == SLOT_FREE && s->handed &&
+		    (owner = kernel_owner(d, i)))
+			slot_begin(d, i, owner);
 		if (s->state == SLOT_FREE)
 			continue;
 		if (!owner_held(d, s->owner)) {
@@ -333,6 +433,8 @@ static bool on_tick(struct daemon *d)
 	if (challenges_expire(&d->store, time(NULL), say_expired) > 0)
 		sync_policy(d);
 	wk_tick(d);
+	d->taken_last = d->taken_tick;
+	d->taken_tick = 0;
 	if (++d->ticks % SWEEP_TICKS == 0) {
 		sweep(d);
 		dmetrics(d);
@@ -415,7 +517,7 @@ static void loop(struct daemon *d)
 
 			switch ((enum ev_kind)(key >> 32)) {
 			case EV_RING:
-				ring_buffer__consume(d->rb);
+				rb_consume(d);
 				break;
 			case EV_SIGNAL:
 				if (on_signal(d))
@@ -510,24 +612,24 @@ int daemon_run(const struct daemon_opts *o, int ready_fd)
 	struct alpnsteer_bpf *k;
 	int err, logfd = o->log_fd;
 
-	/* The TLS worker is exec'd from this, clean of what we hold by
-	 * then (docs/design.md, "The worker"): opened now, as root, so that
+	/* The TLS worker is exec'd from its image, clean of what we hold
+	 * by then (docs/design.md, "The worker"): opened now, as root, so that
 	 * a later upgrade of the file changes nothing, and no path is
 	 * looked up after the privilege drop. */
-	d.exe_fd = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
+	d.exe_fd = worker_image_open();
 	/* Never fd 3, where the worker's socket goes before the exec: the
 	 * seccomp filter allows an exec of this descriptor number only. */
 	if (d.exe_fd >= 0 && d.exe_fd <= WORKER_IPC_FD) {
 		int hi = fcntl(d.exe_fd, F_DUPFD_CLOEXEC, WORKER_IPC_FD + 1);
+		int e = errno;
 
 		close(d.exe_fd);
-		d.exe_fd = hi;
+		d.exe_fd = hi < 0 ? -e : hi;
 	}
 	if (d.exe_fd < 0) {
-		err = -errno;
-		p_err("cannot open the daemon's own binary: %s",
-		      strerror(-err));
-		p_hint("the TLS worker is started from /proc/self/exe: a /proc with the daemon's own pid is needed");
+		err = d.exe_fd;
+		p_err("cannot open the TLS worker's image: %s", strerror(-err));
+		p_hint("it is alpnsteer-worker beside alpnsteer or in ../libexec/alpnsteer/, else /proc/self/exe: a /proc with the daemon's own pid is needed");
 		goto out;
 	}
 	/* The trace's memory is bounded (trace.h) and taken once. */

@@ -14,6 +14,7 @@
 #include "challenges.h"
 #include "control.h"
 #include "ctlproto.h"
+#include "ipc.h"
 #include "daemon.h"
 #include "loader.h"
 #include "pool.h"
@@ -64,7 +65,7 @@ struct daemon {
 	/* The TLS worker (docs/design.md, "Privilege separation"). */
 	pid_t wpid; /* 0: none running */
 	int wfd; /* our end of its socket, -1: none */
-	int exe_fd; /* our own binary, opened as root: the worker's image */
+	int exe_fd; /* the worker's image, opened as root (worker_image_open()) */
 	/* --metrics-file's directory (O_PATH), opened before the seccomp
 	 * filter, which lets files be created in it only */
 	int metrics_dfd;
@@ -75,6 +76,8 @@ struct daemon {
 	int wlog_budget; /* its log lines left this tick */
 	struct wk_msg *wq, **wq_tail;
 	size_t wq_bytes;
+	bool in_rb; /* in ring_buffer__consume()'s callback */
+	__u32 taken_tick, taken_last; /* slots taken this tick, the last */
 };
 
 static inline __u64 ev_key(enum ev_kind kind, __u32 idx)
@@ -107,6 +110,14 @@ void on_alpndir(struct daemon *d);
 
 /* daemon.c: a slot is over (and the worker's answer for it, or NULL). */
 void slot_recycle(struct daemon *d, __u32 idx);
+/* Watch free slot @idx ourselves (no worker has it). */
+void slot_watch(struct daemon *d, __u32 idx);
+/* Read the ring buffer now (not from within its callback). */
+void rb_consume(struct daemon *d);
+/* Who handing @idx's client was, for its DONE (lib/ipc.h). */
+enum ipc_client slot_client(struct daemon *d, __u32 idx);
+/* Free slot @idx handed to a worker now gone. */
+void slot_unhand_free(struct daemon *d, __u32 idx);
 void slot_answered(struct daemon *d, __u32 idx,
 		   const struct alpnsteer_event *ev, const char *sni);
 
@@ -125,12 +136,19 @@ void dtrace_prepare(struct daemon *d);
 void dmetrics(struct daemon *d);
 
 /* daemon_worker.c: the TLS worker, seen from the monitor. */
+/* The worker's image, opened as root before the drop: alpnsteer-worker
+ * beside our binary or in ../libexec/alpnsteer/, else our own binary.
+ * A descriptor, or -errno. */
+int worker_image_open(void);
 int wk_start(struct daemon *d);
 void wk_on_io(struct daemon *d, unsigned int events);
 void wk_on_sigchld(struct daemon *d);
 void wk_tick(struct daemon *d);
 /* Hand busy slot @idx over; false when there is no worker to take it. */
 bool wk_hand(struct daemon *d, __u32 idx);
+/* Hand free slot @idx over in advance; false when there is no worker, or
+ * with --forward (an upstream is connected per client). */
+bool wk_hand_free(struct daemon *d, __u32 idx);
 /* Take slot @idx back (timeout, client gone) before it is recycled. */
 void wk_cancel(struct daemon *d, __u32 idx);
 /* Send the worker each pending certificate it does not have. */

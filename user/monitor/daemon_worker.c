@@ -4,7 +4,8 @@
  * "Privilege separation").
  *
  * The monitor forks the worker once it has given up root, hands it each
- * busy slot's socket and the certificates of the pending names, and
+ * free slot's socket in advance (each busy one's with --forward) and the
+ * certificates of the pending names, and
  * believes nothing it sends back without checking: a message that does
  * not parse, or a slot that was never handed over, kills the worker.
  * When the worker dies, for whatever reason, its slots are recycled (the
@@ -19,7 +20,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <limits.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -201,6 +204,39 @@ bool wk_hand(struct daemon *d, __u32 idx)
 	return true;
 }
 
+bool wk_hand_free(struct daemon *d, __u32 idx)
+{
+	struct slot *s = &d->pool.slot[idx];
+	struct ipc_hdr h = { .type = IPC_SLOT,
+			     .arg = IPC_SLOT_FREE,
+			     .idx = idx };
+	int fd;
+
+	/* --forward needs an upstream per client, connected by us once one
+	 * is there: those slots are handed busy, as they always were. */
+	if (d->wfd < 0 || forwarding(d) || s->p_fd < 0 || s->handed ||
+	    s->state != SLOT_FREE)
+		return false;
+	fd = fcntl(s->p_fd, F_DUPFD_CLOEXEC, 3);
+	if (fd < 0)
+		return false;
+	/* The worker reads it from now on, not us. */
+	epoll_ctl(d->epfd, EPOLL_CTL_DEL, s->p_fd, NULL);
+	h.gen = ++s->gen;
+	s->handed = true;
+	wk_send(d, &h, NULL, NULL, NULL, &fd, 1);
+	return true;
+}
+
+/* A new worker is handed every free slot: the old one's went with it. */
+static void hand_free_slots(struct daemon *d)
+{
+	__u32 i;
+
+	for (i = 0; i < d->pool.size && d->wfd >= 0; i++)
+		wk_hand_free(d, i);
+}
+
 void wk_cancel(struct daemon *d, __u32 idx)
 {
 	struct slot *s = &d->pool.slot[idx];
@@ -248,9 +284,16 @@ static void wk_lost(struct daemon *d, int st)
 	}
 	d->wq_tail = &d->wq;
 	d->wq_bytes = 0;
+	/* Who was steered where, before its slots are sorted out: a free
+	 * slot handed in advance may have a client we have not heard of. */
+	rb_consume(d);
 	for (i = 0; i < d->pool.size; i++) {
 		if (!d->pool.slot[i].handed)
 			continue;
+		if (d->pool.slot[i].state == SLOT_FREE) {
+			slot_unhand_free(d, i);
+			continue;
+		}
 		d->pool.slot[i].handed = false;
 		slot_recycle(d, i);
 		n++;
@@ -337,7 +380,8 @@ static bool on_msg(struct daemon *d, const void *buf, int n, int *fds, int nfds,
 	switch (ipc_done_verdict(
 		v.h.idx, v.h.gen, d->pool.size,
 		v.h.idx < d->pool.size ? d->pool.slot[v.h.idx].gen : 0,
-		v.h.idx < d->pool.size && d->pool.slot[v.h.idx].handed)) {
+		v.h.idx < d->pool.size && d->pool.slot[v.h.idx].handed,
+		v.h.idx < d->pool.size ? d->pool.slot[v.h.idx].taken_gen : 0)) {
 	case IPC_VIOLATION:
 		snprintf(
 			why, sizeof(why),
@@ -349,6 +393,9 @@ static bool on_msg(struct daemon *d, const void *buf, int n, int *fds, int nfds,
 		return true;
 	case IPC_LATE:
 		s = &d->pool.slot[v.h.idx];
+		/* Once: a second DONE for it is stale. */
+		if (v.h.gen == s->taken_gen && v.h.gen != s->gen)
+			s->taken_gen = 0;
 		if (v.h.arg == IPC_ANSWERED) {
 			slot_answered(d, v.h.idx, &s->taken_ev, v.name);
 			/* Traced failed at the take-back: it was not. */
@@ -359,6 +406,20 @@ static bool on_msg(struct daemon *d, const void *buf, int n, int *fds, int nfds,
 		break;
 	}
 	s = &d->pool.slot[v.h.idx];
+	/* Handed free, it may be done before we read who its client was. */
+	if (s->state == SLOT_FREE &&
+	    slot_client(d, v.h.idx) == IPC_CLIENT_NONE) {
+		snprintf(
+			why, sizeof(why),
+			"protocol violation (slot %u, handing %u: no client was steered to it)",
+			v.h.idx, v.h.gen);
+		wk_kill(d, why);
+		return false;
+	}
+	/* Reading the ring buffer can have cost this worker its life (a
+	 * queue past its limit): nothing of it is to be believed then. */
+	if (d->wfd < 0 || !s->handed)
+		return false;
 	s->handed = false;
 	if (IPC_DONE_RESULT(v.h.arg) == IPC_GONE)
 		p_info("slot %u: client gone", v.h.idx);
@@ -404,9 +465,68 @@ void wk_on_io(struct daemon *d, unsigned int events)
 	}
 }
 
+/* @path, if it is a worker image root may trust: a regular file owned by
+ * root (or by us) that nobody else may write.  Opened as root, so a file
+ * anyone could replace would be an easy way into the worker. */
+static int image_open(const char *path)
+{
+	struct stat st;
+	int fd;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode) ||
+	    (st.st_uid && st.st_uid != geteuid()) ||
+	    (st.st_mode & (S_IWGRP | S_IWOTH))) {
+		p_warn("%s: not a root-owned file only root may write; not used",
+		       path);
+		close(fd);
+		return -EPERM;
+	}
+	return fd;
+}
+
+int worker_image_open(void)
+{
+	char self[PATH_MAX], path[PATH_MAX + 64], *slash;
+	ssize_t n;
+	int fd;
+
+	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (n > 0) {
+		self[n] = '\0';
+		slash = strrchr(self, '/');
+		if (slash) {
+			*slash = '\0';
+			/* Beside it: the build tree. */
+			snprintf(path, sizeof(path), "%s/alpnsteer-worker",
+				 self);
+			fd = image_open(path);
+			if (fd >= 0)
+				return fd;
+			/* PREFIX/sbin/alpnsteer and
+			 * PREFIX/libexec/alpnsteer/alpnsteer-worker, as make
+			 * install and the package lay them out. */
+			snprintf(path, sizeof(path),
+				 "%s/../libexec/alpnsteer/alpnsteer-worker",
+				 self);
+			fd = image_open(path);
+			if (fd >= 0)
+				return fd;
+		}
+	}
+	/* Not installed with it: our own binary's worker mode
+	 * (WORKER_ARGV1), the same code with every library mapped. */
+	p_info("no alpnsteer-worker beside %s: the TLS worker is exec'd from alpnsteer itself",
+	       n > 0 ? self : "/proc/self/exe");
+	fd = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
+	return fd < 0 ? -errno : fd;
+}
+
 /*
- * In the child: become the worker by exec'ing our own binary
- * (worker_exec_main()).  A fork alone left it a copy of everything the
+ * In the child: become the worker by exec'ing its image
+ * (worker_image_open(); worker_exec_main()).  A fork alone left it a copy of everything the
  * monitor held, and in agent mode everything the agent held before the
  * keeper's fork: every key authorization was found in its memory.
  */
@@ -435,7 +555,7 @@ wk_exec(const struct daemon *d, int sock, pid_t monitor)
 		_exit(127);
 	syscall(SYS_execveat, exe, "", argv, environ, AT_EMPTY_PATH);
 	p_err("cannot start the TLS worker: execveat: %s", strerror(errno));
-	p_hint("the daemon's user must be allowed to execute the alpnsteer binary");
+	p_hint("the daemon's user must be allowed to execute alpnsteer-worker (or alpnsteer)");
 	_exit(127);
 }
 
@@ -471,6 +591,7 @@ int wk_start(struct daemon *d)
 	}
 	p_info("TLS worker %d started", (int)pid);
 	wk_sync(d);
+	hand_free_slots(d);
 	return 0;
 }
 

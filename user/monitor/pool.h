@@ -28,9 +28,10 @@ struct slot {
 	__u32 gen; /* handings to the worker so far */
 	bool handed; /* the worker has it (handing gen) */
 	bool traced; /* its end is in the validation trace */
-	/* The client of handing gen when it was taken back from the worker,
-	 * for an answer that crosses the cancel (IPC_LATE). */
+	/* The client of handing taken_gen when it was taken back from the
+	 * worker, for an answer that crosses the cancel (IPC_LATE). */
 	struct alpnsteer_event taken_ev;
+	__u32 taken_gen;
 };
 
 struct pool {

@@ -3,8 +3,10 @@
  * worker.c - the TLS worker: every byte from a steered client is read
  * here, and nowhere else (docs/design.md, "Privilege separation").
  *
- * The monitor forks it, hands it slot sockets (SCM_RIGHTS) as the kernel
- * steers hellos to them, and the validation certificates and keys of the
+ * The monitor forks it, hands it slot sockets (SCM_RIGHTS): each free
+ * slot as it is made, so that a steered hello is answered without a word
+ * from the monitor (with --forward, each busy slot as the kernel steers a
+ * hello to it, with its upstream), and the validation certificates and keys of the
  * pending names (DER); the worker answers the handshakes (or, with
  * --forward, relays the bytes to an upstream socket the monitor
  * connected) and says when each slot is done.  It holds no map, no
@@ -44,7 +46,9 @@ enum wkey {
 struct wslot {
 	int fd, up_fd; /* -1: none */
 	__u32 gen;
-	bool busy;
+	bool busy; /* handed to us (fd held) */
+	bool started; /* its handshake or relay begun: a free slot's at
+		       * its first byte */
 	struct tls_conn tls;
 	struct relay relay;
 };
@@ -98,9 +102,11 @@ static void slot_close(struct worker *w, struct wslot *s)
 	if (s->relay.up_fd >= 0)
 		epoll_ctl(w->epfd, EPOLL_CTL_DEL, s->relay.up_fd, NULL);
 	relay_close(&s->relay);
-	tls_conn_close(&s->tls);
+	if (s->started)
+		tls_conn_close(&s->tls);
 	s->fd = -1;
 	s->busy = false;
+	s->started = false;
 }
 
 static void slot_done(struct worker *w, __u32 idx, enum ipc_result res)
@@ -127,6 +133,18 @@ static void slot_pump(struct worker *w, __u32 idx)
 
 	if (!s->busy)
 		return;
+	/* A slot handed free: its client's first bytes are here. */
+	if (!s->started) {
+		int err = tls_conn_start(&w->resp, &s->tls, s->fd);
+
+		if (err) {
+			say(w, IPC_WARN, "slot %u: cannot start: %s", idx,
+			    strerror(-err));
+			slot_done(w, idx, IPC_ENDED);
+			return;
+		}
+		s->started = true;
+	}
 	switch (w->forward ? relay_pump(&s->relay, s->fd) :
 			     tls_conn_pump(&s->tls)) {
 	case SLOT_CONTINUE:
@@ -154,10 +172,13 @@ static void on_slot(struct worker *w, const struct ipc_view *v, int *fds,
 		    int nfds)
 {
 	__u32 idx = v->h.idx;
+	bool free_slot = v->h.arg == IPC_SLOT_FREE;
 	struct wslot *s;
 	int err;
 
-	if (idx >= w->max || nfds != (w->forward ? 2 : 1)) {
+	/* A free slot comes alone, and only without --forward. */
+	if (idx >= w->max || nfds != (w->forward && !free_slot ? 2 : 1) ||
+	    (free_slot && w->forward)) {
 		say(w, IPC_WARN, "slot %u: refused (%d descriptors)", idx,
 		    nfds);
 		while (nfds)
@@ -170,6 +191,15 @@ static void on_slot(struct worker *w, const struct ipc_view *v, int *fds,
 	s->fd = fds[0];
 	s->gen = v->h.gen;
 	s->busy = true;
+	s->started = false;
+	if (free_slot) {
+		/* Nothing to do until a client's hello arrives: then
+		 * slot_pump() starts the handshake, with no word from the
+		 * monitor in between. */
+		ep(w, EPOLL_CTL_ADD, s->fd, EPOLLIN, wk(WK_SLOT, idx));
+		return;
+	}
+	s->started = true;
 	if (w->forward)
 		err = relay_adopt(&s->relay, fds[1]);
 	else
