@@ -356,6 +356,20 @@ static void on_log(struct daemon *d, const struct ipc_view *v)
 		p_info("worker: %s", text);
 }
 
+/* A DONE about a slot the monitor gave it no business with: the worker
+ * goes (false, for on_msg() to return). */
+static bool slot_violation(struct daemon *d, const struct ipc_view *v,
+			   const char *what)
+{
+	char why[128];
+
+	snprintf(why, sizeof(why),
+		 "protocol violation (slot %u, handing %u: %s)", v->h.idx,
+		 v->h.gen, what);
+	wk_kill(d, why);
+	return false;
+}
+
 /* One message from the worker; false: a violation (it was killed). */
 static bool on_msg(struct daemon *d, const void *buf, int n, int *fds, int nfds,
 		   bool trunc)
@@ -383,12 +397,7 @@ static bool on_msg(struct daemon *d, const void *buf, int n, int *fds, int nfds,
 		v.h.idx < d->pool.size && d->pool.slot[v.h.idx].handed,
 		v.h.idx < d->pool.size ? d->pool.slot[v.h.idx].taken_gen : 0)) {
 	case IPC_VIOLATION:
-		snprintf(
-			why, sizeof(why),
-			"protocol violation (slot %u, handing %u: never handed over)",
-			v.h.idx, v.h.gen);
-		wk_kill(d, why);
-		return false;
+		return slot_violation(d, &v, "never handed over");
 	case IPC_STALE:
 		return true;
 	case IPC_LATE:
@@ -409,12 +418,7 @@ static bool on_msg(struct daemon *d, const void *buf, int n, int *fds, int nfds,
 	/* Handed free, it may be done before we read who its client was. */
 	if (s->state == SLOT_FREE &&
 	    slot_client(d, v.h.idx) == IPC_CLIENT_NONE) {
-		snprintf(
-			why, sizeof(why),
-			"protocol violation (slot %u, handing %u: no client was steered to it)",
-			v.h.idx, v.h.gen);
-		wk_kill(d, why);
-		return false;
+		return slot_violation(d, &v, "no client was steered to it");
 	}
 	/* Reading the ring buffer can have cost this worker its life (a
 	 * queue past its limit): nothing of it is to be believed then. */
