@@ -208,6 +208,18 @@ print("" if d["usable"] else d["missing"] or "?")' 2>/dev/null) || {
 	[ -z "$f" ] || st_skip "the kernel lacks what alpnsteer needs: $f"
 }
 
+# idents JSON: the identifiers of `challenge trace -j` or `challenge list -j`
+# records, sorted, on one line (an SNI never pending: "sni:NAME")
+idents() {
+	python3 -c '
+import json, sys
+try:
+    t = json.loads(sys.argv[1])
+except ValueError:
+    print("not JSON: " + sys.argv[1][:200]); sys.exit()
+print(" ".join(sorted(x["identifier"] or "sni:" + x["sni"] for x in t)))' "$1"
+}
+
 # st_test NAME FUNCTION [ARGS...]
 st_test() {
 	local name=$1 rc n p f sk res st

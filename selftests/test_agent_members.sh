@@ -25,15 +25,7 @@ member2() { setpriv --reuid=65533 --regid=65534 --clear-groups "$ST_WORK/alpnste
 valid() { "${CHECK[@]}" "$@" >/dev/null 2>&1; }
 # traced [MEMBER]: the identifiers of the trace root (or MEMBER) reads
 traced() {
-	local out
-	if [ -n "${1:-}" ]; then out=$($1 challenge trace -j); else out=$("$ALPNSTEER" challenge trace -j); fi
-	python3 -c '
-import json, sys
-try:
-    t = json.loads(sys.argv[1])
-except ValueError:
-    print("not JSON: " + sys.argv[1][:200]); sys.exit()
-print(" ".join(sorted(x["identifier"] or "sni:" + x["sni"] for x in t)))' "$out"
+	if [ -n "${1:-}" ]; then idents "$($1 challenge trace -j)"; else idents "$("$ALPNSTEER" challenge trace -j)"; fi
 }
 # listed MEMBER: the identifiers MEMBER's challenge list shows
 listed() { $1 -j challenge list | python3 -c 'import json,sys; print(" ".join(sorted(c["identifier"] for c in json.load(sys.stdin))))'; }

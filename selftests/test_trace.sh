@@ -219,16 +219,6 @@ test_draining() {
 
 member() { setpriv --reuid=65534 --regid=65534 --clear-groups "$ST_WORK/alpnsteer-copy" "$@" 2>&1; }
 member2() { setpriv --reuid=65533 --regid=65534 --clear-groups "$ST_WORK/alpnsteer-copy" "$@" 2>&1; }
-# idents JSON: the records' identifiers (an SNI never pending: "sni:NAME")
-idents() {
-	python3 -c '
-import json, sys
-try:
-    t = json.loads(sys.argv[1])
-except ValueError:
-    print("not JSON: " + sys.argv[1][:200]); sys.exit()
-print(" ".join(sorted(x["identifier"] or "sni:" + x["sni"] for x in t)))' "$1"
-}
 # series FILE: the identifiers of the per-identifier series of a metrics text
 series() { grep -o 'identifier="[^"]*"' "$1" | sort -u | cut -d'"' -f2 | tr '\n' ' ' | sed 's/ $//'; }
 
