@@ -416,10 +416,8 @@ static bool on_msg(struct daemon *d, const void *buf, int n, int *fds, int nfds,
 	}
 	s = &d->pool.slot[v.h.idx];
 	/* Handed free, it may be done before we read who its client was. */
-	if (s->state == SLOT_FREE &&
-	    slot_client(d, v.h.idx) == IPC_CLIENT_NONE) {
+	if (s->state == SLOT_FREE && slot_client(d, v.h.idx) == IPC_CLIENT_NONE)
 		return slot_violation(d, &v, "no client was steered to it");
-	}
 	/* Reading the ring buffer can have cost this worker its life (a
 	 * queue past its limit): nothing of it is to be believed then. */
 	if (d->wfd < 0 || !s->handed)
@@ -493,28 +491,27 @@ static int image_open(const char *path)
 
 int worker_image_open(void)
 {
+	/* Beside our binary (the build tree); PREFIX/sbin/alpnsteer and
+	 * PREFIX/libexec/alpnsteer/alpnsteer-worker, as make install and
+	 * the package lay them out. */
+	static const char *const where[] = {
+		"alpnsteer-worker",
+		"../libexec/alpnsteer/alpnsteer-worker",
+	};
 	char self[PATH_MAX], path[PATH_MAX + 64], *slash;
 	ssize_t n;
+	size_t i;
 	int fd;
 
 	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
 	if (n > 0) {
 		self[n] = '\0';
 		slash = strrchr(self, '/');
-		if (slash) {
+		if (slash)
 			*slash = '\0';
-			/* Beside it: the build tree. */
-			snprintf(path, sizeof(path), "%s/alpnsteer-worker",
-				 self);
-			fd = image_open(path);
-			if (fd >= 0)
-				return fd;
-			/* PREFIX/sbin/alpnsteer and
-			 * PREFIX/libexec/alpnsteer/alpnsteer-worker, as make
-			 * install and the package lay them out. */
-			snprintf(path, sizeof(path),
-				 "%s/../libexec/alpnsteer/alpnsteer-worker",
-				 self);
+		for (i = 0; slash && i < sizeof(where) / sizeof(where[0]);
+		     i++) {
+			snprintf(path, sizeof(path), "%s/%s", self, where[i]);
 			fd = image_open(path);
 			if (fd >= 0)
 				return fd;
