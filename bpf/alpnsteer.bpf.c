@@ -160,7 +160,15 @@ static __always_inline int leave_conns(struct tcp_sock *tp, __u64 *cookie,
  * mark far above would stop them: tcp_data_ready() calls sk_data_ready
  * only past it).  The client's FIN (SOCK_DONE) always wakes the webserver.
  * Done at each RTT callback of a steered socket (the ACK of a reply of
- * the responder, socket locked) whose gap has changed.
+ * the responder, socket locked) whose gap has changed, and only when the
+ * receive queue is empty: bytes still queued there have not been through
+ * the verdict yet (a redirect that fails, to a slot closed meanwhile,
+ * stops tcp_read_skb() with the skbs behind it left queued), and a mark
+ * set above them would keep tcp_data_ready() from ever handing them over.
+ * After a reset (no SOCK_DONE) the webserver's read then finds them still
+ * queued and returns EAGAIN, again and again: nginx waited out its 60 s
+ * handshake timeout on pebble's reset validations (docs/design.md,
+ * "Steered connections").
  */
 static __always_inline void quiet_steered(struct bpf_sock_ops *skops,
 					  struct alpnsteer_conn_state *st)
@@ -174,6 +182,8 @@ static __always_inline void quiet_steered(struct bpf_sock_ops *skops,
 		return;
 	tp = bpf_skc_to_tcp_sock(sk);
 	if (!tp)
+		return;
+	if (tp->inet_conn.icsk_inet.sk.sk_receive_queue.qlen)
 		return;
 	gap = tp->rcv_nxt - tp->copied_seq;
 	lowat = gap + 1;
