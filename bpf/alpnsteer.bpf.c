@@ -233,6 +233,14 @@ static __always_inline void try_release(struct bpf_sock_ops *skops)
 	tp = bpf_skc_to_tcp_sock(sk);
 	if (!tp)
 		return;
+	/* A blocking descriptor stays caught until it closes or the drain
+	 * lets it go: its bytes, and its FIN, go through the psock, slower
+	 * but never an EAGAIN (sock_blocking()). */
+	if (sock_blocking(tp)) {
+		if (!tries)
+			count(AC_KEPT_BLOCKING);
+		return;
+	}
 	err = leave_conns(tp, &cookie, 0, false);
 	if (err == -EAGAIN || err == -EBUSY)
 		count(AC_RELEASE_DEFERRED);
@@ -281,9 +289,11 @@ static __always_inline void on_close(struct bpf_sock_ops *skops)
  * for its own timeout (a health check's connect-and-close).  So every
  * caught socket that is not steered and holds nothing but this FIN leaves
  * its sockhash here: the FIN is then read the ordinary way, at once.
- * Not while a reader sleeps in the psock (psock_in_use()): woken by the
- * ordinary path it would return EAGAIN; the psock hands it the FIN as the
- * end of the stream instead (tcp_bpf_recvmsg_parser()'s is_next_msg_fin()).
+ * Not while a reader sleeps in the psock (psock_in_use()), nor for a
+ * blocking descriptor, where one may be entering (sock_blocking()): woken
+ * by the ordinary path it would return EAGAIN; the psock hands it the FIN
+ * as the end of the stream instead (tcp_bpf_recvmsg_parser()'s
+ * is_next_msg_fin()).
  */
 static __always_inline void release_closing(struct bpf_sock_ops *skops)
 {
@@ -299,7 +309,7 @@ static __always_inline void release_closing(struct bpf_sock_ops *skops)
 	if (!st || st->verdict == AS_STEERED)
 		return;
 	tp = bpf_skc_to_tcp_sock(sk);
-	if (!tp || leave_conns(tp, &cookie, 1, false))
+	if (!tp || sock_blocking(tp) || leave_conns(tp, &cookie, 1, false))
 		return;
 	bpf_sock_ops_cb_flags_set(skops, 0);
 	count(AC_RELEASED_CLOSING);

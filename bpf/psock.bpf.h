@@ -90,6 +90,37 @@ static __always_inline bool psock_in_use(struct sk_psock *psock)
 	return refs > 1;
 }
 
+/* O_NONBLOCK where alpnsteer runs (x86, arm64 and the generic value). */
+#define ALPNSTEER_O_NONBLOCK 04000
+
+/*
+ * True when @tp's descriptor is a blocking one.  psock_in_use() sees a
+ * reader asleep in recv(), not one about to enter it: a recv() that starts
+ * between the count's read and the removal takes its psock reference
+ * unseen, and tcp_bpf_recvmsg_parser() then finds the client's next skb
+ * (or its FIN) in a receive queue that the restored sk_data_ready no longer
+ * drains, and returns EAGAIN.  A thread-per-connection server calls recv()
+ * again as soon as it has answered, which is when its client's ACK, or
+ * FIN, comes: 0 to 2 of 120 fast clients of selftests/test_blocking.sh got
+ * that EAGAIN.  For a non-blocking descriptor (every event-loop webserver)
+ * EAGAIN is an ordinary answer, so only a blocking one needs to stay
+ * caught.  Not accepted yet (no file): no reader can be inside it.
+ */
+static __always_inline bool sock_blocking(struct tcp_sock *tp)
+{
+	struct socket *so = tp->inet_conn.icsk_inet.sk.sk_socket;
+	struct file *f = NULL;
+	unsigned int flags = ALPNSTEER_O_NONBLOCK;
+
+	if (!so)
+		return false;
+	bpf_probe_read_kernel(&f, sizeof(f), &so->file);
+	if (!f)
+		return false;
+	bpf_probe_read_kernel(&flags, sizeof(flags), &f->f_flags);
+	return !(flags & ALPNSTEER_O_NONBLOCK);
+}
+
 /*
  * True when nobody is processing @tp at this instant: no process owns it
  * (lock_sock(): a reader, a writer, or release_sock() replaying its

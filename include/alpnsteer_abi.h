@@ -147,7 +147,9 @@ struct alpnsteer_name {
 	/* reaped although a reader slept on it: the drain's fail-open */    \
 	X(AC_REAPED_READER, "reaped_reader")                                 \
 	/* --proxy-protocol port, peer not in --proxy-from: webserver's */   \
-	X(AC_PROXY_UNTRUSTED, "proxy_untrusted")
+	X(AC_PROXY_UNTRUSTED, "proxy_untrusted")                             \
+	/* normal sockets of a blocking descriptor: kept, not released */    \
+	X(AC_KEPT_BLOCKING, "kept_blocking")
 
 #define __ALPNSTEER_COUNTER_ID(id, name) id,
 enum alpnsteer_counter {
