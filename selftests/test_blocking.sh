@@ -72,8 +72,11 @@ s.sendall(b"one line\n")
 s.recv(100)
 s.setsockopt(socket.IPPROTO_TCP, socket.TCP_QUICKACK, 0)
 time.sleep(60)' $SRV4
+	# Caught once its client is up (seconds under qemu's TCG), and still
+	# caught a second later: its delayed ACK came while the server slept
+	# in recv() again.
+	wait_for 'd["conns_held"]' 1 100
 	sleep 1
-	# Its delayed ACK came while the server slept in recv() again.
 	expect_eq "the idle connection stays caught (a reader sleeps on it)" \
 		"$(status_field 'd["conns_held"]')" 1
 	echo "# released $(counter released), deferred $(counter release_deferred)"
