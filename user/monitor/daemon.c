@@ -36,6 +36,7 @@
 #include "evaddr.h"
 #include "log.h"
 #include "msandbox.h"
+#include "ossl_init.h"
 #include "privdrop.h"
 #include "worker.h"
 #include "pool.h"
@@ -666,6 +667,9 @@ int daemon_run(const struct daemon_opts *o, int ready_fd)
 	 * (msandbox.c), and the worker starts under this filter too. */
 	if (!err)
 		dtrace_prepare(&d);
+	/* After the load of the programs (its peak) and before the filter
+	 * (OpenSSL reads its configuration). */
+	err = err ?: ossl_init_daemon();
 	if (!err) {
 		err = monitor_sandbox(d.exe_fd, d.metrics_dfd);
 		if (err) {

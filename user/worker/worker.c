@@ -32,6 +32,7 @@
 #include <openssl/x509.h>
 
 #include "ipc.h"
+#include "ossl_init.h"
 #include "relay.h"
 #include "responder.h"
 #include "sandbox.h"
@@ -373,7 +374,7 @@ int worker_run(int ipc_fd, bool forward, __u32 pool_max)
 		relay_init(&w->slot[i].relay);
 	}
 	/* Before the filter: OpenSSL reads its configuration here. */
-	if (responder_init(&w->resp))
+	if (ossl_init_daemon() || responder_init(&w->resp))
 		return 1;
 	ep(w, EPOLL_CTL_ADD, w->ipc, EPOLLIN, wk(WK_IPC, 0));
 	/* What the monitor freed before the fork need not stay resident. */
