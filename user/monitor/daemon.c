@@ -670,6 +670,9 @@ int daemon_run(const struct daemon_opts *o, int ready_fd)
 	/* After the load of the programs (its peak) and before the filter
 	 * (OpenSSL reads its configuration). */
 	err = err ?: ossl_init_daemon();
+	/* What only the load read leaves the RSS, before the loop. */
+	if (!err)
+		steer_release_image();
 	if (!err) {
 		err = monitor_sandbox(d.exe_fd, d.metrics_dfd);
 		if (err) {
