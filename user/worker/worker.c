@@ -32,6 +32,7 @@
 #include <openssl/x509.h>
 
 #include "ipc.h"
+#include "ldpages.h"
 #include "ossl_init.h"
 #include "relay.h"
 #include "responder.h"
@@ -395,6 +396,9 @@ int worker_run(int ipc_fd, bool forward, __u32 pool_max)
 		    strerror(-err));
 		return 1;
 	}
+	/* Set up and bound (-z now): the linker's tables are read no more,
+	 * and madvise is among the loop's calls (malloc's). */
+	ld_pages_release();
 	loop(w);
 	return 0;
 }
