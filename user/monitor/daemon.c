@@ -34,6 +34,7 @@
 #include "control.h"
 #include "daemon_int.h"
 #include "evaddr.h"
+#include "ldpages.h"
 #include "log.h"
 #include "msandbox.h"
 #include "ossl_init.h"
@@ -675,6 +676,12 @@ int daemon_run(const struct daemon_opts *o, int ready_fd)
 		steer_release_image();
 	if (!err) {
 		err = monitor_sandbox(d.exe_fd, d.metrics_dfd);
+		/* Filter and programs loaded: what only did that leaves
+		 * the RSS (user/worker/ldpages.c). */
+		if (!err) {
+			ld_object_release("libseccomp.so");
+			ld_object_release("libelf");
+		}
 		if (err) {
 			p_err("cannot confine the daemon (seccomp): %s",
 			      strerror(-err));

@@ -14,27 +14,45 @@
  * p_memsz): nothing in it was ever written, so a page read again after
  * this (a lazy binding of our own image) is the file's, as before; the
  * relocated data (RELRO) is in the writable segment, never here.
+ *
+ * A library used only to set a process up goes whole, code included:
+ * libseccomp once the filter is loaded (both processes), libelf once the
+ * programs are (the monitor: libbpf reads the object with it).  Should
+ * one be called again, its pages come back from the file.
  */
 #include <link.h>
+#include <string.h>
 #include <unistd.h>
 #include <sys/mman.h>
 
 #include "ldpages.h"
 
+struct release {
+	unsigned long pg;
+	const char *object; /* NULL: every object's first segment */
+};
+
 static int release_one(struct dl_phdr_info *info, size_t size, void *data)
 {
-	unsigned long pg = *(unsigned long *)data, lo, hi;
+	const struct release *r = data;
+	unsigned long lo, hi, pg = r->pg;
+	const char *base = strrchr(info->dlpi_name, '/');
 	int i;
 
 	(void)size;
+	base = base ? base + 1 : info->dlpi_name;
+	if (r->object && strncmp(base, r->object, strlen(r->object)))
+		return 0;
 	for (i = 0; i < info->dlpi_phnum; i++) {
 		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
 
-		/* The first segment only: the one at file offset 0, with the
-		 * ELF header and the dynamic linker's tables. */
-		if (ph->p_type != PT_LOAD || ph->p_offset ||
-		    (ph->p_flags & (PF_W | PF_X)) ||
-		    ph->p_filesz != ph->p_memsz)
+		/* Never a writable segment (RELRO, data, bss).  Of every
+		 * object, the first segment only: the one at file offset 0,
+		 * with the ELF header and the dynamic linker's tables; of an
+		 * object named, its code and read-only data too. */
+		if (ph->p_type != PT_LOAD || (ph->p_flags & PF_W) ||
+		    ph->p_filesz != ph->p_memsz ||
+		    (!r->object && (ph->p_offset || (ph->p_flags & PF_X))))
 			continue;
 		lo = (info->dlpi_addr + ph->p_vaddr + pg - 1) & ~(pg - 1);
 		hi = (info->dlpi_addr + ph->p_vaddr + ph->p_memsz) & ~(pg - 1);
@@ -46,7 +64,15 @@ static int release_one(struct dl_phdr_info *info, size_t size, void *data)
 
 void ld_pages_release(void)
 {
-	unsigned long pg = (unsigned long)sysconf(_SC_PAGESIZE);
+	struct release r = { .pg = (unsigned long)sysconf(_SC_PAGESIZE) };
 
-	dl_iterate_phdr(release_one, &pg);
+	dl_iterate_phdr(release_one, &r);
+}
+
+void ld_object_release(const char *object)
+{
+	struct release r = { .pg = (unsigned long)sysconf(_SC_PAGESIZE),
+			     .object = object };
+
+	dl_iterate_phdr(release_one, &r);
 }

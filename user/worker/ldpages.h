@@ -6,5 +6,8 @@
 /* Drop this process's mappings of the pages only the dynamic linker read
  * (each object's first, read-only segment); called once set up. */
 void ld_pages_release(void);
+/* The same for the code and read-only data of the object whose file name
+ * starts with @object ("libseccomp.so"), used only to set up. */
+void ld_object_release(const char *object);
 
 #endif

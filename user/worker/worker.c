@@ -397,8 +397,10 @@ int worker_run(int ipc_fd, bool forward, __u32 pool_max)
 		return 1;
 	}
 	/* Set up and bound (-z now): the linker's tables are read no more,
-	 * and madvise is among the loop's calls (malloc's). */
+	 * nor is libseccomp, and madvise is among the loop's calls
+	 * (malloc's). */
 	ld_pages_release();
+	ld_object_release("libseccomp.so");
 	loop(w);
 	return 0;
 }
