@@ -60,6 +60,10 @@ MAIN_OBJ := $(patsubst user/%.c,$(OUTPUT)/obj/%.o,$(MAIN_SRC))
 # OpenSSL and libseccomp only, linked from the same archive.
 WORKER_MAIN := user/worker/worker_main.c
 WORKER_LDLIBS := -lssl -lcrypto -lseccomp
+# Bound at exec (full RELRO): then nothing reads the dynamic linker's
+# tables once the worker is set up, and it drops them from its RSS
+# (user/worker/ldpages.c).
+WORKER_LDFLAGS := -Wl,-z,now
 USER_SRCS := $(filter-out $(MAIN_SRC) $(WORKER_MAIN),$(wildcard user/*.c user/*/*.c))
 USER_OBJS := $(patsubst user/%.c,$(OUTPUT)/obj/%.o,$(USER_SRCS))
 USER_HDRS := $(wildcard user/*.h user/*/*.h) $(wildcard include/*.h)
@@ -128,7 +132,7 @@ $(OUTPUT)/alpnsteer: $(MAIN_OBJ) $(OUTPUT)/obj/libalpnsteer.a
 
 $(OUTPUT)/alpnsteer-worker: $(patsubst user/%.c,$(OUTPUT)/obj/%.o,$(WORKER_MAIN)) $(OUTPUT)/obj/libalpnsteer.a
 	$(call msg,BINARY,$@)
-	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) $^ -o $@ $(WORKER_LDLIBS)
+	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) $(WORKER_LDFLAGS) $^ -o $@ $(WORKER_LDLIBS)
 
 $(OUTPUT)/tests/%: tests/%.c tests/testlib.h $(OUTPUT)/obj/libalpnsteer.a | $(OUTPUT)/tests
 	$(call msg,TEST-CC,$@)

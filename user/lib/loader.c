@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
@@ -120,6 +121,20 @@ static int open_and_load(struct steer *s, const struct steer_config *cfg,
 	bpf_program__set_autoload(skel->progs.alpnsteer_preclass,
 				  cfg->nr_preclass > 0);
 	return alpnsteer_bpf__load(skel);
+}
+
+void steer_release_image(void)
+{
+	size_t sz, pg = (size_t)sysconf(_SC_PAGESIZE);
+	unsigned long lo = (unsigned long)alpnsteer_bpf__elf_bytes(&sz);
+	unsigned long hi = lo + sz;
+
+	/* Whole pages of the image only: it is read-only data of the
+	 * binary, so a page dropped here and read again is the file's. */
+	lo = (lo + pg - 1) & ~(pg - 1);
+	hi &= ~(pg - 1);
+	if (hi > lo)
+		madvise((void *)lo, hi - lo, MADV_DONTNEED);
 }
 
 int steer_load(struct steer *s, const struct steer_config *cfg,

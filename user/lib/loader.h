@@ -61,6 +61,10 @@ int steer_ensure_bpffs(void);
 void steer_pin_hint(int err);
 int steer_load(struct steer *s, const struct steer_config *cfg,
 	       const char *pin_dir);
+/* The programs' ELF image in this binary (the skeleton's), read by the
+ * load and never again: its pages leave the process's RSS (the file
+ * keeps them). */
+void steer_release_image(void);
 int steer_attach_map_progs(struct steer *s);
 int steer_attach_sockops(struct steer *s);
 /* --preclassify: tcx ingress links, after sock_ops (tc reads the cookie

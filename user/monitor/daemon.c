@@ -34,8 +34,10 @@
 #include "control.h"
 #include "daemon_int.h"
 #include "evaddr.h"
+#include "ldpages.h"
 #include "log.h"
 #include "msandbox.h"
+#include "ossl_init.h"
 #include "privdrop.h"
 #include "worker.h"
 #include "pool.h"
@@ -666,8 +668,20 @@ int daemon_run(const struct daemon_opts *o, int ready_fd)
 	 * (msandbox.c), and the worker starts under this filter too. */
 	if (!err)
 		dtrace_prepare(&d);
+	/* After the load of the programs (its peak) and before the filter
+	 * (OpenSSL reads its configuration). */
+	err = err ?: ossl_init_daemon();
+	/* What only the load read leaves the RSS, before the loop. */
+	if (!err)
+		steer_release_image();
 	if (!err) {
 		err = monitor_sandbox(d.exe_fd, d.metrics_dfd);
+		/* Filter and programs loaded: what only did that leaves
+		 * the RSS (user/worker/ldpages.c). */
+		if (!err) {
+			ld_object_release("libseccomp.so");
+			ld_object_release("libelf");
+		}
 		if (err) {
 			p_err("cannot confine the daemon (seccomp): %s",
 			      strerror(-err));

@@ -4,6 +4,7 @@
 #define ALPNSTEER_POOL_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <time.h>
 #include <linux/types.h>
 
@@ -39,7 +40,8 @@ struct pool {
 	int map_pool, map_peer, map_ports, map_slots, map_free;
 	__u32 size; /* slots made so far */
 	__u32 max; /* what it may grow to (--pool-max) */
-	struct slot *slot; /* room for max */
+	struct slot *slot; /* room for max (mapped: untouched until made) */
+	size_t slot_bytes;
 };
 
 int pool_init(struct pool *p, int map_pool, int map_peer, int map_ports,

@@ -149,6 +149,11 @@ static SSL_CTX *new_ctx(struct responder *r)
 	/* A hello (and the client's Finished) in one read, not two per
 	 * record. */
 	SSL_CTX_set_read_ahead(ctx, 1);
+	/* A handshake waiting for its client holds no record buffer (21
+	 * and 17 KiB): freed once empty or sent, so that the worker's peak
+	 * is what is in flight, not what has been (docs/design.md, "What
+	 * it costs").  A buffer with bytes read ahead in it is kept. */
+	SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
 	return ctx;
 }
 

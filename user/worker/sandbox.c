@@ -93,7 +93,7 @@ static const int allowed[] = {
 	/* time, when the vDSO falls back to the kernel */
 	SCMP_SYS(clock_gettime),
 	SCMP_SYS(gettimeofday),
-	/* malloc */
+	/* malloc; madvise also once before the loop (ldpages.c) */
 	SCMP_SYS(brk),
 	SCMP_SYS(munmap),
 	SCMP_SYS(mremap),

@@ -32,6 +32,8 @@
 #include <openssl/x509.h>
 
 #include "ipc.h"
+#include "ldpages.h"
+#include "ossl_init.h"
 #include "relay.h"
 #include "responder.h"
 #include "sandbox.h"
@@ -46,6 +48,7 @@ enum wkey {
 struct wslot {
 	int fd, up_fd; /* -1: none */
 	__u32 gen;
+	bool ready; /* fd and relay set up: the slot was handed once */
 	bool busy; /* handed to us (fd held) */
 	bool started; /* its handshake or relay begun: a free slot's at
 		       * its first byte */
@@ -186,6 +189,12 @@ static void on_slot(struct worker *w, const struct ipc_view *v, int *fds,
 		return;
 	}
 	s = &w->slot[idx];
+	/* Set up when first handed (worker_run()). */
+	if (!s->ready) {
+		s->fd = -1;
+		relay_init(&s->relay);
+		s->ready = true;
+	}
 	if (s->busy)
 		slot_close(w, s);
 	s->fd = fds[0];
@@ -355,25 +364,27 @@ static int own_fds_only(int ipc_fd)
 int worker_run(int ipc_fd, bool forward, __u32 pool_max)
 {
 	struct worker *w = calloc(1, sizeof(*w));
-	__u32 i;
 	int err;
 
 	if (!w)
 		return 1;
 	w->forward = forward;
 	w->max = pool_max;
-	w->slot = calloc(pool_max, sizeof(*w->slot));
+	/* In pages of its own, zero and untouched until a slot is first
+	 * handed (on_slot()): from the heap, calloc() cleared them all, 90
+	 * KiB of the worker's RSS at the default --pool-max 256. */
+	w->slot = mmap(NULL, (size_t)pool_max * sizeof(*w->slot),
+		       PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1,
+		       0);
+	if (w->slot == MAP_FAILED)
+		return 1;
 	w->ipc = own_fds_only(ipc_fd);
 	w->epfd = epoll_create1(EPOLL_CLOEXEC);
-	if (!w->slot || w->ipc < 0 || w->epfd < 0)
+	if (w->ipc < 0 || w->epfd < 0)
 		return 1;
 	unmap_bpf();
-	for (i = 0; i < pool_max; i++) {
-		w->slot[i].fd = -1;
-		relay_init(&w->slot[i].relay);
-	}
 	/* Before the filter: OpenSSL reads its configuration here. */
-	if (responder_init(&w->resp))
+	if (ossl_init_daemon() || responder_init(&w->resp))
 		return 1;
 	ep(w, EPOLL_CTL_ADD, w->ipc, EPOLLIN, wk(WK_IPC, 0));
 	/* What the monitor freed before the fork need not stay resident. */
@@ -385,6 +396,11 @@ int worker_run(int ipc_fd, bool forward, __u32 pool_max)
 		    strerror(-err));
 		return 1;
 	}
+	/* Set up and bound (-z now): the linker's tables are read no more,
+	 * nor is libseccomp, and madvise is among the loop's calls
+	 * (malloc's). */
+	ld_pages_release();
+	ld_object_release("libseccomp.so");
 	loop(w);
 	return 0;
 }
