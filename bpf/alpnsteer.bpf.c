@@ -39,6 +39,7 @@
 
 char LICENSE[] SEC("license") = "GPL";
 
+#define EPERM 1
 #define ENOENT 2
 #define EAGAIN 11
 #define EBUSY 16
@@ -122,16 +123,21 @@ static __always_inline void catch_conn(struct bpf_sock_ops *skops)
  * The one way out of conns, for every release point: only with the socket
  * locked (all callers but the drain's reaper, which checks sock_quiet()),
  * only when the psock holds nothing but @fin trailing sequence numbers and
- * no task is inside it (a reader asleep in recv(): psock_in_use()), unless
- * @reader_ok, and the socket's state goes with it.  0: released; -EAGAIN:
- * the psock still holds bytes; -EBUSY: a task is inside it; -ENOENT: no
- * psock, or not in conns.
+ * no task is inside it (a reader asleep in recv(): psock_in_use()) nor may
+ * be entering it (a blocking descriptor: sock_blocking()), unless
+ * @reader_ok, and the socket's state goes with it.  0: released; -EPERM:
+ * a blocking descriptor, kept until it closes or the drain lets it go;
+ * -EAGAIN: the psock still holds bytes; -EBUSY: a task is inside it;
+ * -ENOENT: no psock, or not in conns.
  */
 static __always_inline int leave_conns(struct tcp_sock *tp, __u64 *cookie,
 				       __u32 fin, bool reader_ok)
 {
-	struct sk_psock *psock = psock_of(tp);
+	struct sk_psock *psock;
 
+	if (!reader_ok && sock_blocking(tp))
+		return -EPERM;
+	psock = psock_of(tp);
 	if (!psock)
 		return -ENOENT;
 	if (!psock_holds_nothing(tp, psock, fin))
@@ -233,15 +239,12 @@ static __always_inline void try_release(struct bpf_sock_ops *skops)
 	tp = bpf_skc_to_tcp_sock(sk);
 	if (!tp)
 		return;
+	err = leave_conns(tp, &cookie, 0, false);
 	/* A blocking descriptor stays caught until it closes or the drain
 	 * lets it go: its bytes, and its FIN, go through the psock, slower
-	 * but never an EAGAIN (sock_blocking()). */
-	if (sock_blocking(tp)) {
-		if (!tries)
-			count(AC_KEPT_BLOCKING);
-		return;
-	}
-	err = leave_conns(tp, &cookie, 0, false);
+	 * but never an EAGAIN (sock_blocking()).  Counted once. */
+	if (err == -EPERM && !tries)
+		count(AC_KEPT_BLOCKING);
 	if (err == -EAGAIN || err == -EBUSY)
 		count(AC_RELEASE_DEFERRED);
 	if (err)
@@ -309,7 +312,7 @@ static __always_inline void release_closing(struct bpf_sock_ops *skops)
 	if (!st || st->verdict == AS_STEERED)
 		return;
 	tp = bpf_skc_to_tcp_sock(sk);
-	if (!tp || sock_blocking(tp) || leave_conns(tp, &cookie, 1, false))
+	if (!tp || leave_conns(tp, &cookie, 1, false))
 		return;
 	bpf_sock_ops_cb_flags_set(skops, 0);
 	count(AC_RELEASED_CLOSING);
