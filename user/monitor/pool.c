@@ -158,6 +158,12 @@ __u32 pool_grow(struct pool *p, __u32 n)
 	return made;
 }
 
+/* The slot array's mapping: room for --pool-max slots, fixed at init. */
+static size_t slot_room(const struct pool *p)
+{
+	return (size_t)p->max * sizeof(*p->slot);
+}
+
 int pool_init(struct pool *p, int map_pool, int map_peer, int map_ports,
 	      int map_slots, int map_free, __u32 size, __u32 max)
 {
@@ -179,8 +185,7 @@ int pool_init(struct pool *p, int map_pool, int map_peer, int map_ports,
 	 * took them from the heap the load of the programs had used, and
 	 * zeroed them all: 192 KiB of the monitor's RSS at the default
 	 * --pool-max 256, most of it never used. */
-	p->slot_bytes = (size_t)max * sizeof(*p->slot);
-	p->slot = mmap(NULL, p->slot_bytes, PROT_READ | PROT_WRITE,
+	p->slot = mmap(NULL, slot_room(p), PROT_READ | PROT_WRITE,
 		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (p->slot == MAP_FAILED) {
 		p->slot = NULL;
@@ -218,7 +223,7 @@ void pool_free(struct pool *p)
 	for (i = 0; i < p->size; i++) {
 		close_pair(&p->slot[i]);
 	}
-	munmap(p->slot, p->slot_bytes);
+	munmap(p->slot, slot_room(p));
 	p->slot = NULL;
 	if (p->lfd >= 0)
 		close(p->lfd);

@@ -4,7 +4,6 @@
 #define ALPNSTEER_POOL_H
 
 #include <stdbool.h>
-#include <stddef.h>
 #include <time.h>
 #include <linux/types.h>
 
@@ -41,7 +40,6 @@ struct pool {
 	__u32 size; /* slots made so far */
 	__u32 max; /* what it may grow to (--pool-max) */
 	struct slot *slot; /* room for max (mapped: untouched until made) */
-	size_t slot_bytes;
 };
 
 int pool_init(struct pool *p, int map_pool, int map_peer, int map_ports,
